@@ -1,0 +1,309 @@
+//! What a message is: a JSON header and the content it describes.
+
+use bytes::Bytes;
+
+use crate::json::Json;
+
+/// The header keys every message must carry, in the order the tutorial writes them.
+pub const REQUIRED_HEADERS: [&str; 4] = [
+    "byteorder",
+    "content-type",
+    "content-encoding",
+    "content-length",
+];
+
+/// The content type whose content is JSON (the tutorial's only structured type).
+pub const JSON_CONTENT_TYPE: &str = "text/json";
+
+/// The byte order Python's `sys.byteorder` reports on this machine.
+pub const NATIVE_BYTEORDER: &str = if cfg!(target_endian = "big") {
+    "big"
+} else {
+    "little"
+};
+
+/// The JSON header of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub byteorder: String,
+    pub content_type: String,
+    pub content_encoding: String,
+    /// Number of content bytes after the header. The encoder always writes the
+    /// real count; a frame that lies about it is made with [`crate::encode::encode_raw`].
+    pub content_length: u64,
+    /// Keys beyond the four required ones, in the order they appeared.
+    pub extra: Vec<(String, Json)>,
+}
+
+/// The content of a message, interpreted according to its header.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// `text/json` content, decoded in its declared text encoding.
+    Json(Json),
+    /// Other `text/...` content in a known text encoding.
+    Text(String),
+    /// Anything else, as raw bytes (the tutorial's `binary/...` types).
+    Binary(Bytes),
+}
+
+/// One message: header plus content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub header: Header,
+    pub content: Content,
+}
+
+impl Message {
+    /// A message whose header is derived from `content`: the content's byte
+    /// count in `content-length`, this machine's byte order.
+    pub fn new(
+        content_type: impl Into<String>,
+        content_encoding: impl Into<String>,
+        content: Content,
+    ) -> Result<Message, EncodeError> {
+        let content_encoding = content_encoding.into();
+        let content_length = content_bytes(&content, &content_encoding)?.len() as u64;
+        Ok(Message {
+            header: Header {
+                byteorder: NATIVE_BYTEORDER.to_owned(),
+                content_type: content_type.into(),
+                content_encoding,
+                content_length,
+                extra: Vec::new(),
+            },
+            content,
+        })
+    }
+
+    /// A `text/json`, `utf-8` message.
+    pub fn json(value: Json) -> Message {
+        Message::new(JSON_CONTENT_TYPE, "utf-8", Content::Json(value))
+            .expect("any JSON value encodes as UTF-8")
+    }
+
+    /// A binary message with content encoding `binary`.
+    pub fn binary(content_type: impl Into<String>, bytes: impl Into<Bytes>) -> Message {
+        Message::new(content_type, "binary", Content::Binary(bytes.into()))
+            .expect("binary content always encodes")
+    }
+
+    /// The same message claiming another byte order (the tutorial's client ran on a big-endian VM).
+    pub fn with_byteorder(mut self, byteorder: impl Into<String>) -> Message {
+        self.header.byteorder = byteorder.into();
+        self
+    }
+
+    /// The same message with one more header key (after the required ones).
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Json>) -> Message {
+        let key = key.into();
+        let value = value.into();
+        match self.header.extra.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.header.extra.push((key, value)),
+        }
+        self
+    }
+
+    /// The content as it goes on the wire.
+    pub fn content_bytes(&self) -> Result<Vec<u8>, EncodeError> {
+        content_bytes(&self.content, &self.header.content_encoding)
+    }
+}
+
+/// The content encodings this crate can read and write text in. Names are
+/// matched the way Python's codec registry matches them (case, `_`/`-`/space).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Ascii,
+    Latin1,
+    /// With a byte-order mark, as Python's `utf-16` writes (little-endian here).
+    Utf16,
+    Utf16Le,
+    Utf16Be,
+}
+
+impl TextEncoding {
+    pub fn from_name(name: &str) -> Option<TextEncoding> {
+        let normalized: String = name
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '_' | ' ' => '-',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        Some(match normalized.as_str() {
+            "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => TextEncoding::Utf8,
+            "ascii" | "us-ascii" | "646" => TextEncoding::Ascii,
+            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "8859" | "l1" | "latin" => {
+                TextEncoding::Latin1
+            }
+            "utf-16" | "utf16" | "u16" => TextEncoding::Utf16,
+            "utf-16-le" | "utf-16le" => TextEncoding::Utf16Le,
+            "utf-16-be" | "utf-16be" => TextEncoding::Utf16Be,
+            _ => return None,
+        })
+    }
+
+    /// True when text in this encoding has the same bytes as its UTF-8 form,
+    /// so spans measured on the UTF-8 text hold for the wire bytes.
+    pub fn is_utf8_compatible(self) -> bool {
+        matches!(self, TextEncoding::Utf8 | TextEncoding::Ascii)
+    }
+
+    pub fn encode(self, text: &str) -> Result<Vec<u8>, EncodeError> {
+        let unencodable = |c: char| EncodeError::Unencodable {
+            encoding: self.name(),
+            character: c,
+        };
+        Ok(match self {
+            TextEncoding::Utf8 => text.as_bytes().to_vec(),
+            TextEncoding::Ascii => match text.chars().find(|c| !c.is_ascii()) {
+                Some(c) => return Err(unencodable(c)),
+                None => text.as_bytes().to_vec(),
+            },
+            TextEncoding::Latin1 => text
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).map_err(|_| unencodable(c)))
+                .collect::<Result<_, _>>()?,
+            TextEncoding::Utf16 | TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+                let big = self == TextEncoding::Utf16Be;
+                let mut out = Vec::with_capacity(text.len() * 2 + 2);
+                if self == TextEncoding::Utf16 {
+                    out.extend_from_slice(&[0xff, 0xfe]);
+                }
+                for unit in text.encode_utf16() {
+                    out.extend_from_slice(&if big {
+                        unit.to_be_bytes()
+                    } else {
+                        unit.to_le_bytes()
+                    });
+                }
+                out
+            }
+        })
+    }
+
+    /// Decodes strictly, as Python's codecs do by default.
+    pub fn decode(self, bytes: &[u8]) -> Result<String, String> {
+        match self {
+            TextEncoding::Utf8 => std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|e| format!("invalid UTF-8 at content byte {}", e.valid_up_to())),
+            TextEncoding::Ascii => match bytes.iter().position(|b| !b.is_ascii()) {
+                Some(i) => Err(format!("byte 0x{:02x} at {i} is not ASCII", bytes[i])),
+                None => Ok(String::from_utf8(bytes.to_vec()).expect("ASCII is UTF-8")),
+            },
+            TextEncoding::Latin1 => Ok(bytes.iter().map(|&b| char::from(b)).collect()),
+            TextEncoding::Utf16 | TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+                if bytes.len() % 2 == 1 {
+                    return Err("truncated UTF-16 data".to_owned());
+                }
+                let (mut big, mut body) = (self == TextEncoding::Utf16Be, bytes);
+                if self == TextEncoding::Utf16 {
+                    match bytes {
+                        [0xff, 0xfe, rest @ ..] => body = rest,
+                        [0xfe, 0xff, rest @ ..] => (big, body) = (true, rest),
+                        _ => {}
+                    }
+                }
+                let units = body.chunks_exact(2).map(|p| {
+                    if big {
+                        u16::from_be_bytes([p[0], p[1]])
+                    } else {
+                        u16::from_le_bytes([p[0], p[1]])
+                    }
+                });
+                char::decode_utf16(units)
+                    .collect::<Result<String, _>>()
+                    .map_err(|e| format!("unpaired surrogate 0x{:04x}", e.unpaired_surrogate()))
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Ascii => "ascii",
+            TextEncoding::Latin1 => "latin-1",
+            TextEncoding::Utf16 => "utf-16",
+            TextEncoding::Utf16Le => "utf-16-le",
+            TextEncoding::Utf16Be => "utf-16-be",
+        }
+    }
+}
+
+/// Why a message could not be turned into bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    #[error("unknown text encoding {0:?}")]
+    UnknownEncoding(String),
+    #[error("{character:?} cannot be encoded in {encoding}")]
+    Unencodable {
+        encoding: &'static str,
+        character: char,
+    },
+    #[error("the JSON header is {0} bytes; a 2-byte length allows at most 65535")]
+    HeaderTooLong(usize),
+}
+
+fn content_bytes(content: &Content, encoding: &str) -> Result<Vec<u8>, EncodeError> {
+    let text_encoding = || {
+        TextEncoding::from_name(encoding)
+            .ok_or_else(|| EncodeError::UnknownEncoding(encoding.into()))
+    };
+    match content {
+        Content::Json(value) => text_encoding()?.encode(&value.to_python_json()),
+        Content::Text(text) => text_encoding()?.encode(text),
+        Content::Binary(bytes) => Ok(bytes.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn encoding_names_match_like_pythons_codec_registry() {
+        assert_eq!(TextEncoding::from_name("UTF-8"), Some(TextEncoding::Utf8));
+        assert_eq!(TextEncoding::from_name("utf_8"), Some(TextEncoding::Utf8));
+        assert_eq!(
+            TextEncoding::from_name("Latin-1"),
+            Some(TextEncoding::Latin1)
+        );
+        assert_eq!(TextEncoding::from_name("binary"), None);
+    }
+
+    #[test]
+    fn text_encodings_round_trip_and_refuse_what_they_cannot_hold() {
+        for enc in [
+            TextEncoding::Utf8,
+            TextEncoding::Utf16,
+            TextEncoding::Utf16Le,
+            TextEncoding::Utf16Be,
+        ] {
+            let bytes = enc.encode("a🐶é").unwrap();
+            assert_eq!(enc.decode(&bytes).unwrap(), "a🐶é");
+        }
+        assert_eq!(TextEncoding::Utf16.encode("a").unwrap(), b"\xff\xfea\x00");
+        assert_eq!(TextEncoding::Latin1.encode("é").unwrap(), b"\xe9");
+        assert_eq!(
+            TextEncoding::Ascii.encode("é"),
+            Err(EncodeError::Unencodable {
+                encoding: "ascii",
+                character: 'é'
+            })
+        );
+        assert!(TextEncoding::Utf8.decode(b"\xff").is_err());
+    }
+
+    #[test]
+    fn new_messages_count_their_content_bytes() {
+        let m = Message::new("text/plain", "utf-16", Content::Text("ab".into())).unwrap();
+        assert_eq!(m.header.content_length, 6);
+        assert_eq!(m.header.byteorder, NATIVE_BYTEORDER);
+    }
+}

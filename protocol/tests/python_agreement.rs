@@ -1,0 +1,178 @@
+//! Our JSON writer and reprs against CPython itself: random values are written
+//! by us, then read and re-written by `python3`; the bytes must agree.
+//! Skipped (loudly) only when python3 is absent.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use protocol::display::{python_bytes_repr, python_float_repr, python_repr};
+use protocol::json::{Json, Number, Object};
+
+/// For each input line `kind<TAB>payload`, prints what Python makes of it.
+const SCRIPT: &str = r#"
+import sys, json
+for line in sys.stdin.buffer.read().decode("utf-8").split("\n"):
+    if not line:
+        continue
+    kind, payload = line.split("\t", 1)
+    if kind == "json":
+        value = json.loads(payload)
+        out = json.dumps(value, ensure_ascii=False) + "\t" + repr(value)
+    elif kind == "bytes":
+        out = repr(bytes.fromhex(payload))
+    elif kind == "float":
+        out = repr(float.fromhex(payload))
+    sys.stdout.buffer.write((json.dumps(out, ensure_ascii=True) + "\n").encode())
+"#;
+
+fn python() -> Option<Command> {
+    let ok = Command::new("python3").arg("--version").output().is_ok();
+    if !ok {
+        eprintln!("SKIPPED: python3 is not installed; the CPython agreement tests did not run");
+    }
+    ok.then(|| Command::new("python3"))
+}
+
+fn ask_python(lines: &[String]) -> Vec<String> {
+    let Some(mut cmd) = python() else {
+        return Vec::new();
+    };
+    let mut child = cmd
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = lines.join("\n");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("python3 runs");
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "python3 failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| match protocol::json::parse(l).unwrap() {
+            Json::String(s) => s,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn sample<T: std::fmt::Debug>(strategy: impl Strategy<Value = T>, n: usize) -> Vec<T> {
+    let mut runner = TestRunner::deterministic();
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect()
+}
+
+/// Values with strings drawn from `strings`.
+fn json_value(
+    strings: impl Strategy<Value = String> + Clone + 'static,
+) -> impl Strategy<Value = Json> {
+    let leaf = prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::Bool),
+        any::<i64>().prop_map(|n| Json::Number(Number::Int(n))),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| Json::Number(Number::Float(f))),
+        strings.prop_map(Json::String),
+        "[\\x00-\\x20'\"\\\\\\x7f\u{a0}\u{2028}é🐶]{0,8}".prop_map(Json::String),
+    ];
+    leaf.prop_recursive(3, 24, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Json::Array),
+            prop::collection::vec(("[a-z'\"🐶]{0,5}", inner), 0..5)
+                .prop_map(|m| Json::Object(m.into_iter().collect::<Object>())),
+        ]
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn dumps_and_reprs(values: &[Json]) -> Vec<(String, String)> {
+    let lines: Vec<String> = values
+        .iter()
+        .map(|v| format!("json\t{}", v.to_python_json()))
+        .collect();
+    ask_python(&lines)
+        .into_iter()
+        .map(|a| {
+            let (dumped, repr) = a.split_once('\t').unwrap();
+            (dumped.to_owned(), repr.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn json_dumps_agrees_with_cpython_for_any_string() {
+    let values = sample(json_value(any::<String>()), 400);
+    for (value, (dumped, _)) in values.iter().zip(dumps_and_reprs(&values)) {
+        assert_eq!(value.to_python_json(), dumped);
+    }
+}
+
+/// `repr(str)` hides what `str.isprintable()` rejects, and that depends on
+/// the Unicode version of the Python at hand (unassigned code points). So
+/// reprs are compared on an alphabet of assigned characters: ASCII, Latin-1,
+/// common scripts, emoji, and the separator and format characters we escape.
+#[test]
+fn python_repr_agrees_with_cpython_on_assigned_characters() {
+    let alphabet = "[ -~\\x00-\\x1f\\x7f-\\xffĀ-ſΑ-ωА-я一-龥ぁ-ん🐶🐰🐾🏐💍😃\u{200b}\u{2028}\u{feff}\u{ad}]{0,10}";
+    let values = sample(json_value(alphabet), 400);
+    for (value, (_, repr)) in values.iter().zip(dumps_and_reprs(&values)) {
+        assert_eq!(python_repr(value), repr, "{value:?}");
+    }
+}
+
+#[test]
+fn bytes_repr_agrees_with_cpython() {
+    let mut inputs = sample(prop::collection::vec(any::<u8>(), 0..40), 300);
+    inputs.push(b"'".to_vec());
+    inputs.push(b"'\"".to_vec());
+    inputs.push((0..=255).collect());
+    let lines: Vec<String> = inputs
+        .iter()
+        .map(|b| format!("bytes\t{}", hex(b)))
+        .collect();
+    let answers = ask_python(&lines);
+    for (bytes, answer) in inputs.iter().zip(&answers) {
+        assert_eq!(&python_bytes_repr(bytes), answer);
+    }
+}
+
+#[test]
+fn float_repr_agrees_with_cpython() {
+    let floats = sample(any::<f64>().prop_filter("finite", |f| f.is_finite()), 300);
+    let mut floats = floats;
+    floats.extend([1e16, 1e15, 1e-4, 1e-5, 5e-324, f64::MAX, 0.1 + 0.2]);
+    // Rust's {:?} of f64 is not hex; build Python's float.hex form ourselves.
+    let lines: Vec<String> = floats
+        .iter()
+        .map(|f| format!("float\t{}", float_hex(*f)))
+        .collect();
+    let answers = ask_python(&lines);
+    for (f, answer) in floats.iter().zip(&answers) {
+        assert_eq!(&python_float_repr(*f), answer, "{f:e}");
+    }
+}
+
+/// `float.hex()`-compatible text, so Python reads back the exact same double.
+fn float_hex(f: f64) -> String {
+    let bits = f.to_bits();
+    let sign = if bits >> 63 == 1 { "-" } else { "" };
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let mantissa = bits & ((1 << 52) - 1);
+    if exp == 0 {
+        format!("{sign}0x0.{mantissa:013x}p-1022")
+    } else {
+        format!("{sign}0x1.{mantissa:013x}p{}", exp - 1023)
+    }
+}

@@ -1,0 +1,69 @@
+//! The tutorial's first client: `echo-client [host] [port]` sends
+//! `Hello, world` and prints what comes back, reading until all of it has
+//! (the fix the tutorial teaches: one recv() may return part of it).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use protocol::display::python_bytes_repr;
+use relay::cli::{fail, init_logging, parse_duration};
+use relay::servers::net;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::info;
+
+/// The tutorial's echo client: sends a message and prints it once it is all back.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Server host: an IP address (::1 works) or a host name.
+    #[arg(default_value = "127.0.0.1")]
+    host: String,
+    /// Server port.
+    #[arg(default_value_t = 65432)]
+    port: u16,
+    /// What to send.
+    #[arg(long, default_value = "Hello, world")]
+    message: String,
+    /// Give up when connecting or the echo takes longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    let server = net::py_host_port(&args.host, args.port);
+    let exchange = async {
+        let addr = net::resolve(&args.host, args.port)?;
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(args.message.as_bytes()).await?;
+        let mut data = vec![0u8; args.message.len()];
+        let mut have = 0;
+        while have < data.len() {
+            match stream.read(&mut data[have..]).await? {
+                0 => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!("closed after {have} of {} bytes", data.len()),
+                    ))
+                }
+                n => have += n,
+            }
+        }
+        Ok(data)
+    };
+    match tokio::time::timeout(args.timeout, exchange).await {
+        Ok(Ok(data)) => {
+            info!("Received {}", python_bytes_repr(&data));
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => fail(format_args!("echo from {server} failed: {e}")),
+        Err(_) => fail(format_args!(
+            "no full echo from {server} within {:?}",
+            args.timeout
+        )),
+    }
+}

@@ -1,0 +1,157 @@
+//! `relay`: the playground's whole back end in one command.
+//!
+//! Serves the built playground (trunk's `dist/`), bridges `/ws?target=NAME`
+//! WebSockets to named TCP targets, and by default runs the tutorial's app
+//! and echo servers in-process on loopback as targets `app` and `echo`.
+//! Ctrl-C/SIGTERM: stop accepting, close sessions with 1001, exit 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use relay::config::{RelayConfig, DEFAULT_LISTEN};
+use relay::http::Relay;
+use relay::servers::{app, echo, net};
+use relay::targets::{TargetSpec, Targets};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// WebSocket-to-TCP relay for the wirelab playground.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to serve HTTP and WebSockets on (trunk's dev server uses 8080).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// Directory of the built playground served at / (`trunk build` writes dist/).
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+
+    /// Register a TCP target the browser may pick by NAME (repeatable),
+    /// e.g. --target py-app=127.0.0.1:65432.
+    #[arg(long = "target", value_name = "NAME=HOST:PORT")]
+    targets: Vec<TargetSpec>,
+
+    /// Do not start the embedded app and echo servers (no `app`/`echo` targets).
+    #[arg(long)]
+    no_embedded: bool,
+
+    #[command(flatten)]
+    config: RelayConfig,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    relay::cli::init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return relay::cli::fail(format!("cannot start the runtime: {e}")),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => relay::cli::fail(message),
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let shutdown = relay::cli::cancel_on_signal();
+    let servers_shutdown = CancellationToken::new();
+    let mut servers = JoinSet::new();
+    let mut targets = Targets::new();
+
+    if !args.no_embedded {
+        let config = &args.config;
+        let app_listener = bind_loopback()?;
+        let app_addr = local_addr(&app_listener)?;
+        let app_config = app::Config {
+            max_connections: config.max_sessions,
+            ..app::Config::default()
+        };
+        servers.spawn(app::serve(
+            app_listener,
+            app_config,
+            servers_shutdown.clone(),
+        ));
+        add(&mut targets, "app", app_addr, format!(
+            "the tutorial's application server (embedded, {app_addr}): search requests and binary replies"
+        ))?;
+
+        let echo_listener = bind_loopback()?;
+        let echo_addr = local_addr(&echo_listener)?;
+        let echo_config = echo::Config {
+            max_connections: config.max_sessions,
+            // The relay's own idle timeout decides how long a quiet session lives.
+            idle_timeout: config.idle_timeout,
+            ..echo::Config::default()
+        };
+        servers.spawn(echo::serve(
+            echo_listener,
+            echo_config,
+            servers_shutdown.clone(),
+        ));
+        add(
+            &mut targets,
+            "echo",
+            echo_addr,
+            format!("echo server (embedded, {echo_addr}): every byte comes back"),
+        )?;
+    }
+    for spec in &args.targets {
+        targets.add_spec(spec).await.map_err(|e| e.to_string())?;
+    }
+    if targets.is_empty() {
+        return Err("no targets: drop --no-embedded or add --target NAME=HOST:PORT".into());
+    }
+
+    if !args.dist.is_dir() {
+        tracing::warn!(
+            "{} is not a directory: run `trunk build` for the playground; /ws, /targets and /healthz work without it",
+            args.dist.display()
+        );
+    }
+    let listener = net::bind(args.listen, net::DEFAULT_BACKLOG)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = local_addr(&listener)?;
+    for target in targets.iter() {
+        tracing::info!("target {}: {}", target.name, target.description);
+    }
+    tracing::info!("relay listening on http://{addr}/ (WebSocket: ws://{addr}/ws?target=NAME)");
+
+    let relay = Relay::new(args.config, targets, Some(args.dist));
+    relay
+        .serve(listener, shutdown)
+        .await
+        .map_err(|e| format!("relay failed: {e}"))?;
+
+    servers_shutdown.cancel();
+    while let Some(result) = servers.join_next().await {
+        if let Ok(Err(e)) = result {
+            tracing::warn!("embedded server: {e}");
+        }
+    }
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+fn bind_loopback() -> Result<tokio::net::TcpListener, String> {
+    let addr: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, 0).into();
+    net::bind(addr, net::DEFAULT_BACKLOG)
+        .map_err(|e| format!("cannot bind an embedded server: {e}"))
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, String> {
+    listener.local_addr().map_err(|e| e.to_string())
+}
+
+fn add(
+    targets: &mut Targets,
+    name: &str,
+    addr: SocketAddr,
+    description: String,
+) -> Result<(), String> {
+    targets
+        .add(name, addr, description)
+        .map_err(|e| e.to_string())
+}

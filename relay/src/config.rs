@@ -1,0 +1,103 @@
+//! The relay's knobs: every limit as a clap flag with its default, shared by
+//! the `relay` binary (flattened into its arguments) and by tests, which
+//! build a [`RelayConfig`] directly.
+//!
+//! Memory per idle session is what [`RelayConfig::ws_read_buffer`] and
+//! [`RelayConfig::read_chunk`] decide: see RELAY.md for the measured figures.
+
+use std::time::Duration;
+
+use crate::cli::parse_duration;
+
+/// Default `--listen`: loopback, next to trunk's dev server on 8080.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
+/// Default `--allow-origin`: trunk's dev server (`trunk serve`) on port 8080.
+pub const DEFAULT_ALLOWED_ORIGINS: [&str; 3] = [
+    "http://127.0.0.1:8080",
+    "http://localhost:8080",
+    "http://[::1]:8080",
+];
+
+/// Limits and options of the relay (everything but the targets).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RelayConfig {
+    /// Most WebSocket sessions open at once; more are refused with 503 before the upgrade.
+    #[arg(long, default_value_t = 1024)]
+    pub max_sessions: usize,
+
+    /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
+    /// a larger one closes the session with 1009.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_message_size: usize,
+
+    /// Most bytes taken from the TCP target in one read, i.e. the largest
+    /// WebSocket message sent to the browser. With one message in flight per
+    /// direction this bounds each session's buffered bytes.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub read_chunk: usize,
+
+    /// Capacity of each session's WebSocket read buffer, in bytes (axum's
+    /// default, 128 KiB, alone would exceed the per-session memory goal).
+    #[arg(long, default_value_t = 4 * 1024)]
+    pub ws_read_buffer: usize,
+
+    /// A session with no bytes moving either way for this long is closed
+    /// with 1008 "idle timeout" (e.g. 30, 1.5s, 250ms, 2m).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// How long a closing session may take: waiting for the browser's close
+    /// reply, or for the target's remaining reply after the browser closed.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub close_grace: Duration,
+
+    /// How long connecting to a target may take before the session is closed with 1011.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Origins allowed to open WebSocket sessions besides the relay's own
+    /// (repeatable; a request without Origin, i.e. not from a browser, is allowed).
+    #[arg(long = "allow-origin", value_name = "ORIGIN",
+          default_values_t = DEFAULT_ALLOWED_ORIGINS.map(String::from))]
+    pub allowed_origins: Vec<String>,
+
+    /// Decode the protocol frames crossing the relay and log them as Python bytes literals.
+    #[arg(long)]
+    pub tap: bool,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            max_sessions: 1024,
+            max_message_size: 1024 * 1024,
+            read_chunk: 16 * 1024,
+            ws_read_buffer: 4 * 1024,
+            idle_timeout: Duration::from_secs(60),
+            close_grace: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            allowed_origins: DEFAULT_ALLOWED_ORIGINS.map(String::from).to_vec(),
+            tap: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: RelayConfig,
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_default_config() {
+        let parsed = Wrapper::parse_from(["relay"]).config;
+        let default = RelayConfig::default();
+        assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+    }
+}

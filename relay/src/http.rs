@@ -1,0 +1,352 @@
+//! The relay's HTTP side: the axum router and the accept loop.
+//!
+//! - `GET /ws?target=NAME`: checks Origin (403), the target name (400/404)
+//!   and the session limit (503) before upgrading, then runs one
+//!   [`bridge`](crate::bridge) session.
+//! - `GET /targets`: the registry as JSON for the UI's picker.
+//! - `GET /healthz`: liveness and the [`Metrics`] counters as JSON.
+//! - anything else: static files from the dist directory (trunk's output),
+//!   compressed when the browser accepts it.
+//!
+//! [`Relay::serve`] runs it on a listener until a shutdown token is cancelled.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tracing::Instrument;
+
+use crate::bridge::{connect_and_bridge, SessionContext, SessionStats};
+use crate::config::RelayConfig;
+use crate::metrics::Metrics;
+use crate::tap::Tap;
+use crate::targets::{Target, Targets};
+
+/// A relay: configuration, targets and counters, ready to serve.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RelayConfig,
+    targets: Targets,
+    dist: Option<PathBuf>,
+    metrics: Arc<Metrics>,
+    sessions: Arc<Semaphore>,
+    tracker: TaskTracker,
+    /// Cancelled when [`Relay::serve`]'s token is: sessions close with 1001.
+    shutdown: CancellationToken,
+}
+
+impl Relay {
+    /// `dist`: the directory served at `/` (none: only the API routes).
+    pub fn new(config: RelayConfig, targets: Targets, dist: Option<PathBuf>) -> Relay {
+        let sessions = Arc::new(Semaphore::new(config.max_sessions));
+        Relay {
+            inner: Arc::new(Inner {
+                config,
+                targets,
+                dist,
+                metrics: Arc::new(Metrics::default()),
+                sessions,
+                tracker: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.inner.metrics.clone()
+    }
+
+    pub fn targets(&self) -> &Targets {
+        &self.inner.targets
+    }
+
+    /// The routes, for serving or for tests that call them without a socket.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .route("/ws", get(ws_handler))
+            .route("/targets", get(targets_handler))
+            .route("/healthz", get(healthz_handler))
+            .with_state(self.inner.clone());
+        match &self.inner.dist {
+            Some(dist) => {
+                let files = ServeDir::new(dist)
+                    .append_index_html_on_directories(true)
+                    .precompressed_br()
+                    .precompressed_gzip();
+                // Compression only for files: an upgrade response has no body to compress.
+                api.fallback_service(
+                    Router::new()
+                        .fallback_service(files)
+                        .layer(CompressionLayer::new()),
+                )
+            }
+            None => api,
+        }
+    }
+
+    /// Serves until `shutdown` is cancelled; then stops accepting, closes
+    /// every session with 1001 and returns once they have ended (each takes
+    /// at most `--close-grace` for its close handshake).
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> io::Result<()> {
+        let inner = self.inner.clone();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stop = async move {
+            shutdown.cancelled().await;
+            inner.shutdown.cancel();
+        };
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await?;
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+        Ok(())
+    }
+}
+
+/// Why a `/ws` request was refused before the upgrade.
+fn refuse(inner: &Inner, status: StatusCode, body: String) -> Response {
+    inner.metrics.refused_one();
+    tracing::warn!("refused /ws: {} {body}", status.as_u16());
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body + "\n",
+    )
+        .into_response()
+}
+
+/// Same origin (Origin's host equals Host) or listed in `--allow-origin`;
+/// no Origin at all means not a browser, which Origin checks cannot judge.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .map_err(|_| "origin is not ASCII".to_owned())?;
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return Ok(());
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if let (Some(authority), Some(host)) = (authority, host) {
+        if authority.eq_ignore_ascii_case(host) {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "origin {origin} is not allowed (same origin or --allow-origin only)"
+    ))
+}
+
+async fn ws_handler(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Err(why) = origin_allowed(&headers, &inner.config.allowed_origins) {
+        return refuse(&inner, StatusCode::FORBIDDEN, why);
+    }
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(e) => return refuse(&inner, StatusCode::BAD_REQUEST, e.body_text()),
+    };
+    let Some(name) = query.get("target") else {
+        return refuse(
+            &inner,
+            StatusCode::BAD_REQUEST,
+            format!(
+                "missing ?target=NAME; targets: {}",
+                inner.targets.names().join(", ")
+            ),
+        );
+    };
+    let Some(target) = inner.targets.get(name).cloned() else {
+        return refuse(
+            &inner,
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown target {name:?}: targets are chosen by name, never by host or port; targets: {}",
+                inner.targets.names().join(", ")
+            ),
+        );
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
+        return refuse(
+            &inner,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "too many sessions (--max-sessions {})",
+                inner.config.max_sessions
+            ),
+        );
+    };
+    let config = &inner.config;
+    let token = inner.tracker.token();
+    let session_inner = inner.clone();
+    upgrade
+        .read_buffer_size(config.ws_read_buffer)
+        // Frames go out as soon as they are sent; our own one-message-in-flight
+        // rule is the write buffer, so tungstenite's stays one frame deep.
+        .write_buffer_size(0)
+        .max_write_buffer_size(2 * config.read_chunk + 1024)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |socket| async move {
+            run_session(session_inner, socket, target, peer, permit).await;
+            drop(token);
+        })
+}
+
+async fn run_session(
+    inner: Arc<Inner>,
+    socket: WebSocket,
+    target: Target,
+    peer: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let id = inner.metrics.session_started();
+    let span = tracing::info_span!("session", id, %peer, target = %target.name);
+    async {
+        let name = &target.name;
+        tracing::info!("session {id}: {peer} → {name} ({})", target.address);
+        let config = &inner.config;
+        let stats = SessionStats::new(inner.metrics.clone());
+        let taps = config.tap.then(|| {
+            let max = config.max_message_size as u64;
+            (
+                Tap::new(format!("session {id} browser → {name}"), max),
+                Tap::new(format!("session {id} {name} → browser"), max),
+            )
+        });
+        let (mut ws_tx, mut ws_rx) = socket.split();
+        let report = connect_and_bridge(
+            &mut ws_tx,
+            &mut ws_rx,
+            target.address,
+            SessionContext {
+                config,
+                stats: &stats,
+                shutdown: &inner.shutdown,
+                taps,
+            },
+        )
+        .await;
+        let (close_code, close_reason) = report.close.clone().unwrap_or_default();
+        tracing::info!(
+            id,
+            %peer,
+            target = %name,
+            bytes_to_target = report.to_upstream,
+            bytes_to_browser = report.to_client,
+            duration_ms = report.duration.as_millis() as u64,
+            close_code,
+            close_reason,
+            close_sent = report.close_sent,
+            "session {id} ended after {:.3}s: {} bytes to {name}, {} bytes to the browser, {}{}",
+            report.duration.as_secs_f64(),
+            report.to_upstream,
+            report.to_client,
+            report.ending.describe(),
+            if report.close.is_some() && !report.close_sent {
+                " (not delivered: the browser is not reading)"
+            } else {
+                ""
+            },
+        );
+        inner.metrics.session_ended(id, name, &report);
+    }
+    .instrument(span)
+    .await
+}
+
+async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<Target>> {
+    Json(inner.targets.iter().cloned().collect())
+}
+
+async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Json<serde_json::Value> {
+    let m = &inner.metrics;
+    Json(serde_json::json!({
+        "status": "ok",
+        "sessions": m.active_sessions(),
+        "total_sessions": m.total_sessions(),
+        "refused": m.refused(),
+        "buffered_bytes": m.buffered_bytes(),
+        "targets": inner.targets.names(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_and_listed_origins_pass_others_do_not() {
+        let allowed = vec!["http://127.0.0.1:8080".to_owned()];
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8780"), "127.0.0.1:8780"),
+            &allowed
+        )
+        .is_ok());
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8780"),
+            &allowed
+        )
+        .is_ok());
+        assert!(origin_allowed(&headers(None, "127.0.0.1:8780"), &allowed).is_ok());
+        assert!(origin_allowed(
+            &headers(Some("https://evil.example"), "127.0.0.1:8780"),
+            &allowed
+        )
+        .is_err());
+        assert!(origin_allowed(&headers(Some("null"), "127.0.0.1:8780"), &allowed).is_err());
+        // Same host, another port is another origin.
+        assert!(origin_allowed(
+            &headers(Some("http://127.0.0.1:9999"), "127.0.0.1:8780"),
+            &allowed
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! The named-target registry: the only way the relay reaches a host.
+//!
+//! A browser names a target (`/ws?target=app`); it never gives a host or a
+//! port. Targets come from the operator only: the embedded servers and
+//! `--target NAME=HOST:PORT`, resolved once at startup, so a page cannot
+//! turn the relay into an open proxy into the user's network.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+/// One reachable TCP endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub description: String,
+    pub address: SocketAddr,
+}
+
+/// A `--target NAME=HOST:PORT` argument, parsed but not yet resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Why a target could not be registered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TargetError {
+    #[error("target {0:?} is not NAME=HOST:PORT")]
+    Syntax(String),
+    #[error("target name {0:?} must be 1-32 characters of a-z, 0-9, '-' or '_'")]
+    BadName(String),
+    #[error("target {name:?}: {port:?} is not a port number")]
+    BadPort { name: String, port: String },
+    #[error("target {0:?} is registered twice")]
+    Duplicate(String),
+    #[error("target {name:?}: cannot resolve {host:?}: {reason}")]
+    Resolve {
+        name: String,
+        host: String,
+        reason: String,
+    },
+}
+
+/// True for names a URL query can carry unescaped and a UI can show.
+pub fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+impl std::str::FromStr for TargetSpec {
+    type Err = TargetError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, addr) = text
+            .split_once('=')
+            .ok_or_else(|| TargetError::Syntax(text.to_owned()))?;
+        if !valid_name(name) {
+            return Err(TargetError::BadName(name.to_owned()));
+        }
+        let (host, port) = addr
+            .rsplit_once(':')
+            .ok_or_else(|| TargetError::Syntax(text.to_owned()))?;
+        // "[::1]:65432": brackets belong to the URL form, not to the host.
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if host.is_empty() {
+            return Err(TargetError::Syntax(text.to_owned()));
+        }
+        let port = port.parse().map_err(|_| TargetError::BadPort {
+            name: name.to_owned(),
+            port: port.to_owned(),
+        })?;
+        Ok(TargetSpec {
+            name: name.to_owned(),
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "{}=[{}]:{}", self.name, self.host, self.port)
+        } else {
+            write!(f, "{}={}:{}", self.name, self.host, self.port)
+        }
+    }
+}
+
+/// The registry, in name order.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    by_name: BTreeMap<String, Target>,
+}
+
+impl Targets {
+    pub fn new() -> Self {
+        Targets::default()
+    }
+
+    /// Registers `name` at `address`.
+    pub fn add(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+        description: impl Into<String>,
+    ) -> Result<(), TargetError> {
+        if !valid_name(name) {
+            return Err(TargetError::BadName(name.to_owned()));
+        }
+        if self.by_name.contains_key(name) {
+            return Err(TargetError::Duplicate(name.to_owned()));
+        }
+        self.by_name.insert(
+            name.to_owned(),
+            Target {
+                name: name.to_owned(),
+                description: description.into(),
+                address,
+            },
+        );
+        Ok(())
+    }
+
+    /// Resolves a `--target` once (the first address wins) and registers it.
+    pub async fn add_spec(&mut self, spec: &TargetSpec) -> Result<(), TargetError> {
+        let resolve_error = |reason: String| TargetError::Resolve {
+            name: spec.name.clone(),
+            host: spec.host.clone(),
+            reason,
+        };
+        let address = tokio::net::lookup_host((spec.host.as_str(), spec.port))
+            .await
+            .map_err(|e| resolve_error(e.to_string()))?
+            .next()
+            .ok_or_else(|| resolve_error("no addresses".to_owned()))?;
+        self.add(
+            &spec.name,
+            address,
+            format!("TCP {address} (--target {spec})"),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Target> {
+        self.by_name.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Target> {
+        self.by_name.values()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.by_name.keys().map(String::as_str).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_argument_is_name_equals_host_colon_port() {
+        let spec: TargetSpec = "py-app=127.0.0.1:65432".parse().unwrap();
+        assert_eq!(
+            spec,
+            TargetSpec {
+                name: "py-app".into(),
+                host: "127.0.0.1".into(),
+                port: 65432
+            }
+        );
+        let v6: TargetSpec = "v6=[::1]:7".parse().unwrap();
+        assert_eq!(v6.host, "::1");
+        assert_eq!(v6.to_string(), "v6=[::1]:7");
+    }
+
+    #[test]
+    fn malformed_target_arguments_are_refused() {
+        assert!(matches!(
+            "app".parse::<TargetSpec>(),
+            Err(TargetError::Syntax(_))
+        ));
+        assert!(matches!(
+            "App=1.2.3.4:5".parse::<TargetSpec>(),
+            Err(TargetError::BadName(_))
+        ));
+        assert!(matches!(
+            "a=host:99999".parse::<TargetSpec>(),
+            Err(TargetError::BadPort { .. })
+        ));
+        assert!(matches!(
+            "a=:80".parse::<TargetSpec>(),
+            Err(TargetError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn names_are_unique_and_host_like_names_are_not_names() {
+        let mut targets = Targets::new();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        targets.add("echo", addr, "echo").unwrap();
+        assert_eq!(
+            targets.add("echo", addr, "again"),
+            Err(TargetError::Duplicate("echo".into()))
+        );
+        assert!(!valid_name("127.0.0.1:22"));
+        assert!(targets.get("127.0.0.1:22").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_spec_is_resolved_once_at_registration() {
+        let mut targets = Targets::new();
+        let spec: TargetSpec = "local=localhost:65432".parse().unwrap();
+        targets.add_spec(&spec).await.unwrap();
+        let target = targets.get("local").unwrap();
+        assert!(target.address.ip().is_loopback());
+        assert_eq!(target.address.port(), 65432);
+    }
+}

@@ -1,0 +1,464 @@
+//! The application server over real loopback sockets: the tutorial's
+//! exchanges byte for byte, malformed input, stalls, limits, shutdown and
+//! keep-alive.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{exchange, read_to_close, start_app, write_split, Process, Split, HANG_GUARD};
+use protocol::{encode_raw, Json};
+use relay::servers::app;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The tutorial's requests (from its big-endian client) and the replies its
+/// little-endian server sent, as printed in the tutorial; the ring, miss and
+/// invalid-action rows follow the same rules.
+const TUTORIAL: [(&str, &[u8], &[u8]); 6] = [
+    (
+        "search morpheus",
+        b"\x00d{\"byteorder\": \"big\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 41}{\"action\": \"search\", \"value\": \"morpheus\"}",
+        b"\x00g{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 43}{\"result\": \"Follow the white rabbit. \xf0\x9f\x90\xb0\"}",
+    ),
+    (
+        "search ring",
+        b"\x00d{\"byteorder\": \"big\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 37}{\"action\": \"search\", \"value\": \"ring\"}",
+        b"\x00g{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 60}{\"result\": \"In the caves beneath the Misty Mountains. \xf0\x9f\x92\x8d\"}",
+    ),
+    (
+        "search dog emoji",
+        b"\x00d{\"byteorder\": \"big\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 37}{\"action\": \"search\", \"value\": \"\xf0\x9f\x90\xb6\"}",
+        b"\x00g{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 37}{\"result\": \"\xf0\x9f\x90\xbe Playing ball! \xf0\x9f\x8f\x90\"}",
+    ),
+    (
+        "search miss",
+        b"\x00d{\"byteorder\": \"big\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 36}{\"action\": \"search\", \"value\": \"neo\"}",
+        b"\x00g{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 33}{\"result\": \"No match for 'neo'.\"}",
+    ),
+    (
+        "invalid action",
+        b"\x00d{\"byteorder\": \"big\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 34}{\"action\": \"find\", \"value\": \"neo\"}",
+        b"\x00g{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\", \"content-length\": 43}{\"result\": \"Error: invalid action 'find'.\"}",
+    ),
+    (
+        "binary",
+        b"\x00|{\"byteorder\": \"big\", \"content-type\": \"binary/custom-client-binary-type\", \"content-encoding\": \"binary\", \"content-length\": 10}binary\xf0\x9f\x98\x83",
+        b"\x00\x7f{\"byteorder\": \"little\", \"content-type\": \"binary/custom-server-binary-type\", \"content-encoding\": \"binary\", \"content-length\": 37}First 10 bytes of request: binary\xf0\x9f\x98\x83",
+    ),
+];
+
+const MORPHEUS: usize = 0;
+
+fn config() -> app::Config {
+    app::Config::default()
+}
+
+#[tokio::test]
+async fn the_tutorials_exchanges_are_answered_byte_for_byte_whole_bytewise_and_in_random_splits() {
+    let server = start_app(config());
+    for (name, request, reply) in TUTORIAL {
+        let splits = [
+            Split::Whole,
+            Split::ByteByByte,
+            Split::Random(1),
+            Split::Random(2),
+            Split::Random(3),
+        ];
+        for split in splits {
+            let got = exchange(server.addr, request, split).await;
+            assert_eq!(
+                protocol::display::python_bytes_repr(&got),
+                protocol::display::python_bytes_repr(reply),
+                "{name}, {split:?}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+/// A header object from (key, value) pairs, for frames that break the rules.
+fn raw(fields: &[(&str, Json)], content: &[u8]) -> Vec<u8> {
+    let header: Vec<(String, Json)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    encode_raw(&header, content).unwrap().bytes
+}
+
+fn header(content_type: &str, encoding: &str, length: Json) -> Vec<(&'static str, Json)> {
+    vec![
+        ("byteorder", Json::from("little")),
+        ("content-type", Json::from(content_type)),
+        ("content-encoding", Json::from(encoding)),
+        ("content-length", length),
+    ]
+}
+
+/// Each malformed request, and what the server's log must say about it.
+fn malformed() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut missing = header("text/json", "utf-8", Json::from(2));
+    missing.pop();
+    vec![
+        ("zero-length header", b"\x00\x00{}".to_vec(), "zero-length JSON header"),
+        ("header not UTF-8", b"\x00\x04\xff\xfe\xfd\xfc".to_vec(), "not valid UTF-8"),
+        ("header not JSON", b"\x00\x05{nope".to_vec(), "JSON header is not valid JSON"),
+        ("header not an object", b"\x00\x02[]".to_vec(), "JSON header is not a JSON object"),
+        (
+            "missing content-length",
+            raw(&missing, b"{}"),
+            "missing required header \"content-length\"",
+        ),
+        (
+            "content-length not a number",
+            raw(&header("text/json", "utf-8", Json::from("2")), b"{}"),
+            "content-length must be a non-negative integer",
+        ),
+        (
+            "negative content-length",
+            raw(&header("text/json", "utf-8", Json::from(-1)), b""),
+            "content-length must be a non-negative integer",
+        ),
+        (
+            "content-length over the limit, no content sent",
+            raw(&header("text/json", "utf-8", Json::from(1_000_000_000_000)), b""),
+            "above the limit of 1000 bytes",
+        ),
+        (
+            "content not UTF-8",
+            raw(&header("text/json", "utf-8", Json::from(2)), b"\xff\xfe"),
+            "content is not valid",
+        ),
+        (
+            "content not JSON",
+            raw(&header("text/json", "utf-8", Json::from(5)), b"{nope"),
+            "content is not valid JSON",
+        ),
+        (
+            "request not an object",
+            raw(&header("text/json", "utf-8", Json::from(3)), b"[1]"),
+            "not an object",
+        ),
+        (
+            "truncated then closed",
+            TUTORIAL[MORPHEUS].1[..50].to_vec(),
+            "stream ended inside a message",
+        ),
+    ]
+}
+
+#[test]
+fn malformed_requests_close_only_their_connection_log_why_and_the_next_request_succeeds() {
+    let server = Process::spawn(
+        env!("CARGO_BIN_EXE_app-server"),
+        &["127.0.0.1", "0", "--max-content-length", "1000"],
+    );
+    let port = server.listening_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    for (name, bytes, reason) in malformed() {
+        let (client_port, reply) = rt.block_on(async {
+            tokio::time::timeout(HANG_GUARD, async {
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let client_port = stream.local_addr().unwrap().port();
+                stream.write_all(&bytes).await.unwrap();
+                // Half-close: a truncated request ends here; the others have
+                // been refused before this matters.
+                let _ = stream.shutdown().await;
+                (client_port, read_to_close(&mut stream).await)
+            })
+            .await
+            .expect("hang guard")
+        });
+        assert!(reply.is_empty(), "{name}: got a reply {reply:?}");
+        let peer = format!("('127.0.0.1', {client_port})");
+        let logged = server.wait_for_line(|l| l.starts_with("warning: ") && l.contains(&peer));
+        assert!(logged.contains(reason), "{name}: logged {logged:?}");
+        server.wait_for_line(|l| l == format!("Closing connection to {peer}"));
+        let good = rt.block_on(exchange(addr, TUTORIAL[MORPHEUS].1, Split::Whole));
+        assert_eq!(good, TUTORIAL[MORPHEUS].2, "good request after {name}");
+    }
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_is_refused_before_any_content_arrives() {
+    let server = start_app(app::Config {
+        max_content_length: 1024,
+        ..config()
+    });
+    let frame = raw(&header("binary/x", "binary", Json::from(1_000_000_000)), b"");
+    // No content is ever sent and the write side stays open: the close can
+    // only come from the header check.
+    let got = tokio::time::timeout(HANG_GUARD, async {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream.write_all(&frame).await.unwrap();
+        read_to_close(&mut stream).await
+    })
+    .await
+    .expect("closed within the hang guard");
+    assert!(got.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_half_message_does_not_delay_a_concurrent_client() {
+    let server = start_app(app::Config {
+        idle_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(&TUTORIAL[MORPHEUS].1[..30]).await.unwrap();
+    let good = exchange(server.addr, TUTORIAL[MORPHEUS].1, Split::Whole).await;
+    assert_eq!(good, TUTORIAL[MORPHEUS].2);
+    // The stalled client is still connected, unanswered: the good reply came
+    // while it held its half message.
+    let mut byte = [0u8; 1];
+    let pending = tokio::time::timeout(Duration::from_millis(100), stalled.read(&mut byte)).await;
+    assert!(pending.is_err(), "the stalled connection got {pending:?}");
+    // Finishing the stalled request still works.
+    stalled.write_all(&TUTORIAL[MORPHEUS].1[30..]).await.unwrap();
+    let late = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled)).await.unwrap();
+    assert_eq!(late, TUTORIAL[MORPHEUS].2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stalled_client_is_dropped_after_the_idle_timeout() {
+    let server = start_app(app::Config {
+        idle_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(&TUTORIAL[MORPHEUS].1[..1]).await.unwrap();
+    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled))
+        .await
+        .expect("dropped within the hang guard");
+    assert!(got.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_clients_all_get_correct_replies() {
+    let server = start_app(config());
+    let addr = server.addr;
+    let clients: Vec<_> = (0..200u64)
+        .map(|i| {
+            tokio::spawn(async move {
+                let (_, request, reply) = TUTORIAL[i as usize % TUTORIAL.len()];
+                let got = exchange(addr, request, Split::Random(i)).await;
+                (got == reply, i)
+            })
+        })
+        .collect();
+    for client in clients {
+        let (ok, i) = client.await.unwrap();
+        assert!(ok, "client {i} got a wrong reply");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_in_the_backlog_until_a_slot_frees() {
+    let server = start_app(app::Config {
+        max_connections: 1,
+        ..config()
+    });
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first.write_all(&TUTORIAL[MORPHEUS].1[..10]).await.unwrap();
+    // Let the server accept the first connection before the second arrives.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+    let mut byte = [0u8; 1];
+    let waiting = tokio::time::timeout(Duration::from_millis(200), second.read(&mut byte)).await;
+    assert!(waiting.is_err(), "over the cap, yet answered: {waiting:?}");
+    first.write_all(&TUTORIAL[MORPHEUS].1[10..]).await.unwrap();
+    let a = tokio::time::timeout(HANG_GUARD, read_to_close(&mut first)).await.unwrap();
+    let b = tokio::time::timeout(HANG_GUARD, read_to_close(&mut second)).await.unwrap();
+    assert_eq!(a, TUTORIAL[MORPHEUS].2);
+    assert_eq!(b, TUTORIAL[MORPHEUS].2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish_and_refuses_new_connections() {
+    let server = start_app(app::Config {
+        grace_period: Duration::from_secs(30),
+        ..config()
+    });
+    let addr = server.addr;
+    let mut in_flight = TcpStream::connect(addr).await.unwrap();
+    in_flight.write_all(&TUTORIAL[MORPHEUS].1[..20]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.shutdown.cancel();
+    // Poll until the listener is gone (bounded): new connections are refused.
+    let refused = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if TcpStream::connect(addr).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(refused.is_ok(), "still accepting after shutdown");
+    assert!(!server.task.is_finished(), "returned with a request in flight");
+    in_flight.write_all(&TUTORIAL[MORPHEUS].1[20..]).await.unwrap();
+    let reply = tokio::time::timeout(HANG_GUARD, read_to_close(&mut in_flight)).await.unwrap();
+    assert_eq!(reply, TUTORIAL[MORPHEUS].2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_drops_stalled_connections_when_the_grace_period_ends() {
+    let server = start_app(app::Config {
+        grace_period: Duration::from_millis(200),
+        idle_timeout: Duration::from_secs(600),
+        ..config()
+    });
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(&TUTORIAL[MORPHEUS].1[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.stop().await;
+    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled)).await.unwrap();
+    assert!(got.is_empty());
+}
+
+#[test]
+fn the_server_process_logs_the_tutorials_lines_and_exits_0_on_sigterm() {
+    let mut server = Process::spawn(env!("CARGO_BIN_EXE_app-server"), &["127.0.0.1", "0"]);
+    let port = server.listening_port();
+    assert_eq!(server.lines()[0], format!("Listening on ('127.0.0.1', {port})"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (client_port, reply) = rt.block_on(async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let client_port = stream.local_addr().unwrap().port();
+        stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+        let reply = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream)).await.unwrap();
+        (client_port, reply)
+    });
+    assert_eq!(reply, TUTORIAL[MORPHEUS].2);
+    let peer = format!("('127.0.0.1', {client_port})");
+    server.wait_for_line(|l| l == format!("Closing connection to {peer}"));
+    let lines: Vec<String> = server
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains(&peer))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("Accepted connection from {peer}"),
+            format!("Received request {{'action': 'search', 'value': 'morpheus'}} from {peer}"),
+            format!(
+                r#"Sending b'\x00g{{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 43}}{{"result": "Follow the white rabbit. \xf0\x9f\x90\xb0"}}' to {peer}"#
+            ),
+            format!("Closing connection to {peer}"),
+        ]
+    );
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_and_a_non_zero_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (status, stdout, stderr) =
+        common::run(env!("CARGO_BIN_EXE_app-server"), &["127.0.0.1", &port]);
+    assert!(!status.success());
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("error: cannot listen on ('127.0.0.1', {port}): ")), "{stderr}");
+}
+
+/// All tutorial requests back to back, and the replies they must get, in order.
+fn pipeline() -> (Vec<u8>, Vec<u8>) {
+    let requests = TUTORIAL.iter().flat_map(|(_, rq, _)| rq.iter().copied()).collect();
+    let replies = TUTORIAL.iter().flat_map(|(_, _, rp)| rp.iter().copied()).collect();
+    (requests, replies)
+}
+
+#[tokio::test]
+async fn keep_alive_answers_back_to_back_requests_in_order() {
+    let server = start_app(app::Config {
+        keep_alive: true,
+        ..config()
+    });
+    let (requests, replies) = pipeline();
+    for split in [Split::Whole, Split::ByteByByte, Split::Random(7)] {
+        let got = tokio::time::timeout(HANG_GUARD, async {
+            let mut stream = TcpStream::connect(server.addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            write_split(&mut stream, &requests, split).await;
+            // Closing our side between requests ends the conversation cleanly.
+            stream.shutdown().await.unwrap();
+            read_to_close(&mut stream).await
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, replies, "{split:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn keep_alive_answers_each_request_before_the_next_is_sent() {
+    let server = start_app(app::Config {
+        keep_alive: true,
+        ..config()
+    });
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    for (name, request, reply) in TUTORIAL {
+        stream.write_all(request).await.unwrap();
+        let mut got = vec![0u8; reply.len()];
+        tokio::time::timeout(HANG_GUARD, stream.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, reply, "{name}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn keep_alive_closes_an_idle_connection_after_the_idle_timeout() {
+    let server = start_app(app::Config {
+        keep_alive: true,
+        idle_timeout: Duration::from_millis(300),
+        ..config()
+    });
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+    // The write side stays open: only the idle timeout can close this.
+    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream)).await.unwrap();
+    assert_eq!(got, TUTORIAL[MORPHEUS].2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_keep_alive_only_the_first_of_back_to_back_requests_is_answered() {
+    let server = start_app(config());
+    let (requests, _) = pipeline();
+    let got = exchange(server.addr, &requests, Split::Whole).await;
+    assert_eq!(got, TUTORIAL[0].2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
+    let listener = match relay::servers::net::bind("[::1]:0".parse().unwrap(), 16) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("SKIPPED an_ipv6_loopback_server_answers_like_the_ipv4_one: no ::1 here ({e})");
+            return;
+        }
+    };
+    let addr = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(app::serve(listener, config(), shutdown.clone()));
+    let got = exchange(addr, TUTORIAL[MORPHEUS].1, Split::Whole).await;
+    assert_eq!(got, TUTORIAL[MORPHEUS].2);
+    shutdown.cancel();
+    tokio::time::timeout(HANG_GUARD, task).await.unwrap().unwrap().unwrap();
+}

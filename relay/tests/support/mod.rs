@@ -1,0 +1,214 @@
+//! What the relay integration tests share: a real relay on port 0 with the
+//! real embedded app and echo servers behind it, and a tokio-tungstenite
+//! client.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use relay::config::RelayConfig;
+use relay::http::Relay;
+use relay::metrics::Metrics;
+use relay::servers::{app, echo};
+use relay::targets::Targets;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Every network wait in a test goes through this: a hang guard, not a speed check.
+pub async fn within<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("hang guard: the test waited 30s")
+}
+
+pub struct TestRelay {
+    pub addr: SocketAddr,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+    pub served: JoinHandle<std::io::Result<()>>,
+}
+
+/// A relay with `app` and `echo` (real servers on loopback) plus `extra` targets.
+pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRelay {
+    let shutdown = CancellationToken::new();
+    // The servers outlive the relay's shutdown, so a test of the relay's
+    // shutdown sees the relay's close codes, not the servers'.
+    let servers = CancellationToken::new();
+    let mut targets = Targets::new();
+
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    targets
+        .add("app", app_listener.local_addr().unwrap(), "app server")
+        .unwrap();
+    tokio::spawn(app::serve(app_listener, app::Config::default(), servers.clone()));
+
+    let echo_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    targets
+        .add("echo", echo_listener.local_addr().unwrap(), "echo server")
+        .unwrap();
+    tokio::spawn(echo::serve(echo_listener, echo::Config::default(), servers));
+
+    for (name, addr) in extra {
+        targets.add(name, *addr, "test target").unwrap();
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay = Relay::new(config, targets, None);
+    let metrics = relay.metrics();
+    let served = tokio::spawn(relay.serve(listener, shutdown.clone()));
+    TestRelay {
+        addr,
+        metrics,
+        shutdown,
+        served,
+    }
+}
+
+pub fn test_config() -> RelayConfig {
+    RelayConfig {
+        close_grace: Duration::from_secs(2),
+        ..RelayConfig::default()
+    }
+}
+
+pub fn ws_url(addr: SocketAddr, target: &str) -> String {
+    format!("ws://{addr}/ws?target={target}")
+}
+
+pub async fn connect(addr: SocketAddr, target: &str) -> Ws {
+    let (ws, _) = within(tokio_tungstenite::connect_async(ws_url(addr, target)))
+        .await
+        .expect("websocket connect");
+    ws
+}
+
+/// Tries an upgrade with an Origin header; `Err((status, body))` if refused.
+pub async fn try_connect(
+    addr: SocketAddr,
+    query: &str,
+    origin: Option<&str>,
+) -> Result<Ws, (u16, String)> {
+    let mut request = format!("ws://{addr}/ws?{query}")
+        .into_client_request()
+        .unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    match within(tokio_tungstenite::connect_async(request)).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            Err((
+                response.status().as_u16(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ))
+        }
+        Err(e) => panic!("unexpected connect error: {e}"),
+    }
+}
+
+/// Everything the relay sends until it closes: the binary messages in order
+/// and the close frame.
+pub struct Received {
+    pub messages: Vec<Vec<u8>>,
+    pub close: Option<CloseFrame>,
+}
+
+impl Received {
+    pub fn bytes(&self) -> Vec<u8> {
+        self.messages.concat()
+    }
+    pub fn close_code(&self) -> Option<u16> {
+        self.close.as_ref().map(|c| u16::from(c.code))
+    }
+    pub fn close_reason(&self) -> String {
+        self.close
+            .as_ref()
+            .map(|c| c.reason.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Reads until the close frame (answering it) or the end of the stream.
+pub async fn read_to_close(ws: &mut Ws) -> Received {
+    let mut received = Received {
+        messages: Vec::new(),
+        close: None,
+    };
+    within(async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Binary(bytes)) => received.messages.push(bytes.to_vec()),
+                Ok(Message::Close(frame)) => {
+                    received.close = frame;
+                    break;
+                }
+                Ok(other) => panic!("unexpected message {other:?}"),
+                Err(e) => panic!("websocket error before close: {e}"),
+            }
+        }
+    })
+    .await;
+    // Let tungstenite send the close reply.
+    let _ = within(ws.close(None)).await;
+    received
+}
+
+pub async fn send(ws: &mut Ws, bytes: &[u8]) {
+    within(ws.send(Message::binary(bytes.to_vec())))
+        .await
+        .expect("send");
+}
+
+/// A plain HTTP/1.1 GET: (status, body).
+pub async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let (status, _, body) = http_get_full(addr, path, headers).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A plain HTTP/1.1 GET: (status, lower-cased head, raw body).
+pub async fn http_get_full(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, Vec<u8>) {
+    let mut stream = within(TcpStream::connect(addr)).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    within(stream.read_to_end(&mut response)).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let status = head[9..12].parse().unwrap();
+    (status, head, response[split + 4..].to_vec())
+}
+
+/// Polls `condition` every 10 ms, at most 30 s (a hang guard).
+pub async fn eventually(mut condition: impl FnMut() -> bool) {
+    within(async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+}

@@ -1,0 +1,111 @@
+//! Decode, step by step: each received chunk as it arrived and the decoder's
+//! state after it, the decoded header and content, the result in words, and
+//! how the connection ended. The received bytes show in a hex view with the
+//! chunk boundaries drawn.
+
+use std::rc::Rc;
+
+use protocol::display::python_repr;
+use protocol::{Json, Message, Object};
+use yew::prelude::*;
+
+use super::{HexSource, HexView, StructureTree};
+use crate::state::{content_repr, outcome_line, Action, Inbound};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub inbound: Rc<Inbound>,
+    /// The end of the session in words, once it ended.
+    pub summary: Option<AttrValue>,
+    /// The bytes came from "decode here", not from a server.
+    pub local: bool,
+    pub highlight: Option<usize>,
+    pub selected: Option<usize>,
+    pub dispatch: Callback<Action>,
+}
+
+/// The header as the Python dict `json.loads` makes of it.
+fn header_repr(message: &Message) -> String {
+    let h = &message.header;
+    let mut o = Object::new();
+    o.insert("byteorder", h.byteorder.as_str());
+    o.insert("content-type", h.content_type.as_str());
+    o.insert("content-encoding", h.content_encoding.as_str());
+    o.insert("content-length", Json::from(h.content_length as i64));
+    for (k, v) in &h.extra {
+        o.insert(k.as_str(), v.clone());
+    }
+    python_repr(&o.into())
+}
+
+#[component]
+pub fn DecodeView(props: &Props) -> Html {
+    let inbound = &props.inbound;
+    let decode_here = {
+        let d = props.dispatch.clone();
+        move |_| d.emit(Action::DecodeLocally)
+    };
+    let chunks = inbound.chunks.iter().enumerate().map(|(i, c)| {
+        html! {
+            <tr>
+                <td>{ i + 1 }</td>
+                <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
+                <td class="num">{ format!("{} B", c.len) }</td>
+                <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
+                <td>
+                    { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
+                    <div class="need">{ &c.state }</div>
+                </td>
+            </tr>
+        }
+    });
+    let messages = inbound.messages.iter().map(|d| {
+        html! {
+            <div class="decoded">
+                <p class="outcome" data-testid="outcome">{ outcome_line(&d.message) }</p>
+                <dl>
+                    <dt>{ "frame" }</dt><dd>{ format!("bytes {}..{} ({} B)", d.frame_start, d.frame_start as usize + d.frame_len, d.frame_len) }</dd>
+                    <dt>{ "header" }</dt><dd class="mono">{ header_repr(&d.message) }</dd>
+                    <dt>{ "content" }</dt><dd class="mono">{ content_repr(&d.message) }</dd>
+                    <dt>{ "log line" }</dt><dd class="mono">{ protocol::app::describe(&d.message, "response") }</dd>
+                </dl>
+            </div>
+        }
+    });
+    let source = HexSource::Incoming(inbound.clone());
+    html! {
+        <div class="decode-view">
+            <div class="buttons">
+                <button type="button" id="decode-here" onclick={decode_here}
+                    title="push the composed bytes into a decoder here, cut into the send segments">
+                    { "Decode the composed bytes here (no server)" }
+                </button>
+            </div>
+            if props.local {
+                <p class="hint">{ "Decoded here in the browser from the composed bytes, in the send segments." }</p>
+            }
+            if inbound.chunks.is_empty() {
+                <p class="hint" id="no-chunks">{ "Nothing received yet. Send a message, or decode the composed bytes here." }</p>
+            } else {
+                <table class="chunks" id="chunks">
+                    <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
+                    <tbody>{ for chunks }</tbody>
+                </table>
+            }
+            { for messages }
+            if let Some(e) = &inbound.error {
+                <p class="error" role="alert" id="decode-error">{ format!("decoder stopped: {e}") }</p>
+            }
+            if let Some(summary) = &props.summary {
+                <p class="summary" id="session-summary" role="status">{ summary.clone() }</p>
+            }
+            if !inbound.bytes.is_empty() {
+                <div class="bytes-grid">
+                    <HexView source={source.clone()} highlight={props.highlight} selected={props.selected}
+                        dispatch={props.dispatch.clone()} id="hex-in" />
+                    <StructureTree source={source} highlight={props.highlight} dispatch={props.dispatch.clone()} />
+                </div>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,85 @@
+//! Encode, step by step: content bytes → JSON header → 2-byte length → frame,
+//! with Previous/Next and a play mode.
+
+use gloo_timers::callback::Timeout;
+use protocol::display::hex_string;
+use yew::prelude::*;
+
+use crate::state::{Action, EncodeStep};
+
+/// Pause between steps in play mode.
+pub const PLAY_STEP_MS: u32 = 1400;
+/// Bytes of a step shown inline; the hex view shows them all.
+const PREVIEW_BYTES: usize = 24;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub steps: Vec<EncodeStep>,
+    pub step: usize,
+    pub playing: bool,
+    /// The frame, to preview each step's bytes.
+    pub bytes: std::rc::Rc<crate::state::Composed>,
+    pub dispatch: Callback<Action>,
+}
+
+#[component]
+pub fn EncodeSteps(props: &Props) -> Html {
+    {
+        let dispatch = props.dispatch.clone();
+        use_effect_with((props.playing, props.step), move |(playing, _)| {
+            let timer = playing.then(|| Timeout::new(PLAY_STEP_MS, move || dispatch.emit(Action::StepNext)));
+            move || drop(timer)
+        });
+    }
+    if props.steps.is_empty() {
+        return html! {
+            <p class="hint" id="steps-none">{ "No length prefix and JSON header to step through: fix the frame to see how it is built." }</p>
+        };
+    }
+    let d = &props.dispatch;
+    let bytes = &props.bytes.bytes;
+    let items = props.steps.iter().enumerate().map(|(i, step)| {
+        let current = i == props.step;
+        let d = d.clone();
+        let range = step.range.clone();
+        let shown = &bytes[range.start..range.end.min(range.start + PREVIEW_BYTES)];
+        let more = range.len().saturating_sub(PREVIEW_BYTES);
+        html! {
+            <li class={classes!("step", current.then_some("current"), (i < props.step).then_some("done"))}
+                aria-current={current.then_some("step")}>
+                <button type="button" class="step-title" onclick={move |_| d.emit(Action::Step(i))}>
+                    { format!("{}. {}", i + 1, step.title) }
+                    <span class="count">{ format!("{} B", range.len()) }</span>
+                </button>
+                if current {
+                    <p class="step-line" id="step-line">{ &step.line }</p>
+                    <code class="mono preview">{ hex_string(shown) }{ (more > 0).then(|| format!(" … +{more} bytes")) }</code>
+                }
+            </li>
+        }
+    });
+    let prev = {
+        let d = d.clone();
+        move |_| d.emit(Action::StepPrev)
+    };
+    let next = {
+        let d = d.clone();
+        move |_| d.emit(Action::StepNext)
+    };
+    let play = {
+        let d = d.clone();
+        move |_| d.emit(Action::TogglePlay)
+    };
+    html! {
+        <div class="encode-steps">
+            <ol>{ for items }</ol>
+            <div class="buttons">
+                <button type="button" id="step-prev" onclick={prev} disabled={props.step == 0}>{ "◀ Previous" }</button>
+                <button type="button" id="step-next" onclick={next} disabled={props.step >= 3}>{ "Next ▶" }</button>
+                <button type="button" id="step-play" onclick={play} aria-pressed={props.playing.to_string()}>
+                    { if props.playing { "⏸ Pause" } else { "⏵ Play from the start" } }
+                </button>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,285 @@
+//! The hex view: offset, hex and ASCII columns, one colour per region of the
+//! frame's layout, chunk boundaries for received bytes, the Python bytes
+//! literal, and copy buttons.
+//!
+//! Only the rows in the scroll window are rendered (virtual scrolling), so a
+//! 1 MiB message costs the same as a small one.
+
+use std::ops::Range;
+use std::rc::Rc;
+
+use protocol::display::{
+    ascii_cell, hex_row_count, python_bytes_repr, rust_array_literal, hex_string, HEX_ROW_WIDTH,
+};
+use protocol::{Layout, SpanKind};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
+use yew::prelude::*;
+
+use super::{copy_to_clipboard, kind_class};
+use crate::state::{Action, Composed, Inbound, Pane};
+
+/// Height of one row in pixels (the stylesheet uses the same).
+pub const ROW_HEIGHT: i32 = 20;
+/// Rows in the scroll window.
+pub const WINDOW_ROWS: usize = 16;
+/// Rows rendered above and below the window, so fast scrolls do not flash.
+const OVERSCAN: usize = 8;
+/// Bytes shown as a Python literal on the page (copy gives all).
+const LITERAL_SHOWN: usize = 4096;
+
+/// The bytes a hex view shows: the composed frame or the received stream.
+#[derive(Clone)]
+pub enum HexSource {
+    Outgoing(Rc<Composed>),
+    Incoming(Rc<Inbound>),
+}
+
+impl PartialEq for HexSource {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HexSource::Outgoing(a), HexSource::Outgoing(b)) => Rc::ptr_eq(a, b),
+            (HexSource::Incoming(a), HexSource::Incoming(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl HexSource {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            HexSource::Outgoing(c) => &c.bytes,
+            HexSource::Incoming(i) => &i.bytes,
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        match self {
+            HexSource::Outgoing(c) => &c.layout,
+            HexSource::Incoming(i) => &i.layout,
+        }
+    }
+
+    pub fn pane(&self) -> Pane {
+        match self {
+            HexSource::Outgoing(_) => Pane::Outgoing,
+            HexSource::Incoming(_) => Pane::Incoming,
+        }
+    }
+
+    /// Offsets where a received chunk starts (none for the composed frame).
+    pub fn chunk_starts(&self) -> Vec<usize> {
+        match self {
+            HexSource::Outgoing(_) => Vec::new(),
+            HexSource::Incoming(i) => i.chunks.iter().skip(1).map(|c| c.offset).collect(),
+        }
+    }
+}
+
+/// The innermost span holding byte `offset`, in O(log n + depth).
+///
+/// Spans are in pre-order with nested ranges, so the last span starting at
+/// or before `offset` is either the innermost one holding it or a
+/// descendant of it: walk up from there.
+pub fn innermost(layout: &Layout, offset: usize) -> Option<usize> {
+    let spans = &layout.spans;
+    let last = spans.partition_point(|s| s.range.start <= offset).checked_sub(1)?;
+    let mut at = Some(last);
+    while let Some(i) = at {
+        if spans[i].range.contains(&offset) {
+            return Some(i);
+        }
+        at = spans[i].parent;
+    }
+    // A stream's layout holds several frames at top level: look back among them.
+    spans[..last]
+        .iter()
+        .rposition(|s| s.parent.is_none() && s.range.contains(&offset))
+}
+
+/// The region a byte is coloured as: its innermost span, keys and values
+/// taking their field's colour. Returns (span index, class list).
+fn region(layout: &Layout, offset: usize) -> (Option<usize>, String) {
+    let Some(inner) = innermost(layout, offset) else {
+        return (None, "k-none".to_owned());
+    };
+    let spans = &layout.spans;
+    let mut class = String::new();
+    let mut at = inner;
+    if matches!(spans[at].kind, SpanKind::Key | SpanKind::Value) {
+        class.push_str(if spans[at].kind == SpanKind::Key { "key " } else { "" });
+        if let Some(p) = spans[at].parent {
+            at = p;
+        }
+    }
+    class.push_str(kind_class(spans[at].kind));
+    if matches!(spans[at].kind, SpanKind::HeaderField | SpanKind::ContentField | SpanKind::Item) && at % 2 == 1 {
+        class.push_str(" alt");
+    }
+    (Some(inner), class)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub source: HexSource,
+    /// Span to highlight (hovered or selected) and the selected one.
+    pub highlight: Option<usize>,
+    pub selected: Option<usize>,
+    /// Bytes of the current encode step; others are dimmed.
+    #[prop_or_default]
+    pub focus: Option<Range<usize>>,
+    pub dispatch: Callback<Action>,
+    /// Element id prefix, for tests and the page's anchors.
+    pub id: AttrValue,
+}
+
+#[component]
+pub fn HexView(props: &Props) -> Html {
+    let scroll_top = use_state(|| 0i32);
+    let node = use_node_ref();
+    let last_hover = use_mut_ref(|| None::<usize>);
+    let source = &props.source;
+    let bytes = source.bytes();
+    let layout = source.layout();
+    let pane = source.pane();
+    let rows = hex_row_count(bytes.len());
+
+    // Bring a span picked elsewhere (the structure tree) into view.
+    {
+        let node = node.clone();
+        let start = props.selected.and_then(|i| layout.spans.get(i)).map(|s| s.range.start);
+        use_effect_with(start, move |start| {
+            if let (Some(start), Some(el)) = (start, node.cast::<Element>()) {
+                let top = (*start / HEX_ROW_WIDTH) as i32 * ROW_HEIGHT;
+                let view = el.client_height();
+                if top < el.scroll_top() || top + ROW_HEIGHT > el.scroll_top() + view {
+                    el.set_scroll_top((top - view / 3).max(0));
+                }
+            }
+        });
+    }
+
+    let onscroll = {
+        let scroll_top = scroll_top.clone();
+        move |e: Event| {
+            if let Some(el) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                scroll_top.set(el.scroll_top());
+            }
+        }
+    };
+    let offset_of = |e: &MouseEvent| -> Option<usize> {
+        let el = e.target()?.dyn_into::<HtmlElement>().ok()?;
+        el.get_attribute("data-o")?.parse().ok()
+    };
+    let onmouseover = {
+        let dispatch = props.dispatch.clone();
+        let source = source.clone();
+        let last_hover = last_hover.clone();
+        move |e: MouseEvent| {
+            let span = offset_of(&e).and_then(|o| innermost(source.layout(), o));
+            if *last_hover.borrow() != span {
+                *last_hover.borrow_mut() = span;
+                dispatch.emit(Action::Hover(span.map(|s| (pane, s))));
+            }
+        }
+    };
+    let onmouseleave = {
+        let dispatch = props.dispatch.clone();
+        move |_: MouseEvent| {
+            *last_hover.borrow_mut() = None;
+            dispatch.emit(Action::Hover(None));
+        }
+    };
+    let onclick = {
+        let dispatch = props.dispatch.clone();
+        let source = source.clone();
+        move |e: MouseEvent| {
+            if let Some(span) = offset_of(&e).and_then(|o| innermost(source.layout(), o)) {
+                dispatch.emit(Action::Select(Some((pane, span))));
+            }
+        }
+    };
+
+    let first = (*scroll_top / ROW_HEIGHT).max(0) as usize;
+    let start = first.saturating_sub(OVERSCAN);
+    let end = (first + WINDOW_ROWS + OVERSCAN).min(rows);
+    let hl = props.highlight.and_then(|i| layout.spans.get(i)).map(|s| s.range.clone());
+    let chunk_starts = source.chunk_starts();
+    let row_html = |row: usize| -> Html {
+        let offset = row * HEX_ROW_WIDTH;
+        let slice = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
+        let mut hex = Vec::with_capacity(slice.len());
+        let mut ascii = Vec::with_capacity(slice.len());
+        for (i, &b) in slice.iter().enumerate() {
+            let o = offset + i;
+            let (_, mut class) = region(layout, o);
+            if hl.as_ref().is_some_and(|r| r.contains(&o)) {
+                class.push_str(" hl");
+            }
+            if props.focus.as_ref().is_some_and(|r| !r.contains(&o)) {
+                class.push_str(" dim");
+            }
+            if chunk_starts.binary_search(&o).is_ok() {
+                class.push_str(" cs");
+            }
+            let o = o.to_string();
+            hex.push(html! { <span class={format!("b {class}")} data-o={o.clone()}>{ format!("{b:02x}") }</span> });
+            ascii.push(html! { <span class={format!("a {class}")} data-o={o}>{ ascii_cell(b).to_string() }</span> });
+        }
+        html! {
+            <div class="hex-row" key={row}>
+                <span class="off">{ format!("{offset:08x}") }</span>
+                <span class="hx">{ hex }</span>
+                <span class="asc">{ ascii }</span>
+            </div>
+        }
+    };
+    let height = rows.min(WINDOW_ROWS).max(1) as i32 * ROW_HEIGHT;
+    let copy = |label: &'static str, make: fn(&[u8]) -> String| {
+        let dispatch = props.dispatch.clone();
+        let source = source.clone();
+        html! {
+            <button type="button" class="small" onclick={move |_| {
+                let text = make(source.bytes());
+                copy_to_clipboard(text, format!("{label} ({} bytes)", source.bytes().len()), dispatch.clone());
+            }}>{ format!("Copy {label}") }</button>
+        }
+    };
+    let literal = if bytes.len() > LITERAL_SHOWN {
+        format!(
+            "{} … and {} more bytes",
+            python_bytes_repr(&bytes[..LITERAL_SHOWN]),
+            bytes.len() - LITERAL_SHOWN
+        )
+    } else {
+        python_bytes_repr(bytes)
+    };
+    let id = &props.id;
+    html! {
+        <div class="hex-view" id={id.clone()}>
+            <div class="hex-head" aria-hidden="true">
+                <span class="off">{ "offset" }</span><span class="hx">{ "hex" }</span><span class="asc">{ "ascii" }</span>
+            </div>
+            <div class="hex-scroll" ref={node} tabindex="0" role="region"
+                aria-label={format!("hex dump, {} bytes", bytes.len())}
+                style={format!("height: {height}px")}
+                {onscroll} {onmouseover} {onmouseleave} {onclick}>
+                <div class="hex-space" style={format!("height: {}px", rows as i32 * ROW_HEIGHT)}>
+                    <div class="hex-rows" style={format!("transform: translateY({}px)", start as i32 * ROW_HEIGHT)}>
+                        { for (start..end).map(row_html) }
+                    </div>
+                </div>
+            </div>
+            <div class="hex-foot">
+                <span class="count">{ format!("{} bytes", bytes.len()) }</span>
+                { copy("hex", hex_string) }
+                { copy("Python bytes literal", python_bytes_repr) }
+                { copy("Rust byte array", rust_array_literal) }
+            </div>
+            <details class="literal" open={bytes.len() <= LITERAL_SHOWN}>
+                <summary>{ "Python bytes literal (what the tutorial's programs print)" }</summary>
+                <pre class="mono" id={format!("{id}-literal")}>{ literal }</pre>
+            </details>
+        </div>
+    }
+}

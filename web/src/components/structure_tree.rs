@@ -1,0 +1,86 @@
+//! The structure tree: the frame's layout as nested nodes (length prefix,
+//! JSON header and its fields, content and its fields). Hovering or focusing
+//! a node highlights its bytes; activating it selects them.
+
+use protocol::{Layout, SpanKind};
+use yew::prelude::*;
+
+use super::{kind_class, HexSource};
+use crate::state::Action;
+
+/// Nodes drawn at most; a huge JSON content would otherwise make thousands.
+const MAX_NODES: usize = 400;
+/// Characters of a node's bytes shown beside its name.
+const PREVIEW_CHARS: usize = 40;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub source: HexSource,
+    pub highlight: Option<usize>,
+    pub dispatch: Callback<Action>,
+}
+
+#[component]
+pub fn StructureTree(props: &Props) -> Html {
+    let layout = props.source.layout();
+    if layout.spans.is_empty() {
+        return html! { <p class="hint">{ "No structure yet." }</p> };
+    }
+    let mut budget = MAX_NODES;
+    let tree = nodes(props, layout, None, &mut budget);
+    html! {
+        <div class="tree" role="tree" aria-label="frame structure">
+            { tree }
+            if budget == 0 {
+                <p class="hint">{ format!("Showing the first {MAX_NODES} nodes of {}.", layout.spans.len()) }</p>
+            }
+        </div>
+    }
+}
+
+fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usize) -> Html {
+    let mut items = Vec::new();
+    for i in layout.children(parent) {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        let span = &layout.spans[i];
+        // Keys and values show inside their field's line.
+        if matches!(span.kind, SpanKind::Key | SpanKind::Value) {
+            continue;
+        }
+        let bytes = props.source.bytes();
+        let text = String::from_utf8_lossy(&bytes[span.range.clone()]);
+        let mut preview: String = text.chars().take(PREVIEW_CHARS).collect();
+        if text.chars().count() > PREVIEW_CHARS {
+            preview.push('…');
+        }
+        if span.kind == SpanKind::LengthPrefix {
+            preview = protocol::display::hex_string(&bytes[span.range.clone()]);
+        }
+        let pane = props.source.pane();
+        let (d1, d2, d3) = (props.dispatch.clone(), props.dispatch.clone(), props.dispatch.clone());
+        let active = props.highlight == Some(i);
+        let children = if layout.children(Some(i)).next().is_some() {
+            nodes(props, layout, Some(i), budget)
+        } else {
+            Html::default()
+        };
+        items.push(html! {
+            <li role="treeitem" aria-selected={active.to_string()}>
+                <button type="button" class={classes!("node", kind_class(span.kind), active.then_some("hl"))}
+                    data-span={i.to_string()}
+                    onclick={move |_| d1.emit(Action::Select(Some((pane, i))))}
+                    onmouseenter={move |_| d2.emit(Action::Hover(Some((pane, i))))}
+                    onmouseleave={move |_| d3.emit(Action::Hover(None))}>
+                    <span class="label">{ span.label.to_string() }</span>
+                    <span class="range">{ format!("{}..{} ({} B)", span.range.start, span.range.end, span.range.len()) }</span>
+                    <span class="preview mono">{ preview }</span>
+                </button>
+                { children }
+            </li>
+        });
+    }
+    html! { <ul role="group">{ items }</ul> }
+}

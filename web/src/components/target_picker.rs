@@ -1,0 +1,117 @@
+//! Send: the target picker (fed by the relay's `/targets`), segment size and
+//! delay, connect / send / half-close / close, and the connection state.
+
+use yew::prelude::*;
+
+use super::event_value;
+use crate::state::{Action, Conn, SendOptions, Targets};
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub targets: Targets,
+    pub target: AttrValue,
+    pub send: SendOptions,
+    pub conn: Conn,
+    /// Bytes of the composed frame (0 disables Send).
+    pub frame_len: usize,
+    pub dispatch: Callback<Action>,
+    pub on_connect: Callback<()>,
+    pub on_send: Callback<()>,
+    pub on_half_close: Callback<()>,
+    pub on_close: Callback<()>,
+}
+
+#[component]
+pub fn TargetPicker(props: &Props) -> Html {
+    let d = &props.dispatch;
+    let on_target = {
+        let d = d.clone();
+        move |e: Event| d.emit(Action::SelectTarget(event_value(&e)))
+    };
+    let picker = match &props.targets {
+        Targets::Loaded(list) if !list.is_empty() => {
+            let description = list
+                .iter()
+                .find(|t| t.name == props.target.as_str())
+                .map(|t| t.description.clone())
+                .unwrap_or_default();
+            html! {
+                <>
+                <label>{ "target" }
+                    <select id="target" onchange={on_target}>
+                        { for list.iter().map(|t| html! {
+                            <option value={t.name.clone()} selected={t.name == props.target.as_str()}>{ &t.name }</option>
+                        }) }
+                    </select>
+                </label>
+                <p class="hint" id="target-description">{ description }</p>
+                </>
+            }
+        }
+        other => {
+            let note = match other {
+                Targets::Loading => "asking the relay for its targets…".to_owned(),
+                Targets::Failed(e) => format!(
+                    "{e}. Composing and decoding work without it; to send, start the relay \
+                     (cargo run -p relay --bin relay) and reload."
+                ),
+                Targets::Loaded(_) => "the relay offers no targets".to_owned(),
+            };
+            let d = d.clone();
+            html! {
+                <>
+                <label>{ "target" }
+                    <input id="target" value={props.target.clone()}
+                        oninput={move |e: InputEvent| d.emit(Action::SelectTarget(event_value(&e)))} />
+                </label>
+                <p class={if matches!(other, Targets::Failed(_)) { "error" } else { "hint" }} id="targets-status" role="status">{ note }</p>
+                </>
+            }
+        }
+    };
+    let on_segment = {
+        let d = d.clone();
+        move |e: InputEvent| d.emit(Action::SetSegment(event_value(&e).trim().parse().unwrap_or(0)))
+    };
+    let on_delay = {
+        let d = d.clone();
+        move |e: InputEvent| d.emit(Action::SetDelay(event_value(&e).trim().parse().unwrap_or(0)))
+    };
+    let segments = props.send.count(props.frame_len);
+    let emit = |cb: &Callback<()>| {
+        let cb = cb.clone();
+        move |_: MouseEvent| cb.emit(())
+    };
+    let live = props.conn.is_live();
+    let state_class = match &props.conn {
+        Conn::Open => "open",
+        Conn::Connecting => "connecting",
+        Conn::Failed(_) => "failed",
+        Conn::Closed { .. } => "closed",
+        Conn::Idle => "idle",
+    };
+    html! {
+        <div class="target-picker">
+            { picker }
+            <div class="row2">
+                <label>{ "segment size (bytes, 0 = whole frame)" }
+                    <input id="segment" type="number" min="0" value={props.send.segment.to_string()} oninput={on_segment} />
+                </label>
+                <label>{ "delay between segments (ms)" }
+                    <input id="delay" type="number" min="0" step="50" value={props.send.delay_ms.to_string()} oninput={on_delay} />
+                </label>
+            </div>
+            <p class="hint">{ format!("{} bytes go out as {segments} WebSocket message(s); the relay writes each to TCP as it comes.", props.frame_len) }</p>
+            <div class="buttons">
+                <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
+                <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0}>{ "Send" }</button>
+                <button type="button" id="half-close" onclick={emit(&props.on_half_close)} disabled={!matches!(props.conn, Conn::Open)}
+                    title="shutdown(SHUT_WR): tell the server nothing more is coming">{ "Half-close" }</button>
+                <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}>{ "Close" }</button>
+            </div>
+            <p class={classes!("conn", state_class)} id="conn-state" role="status" aria-live="polite">
+                <span class="dot" aria-hidden="true"></span>{ props.conn.label() }
+            </p>
+        </div>
+    }
+}

@@ -1,0 +1,255 @@
+//! One binary WebSocket to the relay at a time (`binaryType = "arraybuffer"`),
+//! with segmented, paced sends.
+//!
+//! Every socket gets a session id; its events are dispatched with that id,
+//! so the reducer ignores a previous socket's late events.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+use yew::prelude::*;
+
+use crate::state::Action;
+
+/// What to send once the socket is open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendPlan {
+    pub segments: Vec<Vec<u8>>,
+    pub delay_ms: u32,
+}
+
+struct Live {
+    id: u32,
+    ws: WebSocket,
+    open: bool,
+    pending: Option<SendPlan>,
+    _handlers: [Closure<dyn FnMut(Event)>; 3],
+}
+
+struct Inner {
+    dispatch: Callback<Action>,
+    live: Option<Live>,
+    next_id: u32,
+}
+
+/// Controls the socket; cheap to clone into callbacks.
+#[derive(Clone)]
+pub struct SocketHandle {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl PartialEq for SocketHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+impl SocketHandle {
+    /// Opens a new socket to `url` (closing any previous one).
+    pub fn connect(&self, url: &str, target: &str) {
+        self.close();
+        let (id, dispatch) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next_id += 1;
+            (inner.next_id, inner.dispatch.clone())
+        };
+        dispatch.emit(Action::Connecting {
+            id,
+            target: target.to_owned(),
+            at: now(),
+        });
+        let ws = match WebSocket::new(url) {
+            Ok(ws) => ws,
+            Err(e) => {
+                let reason = e.as_string().unwrap_or_else(|| format!("{e:?}"));
+                dispatch.emit(Action::Closed {
+                    id,
+                    at: now(),
+                    code: 1006,
+                    reason,
+                    clean: false,
+                });
+                return;
+            }
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let weak = Rc::downgrade(&self.inner);
+        let on_open = {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(Event)>::new(move |_: Event| opened(&weak, id))
+        };
+        let on_message = {
+            let dispatch = dispatch.clone();
+            Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                let Ok(event) = event.dyn_into::<MessageEvent>() else {
+                    return;
+                };
+                if let Ok(buffer) = event.data().dyn_into::<ArrayBuffer>() {
+                    let bytes = Uint8Array::new(&buffer).to_vec();
+                    dispatch.emit(Action::Received { id, at: now(), bytes });
+                }
+            })
+        };
+        let on_close = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let Ok(event) = event.dyn_into::<CloseEvent>() else {
+                return;
+            };
+            closed(&weak, id, &event);
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.inner.borrow_mut().live = Some(Live {
+            id,
+            ws,
+            open: false,
+            pending: None,
+            _handlers: [on_open, on_message, on_close],
+        });
+    }
+
+    /// Sends `plan` on the open socket, or once the socket opens.
+    pub fn send(&self, plan: SendPlan) {
+        let open = {
+            let mut inner = self.inner.borrow_mut();
+            let Some(live) = inner.live.as_mut() else {
+                return;
+            };
+            if !live.open {
+                live.pending = Some(plan.clone());
+            }
+            live.open
+        };
+        if open {
+            start_sending(&self.inner, plan);
+        }
+    }
+
+    /// True while a socket is connecting or open.
+    pub fn is_live(&self) -> bool {
+        self.inner.borrow().live.is_some()
+    }
+
+    /// Tells the relay the browser is done sending: an empty message, which
+    /// the relay turns into a TCP half-close (`shutdown(SHUT_WR)`).
+    pub fn half_close(&self) {
+        let inner = self.inner.borrow();
+        if let Some(live) = inner.live.as_ref().filter(|l| l.open) {
+            if live.ws.send_with_u8_array(&[]).is_ok() {
+                inner.dispatch.emit(Action::HalfClosed {
+                    id: live.id,
+                    at: now(),
+                });
+            }
+        }
+    }
+
+    /// Closes the socket with 1000; its close event still reports the end.
+    pub fn close(&self) {
+        let inner = self.inner.borrow();
+        if let Some(live) = &inner.live {
+            if live.ws.ready_state() <= WebSocket::OPEN {
+                inner.dispatch.emit(Action::Closing {
+                    id: live.id,
+                    at: now(),
+                });
+                let _ = live.ws.close_with_code(1000);
+            }
+        }
+    }
+}
+
+fn opened(weak: &Weak<RefCell<Inner>>, id: u32) {
+    let Some(inner) = weak.upgrade() else { return };
+    let pending = {
+        let mut guard = inner.borrow_mut();
+        let dispatch = guard.dispatch.clone();
+        let Some(live) = guard.live.as_mut().filter(|l| l.id == id) else {
+            return;
+        };
+        live.open = true;
+        dispatch.emit(Action::Opened { id, at: now() });
+        live.pending.take()
+    };
+    if let Some(plan) = pending {
+        start_sending(&inner, plan);
+    }
+}
+
+fn closed(weak: &Weak<RefCell<Inner>>, id: u32, event: &CloseEvent) {
+    let Some(inner) = weak.upgrade() else { return };
+    let dispatch = inner.borrow().dispatch.clone();
+    dispatch.emit(Action::Closed {
+        id,
+        at: now(),
+        code: event.code(),
+        reason: event.reason(),
+        clean: event.was_clean(),
+    });
+    let mut guard = inner.borrow_mut();
+    if guard.live.as_ref().is_some_and(|l| l.id == id) {
+        // This handler is one of the closures `live` owns: drop them after it returns.
+        let live = guard.live.take();
+        wasm_bindgen_futures::spawn_local(async move { drop(live) });
+    }
+}
+
+/// Sends the segments one by one, pausing between them, while the socket
+/// that started them is still the open one.
+fn start_sending(inner: &Rc<RefCell<Inner>>, plan: SendPlan) {
+    let weak = Rc::downgrade(inner);
+    let Some(id) = inner.borrow().live.as_ref().map(|l| l.id) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        for (i, segment) in plan.segments.iter().enumerate() {
+            if i > 0 && plan.delay_ms > 0 {
+                TimeoutFuture::new(plan.delay_ms).await;
+            }
+            let Some(inner) = weak.upgrade() else { return };
+            let guard = inner.borrow();
+            let Some(live) = guard.live.as_ref().filter(|l| l.id == id && l.open) else {
+                return;
+            };
+            if live.ws.send_with_u8_array(segment).is_err() {
+                return;
+            }
+            guard.dispatch.emit(Action::Sent {
+                id,
+                at: now(),
+                len: segment.len(),
+            });
+        }
+    });
+}
+
+/// The socket of this component; closed when the component goes away.
+#[hook]
+pub fn use_websocket(dispatch: Callback<Action>) -> SocketHandle {
+    let inner = use_mut_ref(|| Inner {
+        dispatch: dispatch.clone(),
+        live: None,
+        next_id: 0,
+    });
+    inner.borrow_mut().dispatch = dispatch;
+    {
+        let inner = inner.clone();
+        use_effect_with((), move |_| {
+            move || {
+                if let Some(live) = inner.borrow_mut().live.take() {
+                    let _ = live.ws.close_with_code(1000);
+                }
+            }
+        });
+    }
+    SocketHandle { inner }
+}

@@ -1,0 +1,5 @@
+//! Entry point trunk builds: mounts the playground.
+
+fn main() {
+    web::run();
+}
