@@ -138,27 +138,14 @@ fn write_message(
     let kind = SpanKind::HeaderField;
     let [byteorder, content_type, content_encoding, content_length] = REQUIRED_HEADERS;
     let (mut w, header_index) = open_header(out, rec);
-    w.member(
-        byteorder,
-        |w, _| w.string(&header.byteorder),
-        header_index,
-        kind,
-    );
-    w.raw(b", ");
-    w.member(
-        content_type,
-        |w, _| w.string(&header.content_type),
-        header_index,
-        kind,
-    );
-    w.raw(b", ");
-    w.member(
-        content_encoding,
-        |w, _| w.string(&header.content_encoding),
-        header_index,
-        kind,
-    );
-    w.raw(b", ");
+    for (key, text) in [
+        (byteorder, &header.byteorder),
+        (content_type, &header.content_type),
+        (content_encoding, &header.content_encoding),
+    ] {
+        w.member(key, |w, _| w.string(text), header_index, kind);
+        w.raw(b", ");
+    }
     let length = content.len().to_string();
     w.member(
         content_length,

@@ -334,6 +334,21 @@ pub struct JsonError {
     pub reason: &'static str,
 }
 
+/// Bytes that end a run of plain string characters: the closing quote, a
+/// backslash, or a raw control character (which Python refuses). A table
+/// makes the scan one load and one test per byte.
+static STOPS_STRING: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// A recursive-descent parser over UTF-8 text, recording spans relative to `origin`.
 pub(crate) struct Parser<'t, 'r> {
     text: &'t str,
@@ -577,19 +592,22 @@ impl<'t, 'r> Parser<'t, 'r> {
         let bytes = text.as_bytes();
         self.pos += 1; // opening quote
         let start = self.pos;
-        // Fast path: scan to the closing quote.
-        loop {
-            match bytes.get(self.pos) {
-                None => return self.fail("unterminated string"),
-                Some(b'"') => {
-                    let s = &text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(0x00..=0x1f) => return self.fail("invalid control character in string"),
-                Some(_) => self.pos += 1,
+        // Fast path: one scan to the first quote, backslash or control byte.
+        let stop = bytes[start..]
+            .iter()
+            .position(|&b| STOPS_STRING[usize::from(b)]);
+        let Some(stop) = stop else {
+            self.pos = bytes.len();
+            return self.fail("unterminated string");
+        };
+        self.pos = start + stop;
+        match bytes[self.pos] {
+            b'"' => {
+                self.pos += 1;
+                return Ok(Cow::Borrowed(&text[start..self.pos - 1]));
             }
+            b'\\' => {}
+            _ => return self.fail("invalid control character in string"),
         }
         let mut owned = String::from(&text[start..self.pos]);
         loop {
@@ -625,12 +643,10 @@ impl<'t, 'r> Parser<'t, 'r> {
                 Some(_) => {
                     // Copy the run of plain characters up to the next quote or backslash.
                     let run_start = self.pos;
-                    while let Some(&b) = bytes.get(self.pos) {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
+                    let run = bytes[self.pos..]
+                        .iter()
+                        .position(|&b| STOPS_STRING[usize::from(b)]);
+                    self.pos = run.map_or(bytes.len(), |n| self.pos + n);
                     owned.push_str(&text[run_start..self.pos]);
                 }
             }

@@ -8,8 +8,8 @@
 //!
 //! Where things are:
 //! - [`model`]: [`Message`], [`Header`], [`Content`] and the text encodings.
-//! - [`encode`]: message → bytes, with the [`Layout`] of what was written.
-//! - [`decode`]: the incremental [`Decoder`] (prefix → header → content).
+//! - [`encode`](mod@encode): message → bytes, with the [`Layout`] of what was written.
+//! - [`decode`](mod@decode): the incremental [`Decoder`] (prefix → header → content).
 //! - [`layout`]: the byte map ([`Span`]s) the hex view and the tests read.
 //! - [`json`]: JSON read and written exactly as Python's `json` module does.
 //! - [`app`]: the tutorial's search service: requests, replies, outcomes.

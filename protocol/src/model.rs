@@ -125,25 +125,46 @@ pub enum TextEncoding {
 
 impl TextEncoding {
     pub fn from_name(name: &str) -> Option<TextEncoding> {
-        let normalized: String = name
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '_' | ' ' => '-',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
-        Some(match normalized.as_str() {
-            "utf-8" | "utf8" | "u8" | "utf" | "cp65001" => TextEncoding::Utf8,
-            "ascii" | "us-ascii" | "646" => TextEncoding::Ascii,
-            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "8859" | "l1" | "latin" => {
-                TextEncoding::Latin1
-            }
-            "utf-16" | "utf16" | "u16" => TextEncoding::Utf16,
-            "utf-16-le" | "utf-16le" => TextEncoding::Utf16Le,
-            "utf-16-be" | "utf-16be" => TextEncoding::Utf16Be,
-            _ => return None,
-        })
+        const NAMES: [(&str, TextEncoding); 20] = [
+            ("utf-8", TextEncoding::Utf8),
+            ("utf8", TextEncoding::Utf8),
+            ("u8", TextEncoding::Utf8),
+            ("utf", TextEncoding::Utf8),
+            ("cp65001", TextEncoding::Utf8),
+            ("ascii", TextEncoding::Ascii),
+            ("us-ascii", TextEncoding::Ascii),
+            ("646", TextEncoding::Ascii),
+            ("latin-1", TextEncoding::Latin1),
+            ("latin1", TextEncoding::Latin1),
+            ("iso-8859-1", TextEncoding::Latin1),
+            ("iso8859-1", TextEncoding::Latin1),
+            ("8859", TextEncoding::Latin1),
+            ("l1", TextEncoding::Latin1),
+            ("latin", TextEncoding::Latin1),
+            ("utf-16", TextEncoding::Utf16),
+            ("utf16", TextEncoding::Utf16),
+            ("u16", TextEncoding::Utf16),
+            ("utf-16-le", TextEncoding::Utf16Le),
+            ("utf-16-be", TextEncoding::Utf16Be),
+        ];
+        // Python folds case and treats '_' and ' ' as '-'; compare that way
+        // without building a normalized copy (this runs once per message).
+        let name = name.trim();
+        let folded = |c: u8| match c {
+            b'_' | b' ' => b'-',
+            c => c.to_ascii_lowercase(),
+        };
+        let same = |candidate: &str| {
+            candidate.len() == name.len() && name.bytes().map(folded).eq(candidate.bytes())
+        };
+        NAMES
+            .iter()
+            .chain(&[
+                ("utf-16le", TextEncoding::Utf16Le),
+                ("utf-16be", TextEncoding::Utf16Be),
+            ])
+            .find(|(candidate, _)| same(candidate))
+            .map(|(_, encoding)| *encoding)
     }
 
     /// True when text in this encoding has the same bytes as its UTF-8 form,

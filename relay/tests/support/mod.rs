@@ -162,8 +162,9 @@ pub async fn read_to_close(ws: &mut Ws) -> Received {
         }
     })
     .await;
-    // Let tungstenite send the close reply.
-    let _ = within(ws.close(None)).await;
+    // tungstenite queued the close reply; reading on is what sends it
+    // (`close()` refuses with SendAfterClosing once the peer has closed).
+    within(async { while let Some(Ok(_)) = ws.next().await {} }).await;
     received
 }
 

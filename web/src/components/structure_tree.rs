@@ -61,7 +61,12 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
         }
         let pane = props.source.pane();
         let (d1, d2, d3) = (props.dispatch.clone(), props.dispatch.clone(), props.dispatch.clone());
-        let active = props.highlight == Some(i);
+        // A hovered key or value lights up its field, the node that shows it.
+        let shown = props.highlight.map(|h| match layout.spans.get(h) {
+            Some(s) if matches!(s.kind, SpanKind::Key | SpanKind::Value) => s.parent.unwrap_or(h),
+            _ => h,
+        });
+        let active = shown == Some(i);
         let children = if layout.children(Some(i)).next().is_some() {
             nodes(props, layout, Some(i), budget)
         } else {

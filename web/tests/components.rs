@@ -1,0 +1,329 @@
+//! Each panel rendered from known state in headless Chromium
+//! (`wasm-bindgen-test`; see PLAYGROUND.md for how to run them).
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+
+use protocol::{encode, Message};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web::components::{self, HexSource};
+use web::state::{
+    compose, Action, Chunk, Conn, Inbound, Session, State, TargetInfo, Targets, TimelineEvent,
+    TimelineKind,
+};
+use web_sys::{Element, HtmlElement};
+use yew::prelude::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A fresh element on the page to mount a component into.
+fn root() -> Element {
+    let document = gloo_utils_document();
+    let div = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+fn gloo_utils_document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Lets yew's scheduler render.
+async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(20).await;
+}
+
+fn all(root: &Element, selector: &str) -> Vec<Element> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+        .collect()
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
+        .text_content()
+        .unwrap_or_default()
+}
+
+fn noop() -> Callback<Action> {
+    Callback::from(|_| ())
+}
+
+#[wasm_bindgen_test]
+async fn composer_shows_every_preset_and_the_request_fields() {
+    let state = State::default();
+    let div = root();
+    yew::Renderer::<components::Composer>::with_root_and_props(
+        div.clone(),
+        components::composer::Props {
+            fields: state.composer.clone(),
+            composed: state.composed.clone(),
+            dispatch: noop(),
+        },
+    )
+    .render();
+    settle().await;
+    let presets: Vec<String> = all(&div, "button.preset")
+        .iter()
+        .map(|b| b.get_attribute("data-preset").unwrap())
+        .collect();
+    assert_eq!(presets.len(), web::presets::ALL.len());
+    assert!(presets.contains(&"binary".to_owned()) && presets.contains(&"zero-header".to_owned()));
+    let value: web_sys::HtmlInputElement = div.query_selector("#value").unwrap().unwrap().dyn_into().unwrap();
+    assert_eq!(value.value(), "morpheus");
+    assert!(text(&div, ".expect").contains("Follow the white rabbit. 🐰"));
+}
+
+#[wasm_bindgen_test]
+async fn encode_steps_show_the_byte_count_of_each_stage() {
+    let state = State::default();
+    let div = root();
+    yew::Renderer::<components::EncodeSteps>::with_root_and_props(
+        div.clone(),
+        components::encode_steps::Props {
+            steps: state.steps(),
+            step: 2,
+            playing: false,
+            bytes: state.composed.clone(),
+            dispatch: noop(),
+        },
+    )
+    .render();
+    settle().await;
+    let counts: Vec<String> = all(&div, ".step-title .count")
+        .iter()
+        .map(|e| e.text_content().unwrap())
+        .collect();
+    assert_eq!(counts, ["41 B", "100 B", "2 B", "143 B"]);
+    assert!(text(&div, "#step-line").contains("header is 100 bytes → 0x00 0x64"));
+    assert_eq!(text(&div, ".step.current .preview"), "00 64");
+}
+
+fn hex_props(source: HexSource) -> components::hex_view::Props {
+    components::hex_view::Props {
+        source,
+        highlight: None,
+        selected: None,
+        focus: None,
+        dispatch: noop(),
+        id: "hex-test".into(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn hex_view_colours_each_region_from_the_encoders_layout() {
+    let state = State::default();
+    let div = root();
+    yew::Renderer::<components::HexView>::with_root_and_props(
+        div.clone(),
+        hex_props(HexSource::Outgoing(state.composed.clone())),
+    )
+    .render();
+    settle().await;
+    let bytes = all(&div, ".hx .b");
+    assert_eq!(bytes.len(), 143);
+    let class = |i: usize| bytes[i].get_attribute("class").unwrap();
+    assert!(class(0).contains("k-prefix") && class(1).contains("k-prefix"));
+    assert!(class(2).contains("k-header"), "{}", class(2));
+    assert!(class(3).contains("k-hfield") && class(3).contains("key"));
+    assert!(class(102).contains("k-content"), "{}", class(102));
+    assert!(class(103).contains("k-cfield"), "{}", class(103));
+    assert_eq!(bytes[1].text_content().unwrap(), "64");
+    assert!(text(&div, "#hex-test-literal").starts_with(r#"b'\x00d{"byteorder": "big""#));
+}
+
+#[wasm_bindgen_test]
+async fn a_mebibyte_message_renders_only_the_visible_rows() {
+    let message = Message::binary("binary/blob", vec![0x5a; 1 << 20]);
+    let composed = Rc::new(web::state::Composed {
+        bytes: encode(&message).unwrap().bytes,
+        layout: encode(&message).unwrap().layout,
+        message: Some(message),
+        ..Default::default()
+    });
+    let div = root();
+    yew::Renderer::<components::HexView>::with_root_and_props(
+        div.clone(),
+        hex_props(HexSource::Outgoing(composed)),
+    )
+    .render();
+    settle().await;
+    let rows = all(&div, ".hex-row");
+    assert!(rows.len() <= components::hex_view::WINDOW_ROWS + 16, "{} rows", rows.len());
+    assert_eq!(text(&div, ".hex-row .off"), "00000000");
+    let scroll: HtmlElement = div.query_selector(".hex-scroll").unwrap().unwrap().dyn_into().unwrap();
+    scroll.set_scroll_top(40_000 * components::hex_view::ROW_HEIGHT);
+    scroll.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+    settle().await;
+    let offsets: Vec<String> = all(&div, ".hex-row .off").iter().map(|e| e.text_content().unwrap()).collect();
+    assert!(all(&div, ".hex-row").len() <= components::hex_view::WINDOW_ROWS + 16);
+    assert!(offsets.contains(&format!("{:08x}", 40_000 * 16)), "{offsets:?}");
+}
+
+#[wasm_bindgen_test]
+async fn structure_tree_names_the_header_fields_and_content() {
+    let state = State::default();
+    let div = root();
+    yew::Renderer::<components::StructureTree>::with_root_and_props(
+        div.clone(),
+        components::structure_tree::Props {
+            source: HexSource::Outgoing(state.composed.clone()),
+            highlight: Some(0),
+            dispatch: noop(),
+        },
+    )
+    .render();
+    settle().await;
+    let labels: Vec<String> = all(&div, ".node .label").iter().map(|e| e.text_content().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["length prefix", "JSON header", "byteorder", "content-type", "content-encoding", "content-length", "content", "action", "value"]
+    );
+    assert!(all(&div, ".node.hl")[0].text_content().unwrap().contains("00 64"));
+}
+
+fn reply_inbound() -> Rc<Inbound> {
+    let request = protocol::app::request("search", "morpheus");
+    let reply = encode(&protocol::app::respond(&request).unwrap()).unwrap().bytes;
+    let chunks = [&reply[..1], &reply[1..50], &reply[50..]]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Chunk { bytes: b.to_vec(), at_ms: i as f64 * 10.0 })
+        .collect::<Vec<_>>();
+    Rc::new(Inbound::from_chunks(&chunks))
+}
+
+#[wasm_bindgen_test]
+async fn decode_view_shows_each_chunk_the_decoder_state_and_the_result() {
+    let div = root();
+    yew::Renderer::<components::DecodeView>::with_root_and_props(
+        div.clone(),
+        components::decode_view::Props {
+            inbound: reply_inbound(),
+            summary: Some("1 reply frame(s) received; close code 1000".into()),
+            local: false,
+            highlight: None,
+            selected: None,
+            dispatch: noop(),
+        },
+    )
+    .render();
+    settle().await;
+    let rows = all(&div, "#chunks tbody tr");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].text_content().unwrap().contains("have 1 of 2 header-length bytes"));
+    assert!(rows[1].text_content().unwrap().contains("JSON header: 48 of 103 bytes"));
+    assert!(rows[2].text_content().unwrap().contains("content complete"));
+    assert_eq!(text(&div, "[data-testid=outcome]"), "Got result: Follow the white rabbit. 🐰");
+    // The second and third chunks start at bytes 1 and 50: boundaries are drawn there.
+    let starts: Vec<String> = all(&div, ".hx .cs").iter().map(|e| e.get_attribute("data-o").unwrap()).collect();
+    assert_eq!(starts, ["1", "50"]);
+    assert!(text(&div, "#session-summary").contains("close code 1000"));
+}
+
+fn session() -> Rc<Session> {
+    let event = |at_ms: f64, kind| TimelineEvent { at_ms, kind };
+    Rc::new(Session {
+        id: 1,
+        target: "app".into(),
+        timeline: vec![
+            event(0.0, TimelineKind::Connect { target: "app".into() }),
+            event(3.0, TimelineKind::Open),
+            event(4.0, TimelineKind::Send { offset: 0, len: 143 }),
+            event(9.0, TimelineKind::Receive { offset: 0, len: 145 }),
+            event(10.0, TimelineKind::Close { by: web::state::Party::Relay, code: 1000, reason: "upstream closed".into() }),
+        ],
+        ..Session::default()
+    })
+}
+
+#[wasm_bindgen_test]
+async fn transcript_and_sequence_diagram_draw_the_session() {
+    let div = root();
+    yew::Renderer::<components::Transcript>::with_root_and_props(
+        div.clone(),
+        components::transcript::Props { session: session() },
+    )
+    .render();
+    let svg = root();
+    yew::Renderer::<components::SequenceDiagram>::with_root_and_props(
+        svg.clone(),
+        components::sequence_diagram::Props { session: session() },
+    )
+    .render();
+    settle().await;
+    assert_eq!(all(&div, "#transcript tbody tr").len(), 5);
+    assert!(text(&div, "#transcript").contains("received 145 bytes (bytes 0..145)"));
+    let labels: Vec<String> = all(&svg, ".arrow .label").iter().map(|e| e.text_content().unwrap()).collect();
+    assert!(labels.contains(&"send() 143 B".to_owned()), "{labels:?}");
+    assert!(labels.contains(&"recv() → 145 B".to_owned()), "{labels:?}");
+    assert!(labels.contains(&"close 1000 upstream closed".to_owned()), "{labels:?}");
+}
+
+#[wasm_bindgen_test]
+async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
+    let div = root();
+    yew::Renderer::<components::TargetPicker>::with_root_and_props(
+        div.clone(),
+        components::target_picker::Props {
+            targets: Targets::Loaded(vec![
+                TargetInfo { name: "app".into(), description: "the tutorial's app server".into() },
+                TargetInfo { name: "echo".into(), description: "echo".into() },
+            ]),
+            target: "app".into(),
+            send: web::state::SendOptions { segment: 50, delay_ms: 100 },
+            conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
+            frame_len: 143,
+            dispatch: noop(),
+            on_connect: Callback::noop(),
+            on_send: Callback::noop(),
+            on_half_close: Callback::noop(),
+            on_close: Callback::noop(),
+        },
+    )
+    .render();
+    settle().await;
+    assert_eq!(all(&div, "#target option").len(), 2);
+    assert_eq!(text(&div, "#target-description"), "the tutorial's app server");
+    assert!(text(&div, "#conn-state").contains("failed: target \"app\" unreachable"));
+    assert!(text(&div, ".hint").contains("143 bytes go out as 3 WebSocket message(s)"));
+}
+
+#[wasm_bindgen_test]
+async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
+    let div = root();
+    yew::Renderer::<web::app::App>::with_root(div.clone()).render();
+    settle().await;
+    let ring: HtmlElement = div.query_selector("[data-preset=ring]").unwrap().unwrap().dyn_into().unwrap();
+    ring.click();
+    settle().await;
+    assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "ring"}'"#));
+    assert!(web_sys::window().unwrap().location().hash().unwrap().starts_with("#p=ring"));
+    // Hovering a byte of the "value" field highlights that node of the tree.
+    let byte: HtmlElement = div.query_selector("#hex-out .hx .b[data-o='130']").unwrap().unwrap().dyn_into().unwrap();
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    byte.dispatch_event(&web_sys::MouseEvent::new_with_mouse_event_init_dict("mouseover", &init).unwrap()).unwrap();
+    settle().await;
+    let hl = all(&div, "#bytes .node.hl");
+    assert_eq!(hl.len(), 1);
+    assert!(hl[0].text_content().unwrap().contains("value"), "{}", hl[0].text_content().unwrap());
+    // Decoding here, in 10-byte segments, shows the decoder waiting.
+    let segment: web_sys::HtmlInputElement = div.query_selector("#segment").unwrap().unwrap().dyn_into().unwrap();
+    segment.set_value("10");
+    segment.dispatch_event(&web_sys::InputEvent::new("input").unwrap()).unwrap();
+    settle().await;
+    let here: HtmlElement = div.query_selector("#decode-here").unwrap().unwrap().dyn_into().unwrap();
+    here.click();
+    settle().await;
+    let rows = all(&div, "#chunks tbody tr");
+    assert_eq!(rows.len(), 14);
+    assert!(rows[1].text_content().unwrap().contains("JSON header: 18 of 100 bytes"));
+    // The composed frame is the state's, untouched.
+    let state = State::default();
+    assert_eq!(compose(&state.composer).bytes.len(), 143);
+}
