@@ -48,7 +48,7 @@ else
 fi
 
 # 2. A real browser for the tests.
-apt_install chromium chromium-driver
+apt_install chromium chromium-driver fonts-noto-color-emoji
 
 # 3. trunk (before the wasm env is set: it is a native tool).
 have_version() { "$1" --version 2>/dev/null | grep -q " $2\$"; }

@@ -72,6 +72,35 @@ fn small_frames(c: &mut Criterion) {
     group.finish();
 }
 
+/// The reference points: parsing only the JSON header of the same frame with
+/// serde, typed and as a `serde_json::Value`. Measured in the same run, so the
+/// ratio to our whole-frame decode holds however busy the machine is.
+fn baselines(c: &mut Criterion) {
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)] // fields are parsed, not read
+    struct TypedHeader<'a> {
+        byteorder: &'a str,
+        #[serde(rename = "content-type")]
+        content_type: &'a str,
+        #[serde(rename = "content-encoding")]
+        content_encoding: &'a str,
+        #[serde(rename = "content-length")]
+        content_length: u64,
+    }
+    let frame = encode(&request("search", "morpheus")).unwrap().bytes;
+    let header_len = usize::from(u16::from_be_bytes([frame[0], frame[1]]));
+    let header = &frame[2..2 + header_len];
+    let mut group = c.benchmark_group("baseline: header only");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("serde typed", |b| {
+        b.iter(|| serde_json::from_slice::<TypedHeader>(black_box(header)).unwrap())
+    });
+    group.bench_function("serde_json::Value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(header)).unwrap())
+    });
+    group.finish();
+}
+
 fn big_frames(c: &mut Criterion) {
     let content: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
     let message = Message::binary("binary/custom-client-binary-type", content);
@@ -96,5 +125,5 @@ fn big_frames(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, small_frames, big_frames);
+criterion_group!(benches, small_frames, baselines, big_frames);
 criterion_main!(benches);

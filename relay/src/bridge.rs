@@ -2,7 +2,7 @@
 //!
 //! The bridge is generic over the WebSocket's `Sink`/`Stream` of axum
 //! [`Message`]s (so unit tests drive it with channels) and over the
-//! target's read half ([`UpstreamRead`]) and write half (`AsyncWrite`).
+//! target's read and write halves (`AsyncRead`/`AsyncWrite`).
 //!
 //! Bytes go both ways unchanged: each binary message is written to TCP as
 //! is, each TCP read becomes one binary message. Each direction has at most
@@ -10,25 +10,25 @@
 //! next, so a side that stops reading stops the other side's reads
 //! (backpressure) and a session never buffers more than
 //! `read_chunk + max_message_size` bytes of its own ([`SessionStats`] counts
-//! them). Reads from TCP wait for readiness first and then read into a
-//! per-thread scratch buffer, so an idle session holds no read buffer.
+//! them). Reads from TCP go through a per-thread scratch buffer
+//! ([`read_chunk`]), so an idle session holds no read buffer.
 //!
 //! How sessions end, and the close frame the browser gets, is [`Ending`].
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -262,48 +262,32 @@ impl Drop for Held<'_> {
     }
 }
 
-/// The read half of a TCP target: one chunk per call.
-pub trait UpstreamRead: Send {
-    /// Waits for bytes and returns at most `max` of them; empty at EOF.
-    fn read_chunk(&mut self, max: usize) -> impl Future<Output = io::Result<Bytes>> + Send;
-}
-
 thread_local! {
     /// Where TCP reads land before they are copied out at their exact size.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-impl UpstreamRead for OwnedReadHalf {
-    async fn read_chunk(&mut self, max: usize) -> io::Result<Bytes> {
-        loop {
-            // Waiting for readiness without a buffer is what keeps idle
-            // sessions small: no per-session read buffer exists.
-            self.readable().await?;
-            let read = SCRATCH.with_borrow_mut(|scratch| {
-                if scratch.len() < max {
-                    scratch.resize(max, 0);
-                }
-                self.try_read(&mut scratch[..max])
-                    .map(|n| Bytes::copy_from_slice(&scratch[..n]))
-            });
-            match read {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return other,
+/// Waits for bytes from the target and returns at most `max` of them
+/// (empty at EOF).
+///
+/// The read goes into a per-thread scratch buffer that is borrowed only
+/// during one poll (a pending read fills nothing), so an idle session holds
+/// no read buffer at all: that is most of what keeps idle sessions small.
+pub async fn read_chunk<R: AsyncRead + Unpin>(reader: &mut R, max: usize) -> io::Result<Bytes> {
+    std::future::poll_fn(|cx| {
+        SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.len() < max {
+                scratch.resize(max, 0);
             }
-        }
-    }
-}
-
-/// Any `AsyncRead` as an [`UpstreamRead`] (tests use `tokio::io::duplex`);
-/// it allocates a buffer per read.
-pub struct ReadAny<R>(pub R);
-
-impl<R: AsyncRead + Unpin + Send> UpstreamRead for ReadAny<R> {
-    async fn read_chunk(&mut self, max: usize) -> io::Result<Bytes> {
-        let mut buf = BytesMut::with_capacity(max);
-        self.0.read_buf(&mut buf).await?;
-        Ok(buf.freeze())
-    }
+            let mut buf = ReadBuf::new(&mut scratch[..max]);
+            match Pin::new(&mut *reader).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(Bytes::copy_from_slice(buf.filled()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
 }
 
 /// How a session went, for the session log and tests.
@@ -356,9 +340,11 @@ where
         _ = ctx.shutdown.cancelled() => Err(Ending::Shutdown),
     };
     match stream {
-        Ok(stream) => {
+        Ok(mut stream) => {
             let _ = stream.set_nodelay(true);
-            let (mut up_rd, mut up_wr) = stream.into_split();
+            // Borrowed halves: dropping them is no extra shutdown(2) call;
+            // the stream closes once, when the session ends.
+            let (mut up_rd, mut up_wr) = stream.split();
             bridge(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx).await
         }
         Err(ending) => {
@@ -382,7 +368,7 @@ where
     Tx::Error: fmt::Display,
     Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
     E: fmt::Display,
-    R: UpstreamRead,
+    R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
     let SessionContext {
@@ -465,17 +451,17 @@ fn report(ending: Ending, close_sent: bool, stats: &SessionStats) -> SessionRepo
 async fn pump_down<Tx, R>(
     ws_tx: &mut Tx,
     up_rd: &mut R,
-    read_chunk: usize,
+    chunk: usize,
     stats: &SessionStats,
     tap: &mut Option<Tap>,
 ) -> Ending
 where
     Tx: Sink<Message> + Unpin + Send,
     Tx::Error: fmt::Display,
-    R: UpstreamRead,
+    R: AsyncRead + Unpin + Send,
 {
     loop {
-        let bytes = match up_rd.read_chunk(read_chunk).await {
+        let bytes = match read_chunk(up_rd, chunk).await {
             Ok(bytes) if bytes.is_empty() => return Ending::UpstreamClosed,
             Ok(bytes) => bytes,
             Err(e) => return Ending::upstream_io(&e),
@@ -565,13 +551,13 @@ async fn idle(stats: &SessionStats, timeout: Duration) {
 }
 
 /// Reads the target until EOF or error, counting what cannot be delivered.
-async fn drain<R: UpstreamRead>(
+async fn drain<R: AsyncRead + Unpin + Send>(
     up_rd: &mut R,
-    read_chunk: usize,
+    chunk: usize,
     stats: &SessionStats,
     tap: &mut Option<Tap>,
 ) {
-    while let Ok(bytes) = up_rd.read_chunk(read_chunk).await {
+    while let Ok(bytes) = read_chunk(up_rd, chunk).await {
         if bytes.is_empty() {
             break;
         }
@@ -621,8 +607,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use futures_channel::mpsc;
-    use tokio::io::{duplex, DuplexStream, ReadHalf, WriteHalf};
+    use tokio::io::{duplex, AsyncReadExt, DuplexStream, ReadHalf, WriteHalf};
 
     use super::*;
 
@@ -639,7 +627,7 @@ mod tests {
     struct RelaySide {
         ws_tx: WsTx,
         ws_rx: mpsc::Receiver<Result<Message, String>>,
-        up_rd: ReadAny<ReadHalf<DuplexStream>>,
+        up_rd: ReadHalf<DuplexStream>,
         up_wr: WriteHalf<DuplexStream>,
     }
 
@@ -659,7 +647,7 @@ mod tests {
             RelaySide {
                 ws_tx: ws_tx.sink_map_err(to_string),
                 ws_rx,
-                up_rd: ReadAny(rd),
+                up_rd: rd,
                 up_wr: wr,
             },
         )
@@ -888,6 +876,18 @@ mod tests {
             Ending::ClientClosed(Some((1000, "done".into())))
         );
         assert_eq!(report.discarded, 4);
+    }
+
+    #[tokio::test]
+    async fn read_chunk_takes_at_most_max_bytes_at_their_exact_size_and_is_empty_at_eof() {
+        let (mut writer, mut reader) = duplex(64);
+        writer.write_all(b"0123456789").await.unwrap();
+        let first = read_chunk(&mut reader, 4).await.unwrap();
+        assert_eq!(&first[..], b"0123");
+        let rest = read_chunk(&mut reader, 4096).await.unwrap();
+        assert_eq!(&rest[..], b"456789");
+        drop(writer);
+        assert!(read_chunk(&mut reader, 4096).await.unwrap().is_empty());
     }
 
     #[test]

@@ -19,11 +19,20 @@ pub fn init_logging() {
     init_logging_at(Level::INFO);
 }
 
+/// Log target of a server's `Listening on …` line, which shows even with
+/// `--quiet` (it tells which port `0` picked).
+pub const LISTENING: &str = "listening";
+
 /// [`init_logging`] with another default level (`--quiet` servers use WARN).
 pub fn init_logging_at(default: Level) {
     let filter = EnvFilter::builder()
         .with_default_directive(tracing_subscriber::filter::LevelFilter::from_level(default).into())
-        .from_env_lossy();
+        .from_env_lossy()
+        .add_directive(
+            format!("{LISTENING}=info")
+                .parse()
+                .expect("a valid directive"),
+        );
     // A second call (tests, embedding) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -60,8 +69,8 @@ where
     }
 }
 
-/// Resolves on Ctrl-C or, on Unix, SIGTERM.
-pub async fn shutdown_signal() {
+/// Resolves on Ctrl-C or, on Unix, SIGTERM, saying which.
+pub async fn shutdown_signal() -> Signal {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -79,8 +88,27 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+        _ = ctrl_c => Signal::Interrupt,
+        _ = terminate => Signal::Terminate,
+    }
+}
+
+/// The signal that asked a program to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+/// The line a program logs when it stops on a signal (the tutorial's wording for Ctrl-C).
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Signal::Interrupt => f.write_str("Caught keyboard interrupt, exiting"),
+            Signal::Terminate => f.write_str("Caught SIGTERM, exiting"),
+        }
     }
 }
 
@@ -90,8 +118,8 @@ pub fn cancel_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("Caught keyboard interrupt, exiting");
+        let signal = shutdown_signal().await;
+        tracing::info!("{signal}");
         cancel.cancel();
     });
     token

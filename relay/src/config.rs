@@ -22,23 +22,23 @@ pub const DEFAULT_ALLOWED_ORIGINS: [&str; 3] = [
 #[derive(Debug, Clone, clap::Args)]
 pub struct RelayConfig {
     /// Most WebSocket sessions open at once; more are refused with 503 before the upgrade.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = positive)]
     pub max_sessions: usize,
 
     /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
     /// a larger one closes the session with 1009.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = 1024 * 1024, value_parser = positive)]
     pub max_message_size: usize,
 
     /// Most bytes taken from the TCP target in one read, i.e. the largest
     /// WebSocket message sent to the browser. With one message in flight per
     /// direction this bounds each session's buffered bytes.
-    #[arg(long, default_value_t = 16 * 1024)]
+    #[arg(long, default_value_t = 16 * 1024, value_parser = positive)]
     pub read_chunk: usize,
 
     /// Capacity of each session's WebSocket read buffer, in bytes (axum's
     /// default, 128 KiB, alone would exceed the per-session memory goal).
-    #[arg(long, default_value_t = 4 * 1024)]
+    #[arg(long, default_value_t = 4 * 1024, value_parser = positive)]
     pub ws_read_buffer: usize,
 
     /// A session with no bytes moving either way for this long is closed
@@ -64,6 +64,16 @@ pub struct RelayConfig {
     /// Decode the protocol frames crossing the relay and log them as Python bytes literals.
     #[arg(long)]
     pub tap: bool,
+}
+
+/// Sizes and counts of zero would make the relay useless (a zero-byte read
+/// even looks like EOF), so they are refused at startup.
+fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Default for RelayConfig {
@@ -92,6 +102,14 @@ mod tests {
     struct Wrapper {
         #[command(flatten)]
         config: RelayConfig,
+    }
+
+    #[test]
+    fn zero_sizes_are_refused() {
+        assert!(Wrapper::try_parse_from(["relay", "--read-chunk", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["relay", "--max-sessions", "0"]).is_err());
+        let parsed = Wrapper::try_parse_from(["relay", "--read-chunk", "1"]).unwrap();
+        assert_eq!(parsed.config.read_chunk, 1);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
@@ -117,6 +118,11 @@ impl Relay {
             shutdown.cancelled().await;
             inner.shutdown.cancel();
         };
+        // Small messages (a request, a close frame right after a reply) must
+        // not wait for Nagle's algorithm to meet a delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await?;
@@ -237,7 +243,21 @@ async fn run_session(
     _permit: OwnedSemaphorePermit,
 ) {
     let id = inner.metrics.session_started();
-    let span = tracing::info_span!("session", id, %peer, target = %target.name);
+    // The span carries the session's numbers as fields (for structured
+    // subscribers); the plain log line repeats them in words.
+    let span = tracing::info_span!(
+        "session",
+        id,
+        %peer,
+        target = %target.name,
+        bytes_to_target = tracing::field::Empty,
+        bytes_to_browser = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+        close_code = tracing::field::Empty,
+        close_reason = tracing::field::Empty,
+        close_sent = tracing::field::Empty,
+    );
+    let fields = span.clone();
     async {
         let name = &target.name;
         tracing::info!("session {id}: {peer} → {name} ({})", target.address);
@@ -263,17 +283,15 @@ async fn run_session(
             },
         )
         .await;
-        let (close_code, close_reason) = report.close.clone().unwrap_or_default();
+        fields.record("bytes_to_target", report.to_upstream);
+        fields.record("bytes_to_browser", report.to_client);
+        fields.record("duration_ms", report.duration.as_millis() as u64);
+        if let Some((code, reason)) = &report.close {
+            fields.record("close_code", code);
+            fields.record("close_reason", reason.as_str());
+        }
+        fields.record("close_sent", report.close_sent);
         tracing::info!(
-            id,
-            %peer,
-            target = %name,
-            bytes_to_target = report.to_upstream,
-            bytes_to_browser = report.to_client,
-            duration_ms = report.duration.as_millis() as u64,
-            close_code,
-            close_reason,
-            close_sent = report.close_sent,
             "session {id} ended after {:.3}s: {} bytes to {name}, {} bytes to the browser, {}{}",
             report.duration.as_secs_f64(),
             report.to_upstream,

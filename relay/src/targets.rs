@@ -113,7 +113,7 @@ impl Targets {
         &mut self,
         name: &str,
         address: SocketAddr,
-        description: impl Into<String>,
+        description: String,
     ) -> Result<(), TargetError> {
         if !valid_name(name) {
             return Err(TargetError::BadName(name.to_owned()));
@@ -125,7 +125,7 @@ impl Targets {
             name.to_owned(),
             Target {
                 name: name.to_owned(),
-                description: description.into(),
+                description,
                 address,
             },
         );
@@ -212,9 +212,9 @@ mod tests {
     fn names_are_unique_and_host_like_names_are_not_names() {
         let mut targets = Targets::new();
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        targets.add("echo", addr, "echo").unwrap();
+        targets.add("echo", addr, "echo".into()).unwrap();
         assert_eq!(
-            targets.add("echo", addr, "again"),
+            targets.add("echo", addr, "again".into()),
             Err(TargetError::Duplicate("echo".into()))
         );
         assert!(!valid_name("127.0.0.1:22"));

@@ -14,11 +14,13 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
 use protocol::app::{self, Outcome};
 use protocol::json::{Json, Object};
 use protocol::{encode, Message};
@@ -31,6 +33,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const SKIP: &str = "WIRELAB_SKIP_BROWSER";
+/// Page loads so far, to make each visit's URL its own.
+static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 /// Polls of a condition before a scenario gives up (a hang guard, 100 ms apart).
 const POLLS: usize = 200;
 
@@ -80,9 +84,11 @@ fn chromedriver_path() -> String {
 }
 
 fn chrome_path() -> Option<String> {
-    std::env::var("CHROME")
-        .ok()
-        .or_else(|| Path::new("/usr/bin/chromium").is_file().then(|| "/usr/bin/chromium".into()))
+    std::env::var("CHROME").ok().or_else(|| {
+        Path::new("/usr/bin/chromium")
+            .is_file()
+            .then(|| "/usr/bin/chromium".into())
+    })
 }
 
 /// chromedriver on a free loopback port; killed on drop.
@@ -129,18 +135,36 @@ async fn start_relay() -> SocketAddr {
     let mut targets = Targets::new();
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_addr = app_listener.local_addr().unwrap();
-    tokio::spawn(app_server::serve(app_listener, app_server::Config::default(), stop.clone()));
-    targets.add("app", app_addr, "the tutorial's app server".into()).unwrap();
+    tokio::spawn(app_server::serve(
+        app_listener,
+        app_server::Config::default(),
+        stop.clone(),
+    ));
+    targets
+        .add("app", app_addr, "the tutorial's app server".into())
+        .unwrap();
     let echo_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let echo_addr = echo_listener.local_addr().unwrap();
-    tokio::spawn(echo::serve(echo_listener, echo::Config::default(), stop.clone()));
-    targets.add("echo", echo_addr, "echo server".into()).unwrap();
+    tokio::spawn(echo::serve(
+        echo_listener,
+        echo::Config::default(),
+        stop.clone(),
+    ));
+    targets
+        .add("echo", echo_addr, "echo server".into())
+        .unwrap();
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    targets.add("down", down, "nobody listens here".into()).unwrap();
+    targets
+        .add("down", down, "nobody listens here".into())
+        .unwrap();
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let relay = Relay::new(RelayConfig::default(), targets, Some(workspace().join("dist")));
+    let relay = Relay::new(
+        RelayConfig::default(),
+        targets,
+        Some(workspace().join("dist")),
+    );
     tokio::spawn(relay.serve(listener, stop));
     addr
 }
@@ -186,15 +210,29 @@ async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     panic!("{css} never matched; last text {last:?} (screenshot: target/screenshots/failed.png)");
 }
 
-async fn screenshot(c: &Client, name: &str) {
+/// Saves what a reviewer should look at: the page scrolled to `panel`.
+async fn screenshot(c: &Client, name: &str, panel: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})",
+        vec![json!(panel)],
+    )
+    .await
+    .expect("scroll to the panel");
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-/// Opens a share link and waits for the relay's target list to arrive.
+/// Opens a share link in a fresh page and waits for the relay's target list.
 async fn open(c: &Client, relay: SocketAddr, hash: &str) {
-    c.goto(&format!("http://{relay}/#{hash}")).await.expect("open the playground");
-    wait_text(c, "#target-description, #targets-status", |t| !t.is_empty() && !t.contains("asking")).await;
+    // A query of its own makes each visit a new page load, not a hash change.
+    let visit = LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    c.goto(&format!("http://{relay}/?visit={visit}#{hash}"))
+        .await
+        .expect("open the playground");
+    wait_text(c, "#target-description, #targets-status", |t| {
+        !t.is_empty() && !t.contains("asking")
+    })
+    .await;
 }
 
 async fn click(c: &Client, css: &str) {
@@ -208,15 +246,12 @@ async fn click(c: &Client, css: &str) {
 
 /// The first row of received bytes in the hex view, as `00 67 7b ...`.
 async fn first_reply_row(c: &Client) -> String {
-    let mut cells = Vec::new();
-    for el in c
-        .find_all(Locator::Css("#hex-in .hex-row:first-child .hx .b"))
+    let row = c
+        .find(Locator::Css("#hex-in .hex-row:first-child .hx"))
         .await
-        .expect("reply hex row")
-    {
-        cells.push(el.text().await.unwrap());
-    }
-    cells.join(" ")
+        .expect("reply hex row");
+    let text = row.text().await.expect("hex row text");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn search(action: &str, value: &str) -> Message {
@@ -240,18 +275,40 @@ fn tutorial() -> Vec<(&'static str, Message)> {
 fn console_errors(driver: &Driver, session: &str) -> Vec<String> {
     let body = r#"{"type": "browser"}"#;
     let mut stream = StdStream::connect(("127.0.0.1", driver.port)).expect("reach chromedriver");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(
         stream,
         "POST /session/{session}/se/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read chromedriver's answer");
-    let json_start = response.find("\r\n\r\n").map_or(0, |i| i + 4);
-    let value: serde_json::Value = serde_json::from_str(response[json_start..].trim())
-        .unwrap_or_else(|e| panic!("chromedriver's log answer is not JSON ({e}): {response}"));
+    // chromedriver keeps the connection open: read the head, then Content-Length bytes.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let body_start = loop {
+        let n = stream.read(&mut buf).expect("read chromedriver's answer");
+        assert!(n > 0, "chromedriver closed before answering");
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..body_start]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("chromedriver's answer has a Content-Length");
+    while raw.len() < body_start + length {
+        let n = stream.read(&mut buf).expect("read chromedriver's answer");
+        assert!(n > 0, "chromedriver closed mid-answer");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let body = String::from_utf8_lossy(&raw[body_start..body_start + length]).into_owned();
+    let value: serde_json::Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("chromedriver's log answer is not JSON ({e}): {body}"));
     value["value"]
         .as_array()
         .into_iter()
@@ -279,10 +336,20 @@ async fn the_playground_sends_every_tutorial_message_through_the_relay() {
     let c = browser(&driver).await;
     let session = c.session_id().await.unwrap().expect("a session id");
 
-    let result = tokio::time::timeout(Duration::from_secs(240), scenarios(&c, relay)).await;
-    let errors = console_errors(&driver, &session);
+    // A failed assertion must still end the browser session, or Chromium outlives the test.
+    let run = AssertUnwindSafe(scenarios(&c, relay)).catch_unwind();
+    let result = tokio::time::timeout(Duration::from_secs(240), run).await;
+    let (driver, errors) = tokio::task::spawn_blocking(move || {
+        let errors = console_errors(&driver, &session);
+        (driver, errors)
+    })
+    .await
+    .expect("read the console log");
     let _ = c.close().await;
-    result.expect("the scenarios finished (hang guard)");
+    drop(driver);
+    if let Err(panic) = result.expect("the scenarios finished (hang guard)") {
+        std::panic::resume_unwind(panic);
+    }
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }
 
@@ -301,17 +368,27 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
             "preset {id}: first reply bytes"
         );
         wait_text(c, "#conn-state", |t| t.contains("closed")).await;
-        screenshot(c, &format!("preset-{id}")).await;
+        screenshot(c, &format!("preset-{id}"), "#decode").await;
     }
 
     // Segmented: 143 bytes in 10-byte segments, 50 ms apart; the reply still comes.
     open(c, relay, "p=morpheus&t=app&seg=10&d=50").await;
     click(c, "#send").await;
-    wait_text(c, "[data-testid=outcome]", |t| t == "Got result: Follow the white rabbit. 🐰").await;
+    wait_text(c, "[data-testid=outcome]", |t| {
+        t == "Got result: Follow the white rabbit. 🐰"
+    })
+    .await;
     let transcript = wait_text(c, "#transcript", |t| t.contains("received")).await;
-    assert_eq!(transcript.matches("sent 10 bytes").count(), 14, "{transcript}");
-    assert!(transcript.contains("sent 3 bytes (bytes 140..143)"), "{transcript}");
-    screenshot(c, "segmented-send").await;
+    assert_eq!(
+        transcript.matches("sent 10 bytes").count(),
+        14,
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("sent 3 bytes (bytes 140..143)"),
+        "{transcript}"
+    );
+    screenshot(c, "segmented-send", "#send-panel").await;
 
     // Malformed: no content-type; the server refuses the header and hangs up.
     open(c, relay, "p=missing-header&t=app").await;
@@ -321,7 +398,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         summary.contains("the server closed the connection without a reply"),
         "{summary}"
     );
-    screenshot(c, "malformed-missing-header").await;
+    screenshot(c, "malformed-missing-header", "#decode").await;
 
     // Unreachable: the relay knows the target but nothing listens there.
     open(c, relay, "p=morpheus&t=down").await;
@@ -329,5 +406,5 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     let state = wait_text(c, "#conn-state", |t| t.contains("failed")).await;
     assert!(state.contains("target \"down\" unreachable"), "{state}");
     assert!(state.to_lowercase().contains("refused"), "{state}");
-    screenshot(c, "unreachable-target").await;
+    screenshot(c, "unreachable-target", "#send-panel").await;
 }

@@ -100,10 +100,26 @@ fn malformed() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut missing = header("text/json", "utf-8", Json::from(2));
     missing.pop();
     vec![
-        ("zero-length header", b"\x00\x00{}".to_vec(), "zero-length JSON header"),
-        ("header not UTF-8", b"\x00\x04\xff\xfe\xfd\xfc".to_vec(), "not valid UTF-8"),
-        ("header not JSON", b"\x00\x05{nope".to_vec(), "JSON header is not valid JSON"),
-        ("header not an object", b"\x00\x02[]".to_vec(), "JSON header is not a JSON object"),
+        (
+            "zero-length header",
+            b"\x00\x00{}".to_vec(),
+            "zero-length JSON header",
+        ),
+        (
+            "header not UTF-8",
+            b"\x00\x04\xff\xfe\xfd\xfc".to_vec(),
+            "not valid UTF-8",
+        ),
+        (
+            "header not JSON",
+            b"\x00\x05{nope".to_vec(),
+            "JSON header is not valid JSON",
+        ),
+        (
+            "header not an object",
+            b"\x00\x02[]".to_vec(),
+            "JSON header is not a JSON object",
+        ),
         (
             "missing content-length",
             raw(&missing, b"{}"),
@@ -121,7 +137,10 @@ fn malformed() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "content-length over the limit, no content sent",
-            raw(&header("text/json", "utf-8", Json::from(1_000_000_000_000)), b""),
+            raw(
+                &header("text/json", "utf-8", Json::from(1_000_000_000_000)),
+                b"",
+            ),
             "above the limit of 1000 bytes",
         ),
         (
@@ -186,7 +205,10 @@ async fn a_content_length_over_the_limit_is_refused_before_any_content_arrives()
         max_content_length: 1024,
         ..config()
     });
-    let frame = raw(&header("binary/x", "binary", Json::from(1_000_000_000)), b"");
+    let frame = raw(
+        &header("binary/x", "binary", Json::from(1_000_000_000)),
+        b"",
+    );
     // No content is ever sent and the write side stays open: the close can
     // only come from the header check.
     let got = tokio::time::timeout(HANG_GUARD, async {
@@ -207,7 +229,10 @@ async fn a_stalled_half_message_does_not_delay_a_concurrent_client() {
         ..config()
     });
     let mut stalled = TcpStream::connect(server.addr).await.unwrap();
-    stalled.write_all(&TUTORIAL[MORPHEUS].1[..30]).await.unwrap();
+    stalled
+        .write_all(&TUTORIAL[MORPHEUS].1[..30])
+        .await
+        .unwrap();
     let good = exchange(server.addr, TUTORIAL[MORPHEUS].1, Split::Whole).await;
     assert_eq!(good, TUTORIAL[MORPHEUS].2);
     // The stalled client is still connected, unanswered: the good reply came
@@ -216,8 +241,13 @@ async fn a_stalled_half_message_does_not_delay_a_concurrent_client() {
     let pending = tokio::time::timeout(Duration::from_millis(100), stalled.read(&mut byte)).await;
     assert!(pending.is_err(), "the stalled connection got {pending:?}");
     // Finishing the stalled request still works.
-    stalled.write_all(&TUTORIAL[MORPHEUS].1[30..]).await.unwrap();
-    let late = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled)).await.unwrap();
+    stalled
+        .write_all(&TUTORIAL[MORPHEUS].1[30..])
+        .await
+        .unwrap();
+    let late = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled))
+        .await
+        .unwrap();
     assert_eq!(late, TUTORIAL[MORPHEUS].2);
     server.stop().await;
 }
@@ -257,70 +287,121 @@ async fn two_hundred_concurrent_clients_all_get_correct_replies() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn connections_over_the_cap_wait_in_the_backlog_until_a_slot_frees() {
-    let server = start_app(app::Config {
-        max_connections: 1,
-        ..config()
-    });
-    let mut first = TcpStream::connect(server.addr).await.unwrap();
-    first.write_all(&TUTORIAL[MORPHEUS].1[..10]).await.unwrap();
-    // Let the server accept the first connection before the second arrives.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut second = TcpStream::connect(server.addr).await.unwrap();
-    second.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
-    let mut byte = [0u8; 1];
-    let waiting = tokio::time::timeout(Duration::from_millis(200), second.read(&mut byte)).await;
-    assert!(waiting.is_err(), "over the cap, yet answered: {waiting:?}");
-    first.write_all(&TUTORIAL[MORPHEUS].1[10..]).await.unwrap();
-    let a = tokio::time::timeout(HANG_GUARD, read_to_close(&mut first)).await.unwrap();
-    let b = tokio::time::timeout(HANG_GUARD, read_to_close(&mut second)).await.unwrap();
-    assert_eq!(a, TUTORIAL[MORPHEUS].2);
-    assert_eq!(b, TUTORIAL[MORPHEUS].2);
-    server.stop().await;
+/// Connects and returns the stream with the `('127.0.0.1', PORT)` the server logs for it.
+async fn connect_logged(port: u16) -> (TcpStream, String) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let peer = format!("('127.0.0.1', {})", stream.local_addr().unwrap().port());
+    (stream, peer)
 }
 
-#[tokio::test]
-async fn shutdown_lets_an_in_flight_request_finish_and_refuses_new_connections() {
-    let server = start_app(app::Config {
-        grace_period: Duration::from_secs(30),
-        ..config()
+#[test]
+fn connections_over_the_cap_wait_in_the_backlog_until_a_slot_frees() {
+    let server = Process::spawn(
+        env!("CARGO_BIN_EXE_app-server"),
+        &["127.0.0.1", "0", "--max-connections", "1"],
+    );
+    let port = server.listening_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut first, first_peer) = connect_logged(port).await;
+        first.write_all(&TUTORIAL[MORPHEUS].1[..10]).await.unwrap();
+        // The first connection holds the only slot once it is accepted.
+        server.wait_for_line(|l| l == format!("Accepted connection from {first_peer}"));
+        let (mut second, second_peer) = connect_logged(port).await;
+        second.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+        let mut byte = [0u8; 1];
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(200), second.read(&mut byte)).await;
+        assert!(waiting.is_err(), "over the cap, yet answered: {waiting:?}");
+        assert!(
+            !server
+                .lines()
+                .contains(&format!("Accepted connection from {second_peer}")),
+            "accepted over the cap"
+        );
+        first.write_all(&TUTORIAL[MORPHEUS].1[10..]).await.unwrap();
+        let a = tokio::time::timeout(HANG_GUARD, read_to_close(&mut first))
+            .await
+            .unwrap();
+        let b = tokio::time::timeout(HANG_GUARD, read_to_close(&mut second))
+            .await
+            .unwrap();
+        assert_eq!(a, TUTORIAL[MORPHEUS].2);
+        assert_eq!(b, TUTORIAL[MORPHEUS].2);
     });
-    let addr = server.addr;
-    let mut in_flight = TcpStream::connect(addr).await.unwrap();
-    in_flight.write_all(&TUTORIAL[MORPHEUS].1[..20]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    server.shutdown.cancel();
-    // Poll until the listener is gone (bounded): new connections are refused.
-    let refused = tokio::time::timeout(HANG_GUARD, async {
-        loop {
-            if TcpStream::connect(addr).await.is_err() {
-                return;
-            }
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_refuses_new_connections_and_exits_0() {
+    let mut server = Process::spawn(
+        env!("CARGO_BIN_EXE_app-server"),
+        &["127.0.0.1", "0", "--grace-period", "30s"],
+    );
+    let port = server.listening_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Timers made outside block_on need the runtime's context.
+    let _context = rt.enter();
+    let (mut in_flight, peer) = rt.block_on(connect_logged(port));
+    rt.block_on(in_flight.write_all(&TUTORIAL[MORPHEUS].1[..20]))
+        .unwrap();
+    server.wait_for_line(|l| l == format!("Accepted connection from {peer}"));
+    server.signal("TERM");
+    server.wait_for_line(|l| l == "Caught SIGTERM, exiting");
+    // The listener is gone (bounded poll): new connections are refused.
+    let refused = rt.block_on(tokio::time::timeout(HANG_GUARD, async {
+        while TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    })
-    .await;
-    assert!(refused.is_ok(), "still accepting after shutdown");
-    assert!(!server.task.is_finished(), "returned with a request in flight");
-    in_flight.write_all(&TUTORIAL[MORPHEUS].1[20..]).await.unwrap();
-    let reply = tokio::time::timeout(HANG_GUARD, read_to_close(&mut in_flight)).await.unwrap();
+    }));
+    assert!(refused.is_ok(), "still accepting after SIGTERM");
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    rt.block_on(in_flight.write_all(&TUTORIAL[MORPHEUS].1[20..]))
+        .unwrap();
+    let reply = rt
+        .block_on(tokio::time::timeout(
+            HANG_GUARD,
+            read_to_close(&mut in_flight),
+        ))
+        .unwrap();
     assert_eq!(reply, TUTORIAL[MORPHEUS].2);
-    server.stop().await;
+    assert_eq!(server.wait().code(), Some(0));
 }
 
-#[tokio::test]
-async fn shutdown_drops_stalled_connections_when_the_grace_period_ends() {
-    let server = start_app(app::Config {
-        grace_period: Duration::from_millis(200),
-        idle_timeout: Duration::from_secs(600),
-        ..config()
-    });
-    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
-    stalled.write_all(&TUTORIAL[MORPHEUS].1[..5]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    server.stop().await;
-    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled)).await.unwrap();
+#[test]
+fn sigterm_drops_a_stalled_connection_when_the_grace_period_ends_and_exits_0() {
+    // The idle timeout is far beyond the hang guard: only the grace period
+    // can end the stalled connection in time.
+    let mut server = Process::spawn(
+        env!("CARGO_BIN_EXE_app-server"),
+        &[
+            "127.0.0.1",
+            "0",
+            "--grace-period",
+            "200ms",
+            "--idle-timeout",
+            "600s",
+        ],
+    );
+    let port = server.listening_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Timers made outside block_on need the runtime's context.
+    let _context = rt.enter();
+    let (mut stalled, peer) = rt.block_on(connect_logged(port));
+    rt.block_on(stalled.write_all(&TUTORIAL[MORPHEUS].1[..5]))
+        .unwrap();
+    server.wait_for_line(|l| l == format!("Accepted connection from {peer}"));
+    assert_eq!(server.terminate().code(), Some(0));
+    let logged = server.wait_for_line(|l| l.contains(&peer) && l.starts_with("warning: "));
+    assert!(logged.contains("grace period over"), "{logged}");
+    let got = rt
+        .block_on(tokio::time::timeout(
+            HANG_GUARD,
+            read_to_close(&mut stalled),
+        ))
+        .unwrap();
     assert!(got.is_empty());
 }
 
@@ -328,13 +409,18 @@ async fn shutdown_drops_stalled_connections_when_the_grace_period_ends() {
 fn the_server_process_logs_the_tutorials_lines_and_exits_0_on_sigterm() {
     let mut server = Process::spawn(env!("CARGO_BIN_EXE_app-server"), &["127.0.0.1", "0"]);
     let port = server.listening_port();
-    assert_eq!(server.lines()[0], format!("Listening on ('127.0.0.1', {port})"));
+    assert_eq!(
+        server.lines()[0],
+        format!("Listening on ('127.0.0.1', {port})")
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (client_port, reply) = rt.block_on(async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let client_port = stream.local_addr().unwrap().port();
         stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
-        let reply = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream)).await.unwrap();
+        let reply = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream))
+            .await
+            .unwrap();
         (client_port, reply)
     });
     assert_eq!(reply, TUTORIAL[MORPHEUS].2);
@@ -369,13 +455,22 @@ fn a_port_in_use_is_a_one_line_error_and_a_non_zero_exit() {
     assert!(!status.success());
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with(&format!("error: cannot listen on ('127.0.0.1', {port}): ")), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: cannot listen on ('127.0.0.1', {port}): ")),
+        "{stderr}"
+    );
 }
 
 /// All tutorial requests back to back, and the replies they must get, in order.
 fn pipeline() -> (Vec<u8>, Vec<u8>) {
-    let requests = TUTORIAL.iter().flat_map(|(_, rq, _)| rq.iter().copied()).collect();
-    let replies = TUTORIAL.iter().flat_map(|(_, _, rp)| rp.iter().copied()).collect();
+    let requests = TUTORIAL
+        .iter()
+        .flat_map(|(_, rq, _)| rq.iter().copied())
+        .collect();
+    let replies = TUTORIAL
+        .iter()
+        .flat_map(|(_, _, rp)| rp.iter().copied())
+        .collect();
     (requests, replies)
 }
 
@@ -431,7 +526,9 @@ async fn keep_alive_closes_an_idle_connection_after_the_idle_timeout() {
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
     // The write side stays open: only the idle timeout can close this.
-    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream)).await.unwrap();
+    let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream))
+        .await
+        .unwrap();
     assert_eq!(got, TUTORIAL[MORPHEUS].2);
     server.stop().await;
 }
@@ -450,7 +547,9 @@ async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
     let listener = match relay::servers::net::bind("[::1]:0".parse().unwrap(), 16) {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("SKIPPED an_ipv6_loopback_server_answers_like_the_ipv4_one: no ::1 here ({e})");
+            eprintln!(
+                "SKIPPED an_ipv6_loopback_server_answers_like_the_ipv4_one: no ::1 here ({e})"
+            );
             return;
         }
     };
@@ -460,5 +559,34 @@ async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
     let got = exchange(addr, TUTORIAL[MORPHEUS].1, Split::Whole).await;
     assert_eq!(got, TUTORIAL[MORPHEUS].2);
     shutdown.cancel();
-    tokio::time::timeout(HANG_GUARD, task).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(HANG_GUARD, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_kept_alive_connections_without_waiting_for_the_grace_period() {
+    let server = start_app(app::Config {
+        keep_alive: true,
+        // Longer than the hang guard: only closing the idle connection at
+        // once lets stop() return in time.
+        grace_period: Duration::from_secs(600),
+        idle_timeout: Duration::from_secs(600),
+        ..config()
+    });
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+    let mut reply = vec![0u8; TUTORIAL[MORPHEUS].2.len()];
+    tokio::time::timeout(HANG_GUARD, stream.read_exact(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, TUTORIAL[MORPHEUS].2);
+    server.stop().await;
+    let rest = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream))
+        .await
+        .unwrap();
+    assert!(rest.is_empty());
 }

@@ -89,8 +89,14 @@ fn app_client_prints_the_tutorials_lines_for_each_request_kind() {
     for (args, expected) in cases {
         let (status, stdout, stderr) = client(port, args);
         assert!(status.success(), "{args:?}: {stderr}");
-        assert!(stdout.ends_with(&expected), "{args:?}:\n{stdout}\nexpected to end with:\n{expected}");
-        assert!(stdout.starts_with(&format!("Starting connection to {s}\n")), "{stdout}");
+        assert!(
+            stdout.ends_with(&expected),
+            "{args:?}:\n{stdout}\nexpected to end with:\n{expected}"
+        );
+        assert!(
+            stdout.starts_with(&format!("Starting connection to {s}\n")),
+            "{stdout}"
+        );
         assert_eq!(stderr, "");
     }
 }
@@ -214,8 +220,14 @@ fn several_requests_against_a_one_shot_server_fail_with_a_hint() {
     let port = server.listening_port();
     let (status, stdout, stderr) = client(port, &["search", "morpheus", "search", "ring"]);
     assert_eq!(status.code(), Some(1));
-    assert!(stdout.contains("Got result: Follow the white rabbit. 🐰"), "{stdout}");
-    assert!(stderr.contains("unless started with --keep-alive"), "{stderr}");
+    assert!(
+        stdout.contains("Got result: Follow the white rabbit. 🐰"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("unless started with --keep-alive"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1);
 }
 
@@ -259,9 +271,10 @@ fn transcript(
     let (status, stdout, stderr) = run(client_argv[0], &args);
     assert!(status.success(), "{client_argv:?} {request:?}: {stderr}");
     // The server serves one connection at a time here: the next closing line is ours.
-    server.wait_for_line(|_| closings(&server.lines()).len() > before);
-    let closing = closings(&server.lines())[before].clone();
-    let peer = closing.trim_start_matches("Closing connection to ").to_owned();
+    let closing = server.wait_for_nth(before, |l| l.starts_with("Closing connection to"));
+    let peer = closing
+        .trim_start_matches("Closing connection to ")
+        .to_owned();
     let lines = server
         .lines()
         .iter()
@@ -280,7 +293,10 @@ fn python_and_rust_programs_interoperate_with_identical_transcripts() {
     };
     let ours = Process::spawn(SERVER, &["127.0.0.1", "0"]);
     let our_port = ours.listening_port();
-    let theirs = Process::spawn(python, &[&python_fixture("app_server.py"), "127.0.0.1", "0"]);
+    let theirs = Process::spawn(
+        python,
+        &[&python_fixture("app_server.py"), "127.0.0.1", "0"],
+    );
     let their_port = theirs.listening_port();
     let py_client = [python, &python_fixture("app_client.py")];
     let rust_client = [CLIENT];
@@ -297,8 +313,14 @@ fn python_and_rust_programs_interoperate_with_identical_transcripts() {
         let (rust_vs_theirs, their_log) = transcript(&rust_client, &theirs, their_port, request);
         let (rust_vs_ours, our_log) = transcript(&rust_client, &ours, our_port, request);
         assert_eq!(rust_vs_theirs, rust_vs_ours, "our client, {request:?}");
-        assert_eq!(rust_vs_theirs, py_vs_theirs, "our client vs the Python client, {request:?}");
-        assert_eq!(our_log, their_log, "server logs with our client, {request:?}");
+        assert_eq!(
+            rust_vs_theirs, py_vs_theirs,
+            "our client vs the Python client, {request:?}"
+        );
+        assert_eq!(
+            our_log, their_log,
+            "server logs with our client, {request:?}"
+        );
     }
 }
 
@@ -307,14 +329,26 @@ fn the_python_client_works_against_a_keep_alive_server() {
     let Some(python) = python_or_skip("the_python_client_works_against_a_keep_alive_server") else {
         return;
     };
-    let server = Process::spawn(SERVER, &["127.0.0.1", "0", "--keep-alive", "--idle-timeout", "30s"]);
+    let server = Process::spawn(
+        SERVER,
+        &["127.0.0.1", "0", "--keep-alive", "--idle-timeout", "30s"],
+    );
     let port = server.listening_port().to_string();
     let (status, stdout, stderr) = run(
         python,
-        &[&python_fixture("app_client.py"), "127.0.0.1", &port, "search", "ring"],
+        &[
+            &python_fixture("app_client.py"),
+            "127.0.0.1",
+            &port,
+            "search",
+            "ring",
+        ],
     );
     assert!(status.success(), "{stderr}");
-    assert!(stdout.contains("Got result: In the caves beneath the Misty Mountains. 💍"), "{stdout}");
+    assert!(
+        stdout.contains("Got result: In the caves beneath the Misty Mountains. 💍"),
+        "{stdout}"
+    );
     // The Python client closes after its reply; the server follows at once,
     // not after the idle timeout.
     server.wait_for_line(|l| l.starts_with("Closing connection to"));

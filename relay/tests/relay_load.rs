@@ -59,7 +59,13 @@ async fn two_hundred_concurrent_echo_sessions_lose_and_reorder_nothing() {
                 }
             }
             let _ = sender.await;
-            (checksum(&payload), checksum(&echoed), len, echoed.len(), close)
+            (
+                checksum(&payload),
+                checksum(&echoed),
+                len,
+                echoed.len(),
+                close,
+            )
         });
     }
     let mut done = 0;
@@ -114,10 +120,16 @@ async fn a_client_that_never_reads_keeps_relay_memory_bounded_and_ends_at_the_id
     let recent = relay.metrics.recent();
     let (_, target, report) = recent.last().unwrap();
     assert_eq!(target, "echo");
-    assert_eq!(report.ending, relay::bridge::Ending::Idle(Duration::from_millis(1500)));
+    assert_eq!(
+        report.ending,
+        relay::bridge::Ending::Idle(Duration::from_millis(1500))
+    );
     // The close frame is chosen but cannot be delivered to a client that does not read.
     assert_eq!(
-        report.close.as_ref().map(|(code, reason)| (*code, reason.as_str())),
+        report
+            .close
+            .as_ref()
+            .map(|(code, reason)| (*code, reason.as_str())),
         Some((1008, "idle timeout: no traffic for 1500ms")),
         "{report:?}"
     );

@@ -11,7 +11,10 @@ use tokio::net::TcpListener;
 #[tokio::test]
 async fn an_unknown_target_is_refused_before_the_upgrade_with_a_clear_body() {
     let relay = start(test_config(), &[]).await;
-    let (status, body) = try_connect(relay.addr, "target=nope", None).await.err().unwrap();
+    let (status, body) = try_connect(relay.addr, "target=nope", None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(status, 404);
     assert!(body.contains("unknown target \"nope\""), "{body}");
     assert!(body.contains("targets: app, echo"), "{body}");
@@ -31,7 +34,10 @@ async fn a_host_and_port_is_not_a_target() {
     ] {
         let (status, body) = try_connect(relay.addr, &query, None).await.err().unwrap();
         assert_eq!(status, 404, "{query}");
-        assert!(body.contains("chosen by name, never by host or port"), "{body}");
+        assert!(
+            body.contains("chosen by name, never by host or port"),
+            "{body}"
+        );
     }
     // Nobody connected to the listener.
     let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
@@ -54,7 +60,10 @@ async fn a_foreign_origin_is_refused_with_403() {
         .err()
         .unwrap();
     assert_eq!(status, 403);
-    assert!(body.contains("origin https://evil.example is not allowed"), "{body}");
+    assert!(
+        body.contains("origin https://evil.example is not allowed"),
+        "{body}"
+    );
     assert_eq!(relay.metrics.refused(), 1);
 }
 
@@ -62,7 +71,11 @@ async fn a_foreign_origin_is_refused_with_403() {
 async fn the_same_origin_and_the_trunk_dev_server_are_allowed() {
     let relay = start(test_config(), &[]).await;
     let same = format!("http://{}", relay.addr);
-    for origin in [same.as_str(), "http://127.0.0.1:8080", "http://localhost:8080"] {
+    for origin in [
+        same.as_str(),
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+    ] {
         let mut ws = try_connect(relay.addr, "target=echo", Some(origin))
             .await
             .unwrap_or_else(|e| panic!("{origin}: {e:?}"));
@@ -80,24 +93,38 @@ async fn sessions_over_the_limit_are_refused_with_503() {
     let relay = start(config, &[]).await;
     let _a = connect(relay.addr, "echo").await;
     let _b = connect(relay.addr, "echo").await;
-    let (status, body) = try_connect(relay.addr, "target=echo", None).await.err().unwrap();
+    let (status, body) = try_connect(relay.addr, "target=echo", None)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(status, 503);
     assert!(body.contains("--max-sessions 2"), "{body}");
 }
 
 #[tokio::test]
 async fn a_target_that_is_not_listening_closes_with_1011_and_the_reason() {
-    // A port that was free a moment ago.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    // A socket bound but not listening: the port stays ours (no other test
+    // can be given it) and connecting to it is refused.
+    let reserved =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    reserved
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    let port = reserved.local_addr().unwrap().as_socket().unwrap().port();
     let dead = format!("127.0.0.1:{port}").parse().unwrap();
     let relay = start(test_config(), &[("dead", dead)]).await;
     let mut ws = connect(relay.addr, "dead").await;
     let received = read_to_close(&mut ws).await;
     assert_eq!(received.close_code(), Some(1011));
-    assert_eq!(received.close_reason(), format!("connection refused: 127.0.0.1:{port}"));
+    assert_eq!(
+        received.close_reason(),
+        format!("connection refused: 127.0.0.1:{port}")
+    );
 }
 
 #[tokio::test]
@@ -126,7 +153,10 @@ async fn a_target_that_resets_mid_reply_closes_with_1011() {
     assert_eq!(received.close_reason(), "connection reset");
     // What arrived before the reset was delivered as it was.
     let got = received.bytes();
-    assert!(b"\x00\x40{\"byteorder\": \"lit".starts_with(&got), "{got:?}");
+    assert!(
+        b"\x00\x40{\"byteorder\": \"lit".starts_with(&got),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +173,10 @@ async fn targets_and_healthz_are_json() {
         .collect();
     assert_eq!(names, ["app", "echo"]);
     assert_eq!(targets[0]["description"], "app server");
-    assert!(targets[0]["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(targets[0]["address"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
 
     let (status, body) = http_get(relay.addr, "/healthz", &[]).await;
     assert_eq!(status, 200);

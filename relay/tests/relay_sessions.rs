@@ -151,9 +151,18 @@ async fn a_message_above_the_size_limit_is_closed_with_1009() {
     let relay = start(config, &[]).await;
     let mut ws = connect(relay.addr, "echo").await;
     send(&mut ws, &[1u8; 999]).await;
+    // The echo first: the oversized message ends the session at once.
+    let mut echoed = Vec::new();
+    while echoed.len() < 999 {
+        match within(futures_util::StreamExt::next(&mut ws)).await {
+            Some(Ok(Message::Binary(bytes))) => echoed.extend_from_slice(&bytes),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(echoed, vec![1u8; 999]);
     send(&mut ws, &[2u8; 1001]).await;
     let received = read_to_close(&mut ws).await;
-    assert_eq!(received.bytes(), vec![1u8; 999]);
+    assert!(received.messages.is_empty());
     assert_eq!(received.close_code(), Some(1009));
     assert!(
         received.close_reason().contains("1001 > 1000"),
@@ -165,7 +174,8 @@ async fn a_message_above_the_size_limit_is_closed_with_1009() {
 #[tokio::test]
 async fn a_binary_request_gets_the_app_servers_binary_reply() {
     let relay = start(test_config(), &[]).await;
-    let message = protocol::Message::binary("binary/custom-client-binary-type", &b"0123456789abc"[..]);
+    let message =
+        protocol::Message::binary("binary/custom-client-binary-type", &b"0123456789abc"[..]);
     let frame = encode(&message).unwrap().bytes;
     let mut ws = connect(relay.addr, "app").await;
     send(&mut ws, &frame).await;
@@ -175,4 +185,19 @@ async fn a_binary_request_gets_the_app_servers_binary_reply() {
         "Got response: b'First 10 bytes of request: 0123456789'"
     );
     assert_eq!(received.close_code(), Some(1000));
+}
+
+#[tokio::test]
+async fn an_idle_session_is_closed_with_1008_at_the_idle_timeout() {
+    let config = relay::config::RelayConfig {
+        idle_timeout: std::time::Duration::from_secs(1),
+        ..test_config()
+    };
+    let relay = start(config, &[]).await;
+    let mut ws = connect(relay.addr, "echo").await;
+    send(&mut ws, b"one").await;
+    let received = read_to_close(&mut ws).await;
+    assert_eq!(received.bytes(), b"one");
+    assert_eq!(received.close_code(), Some(1008));
+    assert_eq!(received.close_reason(), "idle timeout: no traffic for 1s");
 }

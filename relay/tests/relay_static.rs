@@ -21,7 +21,11 @@ fn dist_dir() -> PathBuf {
             .as_nanos()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>wirelab</title>".repeat(50)).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>wirelab</title>".repeat(50),
+    )
+    .unwrap();
     // A wasm module's magic number and version, then padding.
     let mut wasm = b"\0asm\x01\0\0\0".to_vec();
     wasm.resize(4096, 0);
@@ -66,7 +70,10 @@ async fn files_are_served_with_their_content_types() {
 async fn files_are_compressed_when_the_browser_accepts_it() {
     let dist = dist_dir();
     let addr = serve(dist.clone()).await;
-    for (encoding, expected) in [("gzip", "content-encoding: gzip"), ("br", "content-encoding: br")] {
+    for (encoding, expected) in [
+        ("gzip", "content-encoding: gzip"),
+        ("br", "content-encoding: br"),
+    ] {
         let (status, head, body) =
             http_get_full(addr, "/web_bg.wasm", &[("Accept-Encoding", encoding)]).await;
         assert_eq!(status, 200);

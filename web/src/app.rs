@@ -1,8 +1,8 @@
 //! The root component: holds the reducer and connects it to the outside
 //! world (the WebSocket, the relay's `/targets`, the URL hash, timers).
 
-
 use gloo_timers::callback::Timeout;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
@@ -14,7 +14,7 @@ use crate::components::{
 };
 use crate::hooks::{use_websocket, SendPlan};
 use crate::share::{self, Shared};
-use crate::state::{parse_targets, Action, Pane, State};
+use crate::state::{parse_targets, Action, Pane, State, MAX_SEGMENTS};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -38,10 +38,18 @@ pub fn initial_state() -> State {
 fn socket_url(target: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
-        .map(|l| (l.protocol().unwrap_or_default(), l.host().unwrap_or_default()))
+        .map(|l| {
+            (
+                l.protocol().unwrap_or_default(),
+                l.host().unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
-    format!("{scheme}//{host}/ws?target={}", share::percent_encode(target))
+    format!(
+        "{scheme}//{host}/ws?target={}",
+        share::percent_encode(target)
+    )
 }
 
 async fn fetch_targets() -> Result<Vec<crate::state::TargetInfo>, String> {
@@ -79,12 +87,57 @@ pub fn App() -> Html {
     };
     let socket = use_websocket(dispatch.clone());
 
+    use_effect_with((), |_| {
+        // Effects run once the first render is in the DOM: the budget script
+        // (web/measure_budgets.py) reads this mark.
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("wirelab-first-render");
+        }
+    });
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
                 dispatch.emit(Action::TargetsLoaded(fetch_targets().await));
             });
+        });
+    }
+    {
+        // A link pasted into this tab changes only the hash: load it.
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                let hash = web_sys::window()
+                    .and_then(|w| w.location().hash().ok())
+                    .unwrap_or_default();
+                if let Some(Shared {
+                    composer,
+                    target,
+                    send,
+                }) = share::from_hash(&hash)
+                {
+                    dispatch.emit(Action::Load {
+                        composer: Box::new(composer),
+                        target,
+                        send,
+                    });
+                }
+            });
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w.add_event_listener_with_callback(
+                    "hashchange",
+                    listener.as_ref().unchecked_ref(),
+                );
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "hashchange",
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+            }
         });
     }
     {
@@ -99,7 +152,11 @@ pub fn App() -> Html {
             if let Some(window) = web_sys::window() {
                 if window.location().hash().ok().as_deref() != Some(hash.as_str()) {
                     if let Ok(history) = window.history() {
-                        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
+                        let _ = history.replace_state_with_url(
+                            &wasm_bindgen::JsValue::NULL,
+                            "",
+                            Some(&hash),
+                        );
                     }
                 }
             }
@@ -129,7 +186,15 @@ pub fn App() -> Html {
         };
         let composed = state.composed.clone();
         let send = state.send;
+        let dispatch = dispatch.clone();
         Callback::from(move |()| {
+            let count = send.count(composed.bytes.len());
+            if count > MAX_SEGMENTS {
+                dispatch.emit(Action::Notice(Some(format!(
+                    "{count} segments is more than {MAX_SEGMENTS}: raise the segment size"
+                ))));
+                return;
+            }
             if !socket.is_live() {
                 socket.connect(&socket_url(&target), &target);
             }
@@ -153,7 +218,11 @@ pub fn App() -> Html {
             let href = web_sys::window()
                 .and_then(|w| w.location().href().ok())
                 .unwrap_or_default();
-            crate::components::copy_to_clipboard(href, "link to this message".into(), dispatch.clone());
+            crate::components::copy_to_clipboard(
+                href,
+                "link to this message".into(),
+                dispatch.clone(),
+            );
         }
     };
 
@@ -213,4 +282,3 @@ pub fn App() -> Html {
         </>
     }
 }
-

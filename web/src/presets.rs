@@ -210,7 +210,9 @@ fn raw(header: &[(&str, Json)], content: &[u8]) -> Composer {
 
 fn morpheus_bytes() -> Vec<u8> {
     let message = protocol::app::request("search", "morpheus").with_byteorder("big");
-    encode(&message).expect("the tutorial's request encodes").bytes
+    encode(&message)
+        .expect("the tutorial's request encodes")
+        .bytes
 }
 
 #[cfg(test)]
@@ -225,8 +227,18 @@ mod tests {
         for preset in ALL {
             let composed = compose(&preset.composer());
             assert!(composed.error.is_none(), "{}", preset.id);
-            let valid = composed.message.is_some() && composed.verdict.as_deref().is_none_or(|v| v == "a valid frame");
-            assert_eq!(valid, preset.group == Group::Tutorial, "{}: {:?}", preset.id, composed.verdict);
+            let valid = composed.message.is_some()
+                && composed
+                    .verdict
+                    .as_deref()
+                    .is_none_or(|v| v == "a valid frame");
+            assert_eq!(
+                valid,
+                preset.group == Group::Tutorial,
+                "{}: {:?}",
+                preset.id,
+                composed.verdict
+            );
         }
     }
 
@@ -235,7 +247,12 @@ mod tests {
         for preset in ALL.iter().filter(|p| p.group == Group::Tutorial) {
             let message = compose(&preset.composer()).message.unwrap();
             let reply = protocol::app::respond(&message).unwrap();
-            assert_eq!(protocol::app::Outcome::of(&reply).to_string(), preset.expect, "{}", preset.id);
+            assert_eq!(
+                protocol::app::Outcome::of(&reply).to_string(),
+                preset.expect,
+                "{}",
+                preset.id
+            );
         }
     }
 

@@ -158,7 +158,10 @@ mod tests {
         let shared = Shared {
             composer: presets::find("dog").unwrap().composer(),
             target: "echo".into(),
-            send: SendOptions { segment: 4, delay_ms: 250 },
+            send: SendOptions {
+                segment: 4,
+                delay_ms: 250,
+            },
         };
         assert_eq!(to_hash(&shared), "p=dog&t=echo&seg=4&d=250");
         assert_eq!(round_trip(&shared), shared);
@@ -173,13 +176,21 @@ mod tests {
             preset: None,
             ..Composer::default()
         };
-        let shared = Shared { composer: composer.clone(), target: "app".into(), send: SendOptions::default() };
+        let shared = Shared {
+            composer: composer.clone(),
+            target: "app".into(),
+            send: SendOptions::default(),
+        };
         assert_eq!(round_trip(&shared), shared);
         composer.mode = Mode::Hex;
         composer.hex = "00 00".into();
         composer.content = Composer::default().content;
         composer.extra_headers = String::new();
-        let shared = Shared { composer, target: "app".into(), send: SendOptions::default() };
+        let shared = Shared {
+            composer,
+            target: "app".into(),
+            send: SendOptions::default(),
+        };
         assert_eq!(to_hash(&shared), "m=hex&h=00%2000&t=app");
         assert_eq!(round_trip(&shared), shared);
     }

@@ -99,6 +99,10 @@ pub struct Composed {
     pub error: Option<String>,
     /// What a decoder makes of hand-made bytes ("a valid frame", or the error).
     pub verdict: Option<String>,
+    /// The header length the prefix announces and the header's content-length,
+    /// as the decoder read them (for the encode steps of hand-made frames).
+    pub announced_header_len: Option<u16>,
+    pub announced_content_length: Option<u64>,
 }
 
 /// Turns the composer's fields into bytes, through the protocol crate only.
@@ -106,6 +110,11 @@ pub fn compose(c: &Composer) -> Composed {
     match build(c) {
         Ok(Built::Message(message)) => match encode(&message) {
             Ok(frame) => Composed {
+                announced_header_len: frame
+                    .layout
+                    .find(SpanKind::Header)
+                    .and_then(|h| u16::try_from(h.range.len()).ok()),
+                announced_content_length: Some(message.header.content_length),
                 bytes: frame.bytes,
                 layout: frame.layout,
                 message: Some(message),
@@ -114,9 +123,14 @@ pub fn compose(c: &Composer) -> Composed {
             Err(e) => failed(e.to_string()),
         },
         Ok(Built::Bytes(bytes)) => {
-            let local = Inbound::from_chunks(&[Chunk { bytes: bytes.clone(), at_ms: 0.0 }]);
+            let local = Inbound::from_chunks(&[Chunk {
+                bytes: bytes.clone(),
+                at_ms: 0.0,
+            }]);
             let verdict = local.verdict(true);
             Composed {
+                announced_header_len: local.announced_header_len,
+                announced_content_length: local.announced_content_length,
                 message: local.messages.first().map(|d| d.message.clone()),
                 layout: local.layout,
                 bytes,
@@ -220,25 +234,26 @@ pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
         },
         None => "the bytes after the header".to_owned(),
     };
-    let declared = layout
-        .spans
-        .iter()
-        .find(|s| s.kind == SpanKind::HeaderField && s.label == "content-length")
-        .and_then(|s| {
-            let field = String::from_utf8_lossy(&composed.bytes[s.range.clone()]).into_owned();
-            field.split_once(':').map(|(_, v)| v.trim().to_owned())
-        });
-    let length_note = match declared {
-        Some(v) if v == content_len.to_string() => {
+    let length_note = match composed.announced_content_length {
+        Some(v) if v == content_len as u64 => {
             format!("content-length = {v}, the content's byte count")
         }
         Some(v) => format!("content-length says {v}, but the content is {content_len} bytes"),
-        None => "no content-length: a receiver cannot know where the content ends".to_owned(),
+        None => "no valid content-length: a receiver cannot know where the content ends".to_owned(),
     };
     let header_len = header.range.len();
     let frame_len = composed.bytes.len();
     let hi = composed.bytes[prefix.range.start];
     let lo = composed.bytes[prefix.range.start + 1];
+    let prefix_line = match composed.announced_header_len {
+        Some(n) if usize::from(n) == header_len => format!(
+            "header is {header_len} bytes → 0x{hi:02x} 0x{lo:02x}, a 2-byte big-endian integer (network byte order)"
+        ),
+        Some(n) => format!(
+            "0x{hi:02x} 0x{lo:02x} announces a {n}-byte header (big-endian), but {header_len} header bytes follow"
+        ),
+        None => format!("0x{hi:02x} 0x{lo:02x}: the header's length, big-endian"),
+    };
     vec![
         EncodeStep {
             title: "Content bytes",
@@ -252,9 +267,7 @@ pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
         },
         EncodeStep {
             title: "Header length",
-            line: format!(
-                "header is {header_len} bytes → 0x{hi:02x} 0x{lo:02x}, a 2-byte big-endian integer (network byte order)"
-            ),
+            line: prefix_line,
             range: prefix.range.clone(),
         },
         EncodeStep {
@@ -298,6 +311,9 @@ pub struct Inbound {
     pub error: Option<DecodeError>,
     /// Bytes of a frame still being read.
     pub pending: usize,
+    /// What the last frame's prefix and header announced.
+    pub announced_header_len: Option<u16>,
+    pub announced_content_length: Option<u64>,
 }
 
 impl Inbound {
@@ -348,17 +364,46 @@ impl Inbound {
             });
         }
         inbound.pending = inbound.bytes.len() - decoder.frame_start() as usize;
+        if inbound.error.is_none() && inbound.pending > 0 {
+            // Name the bytes of the frame still being read, so they are coloured too.
+            let end = inbound.bytes.len();
+            match partial.last().map(|s| (s.kind, s.range.end)) {
+                Some((SpanKind::Header, header_end)) if header_end < end => partial.push(Span {
+                    range: header_end..end,
+                    kind: SpanKind::Content,
+                    label: Cow::Borrowed("content (so far)"),
+                    parent: None,
+                }),
+                Some((SpanKind::LengthPrefix, prefix_end)) if prefix_end < end => {
+                    partial.push(Span {
+                        range: prefix_end..end,
+                        kind: SpanKind::Header,
+                        label: Cow::Borrowed("JSON header (so far)"),
+                        parent: None,
+                    })
+                }
+                _ => {}
+            }
+        }
         let base = inbound.layout.spans.len();
-        inbound.layout.spans.extend(partial.into_iter().map(|mut s| {
-            s.parent = s.parent.map(|p| p + base);
-            s
-        }));
+        inbound
+            .layout
+            .spans
+            .extend(partial.into_iter().map(|mut s| {
+                s.parent = s.parent.map(|p| p + base);
+                s
+            }));
         inbound
     }
 
     fn take_event(&mut self, event: Event, partial: &mut Vec<Span>) {
         match event {
-            Event::Prefix { frame_start, .. } => {
+            Event::Prefix {
+                frame_start,
+                header_len,
+            } => {
+                self.announced_header_len = Some(header_len);
+                self.announced_content_length = None;
                 let start = frame_start as usize;
                 partial.clear();
                 partial.push(Span {
@@ -369,8 +414,11 @@ impl Inbound {
                 });
             }
             Event::Header {
-                frame_start, range, ..
+                frame_start,
+                range,
+                content_length,
             } => {
+                self.announced_content_length = Some(content_length);
                 let start = frame_start as usize;
                 partial.push(Span {
                     range: range.start + start..range.end + start,
@@ -462,7 +510,9 @@ pub fn parse_targets(body: &str) -> Result<Vec<TargetInfo>, String> {
     items
         .iter()
         .map(|item| {
-            let object = item.as_object().ok_or("a /targets entry is not an object")?;
+            let object = item
+                .as_object()
+                .ok_or("a /targets entry is not an object")?;
             let text = |key: &str| object.get(key).and_then(Json::as_str).map(str::to_owned);
             Ok(TargetInfo {
                 name: text("name").ok_or("a /targets entry has no name")?,
@@ -523,13 +573,27 @@ pub enum Party {
 /// One entry of the session's timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TimelineKind {
-    Connect { target: String },
+    Connect {
+        target: String,
+    },
     Open,
-    Send { offset: usize, len: usize },
-    Receive { offset: usize, len: usize },
+    Send {
+        offset: usize,
+        len: usize,
+    },
+    Receive {
+        offset: usize,
+        len: usize,
+    },
     HalfClose,
-    Close { by: Party, code: u16, reason: String },
-    Error { message: String },
+    Close {
+        by: Party,
+        code: u16,
+        reason: String,
+    },
+    Error {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -572,26 +636,44 @@ impl TimelineEvent {
         let mut o = json::Object::new();
         o.insert("at_ms", Json::from((self.at_ms * 10.0).round() / 10.0));
         let (event, extra): (&str, Vec<(&str, Json)>) = match &self.kind {
-            TimelineKind::Connect { target } => ("connect", vec![("target", target.as_str().into())]),
+            TimelineKind::Connect { target } => {
+                ("connect", vec![("target", target.as_str().into())])
+            }
             TimelineKind::Open => ("open", vec![]),
             TimelineKind::Send { offset, len } => (
                 "send",
-                vec![("offset", (*offset as i64).into()), ("len", (*len as i64).into())],
+                vec![
+                    ("offset", (*offset as i64).into()),
+                    ("len", (*len as i64).into()),
+                ],
             ),
             TimelineKind::Receive { offset, len } => (
                 "recv",
-                vec![("offset", (*offset as i64).into()), ("len", (*len as i64).into())],
+                vec![
+                    ("offset", (*offset as i64).into()),
+                    ("len", (*len as i64).into()),
+                ],
             ),
             TimelineKind::HalfClose => ("half-close", vec![]),
             TimelineKind::Close { by, code, reason } => (
                 "close",
                 vec![
-                    ("by", if *by == Party::Browser { "browser" } else { "relay" }.into()),
+                    (
+                        "by",
+                        if *by == Party::Browser {
+                            "browser"
+                        } else {
+                            "relay"
+                        }
+                        .into(),
+                    ),
                     ("code", i64::from(*code).into()),
                     ("reason", reason.as_str().into()),
                 ],
             ),
-            TimelineKind::Error { message } => ("error", vec![("message", message.as_str().into())]),
+            TimelineKind::Error { message } => {
+                ("error", vec![("message", message.as_str().into())])
+            }
         };
         o.insert("event", event);
         for (k, v) in extra {
@@ -613,6 +695,10 @@ pub struct Session {
     pub chunks: Vec<Chunk>,
     pub opened: bool,
 }
+
+/// Most segments one send may cut a frame into: each is a WebSocket message
+/// and a transcript line, and the page stays responsive up to about this many.
+pub const MAX_SEGMENTS: usize = 2000;
 
 /// How the message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -647,7 +733,11 @@ impl SendOptions {
         if bytes.is_empty() {
             return Vec::new();
         }
-        let size = if self.segment == 0 { bytes.len() } else { self.segment };
+        let size = if self.segment == 0 {
+            bytes.len()
+        } else {
+            self.segment
+        };
         bytes.chunks(size).map(<[u8]>::to_vec).collect()
     }
 }
@@ -726,7 +816,12 @@ impl State {
             Conn::Closed { code, reason, .. } => {
                 let reply = if self.inbound.messages.is_empty() {
                     if self.inbound.bytes.is_empty() {
-                        "the server closed the connection without a reply".to_owned()
+                        match self.composed.verdict.as_deref() {
+                            Some(v) if v != "a valid frame" && self.session.sent > 0 => format!(
+                                "the server closed the connection without a reply (what was sent is {v})"
+                            ),
+                            _ => "the server closed the connection without a reply".to_owned(),
+                        }
                     } else {
                         format!(
                             "the server closed the connection: {}",
@@ -753,6 +848,12 @@ impl State {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Preset(&'static str),
+    /// A link's message, target and send options (the URL hash changed).
+    Load {
+        composer: Box<Composer>,
+        target: String,
+        send: SendOptions,
+    },
     SetMode(Mode),
     SetAction(String),
     SetValue(String),
@@ -775,13 +876,34 @@ pub enum Action {
     SetSegment(usize),
     SetDelay(u32),
     /// A socket to the relay is being opened.
-    Connecting { id: u32, target: String, at: f64 },
-    Opened { id: u32, at: f64 },
-    Sent { id: u32, at: f64, len: usize },
-    Received { id: u32, at: f64, bytes: Vec<u8> },
-    HalfClosed { id: u32, at: f64 },
+    Connecting {
+        id: u32,
+        target: String,
+        at: f64,
+    },
+    Opened {
+        id: u32,
+        at: f64,
+    },
+    Sent {
+        id: u32,
+        at: f64,
+        len: usize,
+    },
+    Received {
+        id: u32,
+        at: f64,
+        bytes: Vec<u8>,
+    },
+    HalfClosed {
+        id: u32,
+        at: f64,
+    },
     /// The browser asked to close.
-    Closing { id: u32, at: f64 },
+    Closing {
+        id: u32,
+        at: f64,
+    },
     Closed {
         id: u32,
         at: f64,
@@ -809,6 +931,7 @@ pub fn reduce(state: &mut State, action: Action) {
     let recompose = matches!(
         action,
         Action::Preset(_)
+            | Action::Load { .. }
             | Action::SetMode(_)
             | Action::SetAction(_)
             | Action::SetValue(_)
@@ -826,6 +949,15 @@ pub fn reduce(state: &mut State, action: Action) {
             if let Some(preset) = presets::find(id) {
                 *c = preset.composer();
             }
+        }
+        Action::Load {
+            composer,
+            target,
+            send,
+        } => {
+            *c = *composer;
+            state.target = target;
+            state.send = send;
         }
         Action::SetMode(mode) => {
             if mode == Mode::Hex && c.hex.trim().is_empty() {
@@ -956,10 +1088,15 @@ pub fn reduce(state: &mut State, action: Action) {
             if let Some(s) = session_mut(state, id) {
                 let opened = s.opened;
                 let target = s.target.clone();
-                let by_browser = s
-                    .timeline
-                    .iter()
-                    .any(|e| matches!(e.kind, TimelineKind::Close { by: Party::Browser, .. }));
+                let by_browser = s.timeline.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        TimelineKind::Close {
+                            by: Party::Browser,
+                            ..
+                        }
+                    )
+                });
                 if !by_browser || code != 1000 {
                     push(
                         s,
@@ -973,7 +1110,7 @@ pub fn reduce(state: &mut State, action: Action) {
                 }
                 state.conn = if !opened {
                     Conn::Failed(unreachable_reason(&targets, &target))
-                } else if code == 1011 {
+                } else if code == 1011 && is_connect_failure(&reason) {
                     Conn::Failed(format!("target {target:?} unreachable: {reason}"))
                 } else {
                     Conn::Closed {
@@ -985,6 +1122,13 @@ pub fn reduce(state: &mut State, action: Action) {
             }
         }
         Action::DecodeLocally => {
+            let count = state.send.count(state.composed.bytes.len());
+            if count > MAX_SEGMENTS {
+                state.notice = Some(format!(
+                    "{count} segments is more than {MAX_SEGMENTS}: raise the segment size"
+                ));
+                return;
+            }
             let segments = state.send.segments(&state.composed.bytes);
             let chunks: Vec<Chunk> = segments
                 .into_iter()
@@ -1018,6 +1162,20 @@ pub fn reduce(state: &mut State, action: Action) {
     }
 }
 
+/// The relay closes with 1011 for a failed connect and for a reset or I/O
+/// error later; its connect-failure reasons name the cause first.
+pub fn is_connect_failure(reason: &str) -> bool {
+    [
+        "connection refused",
+        "connection timed out",
+        "host unreachable",
+        "network unreachable",
+        "cannot connect",
+    ]
+    .iter()
+    .any(|p| reason.starts_with(p))
+}
+
 /// Why a socket that never opened failed: the relay or the target, and why.
 fn unreachable_reason(targets: &Targets, target: &str) -> String {
     match targets {
@@ -1025,9 +1183,9 @@ fn unreachable_reason(targets: &Targets, target: &str) -> String {
         Targets::Loaded(list) if !list.iter().any(|t| t.name == target) => {
             format!("the relay has no target named {target:?}")
         }
-        Targets::Loaded(_) => format!(
-            "the relay refused or dropped the WebSocket for {target:?} before it opened"
-        ),
+        Targets::Loaded(_) => {
+            format!("the relay refused or dropped the WebSocket for {target:?} before it opened")
+        }
         Targets::Loading => "relay unreachable: the WebSocket to /ws did not open".to_owned(),
     }
 }
@@ -1049,7 +1207,13 @@ pub fn transcript_json(session: &Session) -> String {
     o.insert("target", session.target.as_str());
     o.insert(
         "events",
-        Json::Array(session.timeline.iter().map(TimelineEvent::to_json).collect()),
+        Json::Array(
+            session
+                .timeline
+                .iter()
+                .map(TimelineEvent::to_json)
+                .collect(),
+        ),
     );
     Json::from(o).to_python_json()
 }
@@ -1085,7 +1249,9 @@ mod tests {
         assert_eq!(steps[0].range.len(), 41);
         assert!(steps[0].line.starts_with("content is 41 bytes"));
         assert!(steps[1].line.contains("header is 100 bytes"));
-        assert!(steps[1].line.contains("content-length = 41, the content's byte count"));
+        assert!(steps[1]
+            .line
+            .contains("content-length = 41, the content's byte count"));
         assert!(steps[2].line.contains("header is 100 bytes → 0x00 0x64"));
         assert!(steps[3].line.contains("2 + 100 + 41 = 143 bytes"));
     }
@@ -1095,7 +1261,16 @@ mod tests {
         let mut state = State::default();
         run(&mut state, [Action::SetValue("ring".into())]);
         assert_eq!(state.composer.preset, None);
-        assert_eq!(state.composed.message.as_ref().unwrap().header.content_length, 37);
+        assert_eq!(
+            state
+                .composed
+                .message
+                .as_ref()
+                .unwrap()
+                .header
+                .content_length,
+            37
+        );
         run(&mut state, [Action::Preset("ring")]);
         assert_eq!(state.composer.preset, Some("ring"));
     }
@@ -1104,8 +1279,16 @@ mod tests {
     fn extra_headers_must_be_a_json_object() {
         let mut state = State::default();
         run(&mut state, [Action::SetExtraHeaders("[1]".into())]);
-        assert!(state.composed.error.as_deref().unwrap().contains("JSON object"));
-        run(&mut state, [Action::SetExtraHeaders(r#"{"x-trace": 7}"#.into())]);
+        assert!(state
+            .composed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("JSON object"));
+        run(
+            &mut state,
+            [Action::SetExtraHeaders(r#"{"x-trace": 7}"#.into())],
+        );
         assert!(String::from_utf8_lossy(&state.composed.bytes).contains(r#""x-trace": 7}"#));
     }
 
@@ -1115,9 +1298,19 @@ mod tests {
         run(&mut state, [Action::SetMode(Mode::Hex)]);
         assert_eq!(state.composed.verdict.as_deref(), Some("a valid frame"));
         run(&mut state, [Action::SetHex("00 00".into())]);
-        assert!(state.composed.verdict.as_deref().unwrap().contains("zero-length"));
+        assert!(state
+            .composed
+            .verdict
+            .as_deref()
+            .unwrap()
+            .contains("zero-length"));
         run(&mut state, [Action::SetHex("00 64 7b".into())]);
-        assert!(state.composed.verdict.as_deref().unwrap().starts_with("truncated"));
+        assert!(state
+            .composed
+            .verdict
+            .as_deref()
+            .unwrap()
+            .starts_with("truncated"));
     }
 
     #[test]
@@ -1125,7 +1318,10 @@ mod tests {
         let frame = State::default().composed.bytes.clone();
         let chunks: Vec<Chunk> = [&frame[..1], &frame[1..40], &frame[40..]]
             .iter()
-            .map(|b| Chunk { bytes: b.to_vec(), at_ms: 0.0 })
+            .map(|b| Chunk {
+                bytes: b.to_vec(),
+                at_ms: 0.0,
+            })
             .collect();
         let inbound = Inbound::from_chunks(&chunks);
         assert_eq!(inbound.chunks[0].state, "have 1 of 2 header-length bytes");
@@ -1147,13 +1343,39 @@ mod tests {
         run(
             &mut state,
             [
-                Action::Connecting { id: 1, target: "app".into(), at: 1000.0 },
+                Action::Connecting {
+                    id: 1,
+                    target: "app".into(),
+                    at: 1000.0,
+                },
                 Action::Opened { id: 1, at: 1010.0 },
-                Action::Sent { id: 1, at: 1011.0, len: 139 },
-                Action::Received { id: 9, at: 1012.0, bytes: vec![1, 2, 3] },
-                Action::Received { id: 1, at: 1020.0, bytes: reply[..5].to_vec() },
-                Action::Received { id: 1, at: 1021.0, bytes: reply[5..].to_vec() },
-                Action::Closed { id: 1, at: 1022.0, code: 1000, reason: "upstream closed".into(), clean: true },
+                Action::Sent {
+                    id: 1,
+                    at: 1011.0,
+                    len: 139,
+                },
+                Action::Received {
+                    id: 9,
+                    at: 1012.0,
+                    bytes: vec![1, 2, 3],
+                },
+                Action::Received {
+                    id: 1,
+                    at: 1020.0,
+                    bytes: reply[..5].to_vec(),
+                },
+                Action::Received {
+                    id: 1,
+                    at: 1021.0,
+                    bytes: reply[5..].to_vec(),
+                },
+                Action::Closed {
+                    id: 1,
+                    at: 1022.0,
+                    code: 1000,
+                    reason: "upstream closed".into(),
+                    clean: true,
+                },
             ],
         );
         assert_eq!(state.session.timeline.len(), 6);
@@ -1167,7 +1389,10 @@ mod tests {
             "1 reply frame(s) received; close code 1000 \"upstream closed\""
         );
         let exported = transcript_json(&state.session);
-        assert!(exported.contains(r#"{"at_ms": 20.0, "event": "recv", "offset": 0, "len": 5}"#), "{exported}");
+        assert!(
+            exported.contains(r#"{"at_ms": 20.0, "event": "recv", "offset": 0, "len": 5}"#),
+            "{exported}"
+        );
     }
 
     #[test]
@@ -1177,28 +1402,77 @@ mod tests {
             &mut state,
             [
                 Action::TargetsLoaded(Err("GET /targets failed: TypeError".into())),
-                Action::Connecting { id: 2, target: "app".into(), at: 0.0 },
-                Action::Closed { id: 2, at: 5.0, code: 1006, reason: String::new(), clean: false },
+                Action::Connecting {
+                    id: 2,
+                    target: "app".into(),
+                    at: 0.0,
+                },
+                Action::Closed {
+                    id: 2,
+                    at: 5.0,
+                    code: 1006,
+                    reason: String::new(),
+                    clean: false,
+                },
             ],
         );
-        assert_eq!(state.conn, Conn::Failed("relay unreachable: GET /targets failed: TypeError".into()));
+        assert_eq!(
+            state.conn,
+            Conn::Failed("relay unreachable: GET /targets failed: TypeError".into())
+        );
         run(
             &mut state,
             [
-                Action::Connecting { id: 3, target: "down".into(), at: 0.0 },
+                Action::Connecting {
+                    id: 3,
+                    target: "down".into(),
+                    at: 0.0,
+                },
                 Action::Opened { id: 3, at: 1.0 },
-                Action::Closed { id: 3, at: 5.0, code: 1011, reason: "connection refused: 127.0.0.1:9".into(), clean: true },
+                Action::Closed {
+                    id: 3,
+                    at: 5.0,
+                    code: 1011,
+                    reason: "connection refused: 127.0.0.1:9".into(),
+                    clean: true,
+                },
             ],
         );
         assert_eq!(
             state.conn.label(),
             "failed: target \"down\" unreachable: connection refused: 127.0.0.1:9"
         );
+        // A reset after the request is the server hanging up, not an unreachable target.
+        run(
+            &mut state,
+            [
+                Action::Connecting {
+                    id: 4,
+                    target: "app".into(),
+                    at: 0.0,
+                },
+                Action::Opened { id: 4, at: 1.0 },
+                Action::Closed {
+                    id: 4,
+                    at: 5.0,
+                    code: 1011,
+                    reason: "connection reset".into(),
+                    clean: true,
+                },
+            ],
+        );
+        assert_eq!(
+            state.session_summary().unwrap(),
+            "the server closed the connection without a reply; close code 1011 \"connection reset\""
+        );
     }
 
     #[test]
     fn segments_cut_the_frame() {
-        let opts = SendOptions { segment: 50, delay_ms: 0 };
+        let opts = SendOptions {
+            segment: 50,
+            delay_ms: 0,
+        };
         let segs = opts.segments(&[0; 143]);
         assert_eq!(segs.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 43]);
         assert_eq!(SendOptions::default().segments(&[0; 143]).len(), 1);
@@ -1206,8 +1480,17 @@ mod tests {
 
     #[test]
     fn targets_list_is_read_from_the_relays_json() {
-        let list = parse_targets(r#"[{"name": "app", "description": "the app server"}, {"name": "echo"}]"#).unwrap();
-        assert_eq!(list[1], TargetInfo { name: "echo".into(), description: String::new() });
+        let list = parse_targets(
+            r#"[{"name": "app", "description": "the app server"}, {"name": "echo"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            list[1],
+            TargetInfo {
+                name: "echo".into(),
+                description: String::new()
+            }
+        );
         assert!(parse_targets("{}").is_err());
     }
 }

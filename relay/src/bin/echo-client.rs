@@ -39,21 +39,31 @@ async fn main() -> ExitCode {
     let exchange = async {
         let addr = net::resolve(&args.host, args.port)?;
         let mut stream = TcpStream::connect(addr).await?;
-        stream.write_all(args.message.as_bytes()).await?;
-        let mut data = vec![0u8; args.message.len()];
-        let mut have = 0;
-        while have < data.len() {
-            match stream.read(&mut data[have..]).await? {
-                0 => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!("closed after {have} of {} bytes", data.len()),
-                    ))
+        let (mut reader, mut writer) = stream.split();
+        // Read while writing: a message bigger than the socket buffers would
+        // otherwise deadlock, the server blocked on echoing what we don't read.
+        let send = async {
+            writer.write_all(args.message.as_bytes()).await?;
+            Ok::<_, std::io::Error>(())
+        };
+        let receive = async {
+            let mut data = vec![0u8; args.message.len()];
+            let mut have = 0;
+            while have < data.len() {
+                match reader.read(&mut data[have..]).await? {
+                    0 => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("closed after {have} of {} bytes", data.len()),
+                        ))
+                    }
+                    n => have += n,
                 }
-                n => have += n,
             }
-        }
-        Ok(data)
+            Ok(data)
+        };
+        let ((), data) = tokio::try_join!(send, receive)?;
+        Ok::<_, std::io::Error>(data)
     };
     match tokio::time::timeout(args.timeout, exchange).await {
         Ok(Ok(data)) => {

@@ -103,7 +103,10 @@ async fn converse(addr: std::net::SocketAddr, connid: usize) -> std::io::Result<
     if echoed != MESSAGES.concat() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("echo differs from what was sent: {}", python_bytes_repr(&echoed)),
+            format!(
+                "echo differs from what was sent: {}",
+                python_bytes_repr(&echoed)
+            ),
         ));
     }
     info!("Closing connection {connid}");

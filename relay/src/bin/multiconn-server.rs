@@ -46,7 +46,7 @@ async fn main() -> ExitCode {
         Err(e) => return fail(format_args!("cannot listen on {shown}: {e}")),
     };
     let port = listener.local_addr().map_or(args.port, |a| a.port());
-    info!("Listening on {}", net::py_host_port(&args.host, port));
+    info!(target: relay::cli::LISTENING, "Listening on {}", net::py_host_port(&args.host, port));
     let config = echo::Config {
         idle_timeout: args.idle_timeout,
         max_connections: args.max_connections,

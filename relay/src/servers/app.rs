@@ -9,6 +9,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::BytesMut;
 use protocol::app::{describe, respond, AppError};
 use protocol::codec::{CodecError, MessageCodec};
@@ -31,6 +33,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default [`Config::grace_period`].
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+/// Spare buffer room offered to each read (a tutorial request is ~150 bytes).
+const READ_SPARE: usize = 512;
+/// Initial read buffer: room for the spare plus a partial frame, so that
+/// reserving the spare mostly reclaims this allocation rather than growing.
+const READ_BUFFER: usize = 2048;
 
 /// Limits and options of the application server.
 #[derive(Debug, Clone)]
@@ -102,6 +109,9 @@ enum ConnectionError {
     WriteStalled(Duration),
     #[error("server shutting down: grace period over")]
     Aborted,
+    /// A kept-alive connection closed after its idle timeout: not an error.
+    #[error("idle")]
+    Idle,
 }
 
 impl From<CodecError> for ConnectionError {
@@ -123,7 +133,7 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, config: &Config, st
         let _ = stream.set_nodelay(true);
     }
     match converse(&mut stream, peer, config, &stop).await {
-        Ok(()) => {}
+        Ok(()) | Err(ConnectionError::Idle) => {}
         Err(e) => warn!("Error for {peer}: {e}"),
     }
     info!("Closing connection to {peer}");
@@ -141,9 +151,21 @@ async fn converse(
         max_content_length: config.max_content_length,
         layout: false,
     });
-    let mut buf = BytesMut::with_capacity(1024);
+    let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Vec::with_capacity(256);
     let mut served = 0u64;
+    // One idle timer per connection, re-armed only when it fires early:
+    // arming a timer per read would cost a timer-wheel update per request.
+    let mut last_activity = Instant::now();
+    let idle = tokio::time::sleep(config.idle_timeout);
+    tokio::pin!(idle);
+    // Kept-alive connections wait for their next request watching a token
+    // of their own, so that waiting takes no lock shared by all connections.
+    let shutdown = if config.keep_alive {
+        stop.shutdown.child_token()
+    } else {
+        stop.shutdown.clone()
+    };
     loop {
         // Requests already buffered are answered before reading more: this is
         // how back-to-back requests are served in order.
@@ -155,10 +177,17 @@ async fn converse(
             encode_into(&reply, &mut out)?;
             info!("Sending {} to {peer}", python_bytes_repr(&out));
             write_reply(stream, &out, config.idle_timeout, stop).await?;
+            last_activity = Instant::now();
             served += 1;
             if !config.keep_alive {
                 // FIN after the reply, as the tutorial's close() does.
                 let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            // A client that never lets its reads pend would never meet the
+            // tokens in the select below; checking now and then bounds what
+            // it gets after a stop.
+            if served % 32 == 0 && shutdown.is_cancelled() {
                 return Ok(());
             }
         }
@@ -166,39 +195,60 @@ async fn converse(
         // A kept-alive connection waiting for its next request has nothing in
         // flight: it closes as soon as the server stops.
         let may_close_now = between_requests && served > 0;
+        // The read comes first: when bytes are already there no token is
+        // polled (each poll takes the token's lock). Only one token is
+        // watched at a time: abort comes after shutdown, and by then an idle
+        // connection has already closed on the shutdown.
+        // BytesMut offers a read only its spare capacity (64 bytes when it has
+        // none), which would split a request over several recv calls. On an
+        // empty buffer whose last request is gone this reclaims the
+        // allocation instead of growing it.
+        buf.reserve(READ_SPARE);
         let read = tokio::select! {
             biased;
-            _ = stop.abort.cancelled() => return Err(ConnectionError::Aborted),
-            _ = stop.shutdown.cancelled(), if may_close_now => return Ok(()),
-            read = tokio::time::timeout(config.idle_timeout, stream.read_buf(&mut buf)) => read,
+            read = stream.read_buf(&mut buf) => read,
+            () = &mut idle => {
+                let deadline = last_activity + config.idle_timeout;
+                if Instant::now() < deadline {
+                    idle.as_mut().reset(deadline);
+                    continue;
+                }
+                return Err(idle_error(&codec, buf.len(), served, config.idle_timeout, peer));
+            }
+            _ = stop.abort.cancelled(), if !may_close_now => return Err(ConnectionError::Aborted),
+            _ = shutdown.cancelled(), if may_close_now => return Ok(()),
         };
         match read {
-            Err(_elapsed) if between_requests && served > 0 => {
-                info!("Closing idle connection to {peer}");
-                return Ok(());
-            }
-            Err(_elapsed) if between_requests => {
-                return Err(ConnectionError::NoRequest(config.idle_timeout))
-            }
-            Err(_elapsed) => {
-                let need = codec
-                    .decoder()
-                    .need_with(buf.len())
-                    .expect("a failed decoder has returned its error");
-                return Err(ConnectionError::Stalled {
-                    timeout: config.idle_timeout,
-                    need,
-                });
-            }
-            Ok(Ok(0)) => {
+            Ok(0) => {
                 // The client closed its side: fine between requests, a
                 // truncated request otherwise.
                 codec.decoder().finish_with(buf.len())?;
                 return Ok(());
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e.into()),
+            Ok(_) => last_activity = Instant::now(),
+            Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Why the idle timer closed the connection: a stalled request, no request
+/// at all, or (kept alive, between requests) simply idle, which is no error.
+fn idle_error(
+    codec: &MessageCodec,
+    buffered: usize,
+    served: u64,
+    timeout: Duration,
+    peer: PyAddr,
+) -> ConnectionError {
+    match codec.decoder().need_with(buffered) {
+        Some(need) if !codec.decoder().is_idle_with(buffered) => {
+            ConnectionError::Stalled { timeout, need }
+        }
+        _ if served > 0 => {
+            info!("Closing idle connection to {peer}");
+            ConnectionError::Idle
+        }
+        _ => ConnectionError::NoRequest(timeout),
     }
 }
 
@@ -208,12 +258,22 @@ async fn write_reply(
     timeout: Duration,
     stop: &Stop,
 ) -> Result<(), ConnectionError> {
+    // A reply fits in an empty socket buffer: try it without arming a timer.
+    let written = match stream.try_write(bytes) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e.into()),
+    };
+    let rest = &bytes[written..];
+    if rest.is_empty() {
+        return Ok(());
+    }
     tokio::select! {
         biased;
-        _ = stop.abort.cancelled() => Err(ConnectionError::Aborted),
-        written = tokio::time::timeout(timeout, stream.write_all(bytes)) => match written {
+        written = tokio::time::timeout(timeout, stream.write_all(rest)) => match written {
             Ok(result) => Ok(result?),
             Err(_) => Err(ConnectionError::WriteStalled(timeout)),
         },
+        _ = stop.abort.cancelled() => Err(ConnectionError::Aborted),
     }
 }

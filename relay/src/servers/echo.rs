@@ -98,13 +98,21 @@ pub async fn echo_connection(
 ) -> Result<(), EchoError> {
     let peer = PyAddr(peer);
     let mut buf = vec![0u8; CHUNK];
+    let mut chunks = 0u32;
     loop {
+        // The select below only sees the token when I/O pends; a client that
+        // keeps both directions busy is checked here, now and then.
+        chunks = chunks.wrapping_add(1);
+        if chunks % 64 == 0 && abort.is_cancelled() {
+            return Err(EchoError::Aborted);
+        }
+        // I/O first: when it is ready the token (a shared lock) is not polled.
         let n = tokio::select! {
             biased;
-            _ = abort.cancelled() => return Err(EchoError::Aborted),
             read = tokio::time::timeout(idle_timeout, stream.read(&mut buf)) => {
                 read.map_err(|_| EchoError::Idle(idle_timeout))??
             }
+            _ = abort.cancelled() => return Err(EchoError::Aborted),
         };
         if n == 0 {
             return Ok(());
@@ -112,10 +120,10 @@ pub async fn echo_connection(
         info!("Echoing {} to {peer}", python_bytes_repr(&buf[..n]));
         tokio::select! {
             biased;
-            _ = abort.cancelled() => return Err(EchoError::Aborted),
             written = tokio::time::timeout(idle_timeout, stream.write_all(&buf[..n])) => {
                 written.map_err(|_| EchoError::Idle(idle_timeout))??
             }
+            _ = abort.cancelled() => return Err(EchoError::Aborted),
         }
     }
 }

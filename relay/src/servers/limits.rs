@@ -47,10 +47,13 @@ where
     loop {
         // Take a slot before accepting, so that over the cap the kernel's
         // backlog holds the waiting connections.
-        let permit = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            },
         };
         let (stream, peer) = tokio::select! {
             biased;

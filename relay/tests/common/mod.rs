@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use relay::servers::{app, echo, net};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -86,7 +86,7 @@ pub async fn exchange(addr: SocketAddr, bytes: &[u8], split: Split) -> Vec<u8> {
     .expect("exchange finished within the hang guard")
 }
 
-pub async fn write_split(stream: &mut TcpStream, bytes: &[u8], split: Split) {
+pub async fn write_split<W: AsyncWrite + Unpin>(stream: &mut W, bytes: &[u8], split: Split) {
     use rand::{Rng, SeedableRng};
     match split {
         Split::Whole => stream.write_all(bytes).await.unwrap(),
@@ -153,9 +153,14 @@ impl Process {
 
     /// Waits (bounded by the hang guard) for a stdout line matching `pred`.
     pub fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_nth(0, pred)
+    }
+
+    /// Waits (bounded) for the `n`th (from 0) stdout line matching `pred`.
+    pub fn wait_for_nth(&self, n: usize, pred: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
-            if let Some(line) = self.lines.lock().unwrap().iter().find(|l| pred(l)) {
+            if let Some(line) = self.lines.lock().unwrap().iter().filter(|l| pred(l)).nth(n) {
                 return line.clone();
             }
             if start.elapsed() > HANG_GUARD {
@@ -180,12 +185,17 @@ impl Process {
 
     /// Sends SIGTERM and waits for the exit status (bounded).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait()
+    }
+
+    /// Sends a signal (`TERM`, `INT`) with kill(1).
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        self.wait()
+        assert!(status.success(), "kill -{name} failed");
     }
 
     pub fn wait(&mut self) -> std::process::ExitStatus {
@@ -236,7 +246,9 @@ pub fn run(program: &str, args: &[&str]) -> (std::process::ExitStatus, String, S
     let out = match rx.recv_timeout(HANG_GUARD) {
         Ok(out) => out.unwrap(),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{program} {args:?} did not finish within the hang guard");
         }
     };

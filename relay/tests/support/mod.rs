@@ -49,18 +49,30 @@ pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRel
 
     let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     targets
-        .add("app", app_listener.local_addr().unwrap(), "app server")
+        .add(
+            "app",
+            app_listener.local_addr().unwrap(),
+            "app server".into(),
+        )
         .unwrap();
-    tokio::spawn(app::serve(app_listener, app::Config::default(), servers.clone()));
+    tokio::spawn(app::serve(
+        app_listener,
+        app::Config::default(),
+        servers.clone(),
+    ));
 
     let echo_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     targets
-        .add("echo", echo_listener.local_addr().unwrap(), "echo server")
+        .add(
+            "echo",
+            echo_listener.local_addr().unwrap(),
+            "echo server".into(),
+        )
         .unwrap();
     tokio::spawn(echo::serve(echo_listener, echo::Config::default(), servers));
 
     for (name, addr) in extra {
-        targets.add(name, *addr, "test target").unwrap();
+        targets.add(name, *addr, "test target".into()).unwrap();
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

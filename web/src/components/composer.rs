@@ -110,7 +110,9 @@ pub fn Composer(props: &Props) -> Html {
             let class = if v == "a valid frame" { "ok" } else { "warn" };
             html! { <p class={class} id="verdict">{ "Decoder here says: " }{ v }</p> }
         }
-        (None, None) => html! { <p class="ok">{ format!("{} bytes, a valid frame", c.bytes.len()) }</p> },
+        (None, None) => {
+            html! { <p class="ok">{ format!("{} bytes, a valid frame", c.bytes.len()) }</p> }
+        }
     };
     let edit_hex = {
         let d = d.clone();

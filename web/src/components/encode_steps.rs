@@ -27,7 +27,8 @@ pub fn EncodeSteps(props: &Props) -> Html {
     {
         let dispatch = props.dispatch.clone();
         use_effect_with((props.playing, props.step), move |(playing, _)| {
-            let timer = playing.then(|| Timeout::new(PLAY_STEP_MS, move || dispatch.emit(Action::StepNext)));
+            let timer = playing
+                .then(|| Timeout::new(PLAY_STEP_MS, move || dispatch.emit(Action::StepNext)));
             move || drop(timer)
         });
     }
@@ -77,7 +78,7 @@ pub fn EncodeSteps(props: &Props) -> Html {
                 <button type="button" id="step-prev" onclick={prev} disabled={props.step == 0}>{ "◀ Previous" }</button>
                 <button type="button" id="step-next" onclick={next} disabled={props.step >= 3}>{ "Next ▶" }</button>
                 <button type="button" id="step-play" onclick={play} aria-pressed={props.playing.to_string()}>
-                    { if props.playing { "⏸ Pause" } else { "⏵ Play from the start" } }
+                    { if props.playing { "❚❚ Pause" } else { "▶ Play from the start" } }
                 </button>
             </div>
         </div>

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use protocol::display::{
-    ascii_cell, hex_row_count, python_bytes_repr, rust_array_literal, hex_string, HEX_ROW_WIDTH,
+    ascii_cell, hex_row_count, hex_string, python_bytes_repr, rust_array_literal, HEX_ROW_WIDTH,
 };
 use protocol::{Layout, SpanKind};
 use wasm_bindgen::JsCast;
@@ -83,7 +83,9 @@ impl HexSource {
 /// descendant of it: walk up from there.
 pub fn innermost(layout: &Layout, offset: usize) -> Option<usize> {
     let spans = &layout.spans;
-    let last = spans.partition_point(|s| s.range.start <= offset).checked_sub(1)?;
+    let last = spans
+        .partition_point(|s| s.range.start <= offset)
+        .checked_sub(1)?;
     let mut at = Some(last);
     while let Some(i) = at {
         if spans[i].range.contains(&offset) {
@@ -107,16 +109,39 @@ fn region(layout: &Layout, offset: usize) -> (Option<usize>, String) {
     let mut class = String::new();
     let mut at = inner;
     if matches!(spans[at].kind, SpanKind::Key | SpanKind::Value) {
-        class.push_str(if spans[at].kind == SpanKind::Key { "key " } else { "" });
+        class.push_str(if spans[at].kind == SpanKind::Key {
+            "key "
+        } else {
+            ""
+        });
         if let Some(p) = spans[at].parent {
             at = p;
         }
     }
     class.push_str(kind_class(spans[at].kind));
-    if matches!(spans[at].kind, SpanKind::HeaderField | SpanKind::ContentField | SpanKind::Item) && at % 2 == 1 {
+    if matches!(
+        spans[at].kind,
+        SpanKind::HeaderField | SpanKind::ContentField | SpanKind::Item
+    ) && at % 2 == 1
+    {
         class.push_str(" alt");
     }
     (Some(inner), class)
+}
+
+/// The offset of the byte under the pointer: runs carry their first offset
+/// and length, and every byte of a run is equally wide (monospace).
+fn byte_under(e: &MouseEvent) -> Option<usize> {
+    let el = e.target()?.dyn_into::<HtmlElement>().ok()?;
+    let start: usize = el.get_attribute("data-o")?.parse().ok()?;
+    let len: usize = el.get_attribute("data-n")?.parse().ok()?;
+    let rect = el.get_bounding_client_rect();
+    if len == 0 || rect.width() <= 0.0 {
+        return Some(start);
+    }
+    let x = f64::from(e.client_x()) - rect.left();
+    let index = (x / rect.width() * len as f64).floor().max(0.0) as usize;
+    Some(start + index.min(len - 1))
 }
 
 #[derive(Properties, PartialEq)]
@@ -147,7 +172,10 @@ pub fn HexView(props: &Props) -> Html {
     // Bring a span picked elsewhere (the structure tree) into view.
     {
         let node = node.clone();
-        let start = props.selected.and_then(|i| layout.spans.get(i)).map(|s| s.range.start);
+        let start = props
+            .selected
+            .and_then(|i| layout.spans.get(i))
+            .map(|s| s.range.start);
         use_effect_with(start, move |start| {
             if let (Some(start), Some(el)) = (start, node.cast::<Element>()) {
                 let top = (*start / HEX_ROW_WIDTH) as i32 * ROW_HEIGHT;
@@ -167,10 +195,7 @@ pub fn HexView(props: &Props) -> Html {
             }
         }
     };
-    let offset_of = |e: &MouseEvent| -> Option<usize> {
-        let el = e.target()?.dyn_into::<HtmlElement>().ok()?;
-        el.get_attribute("data-o")?.parse().ok()
-    };
+    let offset_of = |e: &MouseEvent| byte_under(e);
     let onmouseover = {
         let dispatch = props.dispatch.clone();
         let source = source.clone();
@@ -203,38 +228,59 @@ pub fn HexView(props: &Props) -> Html {
     let first = (*scroll_top / ROW_HEIGHT).max(0) as usize;
     let start = first.saturating_sub(OVERSCAN);
     let end = (first + WINDOW_ROWS + OVERSCAN).min(rows);
-    let hl = props.highlight.and_then(|i| layout.spans.get(i)).map(|s| s.range.clone());
+    let hl = props
+        .highlight
+        .and_then(|i| layout.spans.get(i))
+        .map(|s| s.range.clone());
     let chunk_starts = source.chunk_starts();
     let row_html = |row: usize| -> Html {
         let offset = row * HEX_ROW_WIDTH;
         let slice = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
-        let mut hex = Vec::with_capacity(slice.len());
-        let mut ascii = Vec::with_capacity(slice.len());
-        for (i, &b) in slice.iter().enumerate() {
-            let o = offset + i;
-            let (_, mut class) = region(layout, o);
-            if hl.as_ref().is_some_and(|r| r.contains(&o)) {
-                class.push_str(" hl");
+        let classes: Vec<String> = (offset..offset + slice.len())
+            .map(|o| {
+                let (_, mut class) = region(layout, o);
+                if hl.as_ref().is_some_and(|r| r.contains(&o)) {
+                    class.push_str(" hl");
+                }
+                if props.focus.as_ref().is_some_and(|r| !r.contains(&o)) {
+                    class.push_str(" dim");
+                }
+                if chunk_starts.binary_search(&o).is_ok() {
+                    class.push_str(" cs");
+                }
+                class
+            })
+            .collect();
+        // One element per run of bytes that look the same: a row is a few
+        // elements, not 32, which keeps scrolling cheap.
+        let mut hex = Vec::new();
+        let mut ascii = Vec::new();
+        let mut start = 0;
+        while start < slice.len() {
+            let end = (start..slice.len())
+                .find(|&i| classes[i] != classes[start])
+                .unwrap_or(slice.len());
+            let run = &slice[start..end];
+            let mut hex_text = String::with_capacity(run.len() * 3);
+            for b in run {
+                hex_text.push_str(&format!("{b:02x} "));
             }
-            if props.focus.as_ref().is_some_and(|r| !r.contains(&o)) {
-                class.push_str(" dim");
-            }
-            if chunk_starts.binary_search(&o).is_ok() {
-                class.push_str(" cs");
-            }
-            let o = o.to_string();
-            hex.push(html! { <span class={format!("b {class}")} data-o={o.clone()}>{ format!("{b:02x}") }</span> });
-            ascii.push(html! { <span class={format!("a {class}")} data-o={o}>{ ascii_cell(b).to_string() }</span> });
+            let ascii_text: String = run.iter().map(|&b| ascii_cell(b)).collect();
+            let (o, n) = ((offset + start).to_string(), run.len().to_string());
+            let class = &classes[start];
+            hex.push(html! { <span class={format!("b {class}")} data-o={o.clone()} data-n={n.clone()}>{ hex_text }</span> });
+            ascii.push(html! { <span class={format!("a {class}")} data-o={o} data-n={n}>{ ascii_text }</span> });
+            start = end;
         }
         html! {
-            <div class="hex-row" key={row}>
+            <div class="hex-row" style="white-space: pre">
                 <span class="off">{ format!("{offset:08x}") }</span>
                 <span class="hx">{ hex }</span>
                 <span class="asc">{ ascii }</span>
             </div>
         }
     };
-    let height = rows.min(WINDOW_ROWS).max(1) as i32 * ROW_HEIGHT;
+    let height = rows.clamp(1, WINDOW_ROWS) as i32 * ROW_HEIGHT;
     let copy = |label: &'static str, make: fn(&[u8]) -> String| {
         let dispatch = props.dispatch.clone();
         let source = source.clone();
@@ -262,7 +308,7 @@ pub fn HexView(props: &Props) -> Html {
             </div>
             <div class="hex-scroll" ref={node} tabindex="0" role="region"
                 aria-label={format!("hex dump, {} bytes", bytes.len())}
-                style={format!("height: {height}px")}
+                style={format!("height: {height}px; overflow-y: auto; position: relative")}
                 {onscroll} {onmouseover} {onmouseleave} {onclick}>
                 <div class="hex-space" style={format!("height: {}px", rows as i32 * ROW_HEIGHT)}>
                     <div class="hex-rows" style={format!("transform: translateY({}px)", start as i32 * ROW_HEIGHT)}>

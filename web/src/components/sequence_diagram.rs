@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::state::{Party, Session, TimelineKind};
+use crate::state::{is_connect_failure, Party, Session, TimelineKind};
 
 const WIDTH: i32 = 640;
 const ROW: i32 = 34;
@@ -20,12 +20,23 @@ fn x(p: Party) -> i32 {
 }
 
 /// The arrows one timeline event draws: (from, to, label, class).
-fn arrows(kind: &TimelineKind) -> Vec<(Party, Party, String, &'static str)> {
+/// `refused`: the relay's connect to the target failed, so nothing reached it.
+fn arrows(kind: &TimelineKind, refused: bool) -> Vec<(Party, Party, String, &'static str)> {
     use Party::*;
     match kind {
-        TimelineKind::Connect { target } => vec![
-            (Browser, Relay, format!("WebSocket /ws?target={target}"), "ctl"),
+        TimelineKind::Open if refused => vec![
+            (Relay, Browser, "open".into(), "ctl"),
+            (Relay, Server, "connect() ✗".into(), "err"),
         ],
+        TimelineKind::Send { len, .. } if refused => {
+            vec![(Browser, Relay, format!("binary message, {len} B"), "data")]
+        }
+        TimelineKind::Connect { target } => vec![(
+            Browser,
+            Relay,
+            format!("WebSocket /ws?target={target}"),
+            "ctl",
+        )],
         TimelineKind::Open => vec![
             (Relay, Browser, "open".into(), "ctl"),
             (Relay, Server, "connect()".into(), "ctl"),
@@ -36,13 +47,20 @@ fn arrows(kind: &TimelineKind) -> Vec<(Party, Party, String, &'static str)> {
         ],
         TimelineKind::Receive { len, .. } => vec![
             (Server, Relay, format!("recv() → {len} B"), "data in"),
-            (Relay, Browser, format!("binary message, {len} B"), "data in"),
+            (
+                Relay,
+                Browser,
+                format!("binary message, {len} B"),
+                "data in",
+            ),
         ],
         TimelineKind::HalfClose => vec![
             (Browser, Relay, "empty message".into(), "ctl"),
             (Relay, Server, "shutdown(SHUT_WR)".into(), "ctl"),
         ],
-        TimelineKind::Close { by: Browser, code, .. } => vec![
+        TimelineKind::Close {
+            by: Browser, code, ..
+        } => vec![
             (Browser, Relay, format!("close {code}"), "ctl"),
             (Relay, Server, "close()".into(), "ctl"),
         ],
@@ -65,9 +83,12 @@ pub struct Props {
 
 #[component]
 pub fn SequenceDiagram(props: &Props) -> Html {
+    let refused = props.session.timeline.iter().any(|e| {
+        matches!(&e.kind, TimelineKind::Close { code: 1011, reason, .. } if is_connect_failure(reason))
+    });
     let mut rows = Vec::new();
     for event in &props.session.timeline {
-        for arrow in arrows(&event.kind) {
+        for arrow in arrows(&event.kind, refused) {
             rows.push((event.at_ms, arrow));
         }
     }
@@ -96,6 +117,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
         }
     });
     html! {
+        <div class="sequence-wrap" tabindex="0">
         <svg class="sequence" id="sequence" viewBox={format!("0 0 {WIDTH} {height}")} role="img"
             aria-label="sequence diagram of the session: browser, relay, server">
             { lifeline(Party::Browser, "browser") }
@@ -103,5 +125,6 @@ pub fn SequenceDiagram(props: &Props) -> Html {
             { lifeline(Party::Server, "server") }
             { for arrows_html }
         </svg>
+        </div>
     }
 }

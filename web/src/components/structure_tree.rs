@@ -3,6 +3,8 @@
 //! a node highlights its bytes; activating it selects them.
 
 use protocol::{Layout, SpanKind};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::{kind_class, HexSource};
@@ -29,12 +31,47 @@ pub fn StructureTree(props: &Props) -> Html {
     let mut budget = MAX_NODES;
     let tree = nodes(props, layout, None, &mut budget);
     html! {
-        <div class="tree" role="tree" aria-label="frame structure">
+        <div class="tree" role="tree" aria-label="frame structure" onkeydown={move_focus}>
             { tree }
             if budget == 0 {
                 <p class="hint">{ format!("Showing the first {MAX_NODES} nodes of {}.", layout.spans.len()) }</p>
             }
         </div>
+    }
+}
+
+/// Up/Down arrows move between the tree's nodes (Tab still works too).
+fn move_focus(e: KeyboardEvent) {
+    let step: i32 = match e.key().as_str() {
+        "ArrowDown" => 1,
+        "ArrowUp" => -1,
+        _ => return,
+    };
+    let Some(tree) = e
+        .current_target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+    else {
+        return;
+    };
+    let Ok(list) = tree.query_selector_all("button.node") else {
+        return;
+    };
+    let buttons: Vec<HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<HtmlElement>().ok())
+        .collect();
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let at = buttons
+        .iter()
+        .position(|b| active.as_ref().is_some_and(|a| a == b.as_ref() as &Element));
+    let next = match at {
+        Some(i) => (i as i32 + step).clamp(0, buttons.len() as i32 - 1) as usize,
+        None => 0,
+    };
+    if let Some(button) = buttons.get(next) {
+        e.prevent_default();
+        let _ = button.focus();
     }
 }
 
@@ -60,7 +97,12 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
             preview = protocol::display::hex_string(&bytes[span.range.clone()]);
         }
         let pane = props.source.pane();
-        let (d1, d2, d3) = (props.dispatch.clone(), props.dispatch.clone(), props.dispatch.clone());
+        let (d1, d2, d3) = (
+            props.dispatch.clone(),
+            props.dispatch.clone(),
+            props.dispatch.clone(),
+        );
+        let (d4, d5) = (props.dispatch.clone(), props.dispatch.clone());
         // A hovered key or value lights up its field, the node that shows it.
         let shown = props.highlight.map(|h| match layout.spans.get(h) {
             Some(s) if matches!(s.kind, SpanKind::Key | SpanKind::Value) => s.parent.unwrap_or(h),
@@ -78,7 +120,9 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
                     data-span={i.to_string()}
                     onclick={move |_| d1.emit(Action::Select(Some((pane, i))))}
                     onmouseenter={move |_| d2.emit(Action::Hover(Some((pane, i))))}
-                    onmouseleave={move |_| d3.emit(Action::Hover(None))}>
+                    onmouseleave={move |_| d3.emit(Action::Hover(None))}
+                    onfocus={move |_| d4.emit(Action::Hover(Some((pane, i))))}
+                    onblur={move |_| d5.emit(Action::Hover(None))}>
                     <span class="label">{ span.label.to_string() }</span>
                     <span class="range">{ format!("{}..{} ({} B)", span.range.start, span.range.end, span.range.len()) }</span>
                     <span class="preview mono">{ preview }</span>

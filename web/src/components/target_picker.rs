@@ -71,11 +71,19 @@ pub fn TargetPicker(props: &Props) -> Html {
     };
     let on_segment = {
         let d = d.clone();
-        move |e: InputEvent| d.emit(Action::SetSegment(event_value(&e).trim().parse().unwrap_or(0)))
+        move |e: InputEvent| {
+            d.emit(Action::SetSegment(
+                event_value(&e).trim().parse().unwrap_or(0),
+            ))
+        }
     };
     let on_delay = {
         let d = d.clone();
-        move |e: InputEvent| d.emit(Action::SetDelay(event_value(&e).trim().parse().unwrap_or(0)))
+        move |e: InputEvent| {
+            d.emit(Action::SetDelay(
+                event_value(&e).trim().parse().unwrap_or(0),
+            ))
+        }
     };
     let segments = props.send.count(props.frame_len);
     let emit = |cb: &Callback<()>| {
@@ -101,7 +109,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                     <input id="delay" type="number" min="0" step="50" value={props.send.delay_ms.to_string()} oninput={on_delay} />
                 </label>
             </div>
-            <p class="hint">{ format!("{} bytes go out as {segments} WebSocket message(s); the relay writes each to TCP as it comes.", props.frame_len) }</p>
+            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {segments} WebSocket message(s); the relay writes each to TCP as it comes.", props.frame_len) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
                 <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0}>{ "Send" }</button>

@@ -95,7 +95,11 @@ impl SocketHandle {
                 };
                 if let Ok(buffer) = event.data().dyn_into::<ArrayBuffer>() {
                     let bytes = Uint8Array::new(&buffer).to_vec();
-                    dispatch.emit(Action::Received { id, at: now(), bytes });
+                    dispatch.emit(Action::Received {
+                        id,
+                        at: now(),
+                        bytes,
+                    });
                 }
             })
         };

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Measures the playground's budgets; reports them, asserts nothing.
+
+- compressed size of the release build's wasm + js: gzip -9 from the files,
+  and what the relay actually sends for `Accept-Encoding: br` / `gzip`;
+- first render in headless Chromium: the `wirelab-first-render` performance
+  mark the app sets once its first render is in the DOM (median of N loads);
+- scrolling the hex view of a 1 MiB message: frame gaps while the scroll
+  position jumps through the whole message, one step per animation frame.
+
+Usage (after `trunk build --release`, with the relay serving dist/):
+    cargo run -p relay --bin relay &     # http://127.0.0.1:8780
+    python3 web/measure_budgets.py [--relay http://127.0.0.1:8780] [--loads 7]
+Needs chromedriver (CHROMEDRIVER, default /usr/bin/chromedriver).
+"""
+
+import argparse
+import glob
+import gzip
+import json
+import os
+import socket
+import statistics
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Driver:
+    """Just enough of the W3C WebDriver protocol over chromedriver."""
+
+    def __init__(self, chromedriver):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [chromedriver, f"--port={self.port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        args = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update",
+            "--window-size=1280,800",
+        ]
+        caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"args": args}}}}
+        self.session = self.call("POST", "/session", caps)["sessionId"]
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.load(resp)["value"]
+
+    def goto(self, url):
+        self.call("POST", f"/session/{self.session}/url", {"url": url})
+
+    def run(self, script, *args):
+        return self.call("POST", f"/session/{self.session}/execute/sync",
+                         {"script": script, "args": list(args)})
+
+    def run_async(self, script, *args):
+        return self.call("POST", f"/session/{self.session}/execute/async",
+                         {"script": script, "args": list(args)})
+
+    def close(self):
+        try:
+            self.call("DELETE", f"/session/{self.session}")
+        finally:
+            self.proc.kill()
+
+
+def sizes(relay):
+    files = sorted(glob.glob(os.path.join(ROOT, "dist", "*.wasm")) +
+                   glob.glob(os.path.join(ROOT, "dist", "*.js")))
+    rows, total_gz, total_br, total_relay_gz = [], 0, 0, 0
+    for path in files:
+        raw = open(path, "rb").read()
+        gz = len(gzip.compress(raw, 9))
+        total_gz += gz
+        name = os.path.basename(path)
+        br = relay_gz = None
+        if relay:
+            br = served_size(f"{relay}/{name}", "br")
+            relay_gz = served_size(f"{relay}/{name}", "gzip")
+            total_br += br or 0
+            total_relay_gz += relay_gz or 0
+        rows.append((name, len(raw), gz, br, relay_gz))
+    return rows, total_gz, total_br, total_relay_gz
+
+
+def served_size(url, encoding):
+    req = urllib.request.Request(url, headers={"Accept-Encoding": encoding})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = resp.read()
+        if resp.headers.get("Content-Encoding") != encoding:
+            return None
+        return len(body)
+
+
+FIRST_RENDER = """
+const done = arguments[arguments.length - 1];
+const t0 = Date.now();
+(function poll() {
+  const m = performance.getEntriesByName('wirelab-first-render');
+  if (m.length) {
+    const fcp = performance.getEntriesByName('first-contentful-paint');
+    done({mark: m[0].startTime, fcp: fcp.length ? fcp[0].startTime : null});
+  } else if (Date.now() - t0 > 20000) { done(null); }
+  else { setTimeout(poll, 20); }
+})();
+"""
+
+SCROLL = """
+const done = arguments[arguments.length - 1];
+const el = document.querySelector('#hex-out .hex-scroll');
+const max = el.scrollHeight - el.clientHeight;
+const steps = 120;
+let i = 0, last = performance.now(), gaps = [];
+function frame(now) {
+  gaps.push(now - last); last = now;
+  if (i > steps) {
+    const rows = document.querySelectorAll('#hex-out .hex-row').length;
+    done({gaps: gaps.slice(2), rows: rows, height: el.scrollHeight});
+    return;
+  }
+  el.scrollTop = Math.round(max * i / steps);
+  el.dispatchEvent(new Event('scroll'));
+  i++;
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--relay", default="http://127.0.0.1:8780")
+    ap.add_argument("--loads", type=int, default=7)
+    args = ap.parse_args()
+
+    rows, total_gz, total_br, total_relay_gz = sizes(args.relay)
+    print("## Size (release build)")
+    for name, raw, gz, br, rgz in rows:
+        print(f"- {name}: {raw} B raw, {gz} B gzip -9, {br} B br (relay), {rgz} B gzip (relay)")
+    print(f"- total wasm + js: {total_gz} B gzip -9 ({total_gz / 1000:.1f} kB); "
+          f"served by the relay: {total_br} B brotli, {total_relay_gz} B gzip")
+
+    driver = Driver(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+    try:
+        marks, fcps = [], []
+        for i in range(args.loads):
+            driver.goto(f"{args.relay}/?load={i}#p=morpheus&t=app")
+            r = driver.run_async(FIRST_RENDER)
+            if r:
+                marks.append(r["mark"])
+                if r["fcp"] is not None:
+                    fcps.append(r["fcp"])
+        print("## First render (headless Chromium, from navigation start)")
+        print(f"- wirelab-first-render mark: median {statistics.median(marks):.0f} ms "
+              f"(min {min(marks):.0f}, max {max(marks):.0f}, {len(marks)} loads)")
+        if fcps:
+            print(f"- first contentful paint: median {statistics.median(fcps):.0f} ms")
+
+        # A 1 MiB binary message, composed through a share link.
+        content = "A" * (1 << 20)
+        driver.goto(f"{args.relay}/?big#m=custom&ct=binary%2Fblob&ce=binary&c={content}&t=app")
+        driver.run_async(FIRST_RENDER)
+        time.sleep(1.0)
+        r = driver.run_async(SCROLL)
+        gaps = sorted(r["gaps"])
+        p95 = gaps[int(len(gaps) * 0.95) - 1]
+        print("## Hex view of a 1 MiB message")
+        print(f"- {r['height']} px of rows, {r['rows']} rows in the DOM while scrolling")
+        print(f"- frame gaps over {len(gaps)} scroll steps through the whole message: "
+              f"median {statistics.median(gaps):.1f} ms, p95 {p95:.1f} ms, max {gaps[-1]:.1f} ms")
+    finally:
+        driver.close()
+
+
+if __name__ == "__main__":
+    main()
