@@ -15,9 +15,9 @@ use std::ops::Range;
 use bytes::{Buf, BytesMut};
 
 use crate::encode::PREFIX_LEN;
-use crate::json::{Json, JsonError, Number, ObjectBuilder, Parser};
+use crate::json::{Json, JsonError, MemberValue, Number, ObjectBuilder, Parser};
 use crate::layout::{Layout, Recorder, Span, SpanKind};
-use crate::model::{Content, Header, Message, TextEncoding, JSON_CONTENT_TYPE};
+use crate::model::{intern, Content, Header, HeaderText, Message, TextEncoding, JSON_CONTENT_TYPE};
 
 /// Default for [`DecoderConfig::max_content_length`]: 16 MiB.
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 16 * 1024 * 1024;
@@ -136,9 +136,9 @@ pub enum DecodeError {
 /// Header fields found so far while the header object is read.
 #[derive(Default)]
 struct HeaderFields {
-    byteorder: Option<String>,
-    content_type: Option<String>,
-    content_encoding: Option<String>,
+    byteorder: Option<HeaderText>,
+    content_type: Option<HeaderText>,
+    content_encoding: Option<HeaderText>,
     content_length: Option<Json>,
     extra: ObjectBuilder,
 }
@@ -404,7 +404,7 @@ impl Decoder {
             Some(encoding) if is_json || header.content_type.starts_with("text/") => encoding,
             None if is_json => {
                 return Err(DecodeError::UnknownEncoding(
-                    header.content_encoding.clone(),
+                    header.content_encoding.to_string(),
                 ))
             }
             _ => return Ok(Content::Binary(buf.split_to(len).freeze())),
@@ -466,31 +466,26 @@ impl From<JsonError> for HeaderError {
 }
 
 impl HeaderFields {
-    fn take(&mut self, key: Cow<'_, str>, value: Json) -> Result<(), HeaderError> {
-        let slot = match key.as_ref() {
-            "byteorder" => &mut self.byteorder,
-            "content-type" => &mut self.content_type,
-            "content-encoding" => &mut self.content_encoding,
+    fn take(&mut self, key: Cow<'_, str>, value: MemberValue<'_>) -> Result<(), HeaderError> {
+        let (name, slot) = match key.as_ref() {
+            "byteorder" => ("byteorder", &mut self.byteorder),
+            "content-type" => ("content-type", &mut self.content_type),
+            "content-encoding" => ("content-encoding", &mut self.content_encoding),
             "content-length" => {
-                self.content_length = Some(value);
+                self.content_length = Some(value.into_json());
                 return Ok(());
             }
             _ => {
-                self.extra.insert(key.into_owned(), value);
+                self.extra.insert(key.into_owned(), value.into_json());
                 return Ok(());
             }
         };
-        let name = match key.as_ref() {
-            "byteorder" => "byteorder",
-            "content-type" => "content-type",
-            _ => "content-encoding",
-        };
         match value {
-            Json::String(s) => {
-                *slot = Some(s);
+            MemberValue::Str(s) => {
+                *slot = Some(intern(s));
                 Ok(())
             }
-            other => Err(HeaderError::Field(DecodeError::InvalidHeaderField {
+            MemberValue::Other(other) => Err(HeaderError::Field(DecodeError::InvalidHeaderField {
                 name,
                 expected: "a string",
                 found: other.to_python_json(),

@@ -107,7 +107,7 @@ fn content_with_spans<'m>(
     let encoding = &message.header.content_encoding;
     let text_encoding = || {
         TextEncoding::from_name(encoding)
-            .ok_or_else(|| EncodeError::UnknownEncoding(encoding.clone()))
+            .ok_or_else(|| EncodeError::UnknownEncoding(encoding.to_string()))
     };
     match &message.content {
         Content::Binary(bytes) => Ok((Cow::Borrowed(bytes.as_ref()), Vec::new())),

@@ -155,6 +155,39 @@ impl Json {
         }
     }
 
+    /// How many bytes [`to_python_json`](Self::to_python_json) writes, counted
+    /// without writing them (a message's `content-length` before its content).
+    pub fn python_json_len(&self) -> usize {
+        match self {
+            Json::Null | Json::Bool(true) => 4,
+            Json::Bool(false) => 5,
+            Json::Number(Number::Int(i)) => decimal_len(*i),
+            Json::Number(Number::BigInt(digits)) => digits.len(),
+            Json::Number(Number::Float(f)) if f.is_nan() => 3,
+            Json::Number(Number::Float(f)) if f.is_infinite() => {
+                if *f > 0.0 {
+                    8
+                } else {
+                    9
+                }
+            }
+            Json::Number(Number::Float(f)) => python_float_repr(*f).len(),
+            Json::String(s) => str_json_len(s),
+            Json::Array(items) => {
+                let separators = 2 * items.len().saturating_sub(1);
+                2 + separators + items.iter().map(Json::python_json_len).sum::<usize>()
+            }
+            Json::Object(object) => {
+                let separators = 2 * object.len().saturating_sub(1);
+                let members: usize = object
+                    .iter()
+                    .map(|(k, v)| str_json_len(k) + 2 + v.python_json_len())
+                    .sum();
+                2 + separators + members
+            }
+        }
+    }
+
     /// The value as `json.dumps(value, ensure_ascii=False)` writes it.
     pub fn to_python_json(&self) -> String {
         let mut out = Vec::new();
@@ -166,6 +199,22 @@ impl Json {
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_python_json())
+    }
+}
+
+/// An object member's value as the parser hands it over: strings borrowed
+/// from the text when they have no escapes, anything else as a value.
+pub(crate) enum MemberValue<'t> {
+    Str(Cow<'t, str>),
+    Other(Json),
+}
+
+impl MemberValue<'_> {
+    pub(crate) fn into_json(self) -> Json {
+        match self {
+            MemberValue::Str(s) => Json::String(s.into_owned()),
+            MemberValue::Other(value) => value,
+        }
     }
 }
 
@@ -291,6 +340,30 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
         }
         Number::Float(f) => out.extend_from_slice(python_float_repr(*f).as_bytes()),
     }
+}
+
+fn decimal_len(i: i64) -> usize {
+    let sign = usize::from(i < 0);
+    let mut n = i.unsigned_abs();
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    sign + digits
+}
+
+/// The length [`write_str`] gives `s`, quotes and escapes included.
+fn str_json_len(s: &str) -> usize {
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0x00..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    2 + s.len() + escapes
 }
 
 /// A JSON string literal as Python writes it with `ensure_ascii=False`.
@@ -425,7 +498,7 @@ impl<'t, 'r> Parser<'t, 'r> {
         &mut self,
         parent: Option<usize>,
         field_kind: SpanKind,
-        mut visit: impl FnMut(Cow<'t, str>, Json) -> Result<(), E>,
+        mut visit: impl FnMut(Cow<'t, str>, MemberValue<'t>) -> Result<(), E>,
     ) -> Result<Option<&'static str>, E> {
         self.skip_ws();
         if self.peek() != Some(b'{') {
@@ -449,10 +522,14 @@ impl<'t, 'r> Parser<'t, 'r> {
             None => self.fail("expecting a value, found the end"),
             Some(b'{') => {
                 let mut object = ObjectBuilder::default();
-                self.members(parent, field_kind, &mut |key: Cow<'t, str>, value| {
-                    object.insert(key.into_owned(), value);
-                    Ok::<(), JsonError>(())
-                })?;
+                self.members(
+                    parent,
+                    field_kind,
+                    &mut |key: Cow<'t, str>, value: MemberValue<'t>| {
+                        object.insert(key.into_owned(), value.into_json());
+                        Ok::<(), JsonError>(())
+                    },
+                )?;
                 Ok(Json::Object(Object {
                     members: object.finish(),
                 }))
@@ -493,7 +570,7 @@ impl<'t, 'r> Parser<'t, 'r> {
         &mut self,
         parent: Option<usize>,
         field_kind: SpanKind,
-        visit: &mut impl FnMut(Cow<'t, str>, Json) -> Result<(), E>,
+        visit: &mut impl FnMut(Cow<'t, str>, MemberValue<'t>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.enter()?;
         self.pos += 1; // '{'
@@ -530,7 +607,11 @@ impl<'t, 'r> Parser<'t, 'r> {
             let value_span =
                 self.rec
                     .open(value_at, SpanKind::Value, || Cow::Borrowed("value"), field);
-            let value = self.value(value_span, field_kind)?;
+            let value = if self.peek() == Some(b'"') {
+                MemberValue::Str(self.string()?)
+            } else {
+                MemberValue::Other(self.value(value_span, field_kind)?)
+            };
             let end = self.origin + self.pos;
             self.rec.close(value_span, end);
             self.rec.close(field, end);
@@ -826,6 +907,18 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(dumps(&value), expected);
+        }
+    }
+
+    #[test]
+    fn the_counted_length_is_the_written_length() {
+        let value = parse(
+            r#"{"a": [1, -20, 3.5, 1e300, null, true, false, "\u0001\n\"é🐶"], "": {}, "b": []}"#,
+        )
+        .unwrap();
+        assert_eq!(value.python_json_len(), value.to_python_json().len());
+        for n in [0, 9, 10, -1, -10, i64::MIN, i64::MAX] {
+            assert_eq!(Json::from(n).python_json_len(), n.to_string().len());
         }
     }
 

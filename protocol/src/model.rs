@@ -1,8 +1,33 @@
 //! What a message is: a JSON header and the content it describes.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::json::Json;
+
+/// A header string: borrowed for the values the tutorial uses everywhere
+/// (see [`intern`]), owned otherwise, so the common case allocates nothing.
+pub type HeaderText = Cow<'static, str>;
+
+/// The header values every tutorial message uses, as static strings.
+const COMMON_VALUES: [&str; 7] = [
+    "little",
+    "big",
+    "text/json",
+    "utf-8",
+    "binary",
+    "binary/custom-client-binary-type",
+    "binary/custom-server-binary-type",
+];
+
+/// A header string without an allocation when it is one of the common values.
+pub fn intern(text: Cow<'_, str>) -> HeaderText {
+    match COMMON_VALUES.iter().find(|common| **common == text) {
+        Some(common) => Cow::Borrowed(common),
+        None => Cow::Owned(text.into_owned()),
+    }
+}
 
 /// The header keys every message must carry, in the order the tutorial writes them.
 pub const REQUIRED_HEADERS: [&str; 4] = [
@@ -25,9 +50,9 @@ pub const NATIVE_BYTEORDER: &str = if cfg!(target_endian = "big") {
 /// The JSON header of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
-    pub byteorder: String,
-    pub content_type: String,
-    pub content_encoding: String,
+    pub byteorder: HeaderText,
+    pub content_type: HeaderText,
+    pub content_encoding: HeaderText,
     /// Number of content bytes after the header. The encoder always writes the
     /// real count; a frame that lies about it is made with [`crate::encode::encode_raw`].
     pub content_length: u64,
@@ -57,15 +82,15 @@ impl Message {
     /// A message whose header is derived from `content`: the content's byte
     /// count in `content-length`, this machine's byte order.
     pub fn new(
-        content_type: impl Into<String>,
-        content_encoding: impl Into<String>,
+        content_type: impl Into<HeaderText>,
+        content_encoding: impl Into<HeaderText>,
         content: Content,
     ) -> Result<Message, EncodeError> {
         let content_encoding = content_encoding.into();
-        let content_length = content_bytes(&content, &content_encoding)?.len() as u64;
+        let content_length = content_len(&content, &content_encoding)? as u64;
         Ok(Message {
             header: Header {
-                byteorder: NATIVE_BYTEORDER.to_owned(),
+                byteorder: Cow::Borrowed(NATIVE_BYTEORDER),
                 content_type: content_type.into(),
                 content_encoding,
                 content_length,
@@ -82,13 +107,13 @@ impl Message {
     }
 
     /// A binary message with content encoding `binary`.
-    pub fn binary(content_type: impl Into<String>, bytes: impl Into<Bytes>) -> Message {
+    pub fn binary(content_type: impl Into<HeaderText>, bytes: impl Into<Bytes>) -> Message {
         Message::new(content_type, "binary", Content::Binary(bytes.into()))
             .expect("binary content always encodes")
     }
 
     /// The same message claiming another byte order (the tutorial's client ran on a big-endian VM).
-    pub fn with_byteorder(mut self, byteorder: impl Into<String>) -> Message {
+    pub fn with_byteorder(mut self, byteorder: impl Into<HeaderText>) -> Message {
         self.header.byteorder = byteorder.into();
         self
     }
@@ -267,6 +292,18 @@ pub enum EncodeError {
     },
     #[error("the JSON header is {0} bytes; a 2-byte length allows at most 65535")]
     HeaderTooLong(usize),
+}
+
+/// The content's byte count. UTF-8 text and JSON are counted without being
+/// encoded (a reply is built once per request; its bytes are written later).
+fn content_len(content: &Content, encoding: &str) -> Result<usize, EncodeError> {
+    let utf8 = TextEncoding::from_name(encoding) == Some(TextEncoding::Utf8);
+    match content {
+        Content::Binary(bytes) => Ok(bytes.len()),
+        Content::Json(value) if utf8 => Ok(value.python_json_len()),
+        Content::Text(text) if utf8 => Ok(text.len()),
+        _ => Ok(content_bytes(content, encoding)?.len()),
+    }
 }
 
 fn content_bytes(content: &Content, encoding: &str) -> Result<Vec<u8>, EncodeError> {

@@ -94,6 +94,11 @@ mod properties {
             cuts in prop::collection::vec(any::<usize>(), 0..12),
         ) {
             let frame = encode(&message).unwrap();
+            prop_assert_eq!(
+                message.header.content_length as usize,
+                message.content_bytes().unwrap().len(),
+                "content-length is counted without encoding"
+            );
             let decoded = decode_in_pieces(&frame.bytes, &cuts);
             prop_assert_eq!(decoded.len(), 1);
             prop_assert_eq!(&decoded[0].message, &message);

@@ -28,9 +28,9 @@ pub struct Props {
 fn header_repr(message: &Message) -> String {
     let h = &message.header;
     let mut o = Object::new();
-    o.insert("byteorder", h.byteorder.as_str());
-    o.insert("content-type", h.content_type.as_str());
-    o.insert("content-encoding", h.content_encoding.as_str());
+    o.insert("byteorder", &*h.byteorder);
+    o.insert("content-type", &*h.content_type);
+    o.insert("content-encoding", &*h.content_encoding);
     o.insert("content-length", Json::from(h.content_length as i64));
     for (k, v) in &h.extra {
         o.insert(k.as_str(), v.clone());
