@@ -7,7 +7,7 @@
 //! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 idle --pid PID
 //! ```
 //!
-//! Workloads (RELAY.md has the figures):
+//! Workloads (the README has the figures):
 //! - `echo64`: 64-byte round trips over 16 persistent sessions to echo;
 //! - `bulk`: 64 KiB round trips over 4 persistent sessions to echo;
 //! - `app`: one search request per session against the app server, 16 clients.

@@ -3,7 +3,7 @@
 //! build a [`RelayConfig`] directly.
 //!
 //! Memory per idle session is what [`RelayConfig::ws_read_buffer`] and
-//! [`RelayConfig::read_chunk`] decide: see RELAY.md for the measured figures.
+//! [`RelayConfig::read_chunk`] decide: see the README for the measured figures.
 
 use std::time::Duration;
 

@@ -1,9 +1,13 @@
-//! The native side of wirelab (filled in by the relay and programs issues).
+//! The native side of wirelab: the tutorial's TCP programs and the relay.
+//!
+//! The programs (issue 3): [`servers`] holds the app and echo accept loops
+//! the binaries and the relay share; [`client`] the app client; [`load`] the
+//! load generator; [`cli`] logging, signals and errors for every binary.
 //!
 //! The relay (issue 4): [`http::Relay`] serves the router and runs sessions;
 //! [`bridge`] moves one session's bytes; [`targets`] is the named-target
 //! registry; [`config`] holds every limit as a flag; [`metrics`] counts
-//! sessions and held bytes; [`tap`] logs decoded frames. RELAY.md is the
+//! sessions and held bytes; [`tap`] logs decoded frames. The README is the
 //! user's guide.
 
 pub mod bridge;

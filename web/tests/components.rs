@@ -1,5 +1,5 @@
 //! Each panel rendered from known state in headless Chromium
-//! (`wasm-bindgen-test`; see PLAYGROUND.md for how to run them).
+//! (`wasm-bindgen-test`; see the README for how to run them).
 #![cfg(target_arch = "wasm32")]
 
 use std::rc::Rc;
