@@ -14,6 +14,13 @@ cargo fmt --all -- --check
 say "cargo clippy (native crates)"
 cargo clippy --workspace --exclude web --all-targets --all-features -- -D warnings
 
+if [ "$(wasm_mode)" = rustup ]; then
+  # rustup's clippy lints wasm32 with the prebuilt std; Debian's build-std
+  # toolchain has no clippy, so there the playground is checked by building it.
+  say "cargo clippy (playground, wasm32)"
+  (wasm_env && cargo clippy -p web --target wasm32-unknown-unknown --all-targets -- -D warnings)
+fi
+
 say "trunk build --release (the playground the end-to-end tests drive)"
 (wasm_env && trunk build --release --offline >/dev/null)
 

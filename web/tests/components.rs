@@ -41,6 +41,25 @@ fn all(root: &Element, selector: &str) -> Vec<Element> {
         .collect()
 }
 
+/// The text of every element matching `selector`.
+fn texts(root: &Element, selector: &str) -> Vec<String> {
+    all(root, selector)
+        .iter()
+        .map(|e| e.text_content().unwrap_or_default())
+        .collect()
+}
+
+/// Renders component `C` with `props` into a fresh element and lets it settle.
+async fn mount<C>(props: C::Properties) -> Element
+where
+    C: BaseComponent,
+{
+    let div = root();
+    yew::Renderer::<C>::with_root_and_props(div.clone(), props).render();
+    settle().await;
+    div
+}
+
 fn text(root: &Element, selector: &str) -> String {
     root.query_selector(selector)
         .unwrap()
@@ -69,17 +88,12 @@ fn noop() -> Callback<Action> {
 #[wasm_bindgen_test]
 async fn composer_shows_every_preset_and_the_request_fields() {
     let state = State::default();
-    let div = root();
-    yew::Renderer::<components::Composer>::with_root_and_props(
-        div.clone(),
-        components::composer::Props {
-            fields: state.composer.clone(),
-            composed: state.composed.clone(),
-            dispatch: noop(),
-        },
-    )
-    .render();
-    settle().await;
+    let div = mount::<components::Composer>(components::composer::Props {
+        fields: state.composer.clone(),
+        composed: state.composed.clone(),
+        dispatch: noop(),
+    })
+    .await;
     let presets: Vec<String> = all(&div, "button.preset")
         .iter()
         .map(|b| b.get_attribute("data-preset").unwrap())
@@ -99,23 +113,15 @@ async fn composer_shows_every_preset_and_the_request_fields() {
 #[wasm_bindgen_test]
 async fn encode_steps_show_the_byte_count_of_each_stage() {
     let state = State::default();
-    let div = root();
-    yew::Renderer::<components::EncodeSteps>::with_root_and_props(
-        div.clone(),
-        components::encode_steps::Props {
-            steps: state.steps(),
-            step: 2,
-            playing: false,
-            bytes: state.composed.clone(),
-            dispatch: noop(),
-        },
-    )
-    .render();
-    settle().await;
-    let counts: Vec<String> = all(&div, ".step-title .count")
-        .iter()
-        .map(|e| e.text_content().unwrap())
-        .collect();
+    let div = mount::<components::EncodeSteps>(components::encode_steps::Props {
+        steps: state.steps(),
+        step: 2,
+        playing: false,
+        bytes: state.composed.clone(),
+        dispatch: noop(),
+    })
+    .await;
+    let counts: Vec<String> = texts(&div, ".step-title .count");
     assert_eq!(counts, ["41 B", "100 B", "2 B", "143 B"]);
     assert!(text(&div, "#step-line").contains("header is 100 bytes → 0x00 0x64"));
     assert_eq!(text(&div, ".step.current .preview"), "00 64");
@@ -135,13 +141,8 @@ fn hex_props(source: HexSource) -> components::hex_view::Props {
 #[wasm_bindgen_test]
 async fn hex_view_colours_each_region_from_the_encoders_layout() {
     let state = State::default();
-    let div = root();
-    yew::Renderer::<components::HexView>::with_root_and_props(
-        div.clone(),
-        hex_props(HexSource::Outgoing(state.composed.clone())),
-    )
-    .render();
-    settle().await;
+    let div =
+        mount::<components::HexView>(hex_props(HexSource::Outgoing(state.composed.clone()))).await;
     let bytes = byte_cells(&div, "");
     assert_eq!(bytes.len(), 143);
     // Runs of same-looking bytes share an element: far fewer than one per byte.
@@ -165,13 +166,7 @@ async fn a_mebibyte_message_renders_only_the_visible_rows() {
         message: Some(message),
         ..Default::default()
     });
-    let div = root();
-    yew::Renderer::<components::HexView>::with_root_and_props(
-        div.clone(),
-        hex_props(HexSource::Outgoing(composed)),
-    )
-    .render();
-    settle().await;
+    let div = mount::<components::HexView>(hex_props(HexSource::Outgoing(composed))).await;
     let rows = all(&div, ".hex-row");
     assert!(
         rows.len() <= components::hex_view::WINDOW_ROWS + 16,
@@ -190,10 +185,7 @@ async fn a_mebibyte_message_renders_only_the_visible_rows() {
         .dispatch_event(&web_sys::Event::new("scroll").unwrap())
         .unwrap();
     settle().await;
-    let offsets: Vec<String> = all(&div, ".hex-row .off")
-        .iter()
-        .map(|e| e.text_content().unwrap())
-        .collect();
+    let offsets: Vec<String> = texts(&div, ".hex-row .off");
     assert!(all(&div, ".hex-row").len() <= components::hex_view::WINDOW_ROWS + 16);
     assert!(
         offsets.contains(&format!("{:08x}", 40_000 * 16)),
@@ -204,21 +196,13 @@ async fn a_mebibyte_message_renders_only_the_visible_rows() {
 #[wasm_bindgen_test]
 async fn structure_tree_names_the_header_fields_and_content() {
     let state = State::default();
-    let div = root();
-    yew::Renderer::<components::StructureTree>::with_root_and_props(
-        div.clone(),
-        components::structure_tree::Props {
-            source: HexSource::Outgoing(state.composed.clone()),
-            highlight: Some(0),
-            dispatch: noop(),
-        },
-    )
-    .render();
-    settle().await;
-    let labels: Vec<String> = all(&div, ".node .label")
-        .iter()
-        .map(|e| e.text_content().unwrap())
-        .collect();
+    let div = mount::<components::StructureTree>(components::structure_tree::Props {
+        source: HexSource::Outgoing(state.composed.clone()),
+        highlight: Some(0),
+        dispatch: noop(),
+    })
+    .await;
+    let labels: Vec<String> = texts(&div, ".node .label");
     assert_eq!(
         labels,
         [
@@ -273,20 +257,15 @@ fn reply_inbound() -> Rc<Inbound> {
 
 #[wasm_bindgen_test]
 async fn decode_view_shows_each_chunk_the_decoder_state_and_the_result() {
-    let div = root();
-    yew::Renderer::<components::DecodeView>::with_root_and_props(
-        div.clone(),
-        components::decode_view::Props {
-            inbound: reply_inbound(),
-            summary: Some("1 reply frame(s) received; close code 1000".into()),
-            local: false,
-            highlight: None,
-            selected: None,
-            dispatch: noop(),
-        },
-    )
-    .render();
-    settle().await;
+    let div = mount::<components::DecodeView>(components::decode_view::Props {
+        inbound: reply_inbound(),
+        summary: Some("1 reply frame(s) received; close code 1000".into()),
+        local: false,
+        highlight: None,
+        selected: None,
+        dispatch: noop(),
+    })
+    .await;
     let rows = all(&div, "#chunks tbody tr");
     assert_eq!(rows.len(), 3);
     assert!(rows[0]
@@ -368,10 +347,7 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
     settle().await;
     assert_eq!(all(&div, "#transcript tbody tr").len(), 5);
     assert!(text(&div, "#transcript").contains("received 145 bytes (bytes 0..145)"));
-    let labels: Vec<String> = all(&svg, ".arrow .label")
-        .iter()
-        .map(|e| e.text_content().unwrap())
-        .collect();
+    let labels: Vec<String> = texts(&svg, ".arrow .label");
     assert!(labels.contains(&"send() 143 B".to_owned()), "{labels:?}");
     assert!(labels.contains(&"recv() → 145 B".to_owned()), "{labels:?}");
     assert!(
@@ -382,36 +358,31 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
 
 #[wasm_bindgen_test]
 async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
-    let div = root();
-    yew::Renderer::<components::TargetPicker>::with_root_and_props(
-        div.clone(),
-        components::target_picker::Props {
-            targets: Targets::Loaded(vec![
-                TargetInfo {
-                    name: "app".into(),
-                    description: "the tutorial's app server".into(),
-                },
-                TargetInfo {
-                    name: "echo".into(),
-                    description: "echo".into(),
-                },
-            ]),
-            target: "app".into(),
-            send: web::state::SendOptions {
-                segment: 50,
-                delay_ms: 100,
+    let div = mount::<components::TargetPicker>(components::target_picker::Props {
+        targets: Targets::Loaded(vec![
+            TargetInfo {
+                name: "app".into(),
+                description: "the tutorial's app server".into(),
             },
-            conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
-            frame_len: 143,
-            dispatch: noop(),
-            on_connect: Callback::noop(),
-            on_send: Callback::noop(),
-            on_half_close: Callback::noop(),
-            on_close: Callback::noop(),
+            TargetInfo {
+                name: "echo".into(),
+                description: "echo".into(),
+            },
+        ]),
+        target: "app".into(),
+        send: web::state::SendOptions {
+            segment: 50,
+            delay_ms: 100,
         },
-    )
-    .render();
-    settle().await;
+        conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
+        frame_len: 143,
+        dispatch: noop(),
+        on_connect: Callback::noop(),
+        on_send: Callback::noop(),
+        on_half_close: Callback::noop(),
+        on_close: Callback::noop(),
+    })
+    .await;
     assert_eq!(all(&div, "#target option").len(), 2);
     assert_eq!(
         text(&div, "#target-description"),
