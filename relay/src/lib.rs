@@ -5,7 +5,8 @@
 //! load generator; [`cli`] logging, signals and errors for every binary.
 //!
 //! The relay (issue 4): [`http::Relay`] serves the router and runs sessions;
-//! [`bridge`] moves one session's bytes; [`targets`] is the named-target
+//! [`bridge`] moves one session's bytes; [`embedded`] starts the app and
+//! echo servers as targets; [`targets`] is the named-target
 //! registry; [`config`] holds every limit as a flag; [`metrics`] counts
 //! sessions and held bytes; [`tap`] logs decoded frames. The README is the
 //! user's guide.
@@ -14,6 +15,7 @@ pub mod bridge;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod embedded;
 pub mod http;
 pub mod load;
 pub mod metrics;

@@ -133,26 +133,14 @@ fn start_chromedriver() -> Driver {
 async fn start_relay() -> SocketAddr {
     let stop = CancellationToken::new();
     let mut targets = Targets::new();
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app_addr = app_listener.local_addr().unwrap();
-    tokio::spawn(app_server::serve(
-        app_listener,
+    relay::embedded::start(
+        &mut targets,
         app_server::Config::default(),
-        stop.clone(),
-    ));
-    targets
-        .add("app", app_addr, "the tutorial's app server".into())
-        .unwrap();
-    let echo_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = echo_listener.local_addr().unwrap();
-    tokio::spawn(echo::serve(
-        echo_listener,
         echo::Config::default(),
-        stop.clone(),
-    ));
-    targets
-        .add("echo", echo_addr, "echo server".into())
-        .unwrap();
+        &stop,
+    )
+    .expect("embedded servers start")
+    .detach_all();
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     targets
         .add("down", down, "nobody listens here".into())

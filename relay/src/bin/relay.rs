@@ -58,46 +58,24 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     let shutdown = relay::cli::cancel_on_signal();
     let servers_shutdown = CancellationToken::new();
-    let mut servers = JoinSet::new();
     let mut targets = Targets::new();
-
-    if !args.no_embedded {
+    let mut servers = if args.no_embedded {
+        JoinSet::new()
+    } else {
         let config = &args.config;
-        let app_listener = bind_loopback()?;
-        let app_addr = local_addr(&app_listener)?;
         let app_config = app::Config {
             max_connections: config.max_sessions,
             ..app::Config::default()
         };
-        servers.spawn(app::serve(
-            app_listener,
-            app_config,
-            servers_shutdown.clone(),
-        ));
-        add(&mut targets, "app", app_addr, format!(
-            "the tutorial's application server (embedded, {app_addr}): search requests and binary replies"
-        ))?;
-
-        let echo_listener = bind_loopback()?;
-        let echo_addr = local_addr(&echo_listener)?;
         let echo_config = echo::Config {
             max_connections: config.max_sessions,
             // The relay's own idle timeout decides how long a quiet session lives.
             idle_timeout: config.idle_timeout,
             ..echo::Config::default()
         };
-        servers.spawn(echo::serve(
-            echo_listener,
-            echo_config,
-            servers_shutdown.clone(),
-        ));
-        add(
-            &mut targets,
-            "echo",
-            echo_addr,
-            format!("echo server (embedded, {echo_addr}): every byte comes back"),
-        )?;
-    }
+        relay::embedded::start(&mut targets, app_config, echo_config, &servers_shutdown)
+            .map_err(|e| format!("cannot start the embedded servers: {e}"))?
+    };
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;
     }
@@ -113,7 +91,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let listener = net::bind(args.listen, net::DEFAULT_BACKLOG)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = local_addr(&listener)?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     for target in targets.iter() {
         tracing::info!("target {}: {}", target.name, target.description);
     }
@@ -133,25 +111,4 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("relay stopped");
     Ok(())
-}
-
-fn bind_loopback() -> Result<tokio::net::TcpListener, String> {
-    let addr: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, 0).into();
-    net::bind(addr, net::DEFAULT_BACKLOG)
-        .map_err(|e| format!("cannot bind an embedded server: {e}"))
-}
-
-fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, String> {
-    listener.local_addr().map_err(|e| e.to_string())
-}
-
-fn add(
-    targets: &mut Targets,
-    name: &str,
-    addr: SocketAddr,
-    description: String,
-) -> Result<(), String> {
-    targets
-        .add(name, addr, description)
-        .map_err(|e| e.to_string())
 }

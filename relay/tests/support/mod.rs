@@ -47,29 +47,15 @@ pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRel
     let servers = CancellationToken::new();
     let mut targets = Targets::new();
 
-    let app_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    targets
-        .add(
-            "app",
-            app_listener.local_addr().unwrap(),
-            "app server".into(),
-        )
-        .unwrap();
-    tokio::spawn(app::serve(
-        app_listener,
+    // Dropping the task set would abort the servers: detach it instead.
+    relay::embedded::start(
+        &mut targets,
         app::Config::default(),
-        servers.clone(),
-    ));
-
-    let echo_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    targets
-        .add(
-            "echo",
-            echo_listener.local_addr().unwrap(),
-            "echo server".into(),
-        )
-        .unwrap();
-    tokio::spawn(echo::serve(echo_listener, echo::Config::default(), servers));
+        echo::Config::default(),
+        &servers,
+    )
+    .expect("embedded servers start")
+    .detach_all();
 
     for (name, addr) in extra {
         targets.add(name, *addr, "test target".into()).unwrap();
