@@ -5,13 +5,15 @@
 //! target's read and write halves (`AsyncRead`/`AsyncWrite`).
 //!
 //! Bytes go both ways unchanged: each binary message is written to TCP as
-//! is, each TCP read becomes one binary message. Each direction has at most
-//! one message in flight and waits for it to be written before reading the
-//! next, so a side that stops reading stops the other side's reads
-//! (backpressure) and a session never buffers more than
-//! `read_chunk + max_message_size` bytes of its own ([`SessionStats`] counts
-//! them). Reads from TCP go through a per-thread scratch buffer
-//! ([`read_chunk`]), so an idle session holds no read buffer.
+//! is, each TCP read becomes one binary message. Browser → target has at
+//! most one message in flight; target → browser queues what the target has
+//! already sent (at most about two reads, [`coalesce_limit`]) and writes it
+//! in one go. Each direction waits for its write before reading more, so a
+//! side that stops reading stops the other side's reads (backpressure) and a
+//! session never buffers more than `2 * read_chunk + max_message_size` bytes
+//! of its own ([`SessionStats`] counts them). Reads from TCP go through a
+//! per-thread scratch buffer ([`read_chunk`]), so an idle session holds no
+//! read buffer.
 //!
 //! How sessions end, and the close frame the browser gets, is [`Ending`].
 
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message};
 use bytes::Bytes;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -243,16 +245,24 @@ impl SessionStats {
     /// Counts `n` bytes as held until the guard drops (also when a pending
     /// write is abandoned because the session ends).
     fn hold(&self, n: usize) -> Held<'_> {
-        let now = self.buffered.fetch_add(n, Ordering::Relaxed) + n;
-        self.peak_buffered.fetch_max(now, Ordering::Relaxed);
-        self.metrics.hold(n);
-        Held { stats: self, n }
+        let mut held = Held { stats: self, n: 0 };
+        held.grow(n);
+        held
     }
 }
 
 struct Held<'a> {
     stats: &'a SessionStats,
     n: usize,
+}
+
+impl Held<'_> {
+    fn grow(&mut self, n: usize) {
+        let now = self.stats.buffered.fetch_add(n, Ordering::Relaxed) + n;
+        self.stats.peak_buffered.fetch_max(now, Ordering::Relaxed);
+        self.stats.metrics.hold(n);
+        self.n += n;
+    }
 }
 
 impl Drop for Held<'_> {
@@ -448,6 +458,13 @@ fn report(ending: Ending, close_sent: bool, stats: &SessionStats) -> SessionRepo
 }
 
 /// Target → browser: one TCP read, one binary message.
+///
+/// Messages whose bytes are already there when the previous one is queued
+/// go out in the same socket write, up to [`coalesce_limit`] bytes: the reply
+/// and the target's EOF usually arrive together, and then the last message
+/// and the close frame (queued by [`close_client`]) share one write and one
+/// TCP segment. A read that would wait flushes first, so nothing already
+/// read waits for more.
 async fn pump_down<Tx, R>(
     ws_tx: &mut Tx,
     up_rd: &mut R,
@@ -461,26 +478,70 @@ where
     R: AsyncRead + Unpin + Send,
 {
     loop {
-        let bytes = match read_chunk(up_rd, chunk).await {
-            Ok(bytes) if bytes.is_empty() => return Ending::UpstreamClosed,
-            Ok(bytes) => bytes,
-            Err(e) => return Ending::upstream_io(&e),
-        };
-        let n = bytes.len();
-        let held = stats.hold(n);
-        stats.touch();
-        if let Some(tap) = tap {
-            tap.observe(&bytes);
+        let first = read_chunk(up_rd, chunk).await;
+        let mut held = stats.hold(0);
+        let mut queued = 0usize;
+        let mut read = Some(first);
+        while let Some(result) = read.take() {
+            let bytes = match result {
+                Ok(bytes) if !bytes.is_empty() => bytes,
+                // What is queued stays unflushed on purpose: the close
+                // frame's write ([`close_client`]) takes it along.
+                end => {
+                    stats.to_client.fetch_add(held.n as u64, Ordering::Relaxed);
+                    return match end {
+                        Err(e) => Ending::upstream_io(&e),
+                        Ok(_) => Ending::UpstreamClosed,
+                    };
+                }
+            };
+            let n = bytes.len();
+            held.grow(n);
+            stats.touch();
+            if let Some(tap) = tap {
+                tap.observe(&bytes);
+            }
+            if let Err(e) = ws_tx.feed(Message::Binary(bytes)).await {
+                return Ending::ClientGone(format!("send failed: {e}"));
+            }
+            queued += frame_len(n);
+            if queued < coalesce_limit(chunk) {
+                read = read_chunk(up_rd, chunk).now_or_never();
+            }
         }
-        // `send` returns once the message is written out (flushed), which
-        // is what makes a browser that stops reading stop our TCP reads.
-        if let Err(e) = ws_tx.send(Message::Binary(bytes)).await {
+        // Returns once everything queued is written out, which is what
+        // makes a browser that stops reading stop our TCP reads.
+        if let Err(e) = ws_tx.flush().await {
             return Ending::ClientGone(format!("send failed: {e}"));
         }
+        stats.to_client.fetch_add(held.n as u64, Ordering::Relaxed);
         drop(held);
-        stats.to_client.fetch_add(n as u64, Ordering::Relaxed);
         stats.touch();
     }
+}
+
+/// Bytes of queued frames after which [`pump_down`] stops reading and
+/// flushes: one more read may add a full `chunk`, so what waits in the
+/// WebSocket's write buffer stays under `2 * chunk` plus frame headers
+/// ([`ws_write_buffer`]).
+pub fn coalesce_limit(chunk: usize) -> usize {
+    chunk
+}
+
+/// The WebSocket write buffer a session needs: what [`pump_down`] queues
+/// before a flush, plus a close frame.
+pub fn ws_write_buffer(chunk: usize) -> usize {
+    coalesce_limit(chunk) + frame_len(chunk) + frame_len(125)
+}
+
+/// Size of an unmasked (server → browser) frame carrying `payload` bytes.
+fn frame_len(payload: usize) -> usize {
+    let header = match payload {
+        0..=125 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    };
+    header + payload
 }
 
 /// Browser → target: one binary message, one TCP write.
@@ -876,6 +937,195 @@ mod tests {
             Ending::ClientClosed(Some((1000, "done".into())))
         );
         assert_eq!(report.discarded, 4);
+    }
+
+    /// A browser socket whose writes are visible: each message queued, and
+    /// each flush (one socket write), in order.
+    #[derive(Clone, Default)]
+    struct Wire(Arc<std::sync::Mutex<Vec<Option<Message>>>>);
+
+    impl Wire {
+        /// The messages of each write.
+        fn writes(&self) -> Vec<Vec<Message>> {
+            let events = self.0.lock().unwrap();
+            events
+                .split(Option::is_none)
+                .filter(|write| !write.is_empty())
+                .map(|write| write.iter().flatten().cloned().collect())
+                .collect()
+        }
+    }
+
+    impl Sink<Message> for Wire {
+        type Error = String;
+        fn poll_ready(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), String>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), String> {
+            self.0.lock().unwrap().push(Some(message));
+            Ok(())
+        }
+        fn poll_flush(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), String>> {
+            self.0.lock().unwrap().push(None);
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<Result<(), String>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    /// A target that sends `pieces`, each as one read, then EOF.
+    struct Script(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Script {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(piece) = self.0.pop_front() {
+                buf.put_slice(&piece);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Runs a session whose target sends `pieces` and closes; the browser
+    /// sends nothing and never answers the close.
+    async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec<Vec<Message>> {
+        let wire = Wire::default();
+        let mut ws_tx = wire.clone();
+        let mut ws_rx = futures_util::stream::pending::<Result<Message, String>>();
+        let mut target = Script(pieces.into());
+        let stats = stats();
+        let report = within(bridge(
+            &mut ws_tx,
+            &mut ws_rx,
+            &mut target,
+            &mut tokio::io::sink(),
+            SessionContext {
+                config: &config,
+                stats: &stats,
+                shutdown: &CancellationToken::new(),
+                taps: None,
+            },
+        ))
+        .await;
+        assert_eq!(report.ending, Ending::UpstreamClosed);
+        wire.writes()
+    }
+
+    fn close_1000() -> Message {
+        Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "upstream closed".into(),
+        }))
+    }
+
+    fn quick_close() -> RelayConfig {
+        RelayConfig {
+            close_grace: Duration::from_millis(20),
+            ..config()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_and_the_targets_eof_that_arrive_together_share_one_write_with_the_close_frame()
+    {
+        let writes = writes_for(vec![b"the reply".to_vec()], quick_close()).await;
+        assert_eq!(
+            writes,
+            vec![vec![
+                Message::Binary(Bytes::from_static(b"the reply")),
+                close_1000()
+            ]]
+        );
+    }
+
+    #[tokio::test]
+    async fn bytes_already_read_are_written_before_waiting_for_more() {
+        let (mut h, side) = harness(8, 4096);
+        let wire = Wire::default();
+        let RelaySide {
+            mut ws_rx,
+            mut up_rd,
+            mut up_wr,
+            ..
+        } = side;
+        let mut ws_tx = wire.clone();
+        let config = quick_close();
+        let stats = stats();
+        let shutdown = CancellationToken::new();
+        let session = bridge(
+            &mut ws_tx,
+            &mut ws_rx,
+            &mut up_rd,
+            &mut up_wr,
+            SessionContext {
+                config: &config,
+                stats: &stats,
+                shutdown: &shutdown,
+                taps: None,
+            },
+        );
+        let target = async {
+            h.target.write_all(b"first").await.unwrap();
+            // The target keeps its connection open: "first" must still go out.
+            while wire.writes().is_empty() {
+                tokio::task::yield_now().await;
+            }
+            h.target.write_all(b"second").await.unwrap();
+            drop(h.target);
+        };
+        let (report, ()) = within(async { tokio::join!(session, target) }).await;
+        drop(h.to_relay);
+        assert_eq!(report.ending, Ending::UpstreamClosed);
+        assert_eq!(
+            wire.writes(),
+            vec![
+                vec![Message::Binary(Bytes::from_static(b"first"))],
+                vec![Message::Binary(Bytes::from_static(b"second")), close_1000()],
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_reads_is_written_in_bounded_writes_one_message_per_read() {
+        let config = quick_close();
+        let pieces: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 100]).collect();
+        let writes = writes_for(pieces.clone(), config.clone()).await;
+        assert!(
+            writes.len() > 1 && writes.len() < pieces.len(),
+            "{}",
+            writes.len()
+        );
+        let mut messages = Vec::new();
+        for write in &writes {
+            let framed: usize = write
+                .iter()
+                .map(|m| match m {
+                    Message::Binary(b) => frame_len(b.len()),
+                    _ => frame_len(125),
+                })
+                .sum();
+            assert!(framed <= ws_write_buffer(config.read_chunk), "{framed}");
+            messages.extend(write.iter().cloned());
+        }
+        assert_eq!(messages.pop(), Some(close_1000()));
+        let expected: Vec<Message> = pieces
+            .into_iter()
+            .map(|p| Message::Binary(Bytes::from(p)))
+            .collect();
+        assert_eq!(messages, expected);
     }
 
     #[tokio::test]

@@ -31,8 +31,8 @@ pub struct RelayConfig {
     pub max_message_size: usize,
 
     /// Most bytes taken from the TCP target in one read, i.e. the largest
-    /// WebSocket message sent to the browser. With one message in flight per
-    /// direction this bounds each session's buffered bytes.
+    /// WebSocket message sent to the browser. A session queues at most about
+    /// twice this for the browser before writing, which bounds its buffered bytes.
     #[arg(long, default_value_t = 16 * 1024, value_parser = positive)]
     pub read_chunk: usize,
 

@@ -34,7 +34,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tracing::Instrument;
 
-use crate::bridge::{connect_and_bridge, SessionContext, SessionStats};
+use crate::bridge::{connect_and_bridge, ws_write_buffer, SessionContext, SessionStats};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::tap::Tap;
@@ -223,10 +223,11 @@ async fn ws_handler(
     let session_inner = inner.clone();
     upgrade
         .read_buffer_size(config.ws_read_buffer)
-        // Frames go out as soon as they are sent; our own one-message-in-flight
-        // rule is the write buffer, so tungstenite's stays one frame deep.
-        .write_buffer_size(0)
-        .max_write_buffer_size(2 * config.read_chunk + 1024)
+        // Frames go out when the bridge flushes, which it does as soon as
+        // the target has nothing more ready; the bridge bounds what it
+        // queues, so the buffer is sized to that bound.
+        .write_buffer_size(ws_write_buffer(config.read_chunk))
+        .max_write_buffer_size(ws_write_buffer(config.read_chunk) + 1024)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| async move {

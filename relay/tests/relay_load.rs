@@ -94,7 +94,9 @@ async fn a_client_that_never_reads_keeps_relay_memory_bounded_and_ends_at_the_id
         close_grace: Duration::from_millis(500),
         ..test_config()
     };
-    let bound = config.read_chunk + config.max_message_size;
+    // Target → browser: one read_chunk of queued frames plus one more read
+    // before a flush; browser → target: one message.
+    let bound = 2 * config.read_chunk + config.max_message_size;
     let relay = start(config, &[]).await;
     let ws = connect(relay.addr, "echo").await;
     let (mut tx, rx) = ws.split();
@@ -135,7 +137,7 @@ async fn a_client_that_never_reads_keeps_relay_memory_bounded_and_ends_at_the_id
     );
     assert!(
         report.peak_buffered <= bound,
-        "the session held {} bytes, more than read_chunk + max_message_size = {bound}",
+        "the session held {} bytes, more than 2 * read_chunk + max_message_size = {bound}",
         report.peak_buffered
     );
     assert!(

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The relay's benchmark against other WebSocket-to-TCP bridges: the same
+# client (relay-bench), the same two bare servers, rounds alternating between
+# bridges so that background load hits all alike.
+#
+# Usage: relay/scripts/bench-bridges.sh [SECONDS] [ROUNDS] [WORKLOADS...]
+#   WORKLOADS: echo64 bulk app (default: all three)
+#   websocat and websockify join when found on PATH or given as $WEBSOCAT,
+#   $WEBSOCKIFY (set one empty to leave that bridge out).
+# Build first: cargo build --release -p relay --bins --example relay-bench
+#
+# Besides ops/s and latency it prints what does not depend on the machine's
+# load: CPU time of the bridge and of the servers per operation (utime+stime
+# from /proc/PID/stat) and TCP segments sent per operation (nstat, all of
+# loopback: client, bridge and servers).
+set -euo pipefail
+secs=${1:-5}; rounds=${2:-3}; shift $(( $# < 2 ? $# : 2 ))
+workloads=("${@:-echo64 bulk app}"); read -r -a workloads <<<"${workloads[*]}"
+bin=${CARGO_TARGET_DIR:-$(dirname "$0")/../../target}/release
+websocat=${WEBSOCAT-$(command -v websocat || true)}
+websockify=${WEBSOCKIFY-$(command -v websockify || true)}
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+
+bg() { "$@" >/dev/null 2>&1 & pids+=("$!"); }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo_port=$(free_port); app_port=$(free_port)
+bg "$bin/bare-server" --echo 127.0.0.1 "$echo_port"; echo_pid=$!
+bg "$bin/bare-server" 127.0.0.1 "$app_port"; app_pid=$!
+sleep 0.3
+
+# Each bridge: a label, its process ids, and relay-bench's arguments.
+names=(); procs=(); args=()
+relay_port=$(free_port)
+RUST_LOG=warn bg "$bin/relay" --listen "127.0.0.1:$relay_port" --no-embedded --dist /nonexistent \
+  --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
+names+=(relay); procs+=("$!"); args+=("--relay 127.0.0.1:$relay_port")
+if [ -n "$websocat" ]; then
+  p1=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p1" "tcp:127.0.0.1:$echo_port"; a=$!
+  p2=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p2" "tcp:127.0.0.1:$app_port"
+  names+=("websocat $("$websocat" --version | awk '{print $2}')"); procs+=("$a $!")
+  args+=("--echo-url ws://127.0.0.1:$p1/ --app-url ws://127.0.0.1:$p2/")
+fi
+if [ -n "$websockify" ]; then
+  p1=$(free_port); bg "$websockify" "127.0.0.1:$p1" "127.0.0.1:$echo_port"; a=$!
+  p2=$(free_port); bg "$websockify" "127.0.0.1:$p2" "127.0.0.1:$app_port"
+  names+=(websockify); procs+=("$a $!")
+  args+=("--echo-url ws://127.0.0.1:$p1/ --app-url ws://127.0.0.1:$p2/")
+fi
+sleep 1
+
+# CPU ticks (utime + stime) of a process and, for websockify, its children.
+ticks() {
+  local total=0 p
+  for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; done); do
+    total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+segments() { nstat -az TcpOutSegs 2>/dev/null | awk '/TcpOutSegs/ {print $2}' || echo 0; }
+
+hz=$(getconf CLK_TCK)
+printf '| round | workload | bridge | ops/s | p50 ms | p99 ms | bridge CPU µs/op | servers CPU µs/op | TCP segments/op |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+for r in $(seq "$rounds"); do
+  for w in "${workloads[@]}"; do
+    for i in "${!names[@]}"; do
+      # shellcheck disable=SC2086 # word splitting of the pid and argument lists is intended
+      {
+        b0=$(ticks ${procs[$i]}); s0=$(ticks "$echo_pid" "$app_pid"); g0=$(segments)
+        line=$("$bin/examples/relay-bench" ${args[$i]} --duration "${secs}s" --only "$w" ws | tail -1)
+        b1=$(ticks ${procs[$i]}); s1=$(ticks "$echo_pid" "$app_pid"); g1=$(segments)
+      }
+      echo "$line" | awk -F'|' -v r="$r" -v n="${names[$i]}" -v s="$secs" -v hz="$hz" \
+        -v b=$((b1 - b0)) -v sv=$((s1 - s0)) -v g=$((g1 - g0)) '{
+          ops = $4 * s; us = 1e6 / hz
+          printf "| %s |%s| %s |%s|%s|%s| %.1f | %.1f | %.2f |\n", r, $2, n, $4, $6, $7,
+            b * us / ops, sv * us / ops, g / ops }'
+    done
+  done
+done
