@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Logs to stdout at info level (`RUST_LOG` overrides), each event as a bare
 /// line like the tutorial's `print()`s: no timestamp, no target, and a level
@@ -33,12 +36,17 @@ pub fn init_logging_at(default: Level) {
                 .parse()
                 .expect("a valid directive"),
         );
-    // A second call (tests, embedding) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Events only: the lines never show span fields, and a layer that sees
+    // a span formats its fields on creation and on every `record`: more
+    // than half of the relay's logging work per short session (callgrind).
+    // Spans stay in the code for subscribers that want them (the relay's
+    // tests read them).
+    let lines = tracing_subscriber::fmt::layer()
         .event_format(Plain)
         .with_writer(std::io::stdout)
-        .try_init();
+        .with_filter(filter.and(filter_fn(|metadata| metadata.is_event())));
+    // A second call (tests, embedding) keeps the first subscriber.
+    let _ = tracing_subscriber::registry().with(lines).try_init();
 }
 
 /// The plain line format of [`init_logging`].
