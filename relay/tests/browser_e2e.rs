@@ -12,6 +12,8 @@
 //! `CHROMEDRIVER` and `CHROME` override `/usr/bin/chromedriver` and
 //! `/usr/bin/chromium`.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::panic::AssertUnwindSafe;
@@ -25,12 +27,7 @@ use protocol::app::{self, Outcome};
 use protocol::json::{Json, Object};
 use protocol::{encode, Message};
 use relay::config::RelayConfig;
-use relay::http::Relay;
-use relay::servers::{app as app_server, echo};
-use relay::targets::Targets;
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 const SKIP: &str = "WIRELAB_SKIP_BROWSER";
 /// Page loads so far, to make each visit's URL its own.
@@ -131,30 +128,14 @@ fn start_chromedriver() -> Driver {
 
 /// The relay with its embedded servers, and `down`, a port nobody listens on.
 async fn start_relay() -> SocketAddr {
-    let stop = CancellationToken::new();
-    let mut targets = Targets::new();
-    relay::embedded::start(
-        &mut targets,
-        app_server::Config::default(),
-        echo::Config::default(),
-        &stop,
-    )
-    .expect("embedded servers start")
-    .detach_all();
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    targets
-        .add("down", down, "nobody listens here".into())
-        .unwrap();
-
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let relay = Relay::new(
+    let relay = support::start_serving(
         RelayConfig::default(),
-        targets,
+        &[("down", down)],
         Some(workspace().join("dist")),
-    );
-    tokio::spawn(relay.serve(listener, stop));
-    addr
+    )
+    .await;
+    relay.addr
 }
 
 async fn browser(driver: &Driver) -> Client {

@@ -60,10 +60,17 @@ where
     div
 }
 
-fn text(root: &Element, selector: &str) -> String {
+/// The first element matching `selector`, as the element type `T`.
+fn element<T: JsCast>(root: &Element, selector: &str) -> T {
     root.query_selector(selector)
         .unwrap()
         .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
+        .dyn_into()
+        .unwrap_or_else(|e| panic!("{selector} is a {}", e.node_name()))
+}
+
+fn text(root: &Element, selector: &str) -> String {
+    element::<Element>(root, selector)
         .text_content()
         .unwrap_or_default()
 }
@@ -100,12 +107,7 @@ async fn composer_shows_every_preset_and_the_request_fields() {
         .collect();
     assert_eq!(presets.len(), web::presets::ALL.len());
     assert!(presets.contains(&"binary".to_owned()) && presets.contains(&"zero-header".to_owned()));
-    let value: web_sys::HtmlInputElement = div
-        .query_selector("#value")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let value: web_sys::HtmlInputElement = element(&div, "#value");
     assert_eq!(value.value(), "morpheus");
     assert!(text(&div, ".expect").contains("Follow the white rabbit. 🐰"));
 }
@@ -174,12 +176,7 @@ async fn a_mebibyte_message_renders_only_the_visible_rows() {
         rows.len()
     );
     assert_eq!(text(&div, ".hex-row .off"), "00000000");
-    let scroll: HtmlElement = div
-        .query_selector(".hex-scroll")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let scroll: HtmlElement = element(&div, ".hex-scroll");
     scroll.set_scroll_top(40_000 * components::hex_view::ROW_HEIGHT);
     scroll
         .dispatch_event(&web_sys::Event::new("scroll").unwrap())
@@ -397,12 +394,7 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
     let div = root();
     yew::Renderer::<web::app::App>::with_root(div.clone()).render();
     settle().await;
-    let ring: HtmlElement = div
-        .query_selector("[data-preset=ring]")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let ring: HtmlElement = element(&div, "[data-preset=ring]");
     ring.click();
     settle().await;
     assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "ring"}'"#));
@@ -441,23 +433,13 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
         hl[0].text_content().unwrap()
     );
     // Decoding here, in 10-byte segments, shows the decoder waiting.
-    let segment: web_sys::HtmlInputElement = div
-        .query_selector("#segment")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let segment: web_sys::HtmlInputElement = element(&div, "#segment");
     segment.set_value("10");
     segment
         .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
         .unwrap();
     settle().await;
-    let here: HtmlElement = div
-        .query_selector("#decode-here")
-        .unwrap()
-        .unwrap()
-        .dyn_into()
-        .unwrap();
+    let here: HtmlElement = element(&div, "#decode-here");
     here.click();
     settle().await;
     let rows = all(&div, "#chunks tbody tr");
