@@ -14,6 +14,7 @@
 //! - [`json`]: JSON read and written exactly as Python's `json` module does.
 //! - [`app`]: the tutorial's search service: requests, replies, outcomes.
 //! - [`display`]: Python `repr` forms and hex-dump rows.
+//! - [`relay_api`]: the typed relay↔page contract (targets, limits, close reasons).
 //! - `codec` (feature `codec`): a `tokio_util` codec over the same decoder.
 
 pub mod app;
@@ -25,6 +26,7 @@ pub mod encode;
 pub mod json;
 pub mod layout;
 pub mod model;
+pub mod relay_api;
 
 pub use decode::{DecodeError, Decoded, Decoder, DecoderConfig, Event, Need, Part};
 pub use encode::{encode, encode_into, encode_raw, Frame};

@@ -1,0 +1,382 @@
+//! The contract between the relay and the page, typed once and compiled
+//! into both: the paths the relay serves, the `/targets` and `/limits`
+//! bodies, and the close frames it sends.
+//!
+//! A WebSocket close frame carries a code and at most 123 bytes of reason
+//! text. The relay builds both from a [`CloseReason`]
+//! ([`CloseReason::code`], [`CloseReason::text`]); the page turns what it
+//! receives back into the same enum with [`CloseReason::parse`], so neither
+//! side matches on the other's English. The texts are part of the contract
+//! (other WebSocket tools show them), which is why writing and reading them
+//! live side by side here, with a round-trip test.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the relay serves WebSocket sessions: `/ws?target=NAME`.
+pub const WS_PATH: &str = "/ws";
+/// Where the relay lists its targets as a JSON array of [`TargetInfo`].
+pub const TARGETS_PATH: &str = "/targets";
+/// Where the relay tells the page its [`Limits`].
+pub const LIMITS_PATH: &str = "/limits";
+
+/// One entry of `GET /targets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// What the page puts in `/ws?target=`; the only way to name a host.
+    pub name: String,
+    /// One line for the picker.
+    #[serde(default)]
+    pub description: String,
+    /// `HOST:PORT` the relay connects to, when the relay discloses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+/// `GET /limits`: what the page must respect for a session to survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// The largest WebSocket message the relay accepts; a larger one closes
+    /// the session with [`code::TOO_BIG`]. TCP keeps no message boundaries,
+    /// so the page splits bigger frames into messages of at most this size.
+    pub max_message_size: u64,
+}
+
+/// Close codes the relay sends (RFC 6455 §7.4.1).
+pub mod code {
+    /// The target closed its side and everything it sent was delivered.
+    pub const NORMAL: u16 = 1000;
+    /// The relay is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The browser broke the WebSocket protocol.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// The browser sent a text message; the relay carries bytes only.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A relay rule was broken (idle timeout, data after half-close).
+    pub const POLICY: u16 = 1008;
+    /// A message above the relay's [`Limits::max_message_size`](super::Limits).
+    pub const TOO_BIG: u16 = 1009;
+    /// The TCP side failed: connect, reset or another I/O error.
+    pub const INTERNAL_ERROR: u16 = 1011;
+}
+
+/// The most reason text a close frame can carry (125 bytes of control-frame
+/// payload less the 2-byte code).
+pub const MAX_REASON_BYTES: usize = 123;
+
+/// Why connecting to a target failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Nothing listens there (RST to our SYN).
+    Refused,
+    /// No answer within the relay's connect timeout.
+    TimedOut,
+    /// No route to the host.
+    HostUnreachable,
+    /// No route to the network.
+    NetworkUnreachable,
+    /// Anything else, as the operating system described it.
+    Other(String),
+}
+
+/// Why the relay closed a session: each variant is one close frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The target closed its side (EOF) and all it sent was delivered.
+    UpstreamClosed,
+    /// The target reset the connection.
+    UpstreamReset,
+    /// Writing to the target failed because it had gone (EPIPE).
+    UpstreamBroken,
+    /// Another I/O error on the TCP side.
+    UpstreamError(String),
+    /// The relay could not connect to the target.
+    ConnectFailed {
+        /// What went wrong.
+        failure: ConnectFailure,
+        /// The address the relay tried, `HOST:PORT`.
+        address: String,
+    },
+    /// The browser sent a text message.
+    TextRefused,
+    /// The browser sent a message above the relay's limit (the WebSocket
+    /// library's own words, e.g. `Message too long: 2000000 > 1048576`).
+    TooBig(String),
+    /// The browser broke the WebSocket protocol.
+    ProtocolError(String),
+    /// The browser sent data after its half-close (an empty message).
+    DataAfterHalfClose,
+    /// Nothing moved either way for this long.
+    IdleTimeout {
+        /// The relay's `--idle-timeout`, in milliseconds.
+        after_ms: u64,
+    },
+    /// The relay is shutting down.
+    ShuttingDown,
+    /// A close this version of the contract does not know (another relay
+    /// version, or another server altogether): shown as received.
+    Unknown {
+        /// The close code received.
+        code: u16,
+        /// The reason text received.
+        reason: String,
+    },
+}
+
+const UPSTREAM_CLOSED: &str = "upstream closed";
+const UPSTREAM_RESET: &str = "connection reset";
+const UPSTREAM_BROKEN: &str = "connection broken";
+const UPSTREAM_ERROR: &str = "upstream error: ";
+const TEXT_REFUSED: &str = "text messages are not accepted: send binary";
+const PROTOCOL_ERROR: &str = "protocol error: ";
+const AFTER_HALF_CLOSE: &str = "data after half-close (empty message)";
+const IDLE: &str = "idle timeout: no traffic for ";
+const SHUTTING_DOWN: &str = "relay shutting down";
+const CANNOT_CONNECT: &str = "cannot connect (";
+
+impl ConnectFailure {
+    fn prefix(&self) -> String {
+        match self {
+            ConnectFailure::Refused => "connection refused".to_owned(),
+            ConnectFailure::TimedOut => "connection timed out".to_owned(),
+            ConnectFailure::HostUnreachable => "host unreachable".to_owned(),
+            ConnectFailure::NetworkUnreachable => "network unreachable".to_owned(),
+            ConnectFailure::Other(why) => format!("{CANNOT_CONNECT}{why})"),
+        }
+    }
+
+    fn parse(prefix: &str) -> Option<ConnectFailure> {
+        Some(match prefix {
+            "connection refused" => ConnectFailure::Refused,
+            "connection timed out" => ConnectFailure::TimedOut,
+            "host unreachable" => ConnectFailure::HostUnreachable,
+            "network unreachable" => ConnectFailure::NetworkUnreachable,
+            other => ConnectFailure::Other(
+                other
+                    .strip_prefix(CANNOT_CONNECT)?
+                    .strip_suffix(')')?
+                    .to_owned(),
+            ),
+        })
+    }
+}
+
+impl CloseReason {
+    /// The close code this reason is sent with.
+    pub fn code(&self) -> u16 {
+        match self {
+            CloseReason::UpstreamClosed => code::NORMAL,
+            CloseReason::UpstreamReset
+            | CloseReason::UpstreamBroken
+            | CloseReason::UpstreamError(_)
+            | CloseReason::ConnectFailed { .. } => code::INTERNAL_ERROR,
+            CloseReason::TextRefused => code::UNSUPPORTED_DATA,
+            CloseReason::TooBig(_) => code::TOO_BIG,
+            CloseReason::ProtocolError(_) => code::PROTOCOL_ERROR,
+            CloseReason::DataAfterHalfClose | CloseReason::IdleTimeout { .. } => code::POLICY,
+            CloseReason::ShuttingDown => code::GOING_AWAY,
+            CloseReason::Unknown { code, .. } => *code,
+        }
+    }
+
+    /// The reason text, cut to [`MAX_REASON_BYTES`] on a character boundary.
+    pub fn text(&self) -> String {
+        let mut text = self.to_string();
+        if text.len() > MAX_REASON_BYTES {
+            let mut end = MAX_REASON_BYTES;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        text
+    }
+
+    /// Reads a received close frame back into the reason that wrote it;
+    /// what no variant wrote is [`CloseReason::Unknown`].
+    pub fn parse(code: u16, reason: &str) -> CloseReason {
+        let unknown = || CloseReason::Unknown {
+            code,
+            reason: reason.to_owned(),
+        };
+        let parsed = match (code, reason) {
+            (code::NORMAL, UPSTREAM_CLOSED) => Some(CloseReason::UpstreamClosed),
+            (code::INTERNAL_ERROR, UPSTREAM_RESET) => Some(CloseReason::UpstreamReset),
+            (code::INTERNAL_ERROR, UPSTREAM_BROKEN) => Some(CloseReason::UpstreamBroken),
+            (code::INTERNAL_ERROR, r) => match r.strip_prefix(UPSTREAM_ERROR) {
+                Some(why) => Some(CloseReason::UpstreamError(why.to_owned())),
+                None => r.rsplit_once(": ").and_then(|(prefix, address)| {
+                    Some(CloseReason::ConnectFailed {
+                        failure: ConnectFailure::parse(prefix)?,
+                        address: address.to_owned(),
+                    })
+                }),
+            },
+            (code::UNSUPPORTED_DATA, TEXT_REFUSED) => Some(CloseReason::TextRefused),
+            (code::TOO_BIG, r) => Some(CloseReason::TooBig(r.to_owned())),
+            (code::PROTOCOL_ERROR, r) => r
+                .strip_prefix(PROTOCOL_ERROR)
+                .map(|why| CloseReason::ProtocolError(why.to_owned())),
+            (code::POLICY, AFTER_HALF_CLOSE) => Some(CloseReason::DataAfterHalfClose),
+            (code::POLICY, r) => r
+                .strip_prefix(IDLE)
+                .and_then(parse_duration_ms)
+                .map(|after_ms| CloseReason::IdleTimeout { after_ms }),
+            (code::GOING_AWAY, SHUTTING_DOWN) => Some(CloseReason::ShuttingDown),
+            _ => None,
+        };
+        parsed.unwrap_or_else(unknown)
+    }
+}
+
+/// Writes the reason text in full; [`CloseReason::text`] is what fits a frame.
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::UpstreamClosed => f.write_str(UPSTREAM_CLOSED),
+            CloseReason::UpstreamReset => f.write_str(UPSTREAM_RESET),
+            CloseReason::UpstreamBroken => f.write_str(UPSTREAM_BROKEN),
+            CloseReason::UpstreamError(why) => write!(f, "{UPSTREAM_ERROR}{why}"),
+            CloseReason::ConnectFailed { failure, address } => {
+                write!(f, "{}: {address}", failure.prefix())
+            }
+            CloseReason::TextRefused => f.write_str(TEXT_REFUSED),
+            CloseReason::TooBig(detail) => f.write_str(detail),
+            CloseReason::ProtocolError(why) => write!(f, "{PROTOCOL_ERROR}{why}"),
+            CloseReason::DataAfterHalfClose => f.write_str(AFTER_HALF_CLOSE),
+            CloseReason::IdleTimeout { after_ms } => {
+                // Whole seconds read as such ("30s"); anything else in ms.
+                if after_ms % 1000 == 0 {
+                    write!(f, "{IDLE}{}s", after_ms / 1000)
+                } else {
+                    write!(f, "{IDLE}{after_ms}ms")
+                }
+            }
+            CloseReason::ShuttingDown => f.write_str(SHUTTING_DOWN),
+            CloseReason::Unknown { reason, .. } => f.write_str(reason),
+        }
+    }
+}
+
+fn parse_duration_ms(text: &str) -> Option<u64> {
+    if let Some(ms) = text.strip_suffix("ms") {
+        ms.parse().ok()
+    } else {
+        text.strip_suffix('s')?
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_reason() -> Vec<CloseReason> {
+        let failures = [
+            ConnectFailure::Refused,
+            ConnectFailure::TimedOut,
+            ConnectFailure::HostUnreachable,
+            ConnectFailure::NetworkUnreachable,
+            ConnectFailure::Other("Permission denied (os error 13)".into()),
+        ];
+        let mut all: Vec<CloseReason> = failures
+            .into_iter()
+            .flat_map(|failure| {
+                ["127.0.0.1:65432", "[::1]:9"].map(|address| CloseReason::ConnectFailed {
+                    failure: failure.clone(),
+                    address: address.into(),
+                })
+            })
+            .collect();
+        all.extend([
+            CloseReason::UpstreamClosed,
+            CloseReason::UpstreamReset,
+            CloseReason::UpstreamBroken,
+            CloseReason::UpstreamError("Broken pipe (os error 32)".into()),
+            CloseReason::TextRefused,
+            CloseReason::TooBig("Message too long: 2000000 > 1048576".into()),
+            CloseReason::ProtocolError("Reserved bits are non-zero".into()),
+            CloseReason::DataAfterHalfClose,
+            CloseReason::IdleTimeout { after_ms: 30_000 },
+            CloseReason::IdleTimeout { after_ms: 1_500 },
+            CloseReason::ShuttingDown,
+            CloseReason::Unknown {
+                code: 4000,
+                reason: "a server of its own".into(),
+            },
+        ]);
+        all
+    }
+
+    #[test]
+    fn every_reason_reads_back_as_itself() {
+        for reason in every_reason() {
+            assert_eq!(
+                CloseReason::parse(reason.code(), &reason.text()),
+                reason,
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn texts_are_the_ones_the_relay_has_always_sent() {
+        let refused = CloseReason::ConnectFailed {
+            failure: ConnectFailure::Refused,
+            address: "127.0.0.1:65432".into(),
+        };
+        assert_eq!(
+            (refused.code(), refused.text()),
+            (1011, "connection refused: 127.0.0.1:65432".to_owned())
+        );
+        let idle = CloseReason::IdleTimeout { after_ms: 1500 };
+        assert_eq!(
+            (idle.code(), idle.text()),
+            (1008, "idle timeout: no traffic for 1500ms".to_owned())
+        );
+        assert_eq!(
+            CloseReason::UpstreamClosed.text(),
+            "upstream closed".to_owned()
+        );
+    }
+
+    #[test]
+    fn a_known_text_under_another_code_is_unknown() {
+        assert_eq!(
+            CloseReason::parse(1011, "upstream closed"),
+            CloseReason::Unknown {
+                code: 1011,
+                reason: "upstream closed".into()
+            }
+        );
+    }
+
+    #[test]
+    fn reasons_fit_a_control_frame_and_cut_on_a_char_boundary() {
+        let long = CloseReason::UpstreamError("é".repeat(100));
+        let text = long.text();
+        assert!(text.len() <= MAX_REASON_BYTES);
+        assert!(text.len() >= MAX_REASON_BYTES - 1);
+        assert!(text.starts_with(UPSTREAM_ERROR));
+    }
+
+    #[test]
+    fn targets_and_limits_have_the_documented_json_shape() {
+        let target: TargetInfo =
+            serde_json::from_str(r#"{"name": "app", "description": "the app server"}"#).unwrap();
+        assert_eq!(target.address, None);
+        assert_eq!(
+            serde_json::to_string(&TargetInfo {
+                address: Some("127.0.0.1:65432".into()),
+                ..target
+            })
+            .unwrap(),
+            r#"{"name":"app","description":"the app server","address":"127.0.0.1:65432"}"#
+        );
+        let limits: Limits = serde_json::from_str(r#"{"max_message_size": 1048576}"#).unwrap();
+        assert_eq!(limits.max_message_size, 1 << 20);
+    }
+}
