@@ -89,6 +89,10 @@ else
   mkdir -p "$TOOLS"
   npm install --silent --no-save --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION" >/dev/null
 fi
+# trunk looks for wasm-opt on PATH (and downloads one when it finds none):
+# link it where cargo's tools are, so a plain `trunk build --release` works.
+mkdir -p "$HOME/.cargo/bin"
+ln -sf "$TOOLS/node_modules/.bin/wasm-opt" "$HOME/.cargo/bin/wasm-opt"
 
 # 6. Crates for both targets, so later builds can run --offline. With
 #    build-std, std's own dependencies are fetched under the wasm env.
