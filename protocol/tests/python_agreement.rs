@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
-use protocol::display::{python_bytes_repr, python_float_repr, python_repr};
+use protocol::python::{python_bytes_repr, python_float_repr, python_repr};
 use protocol::json::Json;
 use support::json_value;
 
