@@ -6,9 +6,9 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::display::{python_bytes_repr, python_repr, python_str};
 use crate::json::{Json, Object};
 use crate::model::{Content, Message, JSON_CONTENT_TYPE};
+use crate::python::{python_bytes_repr, python_repr, python_str};
 
 /// The server's search table.
 pub const SEARCH_ANSWERS: [(&str, &str); 3] = [
@@ -45,8 +45,12 @@ pub fn request(action: &str, value: &str) -> Message {
 /// closes the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppError {
+    /// The request's JSON is not an object, so it has no `action` to read
+    /// (Python's type name given).
     #[error("the JSON request is {0}, not an object")]
     RequestNotObject(&'static str),
+    /// The search value is a list or an object, which a Python dict lookup
+    /// refuses with a `TypeError` (its repr given).
     #[error("the search value {0} is unhashable (a list or an object)")]
     UnhashableQuery(String),
 }
@@ -111,6 +115,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What the client makes of `reply`: JSON is read for its `result`,
+    /// anything else is kept as bytes.
     pub fn of(reply: &Message) -> Outcome {
         match &reply.content {
             Content::Json(value) => Outcome::Result(

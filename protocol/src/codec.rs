@@ -14,6 +14,7 @@ pub struct MessageCodec {
 }
 
 impl MessageCodec {
+    /// A codec whose decoder has `config`; servers turn the layout off.
     pub fn new(config: DecoderConfig) -> Self {
         MessageCodec {
             decoder: Decoder::new(config),
@@ -35,10 +36,13 @@ impl Default for MessageCodec {
 /// An I/O error, or a frame that could not be decoded or encoded.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
+    /// Reading or writing the stream failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The bytes read are not a valid frame; final for the connection.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A message to send could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
 }

@@ -15,7 +15,9 @@ pub const PREFIX_LEN: usize = 2;
 /// An encoded frame and its byte map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
+    /// The frame as it goes on the wire.
     pub bytes: Vec<u8>,
+    /// Which bytes are which, recorded as they were written.
     pub layout: Layout,
 }
 

@@ -35,6 +35,7 @@ pub enum SpanKind {
 pub struct Span {
     /// Byte range within the frame.
     pub range: Range<usize>,
+    /// What the bytes are.
     pub kind: SpanKind,
     /// A short name: `"length prefix"`, a field's key, `"[3]"` for an item.
     pub label: Cow<'static, str>,
@@ -45,6 +46,7 @@ pub struct Span {
 /// All spans of one frame, in pre-order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Layout {
+    /// Parents before children; see the module docs.
     pub spans: Vec<Span>,
 }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use crate::json::Json;
+use crate::json::{insert_or_replace, Json};
 
 /// A header string: borrowed for the values the tutorial uses everywhere
 /// (see [`intern`]), owned otherwise, so the common case allocates nothing.
@@ -50,8 +50,14 @@ pub const NATIVE_BYTEORDER: &str = if cfg!(target_endian = "big") {
 /// The JSON header of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
+    /// The sender's `sys.byteorder`, `"little"` or `"big"`: carried for
+    /// whoever reads binary content, never used to read the frame (the
+    /// prefix is always big-endian).
     pub byteorder: HeaderText,
+    /// `text/json` for the tutorial's searches, `binary/...` otherwise; it
+    /// decides how the content is read.
     pub content_type: HeaderText,
+    /// The text encoding of text content (`utf-8`), or `binary`.
     pub content_encoding: HeaderText,
     /// Number of content bytes after the header. The encoder always writes the
     /// real count; a frame that lies about it is made with [`crate::encode::encode_raw`].
@@ -74,7 +80,9 @@ pub enum Content {
 /// One message: header plus content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
+    /// The JSON header.
     pub header: Header,
+    /// The content, interpreted as the header says.
     pub content: Content,
 }
 
@@ -119,13 +127,11 @@ impl Message {
     }
 
     /// The same message with one more header key (after the required ones).
+    ///
+    /// A key already there keeps its place and takes the new value, as in a
+    /// Python dict.
     pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Json>) -> Message {
-        let key = key.into();
-        let value = value.into();
-        match self.header.extra.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.header.extra.push((key, value)),
-        }
+        insert_or_replace(&mut self.header.extra, None, key.into(), value.into());
         self
     }
 
@@ -139,16 +145,22 @@ impl Message {
 /// matched the way Python's codec registry matches them (case, `_`/`-`/space).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextEncoding {
+    /// `utf-8`, the tutorial's encoding.
     Utf8,
+    /// `ascii`: UTF-8 restricted to 7 bits.
     Ascii,
+    /// `latin-1`: one byte per character, U+0000 to U+00FF.
     Latin1,
     /// With a byte-order mark, as Python's `utf-16` writes (little-endian here).
     Utf16,
+    /// `utf-16-le`, no byte-order mark.
     Utf16Le,
+    /// `utf-16-be`, no byte-order mark.
     Utf16Be,
 }
 
 impl TextEncoding {
+    /// The encoding a header's `content-encoding` names, if this crate knows it.
     pub fn from_name(name: &str) -> Option<TextEncoding> {
         const NAMES: [(&str, TextEncoding); 20] = [
             ("utf-8", TextEncoding::Utf8),
@@ -198,6 +210,8 @@ impl TextEncoding {
         matches!(self, TextEncoding::Utf8 | TextEncoding::Ascii)
     }
 
+    /// `text` in this encoding, failing (as Python's strict codecs do) on a
+    /// character the encoding cannot hold.
     pub fn encode(self, text: &str) -> Result<Vec<u8>, EncodeError> {
         let unencodable = |c: char| EncodeError::Unencodable {
             encoding: self.name(),
@@ -268,6 +282,7 @@ impl TextEncoding {
         }
     }
 
+    /// The canonical name, as a header should carry it.
     pub fn name(self) -> &'static str {
         match self {
             TextEncoding::Utf8 => "utf-8",
@@ -283,13 +298,18 @@ impl TextEncoding {
 /// Why a message could not be turned into bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
+    /// Text or JSON content in an encoding this crate does not know.
     #[error("unknown text encoding {0:?}")]
     UnknownEncoding(String),
+    /// A character the content's encoding cannot hold (`é` in `ascii`).
     #[error("{character:?} cannot be encoded in {encoding}")]
     Unencodable {
+        /// The encoding's canonical name.
         encoding: &'static str,
+        /// The first character that does not fit.
         character: char,
     },
+    /// The header does not fit the 2-byte length prefix.
     #[error("the JSON header is {0} bytes; a 2-byte length allows at most 65535")]
     HeaderTooLong(usize),
 }
@@ -356,6 +376,21 @@ mod tests {
             })
         );
         assert!(TextEncoding::Utf8.decode(b"\xff").is_err());
+    }
+
+    #[test]
+    fn an_extra_key_set_twice_keeps_its_place_and_its_last_value() {
+        let m = Message::binary("x", &b""[..])
+            .with_extra("a", 1)
+            .with_extra("b", 2)
+            .with_extra("a", 3);
+        assert_eq!(
+            m.header.extra,
+            [
+                ("a".to_owned(), Json::from(3)),
+                ("b".to_owned(), Json::from(2))
+            ]
+        );
     }
 
     #[test]

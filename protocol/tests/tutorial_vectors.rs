@@ -3,7 +3,7 @@
 //! `Sending b'...'` lines), written here as Rust byte strings.
 
 use protocol::app::{request, respond, Outcome};
-use protocol::display::python_bytes_repr;
+use protocol::python::python_bytes_repr;
 use protocol::{encode, Content, Decoded, Decoder, Event, Message};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use protocol::app::describe;
 use protocol::codec::{CodecError, MessageCodec};
-use protocol::display::python_bytes_repr;
+use protocol::python::python_bytes_repr;
 use protocol::{encode_into, DecodeError, DecoderConfig, EncodeError, Message, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

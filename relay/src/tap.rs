@@ -7,7 +7,7 @@
 //! that direction with one warning; the bytes still flow.
 
 use bytes::BytesMut;
-use protocol::display::python_bytes_repr;
+use protocol::python::python_bytes_repr;
 use protocol::{app, Decoder, DecoderConfig, Event};
 
 /// One direction of one session.

@@ -333,7 +333,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         let reply_bytes = encode(&reply).unwrap().bytes;
         assert_eq!(
             first_reply_row(c).await,
-            protocol::display::hex_string(&reply_bytes[..16]),
+            protocol::hexdump::hex_string(&reply_bytes[..16]),
             "preset {id}: first reply bytes"
         );
         wait_text(c, "#conn-state", |t| t.contains("closed")).await;

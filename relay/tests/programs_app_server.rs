@@ -68,8 +68,8 @@ async fn the_tutorials_exchanges_are_answered_byte_for_byte_whole_bytewise_and_i
         for split in splits {
             let got = exchange(server.addr, request, split).await;
             assert_eq!(
-                protocol::display::python_bytes_repr(&got),
-                protocol::display::python_bytes_repr(reply),
+                protocol::python::python_bytes_repr(&got),
+                protocol::python::python_bytes_repr(reply),
                 "{name}, {split:?}"
             );
         }

@@ -120,7 +120,7 @@ async fn the_binary_embeds_app_and_echo_taps_frames_and_exits_0_on_sigterm() {
         .wait_for("tap session 1 browser → app: message {'action': 'search', 'value': 'morpheus'}")
         .await;
     assert!(
-        tapped.ends_with(&protocol::display::python_bytes_repr(&frame)),
+        tapped.ends_with(&protocol::python::python_bytes_repr(&frame)),
         "{tapped}"
     );
     relay

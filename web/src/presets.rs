@@ -6,7 +6,7 @@
 //! header, by changing bytes of an encoded frame; nothing here computes a
 //! length prefix.
 
-use protocol::display::hex_string;
+use protocol::hexdump::hex_string;
 use protocol::{encode, encode_raw, Json};
 
 use crate::state::{Composer, Mode};

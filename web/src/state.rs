@@ -14,8 +14,9 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use protocol::app::{self, Outcome};
-use protocol::display::{parse_hex, python_repr};
+use protocol::hexdump::parse_hex;
 use protocol::json::{self, Json};
+use protocol::python::python_repr;
 use protocol::{
     encode, Content, DecodeError, Decoded, Decoder, Event, Layout, Message, Span, SpanKind,
 };
@@ -489,8 +490,8 @@ pub fn outcome_line(message: &Message) -> String {
 pub fn content_repr(message: &Message) -> String {
     match &message.content {
         Content::Json(v) => python_repr(v),
-        Content::Text(t) => protocol::display::python_str_repr(t),
-        Content::Binary(b) => protocol::display::python_bytes_repr(b),
+        Content::Text(t) => protocol::python::python_str_repr(t),
+        Content::Binary(b) => protocol::python::python_bytes_repr(b),
     }
 }
 
@@ -961,7 +962,7 @@ pub fn reduce(state: &mut State, action: Action) {
         }
         Action::SetMode(mode) => {
             if mode == Mode::Hex && c.hex.trim().is_empty() {
-                c.hex = protocol::display::hex_string(&state.composed.bytes);
+                c.hex = protocol::hexdump::hex_string(&state.composed.bytes);
             }
             c.mode = mode;
         }
@@ -974,7 +975,7 @@ pub fn reduce(state: &mut State, action: Action) {
         Action::SetExtraHeaders(v) => c.extra_headers = v,
         Action::SetHex(v) => c.hex = v,
         Action::EditAsHex => {
-            c.hex = protocol::display::hex_string(&state.composed.bytes);
+            c.hex = protocol::hexdump::hex_string(&state.composed.bytes);
             c.mode = Mode::Hex;
         }
         Action::Step(n) => {
@@ -1237,7 +1238,7 @@ mod tests {
         assert_eq!(&bytes[..2], b"\x00d");
         assert_eq!(bytes.len(), 143);
         assert_eq!(
-            protocol::display::python_bytes_repr(bytes),
+            protocol::python::python_bytes_repr(bytes),
             r#"b'\x00d{"byteorder": "big", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 41}{"action": "search", "value": "morpheus"}'"#
         );
     }

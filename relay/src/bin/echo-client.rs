@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use protocol::display::python_bytes_repr;
+use protocol::python::python_bytes_repr;
 use relay::cli::{fail, init_logging, parse_duration};
 use relay::servers::net;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use bytes::BytesMut;
 use protocol::app::{describe, respond, AppError};
 use protocol::codec::{CodecError, MessageCodec};
-use protocol::display::python_bytes_repr;
+use protocol::python::python_bytes_repr;
 use protocol::{encode_into, DecoderConfig, EncodeError, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-use protocol::display::python_str_repr;
+use protocol::python::python_str_repr;
 use socket2::{Domain, Socket, Type};
 use tokio::net::TcpListener;
 

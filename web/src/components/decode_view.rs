@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use protocol::display::python_repr;
+use protocol::python::python_repr;
 use protocol::{Json, Message, Object};
 use yew::prelude::*;
 

@@ -2,7 +2,7 @@
 //! with Previous/Next and a play mode.
 
 use gloo_timers::callback::Timeout;
-use protocol::display::hex_string;
+use protocol::hexdump::hex_string;
 use yew::prelude::*;
 
 use crate::state::{Action, EncodeStep};

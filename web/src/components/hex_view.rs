@@ -8,9 +8,8 @@
 use std::ops::Range;
 use std::rc::Rc;
 
-use protocol::display::{
-    ascii_cell, hex_row_count, hex_string, python_bytes_repr, rust_array_literal, HEX_ROW_WIDTH,
-};
+use protocol::hexdump::{ascii_cell, hex_row_count, hex_string, rust_array_literal, HEX_ROW_WIDTH};
+use protocol::python::python_bytes_repr;
 use protocol::{Layout, SpanKind};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};

@@ -94,7 +94,7 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
             preview.push('…');
         }
         if span.kind == SpanKind::LengthPrefix {
-            preview = protocol::display::hex_string(&bytes[span.range.clone()]);
+            preview = protocol::hexdump::hex_string(&bytes[span.range.clone()]);
         }
         let pane = props.source.pane();
         let (d1, d2, d3) = (

@@ -1,9 +1,10 @@
-//! How bytes and values are shown: Python's `repr` forms (so our programs print
-//! exactly what the tutorial's programs print) and hex-dump rows.
+//! Python's `repr` and `str` forms of bytes, strings, floats and decoded JSON,
+//! so our programs print exactly what the tutorial's programs print (a log
+//! line that differs by one quote would send a reader hunting for a bug).
 
 use std::fmt::Write as _;
 
-use crate::json::{Json, Number};
+use crate::json::{finite_float_repr, Json, Number};
 
 /// `repr(b)` of a Python `bytes` object: `b'\x00d{"byteorder": ...}'`.
 ///
@@ -101,39 +102,7 @@ pub fn python_float_repr(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf" } else { "-inf" }.into();
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e3".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if (-5 < exp) && (exp < 16) {
-        let point = exp + 1; // digits before the decimal point
-        let mut out = String::from(sign);
-        if point <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-point) as usize));
-            out.push_str(&digits);
-        } else {
-            let point = point as usize;
-            if digits.len() <= point {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', point - digits.len()));
-                out.push_str(".0");
-            } else {
-                out.push_str(&digits[..point]);
-                out.push('.');
-                out.push_str(&digits[point..]);
-            }
-        }
-        out
-    } else {
-        let exp_sign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{mantissa}e{exp_sign}{:02}", exp.abs())
-    }
+    finite_float_repr(f)
 }
 
 /// `repr(v)` of the Python object `json.loads` makes of `v`:
@@ -187,144 +156,6 @@ pub fn python_str(value: &Json) -> String {
         Json::String(s) => s.clone(),
         other => python_repr(other),
     }
-}
-
-/// Bytes per hex-dump row.
-pub const HEX_ROW_WIDTH: usize = 16;
-
-/// One row of a hex dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HexRow {
-    /// Offset of the row's first byte.
-    pub offset: usize,
-    /// The row's bytes as two-digit lowercase hex, space-separated.
-    pub hex: String,
-    /// The row's bytes as ASCII, `.` for anything not printable.
-    pub ascii: String,
-}
-
-impl HexRow {
-    /// The row as `hexdump -C` lays it out: `00000000  00 64 7b ...  |.d{...|`.
-    pub fn line(&self) -> String {
-        format!(
-            "{:08x}  {:<width$}  |{}|",
-            self.offset,
-            self.hex,
-            self.ascii,
-            width = HEX_ROW_WIDTH * 3 - 1
-        )
-    }
-}
-
-/// How many rows a dump of `len` bytes has.
-pub fn hex_row_count(len: usize) -> usize {
-    len.div_ceil(HEX_ROW_WIDTH)
-}
-
-/// Row `index` of the dump of `bytes`; rows can be made one at a time, so a
-/// view of a large message only formats the rows on screen.
-pub fn hex_row(bytes: &[u8], index: usize) -> Option<HexRow> {
-    let offset = index.checked_mul(HEX_ROW_WIDTH)?;
-    if offset >= bytes.len() {
-        return None;
-    }
-    let row = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
-    let mut hex = String::with_capacity(HEX_ROW_WIDTH * 3);
-    for (i, b) in row.iter().enumerate() {
-        if i > 0 {
-            hex.push(' ');
-        }
-        let _ = write!(hex, "{b:02x}");
-    }
-    let ascii = row.iter().map(|&b| ascii_cell(b)).collect();
-    Some(HexRow { offset, hex, ascii })
-}
-
-/// The ASCII column's character for one byte.
-pub fn ascii_cell(b: u8) -> char {
-    if (0x20..0x7f).contains(&b) {
-        b as char
-    } else {
-        '.'
-    }
-}
-
-/// Every row of the dump of `bytes`.
-pub fn hex_rows(bytes: &[u8]) -> impl Iterator<Item = HexRow> + '_ {
-    (0..hex_row_count(bytes.len())).filter_map(move |i| hex_row(bytes, i))
-}
-
-/// Bytes as space-separated hex: `00 64 7b`.
-pub fn hex_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// Bytes as a Rust array literal: `[0x00, 0x64, 0x7b]`.
-pub fn rust_array_literal(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 6 + 2);
-    out.push('[');
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "0x{b:02x}");
-    }
-    out.push(']');
-    out
-}
-
-/// Parses hex typed by a person: pairs of digits, with any whitespace, commas,
-/// `0x` prefixes or `\x` escapes between them.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, HexError> {
-    let mut digits = Vec::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let prefixed = (b == b'0' || b == b'\\')
-            && matches!(bytes.get(i + 1), Some(b'x' | b'X'))
-            && digits.len() % 2 == 0;
-        if prefixed {
-            i += 2;
-            continue;
-        }
-        match b {
-            b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => digits.push(b),
-            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' => {
-                if digits.len() % 2 == 1 {
-                    return Err(HexError::OddDigits { offset: i });
-                }
-            }
-            _ => return Err(HexError::NotHex { offset: i }),
-        }
-        i += 1;
-    }
-    if digits.len() % 2 == 1 {
-        return Err(HexError::OddDigits { offset: text.len() });
-    }
-    Ok(digits
-        .chunks(2)
-        .map(|pair| {
-            let s = std::str::from_utf8(pair).expect("hex digits are ASCII");
-            u8::from_str_radix(s, 16).expect("checked hex digits")
-        })
-        .collect())
-}
-
-/// Why typed hex was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HexError {
-    #[error("not a hex digit at character {offset}")]
-    NotHex { offset: usize },
-    #[error("a byte needs two hex digits (at character {offset})")]
-    OddDigits { offset: usize },
 }
 
 #[cfg(test)]
@@ -405,38 +236,5 @@ mod tests {
         );
         assert_eq!(python_str(&Json::from("ring")), "ring");
         assert_eq!(python_str(&Json::Null), "None");
-    }
-
-    #[test]
-    fn hex_rows_have_offset_hex_and_ascii() {
-        let bytes: Vec<u8> = (0x40..0x40 + 20).collect();
-        let rows: Vec<_> = hex_rows(&bytes).collect();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].offset, 16);
-        assert_eq!(rows[1].hex, "50 51 52 53");
-        assert_eq!(rows[1].ascii, "PQRS");
-        assert_eq!(
-            hex_row(b"\x00d{", 0).unwrap().line(),
-            format!("00000000  00 64 7b{}  |.d{{|", " ".repeat(47 - 8))
-        );
-        assert_eq!(hex_row(&bytes, 2), None);
-    }
-
-    #[test]
-    fn copy_formats() {
-        assert_eq!(hex_string(b"\x00d{"), "00 64 7b");
-        assert_eq!(rust_array_literal(b"\x00d"), "[0x00, 0x64]");
-    }
-
-    #[test]
-    fn typed_hex_is_forgiving_about_separators() {
-        assert_eq!(parse_hex("00 64 7b").unwrap(), b"\x00d{");
-        assert_eq!(parse_hex("0x00, 0x64\n7B").unwrap(), b"\x00d{");
-        assert_eq!(parse_hex(r"\x00\x64").unwrap(), b"\x00d");
-        assert_eq!(
-            parse_hex("006").unwrap_err(),
-            HexError::OddDigits { offset: 3 }
-        );
-        assert_eq!(parse_hex("0g").unwrap_err(), HexError::NotHex { offset: 1 });
     }
 }
