@@ -1,6 +1,7 @@
-# The README's two commands: `make play` and `make test`. Both set up what
-# they need first (see .ci/setup.sh), skipping what is installed.
-.PHONY: play test setup bench fmt lint
+# The README's two commands: `make play` and `make test`. Each sets up only
+# what it needs first (.ci/setup.sh play / test), skipping what is installed,
+# and ends with each step's time.
+.PHONY: play test setup setup-play measure-setup bench fmt lint
 
 play:
 	./.ci/play.sh
@@ -9,7 +10,15 @@ test:
 	./.ci/test.sh
 
 setup:
-	./.ci/setup.sh
+	./.ci/setup.sh test
+
+setup-play:
+	./.ci/setup.sh play
+
+# Times compiling trunk and wasm-bindgen-cli each way setup can (minutes; run
+# it on a quiet machine). Results: target/measure-setup.md.
+measure-setup:
+	./.ci/measure-setup.sh
 
 bench:
 	cargo bench -p protocol
