@@ -5,11 +5,14 @@
 use std::fmt;
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
+
 use crate::layout::Layout;
 use crate::model::Message;
 
 /// The part of a frame being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Part {
     /// The 2-byte big-endian length of the JSON header.
     LengthPrefix,
@@ -20,7 +23,8 @@ pub enum Part {
 }
 
 /// What the decoder is waiting for: `have` of `need` bytes of `part`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialisable because the relay reports its servers' decoders to the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Need {
     /// The part being read.
     pub part: Part,

@@ -1,0 +1,339 @@
+//! Observation events: what happened at the TCP sockets of a session, sent
+//! by the relay as text messages when the page asks with `observe=1`.
+//!
+//! Two sockets are observed. The relay's own socket to the target (events
+//! without a prefix: `connect`, `write`, `read`, `socket`, …) is always
+//! observable. For the servers the relay runs in-process (app, echo,
+//! blackhole), the server's socket of that same connection is too (events
+//! prefixed `server_`): each `recv()` as the server made it, with its
+//! decoder's state, each `send()`, its log lines and its kernel queues. An
+//! external target's side cannot be seen; [`Observed::Observing`] says which
+//! case a session is.
+//!
+//! Each message is one JSON object: `kind`, `t_us` (microseconds since the
+//! session started), and the fields of that kind:
+//!
+//! ```text
+//! {"t_us":0,"kind":"observing","target":"app","server":true}
+//! {"t_us":412,"kind":"connect","local":"127.0.0.1:50112","peer":"127.0.0.1:40331","connect_us":96}
+//! {"t_us":530,"kind":"server_accept","local":"127.0.0.1:40331","peer":"127.0.0.1:50112"}
+//! {"t_us":1910,"kind":"write","len":10,"sent":10}
+//! {"t_us":1950,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"header","have":8,"need":100}}
+//! {"t_us":2002,"kind":"socket","state":"ESTABLISHED","recv_q":0,"send_q":0,"rtt_us":41,"unacked":0,"retransmits":0}
+//! ```
+//!
+//! Byte events come one per system call until they come faster than the
+//! relay's observation budget; then consecutive events of one kind merge
+//! into one whose `count` says how many calls it stands for and whose `len`
+//! and `sent` are their totals. Nothing is dropped silently: if the browser
+//! reads too slowly for even that, [`Observed::Lost`] says how many events
+//! were lost.
+
+use serde::{Deserialize, Serialize};
+
+use crate::decode::Need;
+
+/// One observation event and when it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Microseconds since the relay accepted the session.
+    pub t_us: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Observed,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// What happened, at which socket. Addresses are `HOST:PORT` as Rust
+/// writes a `SocketAddr` (`[::1]:65432` for IPv6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observed {
+    /// The first event of a session: what can be observed.
+    Observing {
+        /// The target's name.
+        target: String,
+        /// Whether the server's side is observed too (in-process targets).
+        server: bool,
+    },
+    /// The relay's `connect()` to the target completed.
+    Connect {
+        /// The relay's address (the server sees it as its peer).
+        local: String,
+        /// The target's address.
+        peer: String,
+        /// How long the three-way handshake took, in microseconds.
+        connect_us: u64,
+    },
+    /// The relay's `send()` to the target: the kernel may take less than
+    /// offered (its send buffer is full), which is why `sendall()` loops.
+    Write {
+        /// Bytes offered.
+        len: u64,
+        /// Bytes the kernel took.
+        sent: u64,
+        /// How many system calls this event stands for (see the module docs).
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u32,
+    },
+    /// The relay's `recv()` from the target returned bytes.
+    Read {
+        /// Bytes received.
+        len: u64,
+        /// How many system calls this event stands for.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u32,
+    },
+    /// The relay called `shutdown(SHUT_WR)`: a FIN goes to the server.
+    ShutdownWrite,
+    /// The relay's `recv()` returned 0 bytes: the server closed its side.
+    Eof,
+    /// The server reset the connection (RST).
+    Reset,
+    /// The relay closed its socket to the target.
+    Close,
+    /// The kernel's view of the relay's socket, as `netstat -an` shows it.
+    Socket(SocketInfo),
+    /// The in-process server's `accept()` returned this connection.
+    ServerAccept {
+        /// The server's address.
+        local: String,
+        /// The relay's address, as the server sees it.
+        peer: String,
+    },
+    /// The server's `recv()` returned bytes (0 bytes: the relay's FIN).
+    ServerRecv {
+        /// Bytes received.
+        len: u64,
+        /// How many system calls this event stands for.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u32,
+        /// The app server's decoder after this chunk (other servers have none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decoder: Option<DecoderState>,
+    },
+    /// The server decoded a whole request, written as it logs it.
+    ServerRequest {
+        /// The request as Python's `repr` shows it (`{'action': 'search', …}`).
+        repr: String,
+    },
+    /// The server's `send()`.
+    ServerSend {
+        /// Bytes offered.
+        len: u64,
+        /// Bytes the kernel took.
+        sent: u64,
+        /// How many system calls this event stands for.
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        count: u32,
+    },
+    /// A line the server logged about this connection.
+    ServerLog {
+        /// How serious.
+        level: LogLevel,
+        /// The line, as the server's terminal shows it (cut if very long).
+        line: String,
+    },
+    /// The kernel's view of the server's socket.
+    ServerSocket(SocketInfo),
+    /// The server closed its socket.
+    ServerClose,
+    /// Events the relay could not deliver because the browser read too
+    /// slowly, even merged.
+    Lost {
+        /// How many.
+        events: u64,
+    },
+}
+
+/// The decoder's state after a chunk, typed so the page says it in the
+/// protocol crate's words ([`Need`]'s `Display`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DecoderState {
+    /// Part of a frame is in; this much of this part.
+    Waiting(Need),
+    /// The chunk completed a message and nothing more is buffered.
+    Complete,
+    /// The bytes are not a valid frame; the server will close.
+    Failed {
+        /// The decoder's error, as the server logs it.
+        error: String,
+    },
+}
+
+/// How serious a server's log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// What the tutorial's programs print as they work.
+    Info,
+    /// Something went wrong for this connection only.
+    Warning,
+    /// The server itself failed.
+    Error,
+}
+
+/// A socket's kernel state, as `netstat -an` and `ss -ti` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketInfo {
+    /// The TCP state.
+    pub state: TcpState,
+    /// Bytes received by the kernel and not yet read by the program (SIOCINQ).
+    pub recv_q: u64,
+    /// Bytes written by the program and not yet acknowledged by the peer (SIOCOUTQ).
+    pub send_q: u64,
+    /// Smoothed round-trip time, microseconds (TCP_INFO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_us: Option<u32>,
+    /// Segments sent and not yet acknowledged (TCP_INFO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unacked: Option<u32>,
+    /// Retransmissions over the connection's life (TCP_INFO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmits: Option<u32>,
+}
+
+/// TCP states, named as `netstat` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)] // RFC 793's names; netstat's spelling
+pub enum TcpState {
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait1,
+    FinWait2,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Closing,
+}
+
+impl TcpState {
+    /// The state from Linux's `tcpi_state` (`include/net/tcp_states.h`).
+    pub fn from_linux(state: u8) -> Option<TcpState> {
+        use TcpState::*;
+        Some(match state {
+            1 => Established,
+            2 => SynSent,
+            3 => SynRecv,
+            4 => FinWait1,
+            5 => FinWait2,
+            6 => TimeWait,
+            7 => Close,
+            8 => CloseWait,
+            9 => LastAck,
+            10 => Listen,
+            11 => Closing,
+            _ => return None,
+        })
+    }
+
+    /// The name `netstat` prints.
+    pub fn name(self) -> &'static str {
+        use TcpState::*;
+        match self {
+            Established => "ESTABLISHED",
+            SynSent => "SYN_SENT",
+            SynRecv => "SYN_RECV",
+            FinWait1 => "FIN_WAIT1",
+            FinWait2 => "FIN_WAIT2",
+            TimeWait => "TIME_WAIT",
+            Close => "CLOSE",
+            CloseWait => "CLOSE_WAIT",
+            LastAck => "LAST_ACK",
+            Listen => "LISTEN",
+            Closing => "CLOSING",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Part;
+
+    fn round_trip(json: &str) -> Observation {
+        let parsed: Observation = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), json);
+        parsed
+    }
+
+    #[test]
+    fn the_documented_example_session_reads_and_writes_back_unchanged() {
+        let docs = include_str!("observe.rs");
+        let examples: Vec<&str> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! {"))
+            .collect();
+        assert_eq!(examples.len(), 6);
+        for example in examples {
+            round_trip(&format!("{{{example}"));
+        }
+    }
+
+    #[test]
+    fn a_server_recv_carries_the_decoders_need() {
+        let obs = round_trip(
+            r#"{"t_us":1950,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"content","have":20,"need":41}}"#,
+        );
+        let Observed::ServerRecv {
+            decoder: Some(DecoderState::Waiting(need)),
+            ..
+        } = obs.event
+        else {
+            panic!("{obs:?}");
+        };
+        assert_eq!(
+            need,
+            Need {
+                part: Part::Content,
+                have: 20,
+                need: 41
+            }
+        );
+        assert_eq!(need.to_string(), "content: 20 of 41 bytes");
+    }
+
+    #[test]
+    fn merged_byte_events_carry_a_count_single_ones_do_not() {
+        let single = Observation {
+            t_us: 5,
+            event: Observed::Write {
+                len: 10,
+                sent: 10,
+                count: 1,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&single).unwrap(),
+            r#"{"t_us":5,"kind":"write","len":10,"sent":10}"#
+        );
+        round_trip(r#"{"t_us":5,"kind":"read","len":65536,"count":4}"#);
+    }
+
+    #[test]
+    fn socket_states_use_netstats_names() {
+        for n in 1..=11 {
+            let state = TcpState::from_linux(n).unwrap();
+            assert_eq!(
+                serde_json::to_string(&state).unwrap(),
+                format!("\"{}\"", state.name())
+            );
+        }
+        assert_eq!(TcpState::from_linux(0), None);
+        round_trip(
+            r#"{"t_us":9,"kind":"server_socket","state":"CLOSE_WAIT","recv_q":408300,"send_q":0}"#,
+        );
+    }
+}
