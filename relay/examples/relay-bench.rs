@@ -47,7 +47,7 @@ struct Args {
     #[arg(long)]
     app_addr: Option<SocketAddr>,
     /// How long each workload runs.
-    #[arg(long, default_value = "10s", value_parser = relay::cli::parse_duration)]
+    #[arg(long, default_value = "10s", value_parser = tutorial::cli::parse_duration)]
     duration: Duration,
     /// Only this workload (echo64, bulk, app).
     #[arg(long)]

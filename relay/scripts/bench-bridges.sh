@@ -7,7 +7,8 @@
 #   WORKLOADS: echo64 bulk app (default: all three)
 #   websocat and websockify join when found on PATH or given as $WEBSOCAT,
 #   $WEBSOCKIFY (set one empty to leave that bridge out).
-# Build first: cargo build --release -p relay --bins --example relay-bench
+# Build first: cargo build --release -p relay --bin relay --example relay-bench
+#              cargo build --release -p tutorial --example bare-server
 #
 # Besides ops/s and latency it prints what does not depend on the machine's
 # load: CPU time of the bridge and of the servers per operation (utime+stime
@@ -23,32 +24,65 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
 bg() { "$@" >/dev/null 2>&1 & pids+=("$!"); }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-echo_port=$(free_port); app_port=$(free_port)
-bg "$bin/bare-server" --echo 127.0.0.1 "$echo_port"; echo_pid=$!
-bg "$bin/bare-server" 127.0.0.1 "$app_port"; app_pid=$!
-sleep 0.3
+# started CMD...: runs a program that binds port 0 and prints the address it
+# got, and waits for that line: sets $pid and $log (its output so far).
+started() {
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 &
+  pid=$!; pids+=("$pid")
+}
+# wait_line REGEX: waits until $log has a line matching REGEX and prints
+# the port at the end of its first match (the programs print it once bound).
+wait_line() {
+  local found
+  for _ in $(seq 200); do
+    found=$(grep -m1 -oE "$1" "$log" || true)
+    [ -n "$found" ] && { grep -oE '[0-9]+$' <<<"$found"; return; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "error: no line matching '$1':" >&2; cat "$log" >&2; exit 1
+}
+# websocat and websockify cannot report what port 0 gave them, so they get a
+# free port picked here (it can be taken in between: then the wait fails)
+# and are ready once it accepts connections.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return
+    sleep 0.05
+  done
+  echo "error: nothing accepts on 127.0.0.1:$1" >&2; exit 1
+}
+
+started "$bin/examples/bare-server" --echo 127.0.0.1 0; echo_pid=$pid
+echo_port=$(wait_line 'Listening on \(.*, [0-9]+')
+started "$bin/examples/bare-server" 127.0.0.1 0; app_pid=$pid
+app_port=$(wait_line 'Listening on \(.*, [0-9]+')
 
 # Each bridge: a label, its process ids, and relay-bench's arguments.
 names=(); procs=(); args=()
-relay_port=$(free_port)
-RUST_LOG=warn bg "$bin/relay" --listen "127.0.0.1:$relay_port" --no-embedded --dist /nonexistent \
-  --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
-names+=(relay); procs+=("$!"); args+=("--relay 127.0.0.1:$relay_port")
+# Warnings only, except the relay's startup lines (which say what port 0
+# picked); the per-session lines stay off as they would in production.
+RUST_LOG=warn,relay=info,relay::server=warn started "$bin/relay" --listen 127.0.0.1:0 \
+  --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
+relay_port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
+names+=(relay); procs+=("$pid"); args+=("--relay 127.0.0.1:$relay_port")
 if [ -n "$websocat" ]; then
   p1=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p1" "tcp:127.0.0.1:$echo_port"; a=$!
   p2=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p2" "tcp:127.0.0.1:$app_port"
+  wait_port "$p1"; wait_port "$p2"
   names+=("websocat $("$websocat" --version | awk '{print $2}')"); procs+=("$a $!")
   args+=("--echo-url ws://127.0.0.1:$p1/ --app-url ws://127.0.0.1:$p2/")
 fi
 if [ -n "$websockify" ]; then
   p1=$(free_port); bg "$websockify" "127.0.0.1:$p1" "127.0.0.1:$echo_port"; a=$!
   p2=$(free_port); bg "$websockify" "127.0.0.1:$p2" "127.0.0.1:$app_port"
+  wait_port "$p1"; wait_port "$p2"
   names+=(websockify); procs+=("$a $!")
   args+=("--echo-url ws://127.0.0.1:$p1/ --app-url ws://127.0.0.1:$p2/")
 fi
-sleep 1
 
 # CPU ticks (utime + stime) of a process and, for websockify, its children.
 ticks() {

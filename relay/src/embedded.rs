@@ -8,7 +8,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::servers::{app, echo, net};
+use tutorial::servers::{app, echo, net};
+
 use crate::targets::Targets;
 
 /// Binds both servers on `127.0.0.1:0`, spawns them into the returned set,

@@ -1,24 +1,26 @@
-//! The native side of wirelab: the tutorial's TCP programs and the relay.
+//! The WebSocket↔TCP relay: the playground's back end. A browser names a
+//! target (`/ws?target=app`); the relay connects to it and moves bytes both
+//! ways unchanged. The tutorial's programs themselves live in the
+//! `tutorial` crate; the relay runs its app and echo servers in-process.
 //!
-//! The programs (issue 3): [`servers`] holds the app and echo accept loops
-//! the binaries and the relay share; [`client`] the app client; [`load`] the
-//! load generator; [`cli`] logging, signals and errors for every binary.
+//! Where things are:
+//! - [`server`]: the axum router (`/ws`, `/targets`, `/limits`, `/healthz`,
+//!   the built playground) and [`server::Relay::serve`], the accept loop.
+//! - [`bridge`]: one WebSocket session ↔ one TCP stream: the close policy,
+//!   the byte accounting, the two pumps.
+//! - [`targets`]: the named-target registry, the only way to reach a host.
+//! - [`embedded`]: starts the tutorial's app and echo servers as targets.
+//! - [`config`]: every limit as a flag with its default.
+//! - [`metrics`]: sessions and held bytes, for `/healthz` and the tests.
+//! - [`tap`]: `--tap`, decoded frames in the log.
 //!
-//! The relay (issue 4): [`http::Relay`] serves the router and runs sessions;
-//! [`bridge`] moves one session's bytes; [`embedded`] starts the app and
-//! echo servers as targets; [`targets`] is the named-target
-//! registry; [`config`] holds every limit as a flag; [`metrics`] counts
-//! sessions and held bytes; [`tap`] logs decoded frames. The README is the
-//! user's guide.
+//! The paths, bodies and close frames the page relies on are typed once in
+//! `protocol::relay_api`. The README is the user's guide.
 
 pub mod bridge;
-pub mod cli;
-pub mod client;
 pub mod config;
 pub mod embedded;
-pub mod http;
-pub mod load;
 pub mod metrics;
-pub mod servers;
+pub mod server;
 pub mod tap;
 pub mod targets;

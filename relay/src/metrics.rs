@@ -4,9 +4,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::bridge::SessionReport;
+use crate::bridge::{HeldBytes, SessionReport};
 
 /// How many ended sessions [`Metrics::recent`] keeps.
 const RECENT: usize = 64;
@@ -16,7 +16,9 @@ pub struct Metrics {
     active: AtomicUsize,
     total: AtomicU64,
     refused: AtomicU64,
-    buffered: AtomicUsize,
+    /// Shared with every session's [`SessionStats`](crate::bridge::SessionStats),
+    /// which count into it (the bridge does not know this type).
+    buffered: Arc<HeldBytes>,
     recent: Mutex<VecDeque<(u64, String, SessionReport)>>,
 }
 
@@ -35,7 +37,11 @@ impl Metrics {
     }
     /// Bytes held by all sessions: read from one side, not yet written to the other.
     pub fn buffered_bytes(&self) -> usize {
-        self.buffered.load(Ordering::Relaxed)
+        self.buffered.get()
+    }
+    /// The total a new session's stats count their held bytes into.
+    pub fn held_bytes(&self) -> Arc<HeldBytes> {
+        self.buffered.clone()
     }
     /// Reports of the last ended sessions as (id, target, report), oldest first.
     pub fn recent(&self) -> Vec<(u64, String, SessionReport)> {
@@ -61,11 +67,5 @@ impl Metrics {
     }
     pub(crate) fn refused_one(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
-    }
-    pub(crate) fn hold(&self, n: usize) {
-        self.buffered.fetch_add(n, Ordering::Relaxed);
-    }
-    pub(crate) fn release(&self, n: usize) {
-        self.buffered.fetch_sub(n, Ordering::Relaxed);
     }
 }

@@ -7,12 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 
-use serde::Serialize;
-
 /// One reachable TCP endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub name: String,
     pub description: String,
@@ -134,14 +134,35 @@ impl Targets {
 
     /// Resolves a `--target` once (the first address wins) and registers it.
     pub async fn add_spec(&mut self, spec: &TargetSpec) -> Result<(), TargetError> {
+        self.add_spec_with(spec, |host, port| async move {
+            tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map(Iterator::collect)
+        })
+        .await
+    }
+
+    /// [`Targets::add_spec`] with another resolver: it is asked once, here,
+    /// and the registry keeps its first address for good (a host whose DNS
+    /// changes later does not move the target).
+    async fn add_spec_with<F, Fut>(
+        &mut self,
+        spec: &TargetSpec,
+        resolve: F,
+    ) -> Result<(), TargetError>
+    where
+        F: FnOnce(String, u16) -> Fut,
+        Fut: Future<Output = io::Result<Vec<SocketAddr>>>,
+    {
         let resolve_error = |reason: String| TargetError::Resolve {
             name: spec.name.clone(),
             host: spec.host.clone(),
             reason,
         };
-        let address = tokio::net::lookup_host((spec.host.as_str(), spec.port))
+        let address = resolve(spec.host.clone(), spec.port)
             .await
             .map_err(|e| resolve_error(e.to_string()))?
+            .into_iter()
             .next()
             .ok_or_else(|| resolve_error("no addresses".to_owned()))?;
         self.add(
@@ -223,11 +244,55 @@ mod tests {
 
     #[tokio::test]
     async fn a_spec_is_resolved_once_at_registration() {
+        let spec: TargetSpec = "local=some-host:65432".parse().unwrap();
+        let first: SocketAddr = "192.0.2.7:65432".parse().unwrap();
+        let second: SocketAddr = "[2001:db8::7]:65432".parse().unwrap();
+        let asked = std::cell::Cell::new(0);
         let mut targets = Targets::new();
-        let spec: TargetSpec = "local=localhost:65432".parse().unwrap();
-        targets.add_spec(&spec).await.unwrap();
+        targets
+            .add_spec_with(&spec, |host, port| {
+                asked.set(asked.get() + 1);
+                assert_eq!((host.as_str(), port), ("some-host", 65432));
+                async move { Ok(vec![first, second]) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(asked.get(), 1);
         let target = targets.get("local").unwrap();
-        assert!(target.address.ip().is_loopback());
-        assert_eq!(target.address.port(), 65432);
+        assert_eq!(target.address, first);
+        assert_eq!(
+            target.description,
+            "TCP 192.0.2.7:65432 (--target local=some-host:65432)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spec_that_resolves_to_nothing_is_refused() {
+        let spec: TargetSpec = "gone=nowhere:1".parse().unwrap();
+        let mut targets = Targets::new();
+        let err = targets
+            .add_spec_with(&spec, |_, _| async { Ok(Vec::new()) })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TargetError::Resolve {
+                name: "gone".into(),
+                host: "nowhere".into(),
+                reason: "no addresses".into()
+            }
+        );
+        assert!(targets.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ip_literal_spec_needs_no_resolver() {
+        let mut targets = Targets::new();
+        let spec: TargetSpec = "v6=[::1]:65432".parse().unwrap();
+        targets.add_spec(&spec).await.unwrap();
+        assert_eq!(
+            targets.get("v6").unwrap().address,
+            "[::1]:65432".parse::<SocketAddr>().unwrap()
+        );
     }
 }

@@ -131,8 +131,8 @@ async fn a_client_that_never_reads_keeps_relay_memory_bounded_and_ends_at_the_id
         report
             .close
             .as_ref()
-            .map(|(code, reason)| (*code, reason.as_str())),
-        Some((1008, "idle timeout: no traffic for 1500ms")),
+            .map(|reason| (reason.code(), reason.text())),
+        Some((1008, "idle timeout: no traffic for 1500ms".to_owned())),
         "{report:?}"
     );
     assert!(

@@ -187,3 +187,22 @@ async fn targets_and_healthz_are_json() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["sessions"], 0);
 }
+
+#[tokio::test]
+async fn limits_tell_the_page_the_configured_message_size() {
+    let config = relay::config::RelayConfig {
+        max_message_size: 4096,
+        ..test_config()
+    };
+    let relay = start(config, &[]).await;
+    let (status, body) = http_get(relay.addr, protocol::relay_api::LIMITS_PATH, &[]).await;
+    assert_eq!(status, 200);
+    let limits: protocol::relay_api::Limits = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        limits,
+        protocol::relay_api::Limits {
+            max_message_size: 4096
+        }
+    );
+    assert_eq!(body, r#"{"max_message_size":4096}"#);
+}

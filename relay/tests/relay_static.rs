@@ -5,7 +5,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use relay::http::Relay;
+use relay::server::Relay;
 use relay::targets::Targets;
 use support::*;
 use tokio::net::TcpListener;

@@ -1,3 +1,9 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p relay --bin relay
+//! ```
+//!
 //! `relay`: the playground's whole back end in one command.
 //!
 //! Serves the built playground (trunk's `dist/`), bridges `/ws?target=NAME`
@@ -11,11 +17,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use relay::config::{RelayConfig, DEFAULT_LISTEN};
-use relay::http::Relay;
-use relay::servers::{app, echo, net};
+use relay::server::Relay;
 use relay::targets::{TargetSpec, Targets};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tutorial::cli;
+use tutorial::servers::{app, echo, net};
 
 /// WebSocket-to-TCP relay for the wirelab playground.
 #[derive(Parser)]
@@ -44,19 +51,19 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    relay::cli::init_logging();
+    cli::init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => return relay::cli::fail(format!("cannot start the runtime: {e}")),
+        Err(e) => return cli::fail(format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => relay::cli::fail(message),
+        Err(message) => cli::fail(message),
     }
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let shutdown = relay::cli::cancel_on_signal();
+    let shutdown = cli::cancel_on_signal();
     let servers_shutdown = CancellationToken::new();
     let mut targets = Targets::new();
     let mut servers = if args.no_embedded {

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use relay::config::RelayConfig;
-use relay::http::Relay;
 use relay::metrics::Metrics;
-use relay::servers::{app, echo};
+use relay::server::Relay;
 use relay::targets::Targets;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,14 +22,18 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
+use tutorial::servers::{app, echo};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Longest any relay test waits on the network before calling it a hang.
+pub const HANG_GUARD: Duration = Duration::from_secs(30);
+
 /// Every network wait in a test goes through this: a hang guard, not a speed check.
 pub async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
+    tokio::time::timeout(HANG_GUARD, f)
         .await
-        .expect("hang guard: the test waited 30s")
+        .unwrap_or_else(|_| panic!("hang guard: the test waited {HANG_GUARD:?}"))
 }
 
 pub struct TestRelay {
@@ -212,7 +215,7 @@ pub async fn http_get_full(
     (status, head, response[split + 4..].to_vec())
 }
 
-/// Polls `condition` every 10 ms, at most 30 s (a hang guard).
+/// Polls `condition` every 10 ms, at most [`HANG_GUARD`].
 pub async fn eventually(mut condition: impl FnMut() -> bool) {
     within(async {
         while !condition() {

@@ -8,9 +8,12 @@
 //! - [`net`] binds (SO_REUSEADDR, `''` = all interfaces, IPv6 literals) and
 //!   prints addresses as Python prints them.
 //! - `limits` (private) is the accept loop both servers share: connection
-//!   cap, graceful shutdown with a grace period.
+//!   cap, graceful shutdown with a grace period; its defaults are
+//!   [`DEFAULT_MAX_CONNECTIONS`] and [`DEFAULT_GRACE_PERIOD`].
 
 pub mod app;
 pub mod echo;
 mod limits;
 pub mod net;
+
+pub use limits::{DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};

@@ -1,34 +1,38 @@
 #!/usr/bin/env bash
 # The programs' benchmark: loadgen against our app-server and the bare
 # comparison servers, alternating rounds so that background load hits all
-# alike. Usage: relay/scripts/bench-programs.sh [SECONDS] [CLIENTS] [ROUNDS]
-# Build first: cargo build --release -p relay --bins
+# alike. Usage: tutorial/scripts/bench-programs.sh [SECONDS] [CLIENTS] [ROUNDS]
+# Build first: cargo build --release -p tutorial --bins --example bare-server
 set -euo pipefail
 secs=${1:-5}; clients=${2:-16}; rounds=${3:-3}
 bin=${CARGO_TARGET_DIR:-$(dirname "$0")/../../target}/release
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 
-# start NAME CMD...: runs a server on port 0, sets $port and $pid.
+# start CMD...: runs a server on port 0 with stdout in a file, and waits for
+# its "Listening on (HOST, PORT)" line, printed once the socket is bound:
+# sets $port, $pid and $log (the server's output).
 start() {
-  local log; log=$(mktemp)
+  log=$(mktemp)
   "$@" >"$log" 2>&1 &
   pid=$!; pids+=("$pid")
-  for _ in $(seq 100); do
-    port=$(grep -m1 -o 'Listening on (.*, [0-9]*)' "$log" | grep -o '[0-9]*)$' | tr -d ')') && [ -n "$port" ] && break
+  port=
+  for _ in $(seq 200); do
+    port=$(grep -m1 -o 'Listening on (.*, [0-9]*)' "$log" | grep -o '[0-9]*)$' | tr -d ')' || true)
+    [ -n "$port" ] && return
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
+  echo "error: $* did not report a listening port:" >&2; cat "$log" >&2; exit 1
 }
 
-start "$bin/bare-server" 127.0.0.1 0;                         bare=$port; bare_pid=$pid
+start "$bin/examples/bare-server" 127.0.0.1 0;                bare=$port; bare_pid=$pid
 start "$bin/app-server" 127.0.0.1 0 --quiet;                  app=$port; app_pid=$pid
-start "$bin/bare-server" 127.0.0.1 0 --echo;                  becho=$port; becho_pid=$pid
+start "$bin/examples/bare-server" 127.0.0.1 0 --echo;         becho=$port; becho_pid=$pid
 start "$bin/app-server" 127.0.0.1 0 --quiet --keep-alive;     appka=$port; appka_pid=$pid
 start "$bin/multiconn-server" 127.0.0.1 0 --quiet;            mecho=$port; mecho_pid=$pid
 # The tutorial's log lines on, written to a file as a terminal would take them.
-logged_out=$(mktemp)
-"$bin/app-server" 127.0.0.1 0 >"$logged_out" 2>&1 & logged_pid=$!; pids+=("$logged_pid")
-sleep 0.3; logged=$(grep -m1 -o '[0-9]*)$' "$logged_out" | tr -d ')')
+start "$bin/app-server" 127.0.0.1 0;                          logged=$port; logged_pid=$pid; logged_out=$log
 
 load() { "$bin/loadgen" 127.0.0.1 "$@" --duration "${secs}s" --clients "$clients"; }
 for r in $(seq "$rounds"); do

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run, Process};
+use common::{example, run, Process};
 
 fn loadgen(port: u16, pid: u32, extra: &[&str]) -> String {
     let port = port.to_string();
@@ -77,10 +77,7 @@ fn loadgen_checks_echoed_bytes_against_the_echo_servers() {
         &["--mode", "echo", "--per-connection", "0"],
     );
     assert!(out.contains("; errors 0;"), "{out}");
-    let bare = Process::spawn(
-        env!("CARGO_BIN_EXE_bare-server"),
-        &["127.0.0.1", "0", "--echo"],
-    );
+    let bare = Process::spawn(&example("bare-server"), &["127.0.0.1", "0", "--echo"]);
     let out = loadgen(
         bare.listening_port(),
         bare.child.id(),

@@ -22,17 +22,13 @@ use tokio_util::codec::Decoder as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::limits::{accept_loop, Stop};
+use super::limits::{accept_loop, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
 use super::net::PyAddr;
 
 /// Default [`Config::max_content_length`]: 1 MiB (requests are a few dozen bytes).
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1024 * 1024;
 /// Default [`Config::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default [`Config::max_connections`].
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
-/// Default [`Config::grace_period`].
-pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
 /// Spare buffer room offered to each read (a tutorial request is ~150 bytes).
 const READ_SPARE: usize = 512;
 /// Initial read buffer: room for the spare plus a partial frame, so that

@@ -1,6 +1,15 @@
+//! Run with
+//!
+//! ```not_rust
+//! cargo run --release -p tutorial --example bare-server -- 127.0.0.1 0
+//! ```
+//!
 //! The benchmark's floor, not a program for readers: reads one frame (with
 //! `protocol`'s decoder), writes a fixed reply, closes. No logging, no limits,
 //! no timeouts, no shutdown. With `--echo` it is a bare echo instead.
+//!
+//! An example rather than a binary: it is a yardstick for `loadgen`
+//! (`scripts/bench-programs.sh`), not one of the tutorial's programs.
 
 use std::process::ExitCode;
 
@@ -8,11 +17,11 @@ use bytes::BytesMut;
 use clap::Parser;
 use protocol::codec::MessageCodec;
 use protocol::DecoderConfig;
-use relay::cli::fail;
-use relay::servers::net;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Decoder as _;
+use tutorial::cli::fail;
+use tutorial::servers::net;
 
 /// Bare comparison server for loadgen: one frame in, a fixed reply out, close.
 #[derive(Parser)]

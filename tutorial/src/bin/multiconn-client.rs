@@ -1,16 +1,21 @@
-//! The tutorial's multi-connection client:
-//! `multiconn-client <host> <port> <num_connections>`.
-
-use std::process::ExitCode;
-use std::time::Duration;
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p tutorial --bin multiconn-client -- 127.0.0.1 65432 2
+//! ```
+//!
+//! The tutorial's multi-connection client: opens N connections at once,
+//! sends two messages on each, and closes each when its echo is complete.
 
 use clap::Parser;
 use protocol::python::python_bytes_repr;
-use relay::cli::{fail, init_logging, parse_duration};
-use relay::servers::net;
+use std::process::ExitCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::info;
+use tutorial::args::{ClientTimeout, ServerAddr};
+use tutorial::cli::{fail, init_logging};
+use tutorial::servers::net;
 
 /// What every connection sends, in order.
 const MESSAGES: [&[u8]; 2] = [b"Message 1 from client.", b"Message 2 from client."];
@@ -20,30 +25,27 @@ const MESSAGES: [&[u8]; 2] = [b"Message 1 from client.", b"Message 2 from client
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Server host: an IP address (::1 works) or a host name.
-    host: String,
-    /// Server port.
-    port: u16,
+    #[command(flatten)]
+    server: ServerAddr,
     /// How many connections to open.
     num_connections: usize,
-    /// Give up on a connection whose echo is not complete after this long.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    timeout: ClientTimeout,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
-    let server = net::py_host_port(&args.host, args.port);
-    let addr = match net::resolve(&args.host, args.port) {
+    let server = net::py_host_port(&args.server.host, args.server.port);
+    let addr = match net::resolve(&args.server.host, args.server.port) {
         Ok(addr) => addr,
         Err(e) => return fail(format_args!("cannot resolve {server}: {e}")),
     };
     let mut tasks = tokio::task::JoinSet::new();
     for connid in 1..=args.num_connections {
         info!("Starting connection {connid} to {server}");
-        let timeout = args.timeout;
+        let timeout = args.timeout.timeout;
         tasks.spawn(async move {
             match tokio::time::timeout(timeout, converse(addr, connid)).await {
                 Ok(result) => result.map_err(|e| format!("connection {connid}: {e}")),

@@ -9,11 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use relay::servers::{app, echo, net};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tutorial::servers::{app, echo, net};
 
 /// Longest any test waits on the network before calling it a hang.
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -268,6 +268,26 @@ pub fn python3() -> Option<&'static str> {
         .status()
         .is_ok_and(|s| s.success());
     ok.then_some("python3")
+}
+
+/// Path of one of this package's examples. `cargo test` builds them beside
+/// the test binaries (`target/PROFILE/examples/`), but unlike binaries they
+/// get no `CARGO_BIN_EXE_*` variable.
+pub fn example(name: &str) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/PROFILE/deps/TEST-HASH → target/PROFILE/examples/NAME
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test binary is in target/PROFILE/deps")
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built: `cargo test -p tutorial` builds the examples, or run `cargo build -p tutorial --example {name}`",
+        path.display()
+    );
+    path.to_str().expect("a UTF-8 path").to_owned()
 }
 
 /// Path of a Python fixture in tests/python.

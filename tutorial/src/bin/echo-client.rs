@@ -1,34 +1,38 @@
-//! The tutorial's first client: `echo-client [host] [port]` sends
-//! `Hello, world` and prints what comes back, reading until all of it has
-//! (the fix the tutorial teaches: one recv() may return part of it).
-
-use std::process::ExitCode;
-use std::time::Duration;
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p tutorial --bin echo-client -- 127.0.0.1 65432
+//! ```
+//!
+//! The tutorial's first client: sends `Hello, world` and prints what comes
+//! back, reading until all of it has (the fix the tutorial teaches: one
+//! recv() may return part of it).
 
 use clap::Parser;
 use protocol::python::python_bytes_repr;
-use relay::cli::{fail, init_logging, parse_duration};
-use relay::servers::net;
+use std::process::ExitCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::info;
+use tutorial::args::{ClientTimeout, TUTORIAL_HOST, TUTORIAL_PORT};
+use tutorial::cli::{fail, init_logging};
+use tutorial::servers::net;
 
 /// The tutorial's echo client: sends a message and prints it once it is all back.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     /// Server host: an IP address (::1 works) or a host name.
-    #[arg(default_value = "127.0.0.1")]
+    #[arg(default_value = TUTORIAL_HOST)]
     host: String,
     /// Server port.
-    #[arg(default_value_t = 65432)]
+    #[arg(default_value_t = TUTORIAL_PORT)]
     port: u16,
     /// What to send.
     #[arg(long, default_value = "Hello, world")]
     message: String,
-    /// Give up when connecting or the echo takes longer than this.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    timeout: ClientTimeout,
 }
 
 #[tokio::main]
@@ -65,7 +69,7 @@ async fn main() -> ExitCode {
         let ((), data) = tokio::try_join!(send, receive)?;
         Ok::<_, std::io::Error>(data)
     };
-    match tokio::time::timeout(args.timeout, exchange).await {
+    match tokio::time::timeout(args.timeout.timeout, exchange).await {
         Ok(Ok(data)) => {
             info!("Received {}", python_bytes_repr(&data));
             ExitCode::SUCCESS
@@ -73,7 +77,7 @@ async fn main() -> ExitCode {
         Ok(Err(e)) => fail(format_args!("echo from {server} failed: {e}")),
         Err(_) => fail(format_args!(
             "no full echo from {server} within {:?}",
-            args.timeout
+            args.timeout.timeout
         )),
     }
 }

@@ -1,10 +1,13 @@
 //! What every binary shares: logging set up to read like the tutorial's
-//! output, Ctrl-C/SIGTERM handling, duration arguments and one-line errors.
+//! output, Ctrl-C/SIGTERM handling, duration arguments, one-line errors and
+//! the `Listening on …` line. The clap arguments they share are in
+//! [`crate::args`].
 
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::{filter_fn, FilterExt};
@@ -14,6 +17,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::servers::net;
 
 /// Logs to stdout at info level (`RUST_LOG` overrides), each event as a bare
 /// line like the tutorial's `print()`s: no timestamp, no target, and a level
@@ -140,6 +145,19 @@ pub fn fail(message: impl fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Binds `host`:`port` the way the tutorial's servers do and logs
+/// `Listening on (HOST, PORT)` with the port the kernel picked (the line
+/// scripts and tests read to find a port-0 server). `Err` is the message for
+/// [`fail`].
+pub fn listen(host: &str, port: u16, backlog: u32) -> Result<TcpListener, String> {
+    let listener = net::listen_addr(host, port)
+        .and_then(|addr| net::bind(addr, backlog))
+        .map_err(|e| format!("cannot listen on {}: {e}", net::py_host_port(host, port)))?;
+    let port = listener.local_addr().map_or(port, |a| a.port());
+    tracing::info!(target: LISTENING, "Listening on {}", net::py_host_port(host, port));
+    Ok(listener)
+}
+
 /// Parses a duration argument: `10`, `1.5` (seconds), `250ms`, `10s`, `2m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -160,6 +178,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?} is not a non-negative duration"))
 }
 
+/// Writes a duration as [`parse_duration`] reads it back (`10s`, `250ms`):
+/// how a `Duration` constant becomes a flag's default text.
+pub fn duration_text(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{}s", duration.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +202,18 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn duration_texts_read_back_as_the_same_duration() {
+        for duration in [
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            Duration::from_millis(250),
+            Duration::from_millis(1500),
+        ] {
+            assert_eq!(parse_duration(&duration_text(duration)), Ok(duration));
+        }
+        assert_eq!(duration_text(Duration::from_secs(5)), "5s");
     }
 }

@@ -15,6 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+/// Default connection cap of every server (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default time in-flight connections get after shutdown (`--grace-period`).
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
 /// What a connection handler watches to know when to stop.
 #[derive(Clone)]
 pub(crate) struct Stop {

@@ -1,14 +1,21 @@
-//! The tutorial's application client:
-//! `app-client <host> <port> <action> <value> [<action> <value>]...`.
+//! Run with
+//!
+//! ```not_rust
+//! cargo run -p tutorial --bin app-client -- 127.0.0.1 65432 search morpheus
+//! ```
+//!
+//! The tutorial's application client: sends `search VALUE` (or a binary
+//! request) and prints the decoded reply; more ACTION VALUE pairs go on the
+//! same connection.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 use protocol::app::{request, Outcome};
-use relay::cli::{fail, init_logging, parse_duration};
-use relay::client::{AppConnection, ClientError};
 use tracing::info;
+use tutorial::args::{ClientTimeout, ServerAddr};
+use tutorial::cli::{fail, init_logging};
+use tutorial::client::{AppConnection, ClientError};
 
 /// The tutorial's application client: `search VALUE` sends a JSON search, any other
 /// action sends ACTION+VALUE as binary/custom-client-binary-type; prints the decoded reply.
@@ -18,10 +25,8 @@ use tracing::info;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Server host: an IP address (::1 works) or a host name.
-    host: String,
-    /// Server port.
-    port: u16,
+    #[command(flatten)]
+    server: ServerAddr,
     /// `search`, or anything else for a binary request.
     action: String,
     /// The search term, or the rest of the binary request.
@@ -32,9 +37,8 @@ struct Args {
     /// Send all requests at once, then read the replies (tests the server's in-order answers).
     #[arg(long)]
     pipeline: bool,
-    /// Give up when connecting, or waiting for a reply, takes longer than this.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    timeout: Duration,
+    #[command(flatten)]
+    timeout: ClientTimeout,
 }
 
 #[tokio::main]
@@ -61,7 +65,8 @@ async fn main() -> ExitCode {
 async fn run(args: &Args) -> Result<(), ClientError> {
     let mut requests = vec![request(&args.action, &args.value)];
     requests.extend(args.more.chunks(2).map(|pair| request(&pair[0], &pair[1])));
-    let mut connection = AppConnection::connect(&args.host, args.port, args.timeout).await?;
+    let mut connection =
+        AppConnection::connect(&args.server.host, args.server.port, args.timeout.timeout).await?;
     if args.pipeline {
         for req in &requests {
             connection.send(req).await?;

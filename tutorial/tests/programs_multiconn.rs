@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{read_to_close, run, start_echo, write_split, Process, Split, HANG_GUARD};
-use relay::servers::echo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tutorial::servers::echo;
 
 #[test]
 fn multiconn_client_and_server_processes_echo_fifty_connections_intact() {

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::{exchange, read_to_close, start_app, write_split, Process, Split, HANG_GUARD};
 use protocol::{encode_raw, Json};
-use relay::servers::app;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tutorial::servers::app;
 
 /// The tutorial's requests (from its big-endian client) and the replies its
 /// little-endian server sent, as printed in the tutorial; the ring, miss and
@@ -544,7 +544,7 @@ async fn without_keep_alive_only_the_first_of_back_to_back_requests_is_answered(
 
 #[tokio::test]
 async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
-    let listener = match relay::servers::net::bind("[::1]:0".parse().unwrap(), 16) {
+    let listener = match tutorial::servers::net::bind("[::1]:0".parse().unwrap(), 16) {
         Ok(listener) => listener,
         Err(e) => {
             eprintln!(

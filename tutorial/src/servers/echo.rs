@@ -11,15 +11,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::limits::accept_loop;
+use super::limits::{accept_loop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
 use super::net::PyAddr;
 
 /// Default [`Config::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default [`Config::max_connections`].
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
-/// Default [`Config::grace_period`].
-pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
 /// Bytes read (and echoed) at a time.
 const CHUNK: usize = 4096;
 

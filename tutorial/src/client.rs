@@ -17,6 +17,10 @@ use tracing::info;
 
 use crate::servers::net::{py_host_port, resolve};
 
+/// How long the clients wait by default (`--timeout`) for a connection, a
+/// reply or an echo.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a conversation with the server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

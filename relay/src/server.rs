@@ -3,12 +3,15 @@
 //! - `GET /ws?target=NAME`: checks Origin (403), the target name (400/404)
 //!   and the session limit (503) before upgrading, then runs one
 //!   [`bridge`](crate::bridge) session.
-//! - `GET /targets`: the registry as JSON for the UI's picker.
+//! - `GET /targets`: the registry as JSON ([`TargetInfo`]s) for the UI's picker.
+//! - `GET /limits`: what the page must respect ([`Limits`]), from the config.
 //! - `GET /healthz`: liveness and the [`Metrics`] counters as JSON.
 //! - anything else: static files from the dist directory (trunk's output),
 //!   compressed when the browser accepts it.
 //!
-//! [`Relay::serve`] runs it on a listener until a shutdown token is cancelled.
+//! The page's paths and bodies are `protocol::relay_api`'s, so both sides
+//! compile the same contract. [`Relay::serve`] runs the router on a listener
+//! until a shutdown token is cancelled.
 
 use std::collections::HashMap;
 use std::io;
@@ -26,6 +29,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::StreamExt;
+use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, TARGETS_PATH, WS_PATH};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -85,8 +89,9 @@ impl Relay {
     /// The routes, for serving or for tests that call them without a socket.
     pub fn router(&self) -> Router {
         let api = Router::new()
-            .route("/ws", get(ws_handler))
-            .route("/targets", get(targets_handler))
+            .route(WS_PATH, get(ws_handler))
+            .route(TARGETS_PATH, get(targets_handler))
+            .route(LIMITS_PATH, get(limits_handler))
             .route("/healthz", get(healthz_handler))
             .with_state(self.inner.clone());
         match &self.inner.dist {
@@ -263,7 +268,7 @@ async fn run_session(
         let name = &target.name;
         tracing::info!("session {id}: {peer} → {name} ({})", target.address);
         let config = &inner.config;
-        let stats = SessionStats::new(inner.metrics.clone());
+        let stats = SessionStats::new(inner.metrics.held_bytes());
         let taps = config.tap.then(|| {
             let max = config.max_message_size as u64;
             (
@@ -287,9 +292,9 @@ async fn run_session(
         fields.record("bytes_to_target", report.to_upstream);
         fields.record("bytes_to_browser", report.to_client);
         fields.record("duration_ms", report.duration.as_millis() as u64);
-        if let Some((code, reason)) = &report.close {
-            fields.record("close_code", code);
-            fields.record("close_reason", reason.as_str());
+        if let Some(reason) = &report.close {
+            fields.record("close_code", reason.code());
+            fields.record("close_reason", reason.text().as_str());
         }
         fields.record("close_sent", report.close_sent);
         tracing::info!(
@@ -310,8 +315,19 @@ async fn run_session(
     .await
 }
 
-async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<Target>> {
-    Json(inner.targets.iter().cloned().collect())
+async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<TargetInfo>> {
+    let info = |target: &Target| TargetInfo {
+        name: target.name.clone(),
+        description: target.description.clone(),
+        address: Some(target.address.to_string()),
+    };
+    Json(inner.targets.iter().map(info).collect())
+}
+
+async fn limits_handler(State(inner): State<Arc<Inner>>) -> Json<Limits> {
+    Json(Limits {
+        max_message_size: inner.config.max_message_size as u64,
+    })
 }
 
 async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Json<serde_json::Value> {

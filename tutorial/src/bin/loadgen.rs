@@ -1,23 +1,29 @@
-//! Load for any application (or echo) server: `loadgen <host> <port>`.
+//! Run with
+//!
+//! ```not_rust
+//! cargo run --release -p tutorial --bin loadgen -- 127.0.0.1 65432 --clients 16
+//! ```
+//!
+//! Load for any application (or echo) server: C concurrent clients for a
+//! while, then requests/s, p50/p99 latency and the server's CPU per request.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use protocol::app::request;
-use relay::cli::{fail, parse_duration};
-use relay::load::{run, LoadConfig, Mode};
-use relay::servers::net;
+use tutorial::args::ServerAddr;
+use tutorial::cli::{fail, parse_duration};
+use tutorial::load::{process_cpu_time, run, LoadConfig, Mode};
+use tutorial::servers::net;
 
 /// Runs C concurrent clients against a server for a while and prints requests/s,
 /// p50/p99 latency and, with --pid, the server's CPU time per request.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Server host: an IP address (::1 works) or a host name.
-    host: String,
-    /// Server port.
-    port: u16,
+    #[command(flatten)]
+    server: ServerAddr,
     /// How long to run.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     duration: Duration,
@@ -48,16 +54,16 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let addr = match net::resolve(&args.host, args.port) {
+    let addr = match net::resolve(&args.server.host, args.server.port) {
         Ok(addr) => addr,
-        Err(e) => return fail(format_args!("cannot resolve {}: {e}", args.host)),
+        Err(e) => return fail(format_args!("cannot resolve {}: {e}", args.server.host)),
     };
     let mut frame = Vec::new();
     if let Err(e) = protocol::encode_into(&request(&args.action, &args.value), &mut frame) {
         return fail(e);
     }
     if let Some(pid) = args.pid {
-        if relay::load::process_cpu_time(pid).is_none() {
+        if process_cpu_time(pid).is_none() {
             return fail(format_args!("cannot read /proc/{pid}/stat"));
         }
     }

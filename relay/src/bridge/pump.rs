@@ -1,0 +1,245 @@
+//! The two pumps, each one direction of one session, and the reads they
+//! share.
+//!
+//! Each pump waits for its write before reading more, so a side that stops
+//! reading stops the other side's reads (backpressure). Reads from TCP go
+//! through a per-thread scratch buffer ([`read_chunk`]), so an idle session
+//! holds no read buffer.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::Duration;
+
+use axum::extract::ws::Message;
+use bytes::Bytes;
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use super::close::Ending;
+use super::stats::SessionStats;
+use crate::tap::Tap;
+
+thread_local! {
+    /// Where TCP reads land before they are copied out at their exact size.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Waits for bytes from the target and returns at most `max` of them
+/// (empty at EOF).
+///
+/// The read goes into a per-thread scratch buffer that is borrowed only
+/// during one poll (a pending read fills nothing), so an idle session holds
+/// no read buffer at all: that is most of what keeps idle sessions small.
+pub async fn read_chunk<R: AsyncRead + Unpin>(reader: &mut R, max: usize) -> io::Result<Bytes> {
+    std::future::poll_fn(|cx| {
+        SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.len() < max {
+                scratch.resize(max, 0);
+            }
+            let mut buf = ReadBuf::new(&mut scratch[..max]);
+            match Pin::new(&mut *reader).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(Bytes::copy_from_slice(buf.filled()))),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
+}
+
+/// Target → browser: one TCP read, one binary message.
+///
+/// Messages whose bytes are already there when the previous one is queued
+/// go out in the same socket write, up to [`coalesce_limit`] bytes: the reply
+/// and the target's EOF usually arrive together, and then the last message
+/// and the close frame (queued by [`close_client`](super::close::close_client)) share one write and one
+/// TCP segment. A read that would wait flushes first, so nothing already
+/// read waits for more.
+pub(super) async fn pump_down<Tx, R>(
+    ws_tx: &mut Tx,
+    up_rd: &mut R,
+    chunk: usize,
+    stats: &SessionStats,
+    tap: &mut Option<Tap>,
+) -> Ending
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+    R: AsyncRead + Unpin + Send,
+{
+    loop {
+        let first = read_chunk(up_rd, chunk).await;
+        let mut held = stats.hold(0);
+        let mut queued = 0usize;
+        let mut read = Some(first);
+        while let Some(result) = read.take() {
+            let bytes = match result {
+                Ok(bytes) if !bytes.is_empty() => bytes,
+                // What is queued stays unflushed on purpose: the close
+                // frame's write (`close_client`) takes it along.
+                end => {
+                    stats.to_client.fetch_add(held.n as u64, Ordering::Relaxed);
+                    return match end {
+                        Err(e) => Ending::upstream_io(&e),
+                        Ok(_) => Ending::UpstreamClosed,
+                    };
+                }
+            };
+            let n = bytes.len();
+            held.grow(n);
+            stats.touch();
+            if let Some(tap) = tap {
+                tap.observe(&bytes);
+            }
+            if let Err(e) = ws_tx.feed(Message::Binary(bytes)).await {
+                return Ending::ClientGone(format!("send failed: {e}"));
+            }
+            queued += frame_len(n);
+            if queued < coalesce_limit(chunk) {
+                read = read_chunk(up_rd, chunk).now_or_never();
+            }
+        }
+        // Returns once everything queued is written out, which is what
+        // makes a browser that stops reading stop our TCP reads.
+        if let Err(e) = ws_tx.flush().await {
+            return Ending::ClientGone(format!("send failed: {e}"));
+        }
+        stats.to_client.fetch_add(held.n as u64, Ordering::Relaxed);
+        drop(held);
+        stats.touch();
+    }
+}
+
+/// Bytes of queued frames after which [`pump_down`] stops reading and
+/// flushes: one more read may add a full `chunk`, so what waits in the
+/// WebSocket's write buffer stays under `2 * chunk` plus frame headers
+/// ([`ws_write_buffer`]).
+pub fn coalesce_limit(chunk: usize) -> usize {
+    chunk
+}
+
+/// The WebSocket write buffer a session needs: what [`pump_down`] queues
+/// before a flush, plus a close frame.
+pub fn ws_write_buffer(chunk: usize) -> usize {
+    coalesce_limit(chunk) + frame_len(chunk) + frame_len(125)
+}
+
+/// Size of an unmasked (server → browser) frame carrying `payload` bytes.
+pub(super) fn frame_len(payload: usize) -> usize {
+    let header = match payload {
+        0..=125 => 2,
+        126..=65535 => 4,
+        _ => 10,
+    };
+    header + payload
+}
+
+/// Browser → target: one binary message, one TCP write.
+pub(super) async fn pump_up<Rx, E, W>(
+    ws_rx: &mut Rx,
+    up_wr: &mut W,
+    stats: &SessionStats,
+    tap: &mut Option<Tap>,
+) -> Ending
+where
+    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
+    E: fmt::Display,
+    W: AsyncWrite + Unpin + Send,
+{
+    let mut half_closed = false;
+    loop {
+        let message = match ws_rx.next().await {
+            None => return Ending::ClientGone("connection closed without a close frame".into()),
+            Some(Err(e)) => return Ending::client_error(e),
+            Some(Ok(message)) => message,
+        };
+        match message {
+            // An empty message is the browser's shutdown(SHUT_WR): a zero-byte
+            // TCP write means nothing, so the empty message is free to mean "done sending".
+            Message::Binary(bytes) if bytes.is_empty() => {
+                if !half_closed {
+                    half_closed = true;
+                    stats.touch();
+                    if let Err(e) = up_wr.shutdown().await {
+                        return Ending::upstream_io(&e);
+                    }
+                }
+            }
+            Message::Binary(_) if half_closed => return Ending::DataAfterHalfClose,
+            Message::Binary(bytes) => {
+                let n = bytes.len();
+                let held = stats.hold(n);
+                stats.touch();
+                if let Some(tap) = tap {
+                    tap.observe(&bytes);
+                }
+                if let Err(e) = up_wr.write_all(&bytes).await {
+                    return Ending::upstream_io(&e);
+                }
+                drop(held);
+                stats.to_upstream.fetch_add(n as u64, Ordering::Relaxed);
+                stats.touch();
+            }
+            Message::Text(_) => return Ending::TextRefused,
+            Message::Close(frame) => {
+                return Ending::ClientClosed(frame.map(|f| (f.code, f.reason.to_string())))
+            }
+            // tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+    }
+}
+
+/// Resolves once nothing has moved for `timeout`.
+pub(super) async fn idle(stats: &SessionStats, timeout: Duration) {
+    loop {
+        let quiet = stats.quiet_for();
+        if quiet >= timeout {
+            return;
+        }
+        tokio::time::sleep(timeout - quiet).await;
+    }
+}
+
+/// Reads the target until EOF or error, counting what cannot be delivered.
+pub(super) async fn drain<R: AsyncRead + Unpin + Send>(
+    up_rd: &mut R,
+    chunk: usize,
+    stats: &SessionStats,
+    tap: &mut Option<Tap>,
+) {
+    while let Ok(bytes) = read_chunk(up_rd, chunk).await {
+        if bytes.is_empty() {
+            break;
+        }
+        if let Some(tap) = tap {
+            tap.observe(&bytes);
+        }
+        stats
+            .discarded
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{duplex, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn read_chunk_takes_at_most_max_bytes_at_their_exact_size_and_is_empty_at_eof() {
+        let (mut writer, mut reader) = duplex(64);
+        writer.write_all(b"0123456789").await.unwrap();
+        let first = read_chunk(&mut reader, 4).await.unwrap();
+        assert_eq!(&first[..], b"0123");
+        let rest = read_chunk(&mut reader, 4096).await.unwrap();
+        assert_eq!(&rest[..], b"456789");
+        drop(writer);
+        assert!(read_chunk(&mut reader, 4096).await.unwrap().is_empty());
+    }
+}

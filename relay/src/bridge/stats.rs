@@ -1,0 +1,112 @@
+//! Byte accounting: what one session moved and holds ([`SessionStats`]),
+//! and what all sessions hold together ([`HeldBytes`], which `/healthz`
+//! shows through the relay's metrics).
+//!
+//! "Held" means taken from one side and not yet written to the other: the
+//! memory bound the bridge promises is a bound on these counters, so tests
+//! assert on them instead of on timing.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes held by every session together.
+#[derive(Debug, Default)]
+pub struct HeldBytes(AtomicUsize);
+
+impl HeldBytes {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counters of one session, readable while it runs.
+#[derive(Debug)]
+pub struct SessionStats {
+    total: Arc<HeldBytes>,
+    started: Instant,
+    pub(super) to_upstream: AtomicU64,
+    pub(super) to_client: AtomicU64,
+    /// Bytes the relay holds for this session.
+    buffered: AtomicUsize,
+    peak_buffered: AtomicUsize,
+    /// Target bytes read after the browser closed (they cannot be delivered).
+    pub(super) discarded: AtomicU64,
+    /// Milliseconds since `started` of the last byte moved.
+    last_activity_ms: AtomicU64,
+}
+
+impl SessionStats {
+    /// A session whose held bytes also count in `total`.
+    pub fn new(total: Arc<HeldBytes>) -> Self {
+        SessionStats {
+            total,
+            started: Instant::now(),
+            to_upstream: AtomicU64::new(0),
+            to_client: AtomicU64::new(0),
+            buffered: AtomicUsize::new(0),
+            peak_buffered: AtomicUsize::new(0),
+            discarded: AtomicU64::new(0),
+            last_activity_ms: AtomicU64::new(0),
+        }
+    }
+
+    pub fn to_upstream(&self) -> u64 {
+        self.to_upstream.load(Ordering::Relaxed)
+    }
+    pub fn to_client(&self) -> u64 {
+        self.to_client.load(Ordering::Relaxed)
+    }
+    pub fn buffered(&self) -> usize {
+        self.buffered.load(Ordering::Relaxed)
+    }
+    pub fn peak_buffered(&self) -> usize {
+        self.peak_buffered.load(Ordering::Relaxed)
+    }
+    pub fn discarded(&self) -> u64 {
+        self.discarded.load(Ordering::Relaxed)
+    }
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub(super) fn touch(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_activity_ms.store(now, Ordering::Relaxed);
+    }
+
+    pub(super) fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    /// Counts `n` bytes as held until the guard drops (also when a pending
+    /// write is abandoned because the session ends).
+    pub(super) fn hold(&self, n: usize) -> Held<'_> {
+        let mut held = Held { stats: self, n: 0 };
+        held.grow(n);
+        held
+    }
+}
+
+/// Bytes counted as held by one session, released on drop.
+pub(super) struct Held<'a> {
+    stats: &'a SessionStats,
+    pub(super) n: usize,
+}
+
+impl Held<'_> {
+    pub(super) fn grow(&mut self, n: usize) {
+        let now = self.stats.buffered.fetch_add(n, Ordering::Relaxed) + n;
+        self.stats.peak_buffered.fetch_max(now, Ordering::Relaxed);
+        self.stats.total.0.fetch_add(n, Ordering::Relaxed);
+        self.n += n;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.stats.buffered.fetch_sub(self.n, Ordering::Relaxed);
+        self.stats.total.0.fetch_sub(self.n, Ordering::Relaxed);
+    }
+}

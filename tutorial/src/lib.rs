@@ -1,0 +1,29 @@
+//! The Real Python socket tutorial's TCP programs, in tokio: the servers
+//! (which the relay also runs in-process as targets), the clients, and a
+//! load generator to measure them.
+//!
+//! Where things are:
+//! - [`servers`]: the app and echo servers as library code, with the accept
+//!   loop they share (connection cap, graceful shutdown) and [`servers::net`]
+//!   (binding as the tutorial does, addresses printed as Python prints them).
+//! - [`client`]: the app client's conversation: connect, send, decode replies.
+//! - [`load`]: the load generator behind `loadgen`.
+//! - [`cli`]: what every binary shares: logging that reads like the
+//!   tutorial's `print()`s, Ctrl-C/SIGTERM, one-line errors, durations.
+//! - [`args`]: the clap pieces the binaries flatten ([`args::ListenArgs`],
+//!   [`args::ServerLimits`], [`args::ServerAddr`], [`args::ClientTimeout`]),
+//!   so each flag and its default is written once.
+//! - `src/bin/`: `echo-server`, `echo-client`, `multiconn-server`,
+//!   `multiconn-client`, `app-server`, `app-client`, `loadgen`; each file
+//!   opens with how to run it.
+//! - `examples/bare-server.rs`: the benchmark's floor (no logging, limits or
+//!   shutdown), for `loadgen` to compare with.
+//! - `scripts/bench-programs.sh`: `loadgen` against the servers, in rounds.
+//! - `tests/`: the binaries run as processes (`programs_*.rs`), against
+//!   each other and against the Python fixtures in `tests/python/`.
+
+pub mod args;
+pub mod cli;
+pub mod client;
+pub mod load;
+pub mod servers;
