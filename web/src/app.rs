@@ -89,7 +89,7 @@ pub fn App() -> Html {
 
     use_effect_with((), |_| {
         // Effects run once the first render is in the DOM: the budget script
-        // (web/measure_budgets.py) reads this mark.
+        // (e2e/measure_budgets.py) reads this mark.
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
             let _ = performance.mark("wirelab-first-render");
         }

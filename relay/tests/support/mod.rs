@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,15 +44,6 @@ pub struct TestRelay {
 
 /// A relay with `app` and `echo` (real servers on loopback) plus `extra` targets.
 pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRelay {
-    start_serving(config, extra, None).await
-}
-
-/// [`start`], also serving the playground from `dist`.
-pub async fn start_serving(
-    config: RelayConfig,
-    extra: &[(&str, SocketAddr)],
-    dist: Option<PathBuf>,
-) -> TestRelay {
     let shutdown = CancellationToken::new();
     // The servers outlive the relay's shutdown, so a test of the relay's
     // shutdown sees the relay's close codes, not the servers'.
@@ -75,7 +65,7 @@ pub async fn start_serving(
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let relay = Relay::new(config, targets, dist);
+    let relay = Relay::new(config, targets, None);
     let metrics = relay.metrics();
     let served = tokio::spawn(relay.serve(listener, shutdown.clone()));
     TestRelay {

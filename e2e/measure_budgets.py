@@ -10,7 +10,7 @@
 
 Usage (after `trunk build --release`, with the relay serving dist/):
     cargo run -p relay --bin relay &     # http://127.0.0.1:8780
-    python3 web/measure_budgets.py [--relay http://127.0.0.1:8780] [--loads 7]
+    python3 e2e/measure_budgets.py [--relay http://127.0.0.1:8780] [--loads 7]
 Needs chromedriver (CHROMEDRIVER, default /usr/bin/chromedriver).
 """
 

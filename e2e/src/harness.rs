@@ -1,0 +1,137 @@
+//! What every browser scenario needs: the built playground, a relay with the
+//! real servers behind it, a browser, and a verdict on the console at the end.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::Client;
+use futures_util::FutureExt;
+use relay::config::RelayConfig;
+use relay::server::Relay;
+use relay::targets::Targets;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tutorial::servers::{app, echo};
+
+use crate::webdriver::{chromedriver_path, free_port, Driver};
+
+/// Set to `1` to skip the browser tests knowingly where there is no browser.
+pub const SKIP: &str = "WIRELAB_SKIP_BROWSER";
+
+/// How long one test's scenarios may take before they count as hung.
+pub const HANG_GUARD: Duration = Duration::from_secs(240);
+
+/// The laptop window the scenarios use unless they say otherwise.
+pub const LAPTOP: (u32, u32) = (1280, 800);
+
+/// The workspace root (this crate sits in it).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// `target/screenshots/`, where every scenario leaves what a reviewer looks at.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+/// What is missing to run a browser test, if anything.
+pub fn missing() -> Vec<String> {
+    let mut missing = Vec::new();
+    let dist = workspace().join("dist");
+    let has_wasm = std::fs::read_dir(&dist)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        })
+        .unwrap_or(false);
+    if !dist.join("index.html").is_file() || !has_wasm {
+        missing.push(format!(
+            "{} holds no built playground: run `trunk build --release` at the workspace root",
+            dist.display()
+        ));
+    }
+    if !Path::new(&chromedriver_path()).is_file() {
+        missing.push(format!(
+            "chromedriver not found at {} (set CHROMEDRIVER)",
+            chromedriver_path()
+        ));
+    }
+    missing
+}
+
+/// A relay on port 0 serving `dist/`, with the embedded `app` and `echo`
+/// servers and `down`, a loopback port nobody listens on. Everything stops
+/// when the test's runtime does.
+pub async fn start_relay(config: RelayConfig) -> SocketAddr {
+    let servers = CancellationToken::new();
+    let mut targets = Targets::new();
+    // Dropping the task set would abort the servers: detach it instead.
+    relay::embedded::start(
+        &mut targets,
+        app::Config::default(),
+        echo::Config::default(),
+        &servers,
+    )
+    .expect("embedded servers start")
+    .detach_all();
+    let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    targets
+        .add("down", down, "nothing listens here".into())
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay = Relay::new(config, targets, Some(workspace().join("dist")));
+    tokio::spawn(relay.serve(listener, CancellationToken::new()));
+    addr
+}
+
+/// Runs `scenarios` in a fresh browser against a fresh relay: fails with
+/// what to do when the browser or the build is missing (unless [`SKIP`]),
+/// ends the browser session even when a scenario panics, and fails on any
+/// console error the page logged.
+pub async fn run(scenarios: impl AsyncFnOnce(&Client, SocketAddr)) {
+    let missing = missing();
+    if !missing.is_empty() {
+        if std::env::var(SKIP).as_deref() == Ok("1") {
+            eprintln!("skipped ({SKIP}=1): {}", missing.join("; "));
+            return;
+        }
+        panic!(
+            "the browser test cannot run: {}. Set {SKIP}=1 to skip it knowingly.",
+            missing.join("; ")
+        );
+    }
+    let driver = Driver::start();
+    let relay = start_relay(RelayConfig::default()).await;
+    let (width, height) = LAPTOP;
+    let c = driver.browser(width, height).await;
+    let session = c.session_id().await.unwrap().expect("a session id");
+
+    let result = tokio::time::timeout(
+        HANG_GUARD,
+        AssertUnwindSafe(scenarios(&c, relay)).catch_unwind(),
+    )
+    .await;
+    let (driver, errors) = tokio::task::spawn_blocking(move || {
+        let errors = driver.console_errors(&session);
+        (driver, errors)
+    })
+    .await
+    .expect("read the console log");
+    let _ = c.close().await;
+    drop(driver);
+    if let Err(panic) = result.expect("the scenarios finished (hang guard)") {
+        std::panic::resume_unwind(panic);
+    }
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
