@@ -360,6 +360,51 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
 }
 
 #[wasm_bindgen_test]
+async fn sequence_diagram_shows_a_refused_connect_as_never_reaching_the_server() {
+    let event = |at_ms: f64, kind| TimelineEvent { at_ms, kind };
+    let refused = Rc::new(Session {
+        id: 1,
+        target: "down".into(),
+        timeline: vec![
+            event(
+                0.0,
+                TimelineKind::Connect {
+                    target: "down".into(),
+                },
+            ),
+            event(1.0, TimelineKind::Open),
+            event(
+                2.0,
+                TimelineKind::Send {
+                    offset: 0,
+                    len: 143,
+                },
+            ),
+            event(
+                3.0,
+                TimelineKind::Close {
+                    by: Party::Relay,
+                    code: 1011,
+                    reason: "connection refused: 127.0.0.1:9".into(),
+                },
+            ),
+        ],
+        ..Session::default()
+    });
+    let svg = mount::<components::SequenceDiagram>(components::sequence_diagram::Props {
+        session: refused,
+    })
+    .await;
+    let labels: Vec<String> = texts(&svg, ".arrow .label");
+    assert!(labels.contains(&"connect() ✗".to_owned()), "{labels:?}");
+    assert!(
+        !labels.iter().any(|l| l.starts_with("send()")),
+        "{labels:?}"
+    );
+    assert!(!labels.contains(&"close() (EOF)".to_owned()), "{labels:?}");
+}
+
+#[wasm_bindgen_test]
 async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
     let div = mount::<components::TargetPicker>(components::target_picker::Props {
         targets: Targets::Loaded(vec![

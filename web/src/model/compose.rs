@@ -101,6 +101,8 @@ fn build(c: &Composer) -> Result<Built, String> {
         }
     };
     let mut message = message.with_byteorder(c.byteorder.clone());
+    // Insert-or-replace is the protocol crate's rule (`Message::with_extra`),
+    // not re-implemented here.
     for (key, value) in extra_headers(&c.extra_headers)? {
         message = message.with_extra(key, value);
     }
