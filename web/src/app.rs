@@ -1,5 +1,6 @@
 //! The root component: holds the reducer and connects it to the outside
-//! world (the WebSocket, the relay's `/targets`, the URL hash, timers).
+//! world (the WebSocket, the relay's `/targets`, the URL hash, timers), and
+//! turns each panel's narrow callbacks into actions.
 
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
@@ -13,8 +14,10 @@ use crate::components::{
     TargetPicker, Transcript,
 };
 use crate::hooks::{use_websocket, SendPlan};
+use crate::model::relay::parse_targets;
+use crate::model::{Action, ComposeAction, Pane, SendAction, State, ViewAction, LAST_STEP};
 use crate::share::{self, Shared};
-use crate::state::{parse_targets, Action, Pane, State, MAX_SEGMENTS};
+use protocol::relay_api::{TargetInfo, TARGETS_PATH, WS_PATH};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -47,25 +50,25 @@ fn socket_url(target: &str) -> String {
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
     format!(
-        "{scheme}//{host}/ws?target={}",
+        "{scheme}//{host}{WS_PATH}?target={}",
         share::percent_encode(target)
     )
 }
 
-async fn fetch_targets() -> Result<Vec<crate::state::TargetInfo>, String> {
+async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let unreachable = |e: wasm_bindgen::JsValue| {
         let why = js_sys::Error::from(e).message();
-        format!("relay unreachable: GET /targets failed ({why})")
+        format!("relay unreachable: GET {TARGETS_PATH} failed ({why})")
     };
-    let response: Response = JsFuture::from(window.fetch_with_str("/targets"))
+    let response: Response = JsFuture::from(window.fetch_with_str(TARGETS_PATH))
         .await
         .map_err(unreachable)?
         .dyn_into()
-        .map_err(|_| "GET /targets: not a response".to_owned())?;
+        .map_err(|_| format!("GET {TARGETS_PATH}: not a response"))?;
     if !response.ok() {
         return Err(format!(
-            "relay unreachable: GET /targets answered {} {}",
+            "relay unreachable: GET {TARGETS_PATH} answered {} {}",
             response.status(),
             response.status_text()
         ));
@@ -78,14 +81,39 @@ async fn fetch_targets() -> Result<Vec<crate::state::TargetInfo>, String> {
     parse_targets(&text)
 }
 
+/// A callback that dispatches the action `make` builds from what a panel
+/// reports (yew's `function_todomvc` example wires its panels the same way).
+fn make_callback<T: 'static>(
+    dispatcher: &UseReducerDispatcher<State>,
+    make: impl Fn(T) -> Action + 'static,
+) -> Callback<T> {
+    let dispatcher = dispatcher.clone();
+    Callback::from(move |value| dispatcher.dispatch(make(value)))
+}
+
+/// Hover and selection callbacks for the spans of one pane's bytes.
+fn span_callbacks(
+    dispatcher: &UseReducerDispatcher<State>,
+    pane: Pane,
+) -> (Callback<Option<usize>>, Callback<usize>) {
+    (
+        make_callback(dispatcher, move |span: Option<usize>| {
+            Action::View(ViewAction::Hover(span.map(|s| (pane, s))))
+        }),
+        make_callback(dispatcher, move |span| {
+            Action::View(ViewAction::Select(Some((pane, span))))
+        }),
+    )
+}
+
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(initial_state);
-    let dispatch: Callback<Action> = {
-        let dispatcher = state.dispatcher();
-        Callback::from(move |a| dispatcher.dispatch(a))
-    };
-    let socket = use_websocket(dispatch.clone());
+    let dispatcher = state.dispatcher();
+    let on_notice = make_callback(&dispatcher, |notice| {
+        Action::View(ViewAction::Notice(Some(notice)))
+    });
+    let socket = use_websocket(make_callback(&dispatcher, Action::Session));
 
     use_effect_with((), |_| {
         // Effects run once the first render is in the DOM: the budget script
@@ -95,16 +123,17 @@ pub fn App() -> Html {
         }
     });
     {
-        let dispatch = dispatch.clone();
+        let dispatcher = dispatcher.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                dispatch.emit(Action::TargetsLoaded(fetch_targets().await));
+                let loaded = fetch_targets().await;
+                dispatcher.dispatch(Action::Send(SendAction::TargetsLoaded(loaded)));
             });
         });
     }
     {
         // A link pasted into this tab changes only the hash: load it.
-        let dispatch = dispatch.clone();
+        let dispatcher = dispatcher.clone();
         use_effect_with((), move |_| {
             let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 let hash = web_sys::window()
@@ -116,7 +145,7 @@ pub fn App() -> Html {
                     send,
                 }) = share::from_hash(&hash)
                 {
-                    dispatch.emit(Action::Load {
+                    dispatcher.dispatch(Action::Load {
                         composer: Box::new(composer),
                         target,
                         send,
@@ -163,11 +192,13 @@ pub fn App() -> Html {
         });
     }
     {
-        let dispatch = dispatch.clone();
-        use_effect_with(state.notice.clone(), move |notice| {
-            let timer = notice
-                .is_some()
-                .then(|| Timeout::new(NOTICE_MS, move || dispatch.emit(Action::Notice(None))));
+        let dispatcher = dispatcher.clone();
+        use_effect_with(state.view.notice.clone(), move |notice| {
+            let timer = notice.is_some().then(|| {
+                Timeout::new(NOTICE_MS, move || {
+                    dispatcher.dispatch(Action::View(ViewAction::Notice(None)))
+                })
+            });
             move || drop(timer)
         });
     }
@@ -186,20 +217,17 @@ pub fn App() -> Html {
         };
         let composed = state.composed.clone();
         let send = state.send;
-        let dispatch = dispatch.clone();
+        let on_notice = on_notice.clone();
         Callback::from(move |()| {
-            let count = send.count(composed.bytes.len());
-            if count > MAX_SEGMENTS {
-                dispatch.emit(Action::Notice(Some(format!(
-                    "{count} segments is more than {MAX_SEGMENTS}: raise the segment size"
-                ))));
-                return;
-            }
+            let segments = match send.cut(&composed.bytes) {
+                Ok(segments) => segments,
+                Err(refused) => return on_notice.emit(refused.to_string()),
+            };
             if !socket.is_live() {
                 socket.connect(&socket_url(&target), &target);
             }
             socket.send(SendPlan {
-                segments: send.segments(&composed.bytes),
+                segments,
                 ..plan.clone()
             });
         })
@@ -213,7 +241,7 @@ pub fn App() -> Html {
         Callback::from(move |()| socket.close())
     };
     let copy_link = {
-        let dispatch = dispatch.clone();
+        let on_notice = on_notice.clone();
         move |_| {
             let href = web_sys::window()
                 .and_then(|w| w.location().href().ok())
@@ -221,16 +249,32 @@ pub fn App() -> Html {
             crate::components::copy_to_clipboard(
                 href,
                 "link to this message".into(),
-                dispatch.clone(),
+                on_notice.clone(),
             );
         }
     };
 
     let outgoing = HexSource::Outgoing(state.composed.clone());
     let steps = state.steps();
-    let focus = (state.step < 3 && !steps.is_empty()).then(|| steps[state.step].range.clone());
+    let view = &state.view;
+    let focus =
+        (view.step < LAST_STEP && !steps.is_empty()).then(|| steps[view.step].range.clone());
     let summary = state.session_summary().map(AttrValue::from);
-    let d = dispatch;
+    let on_preset = make_callback(&dispatcher, |id| Action::Compose(ComposeAction::Preset(id)));
+    let on_mode = make_callback(&dispatcher, |mode| {
+        Action::Compose(ComposeAction::SetMode(mode))
+    });
+    let on_field = make_callback(&dispatcher, |(field, value)| {
+        Action::Compose(ComposeAction::Set(field, value))
+    });
+    let on_edit_as_hex = make_callback(&dispatcher, |()| Action::Compose(ComposeAction::EditAsHex));
+    let on_step = make_callback(&dispatcher, |step| Action::View(ViewAction::Step(step)));
+    let (on_hover_out, on_select_out) = span_callbacks(&dispatcher, Pane::Outgoing);
+    let (on_hover_in, on_select_in) = span_callbacks(&dispatcher, Pane::Incoming);
+    let on_target = make_callback(&dispatcher, |t| Action::Send(SendAction::SelectTarget(t)));
+    let on_segment = make_callback(&dispatcher, |n| Action::Send(SendAction::SetSegment(n)));
+    let on_delay = make_callback(&dispatcher, |ms| Action::Send(SendAction::SetDelay(ms)));
+    let on_decode_here = make_callback(&dispatcher, |()| Action::Send(SendAction::DecodeLocally));
     html! {
         <>
         <header class="top">
@@ -238,33 +282,36 @@ pub fn App() -> Html {
             <p class="tagline">{ "A message of the Real Python socket tutorial's protocol, byte by byte: build it, send it to a real server, watch the reply arrive in chunks." }</p>
             <button type="button" class="small" id="copy-link" onclick={copy_link}>{ "Copy link to this message" }</button>
         </header>
-        if let Some(notice) = &state.notice {
+        if let Some(notice) = &view.notice {
             <div class="notice" role="status" id="notice">{ notice }</div>
         }
         <main class="grid">
             <section class="panel" id="compose" aria-labelledby="compose-h">
                 <h2 id="compose-h">{ "1 · Compose" }</h2>
-                <Composer fields={state.composer.clone()} composed={state.composed.clone()} dispatch={d.clone()} />
+                <Composer fields={state.composer.clone()} composed={state.composed.clone()}
+                    {on_preset} {on_mode} {on_field} {on_edit_as_hex} />
             </section>
             <section class="panel" id="encode" aria-labelledby="encode-h">
                 <h2 id="encode-h">{ "2 · Encode, step by step" }</h2>
-                <EncodeSteps steps={steps.clone()} step={state.step} playing={state.playing}
-                    bytes={state.composed.clone()} dispatch={d.clone()} />
+                <EncodeSteps steps={steps.clone()} step={view.step} playing={view.playing}
+                    bytes={state.composed.clone()} {on_step} />
             </section>
             <section class="panel wide" id="bytes" aria-labelledby="bytes-h">
                 <h2 id="bytes-h">{ "3 · The bytes" }</h2>
                 <div class="bytes-grid">
-                    <HexView source={outgoing.clone()} highlight={state.highlight(Pane::Outgoing)}
-                        selected={state.selected.filter(|(p, _)| *p == Pane::Outgoing).map(|(_, i)| i)}
-                        {focus} dispatch={d.clone()} id="hex-out" />
-                    <StructureTree source={outgoing} highlight={state.highlight(Pane::Outgoing)} dispatch={d.clone()} />
+                    <HexView source={outgoing.clone()} highlight={view.highlight(Pane::Outgoing)}
+                        selected={view.selected_in(Pane::Outgoing)} {focus}
+                        on_hover={on_hover_out.clone()} on_select={on_select_out.clone()}
+                        on_notice={on_notice.clone()} id="hex-out" />
+                    <StructureTree source={outgoing} highlight={view.highlight(Pane::Outgoing)}
+                        on_hover={on_hover_out} on_select={on_select_out} />
                 </div>
             </section>
             <section class="panel" id="send-panel" aria-labelledby="send-h">
                 <h2 id="send-h">{ "4 · Send" }</h2>
                 <TargetPicker targets={state.targets.clone()} target={state.target.clone()} send={state.send}
-                    conn={state.conn.clone()} frame_len={state.composed.bytes.len()} dispatch={d.clone()}
-                    {on_connect} {on_send} {on_half_close} {on_close} />
+                    conn={state.conn.clone()} frame_len={state.composed.bytes.len()}
+                    {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close} />
             </section>
             <section class="panel" id="timeline" aria-labelledby="timeline-h">
                 <h2 id="timeline-h">{ "Session" }</h2>
@@ -274,9 +321,8 @@ pub fn App() -> Html {
             <section class="panel wide" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>
                 <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode}
-                    highlight={state.highlight(Pane::Incoming)}
-                    selected={state.selected.filter(|(p, _)| *p == Pane::Incoming).map(|(_, i)| i)}
-                    dispatch={d.clone()} />
+                    highlight={view.highlight(Pane::Incoming)} selected={view.selected_in(Pane::Incoming)}
+                    {on_decode_here} on_hover={on_hover_in} on_select={on_select_in} {on_notice} />
             </section>
         </main>
         </>

@@ -3,21 +3,23 @@
 //! crate compiled to wasm; this crate only shows it.
 //!
 //! Where things are:
-//! - [`state`]: the one reducer (`Action`, `reduce`) and everything derived
-//!   from the state (composed frame, encode steps, decoded chunks).
+//! - [`model`]: the page as plain data and the one reducer. `model::state`
+//!   holds `State`, `Action` (grouped: compose, send, session, view) and
+//!   `reduce`; the other `model` modules hold one part each: the composer's
+//!   fields, presets, the composed frame, encode steps, the decoder's view of
+//!   received bytes, the session timeline, send options, the relay↔page
+//!   contract on the page's side (`model::relay`), and the view state.
 //! - [`app`]: the root component; wires the reducer to the socket, the
-//!   relay's `/targets` and the URL hash.
-//! - [`components`]: one module per panel.
+//!   relay's `/targets`, the URL hash, and each panel's callbacks.
+//! - [`components`]: one module per panel, each taking narrow callbacks.
 //! - [`hooks`]: `use_websocket`, the only place a socket is touched.
-//! - [`presets`]: the tutorial's exchanges and malformed frames.
 //! - [`share`]: the URL hash ⇄ message, target and send options.
 
 pub mod app;
 pub mod components;
 pub mod hooks;
-pub mod presets;
+pub mod model;
 pub mod share;
-pub mod state;
 
 /// Mounts the playground on the document's body.
 pub fn run() {

@@ -6,8 +6,8 @@
 //! `#m=custom&ct=text%2Fjson&c=...` or `#m=hex&h=00%2000`.
 //! Pure string work, so it is tested without a browser.
 
-use crate::presets;
-use crate::state::{Composer, Mode, SendOptions};
+use crate::model::presets;
+use crate::model::{Composer, Mode, SendOptions};
 
 /// What a link carries.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,12 +4,13 @@
 
 use std::rc::Rc;
 
+use protocol::relay_api::TargetInfo;
 use protocol::{encode, Message};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web::components::{self, HexSource};
-use web::state::{
-    compose, Action, Chunk, Conn, Inbound, Session, State, TargetInfo, Targets, TimelineEvent,
+use web::model::{
+    Chunk, Composed, Conn, Inbound, Party, SendOptions, Session, State, Targets, TimelineEvent,
     TimelineKind,
 };
 use web_sys::{Element, HtmlElement};
@@ -88,24 +89,23 @@ fn byte_cells(root: &Element, scope: &str) -> Vec<(String, String)> {
     out
 }
 
-fn noop() -> Callback<Action> {
-    Callback::from(|_| ())
-}
-
 #[wasm_bindgen_test]
 async fn composer_shows_every_preset_and_the_request_fields() {
     let state = State::default();
     let div = mount::<components::Composer>(components::composer::Props {
         fields: state.composer.clone(),
         composed: state.composed.clone(),
-        dispatch: noop(),
+        on_preset: Callback::noop(),
+        on_mode: Callback::noop(),
+        on_field: Callback::noop(),
+        on_edit_as_hex: Callback::noop(),
     })
     .await;
     let presets: Vec<String> = all(&div, "button.preset")
         .iter()
         .map(|b| b.get_attribute("data-preset").unwrap())
         .collect();
-    assert_eq!(presets.len(), web::presets::ALL.len());
+    assert_eq!(presets.len(), web::model::presets::ALL.len());
     assert!(presets.contains(&"binary".to_owned()) && presets.contains(&"zero-header".to_owned()));
     let value: web_sys::HtmlInputElement = element(&div, "#value");
     assert_eq!(value.value(), "morpheus");
@@ -120,7 +120,7 @@ async fn encode_steps_show_the_byte_count_of_each_stage() {
         step: 2,
         playing: false,
         bytes: state.composed.clone(),
-        dispatch: noop(),
+        on_step: Callback::noop(),
     })
     .await;
     let counts: Vec<String> = texts(&div, ".step-title .count");
@@ -135,7 +135,9 @@ fn hex_props(source: HexSource) -> components::hex_view::Props {
         highlight: None,
         selected: None,
         focus: None,
-        dispatch: noop(),
+        on_hover: Callback::noop(),
+        on_select: Callback::noop(),
+        on_notice: Callback::noop(),
         id: "hex-test".into(),
     }
 }
@@ -162,7 +164,7 @@ async fn hex_view_colours_each_region_from_the_encoders_layout() {
 #[wasm_bindgen_test]
 async fn a_mebibyte_message_renders_only_the_visible_rows() {
     let message = Message::binary("binary/blob", vec![0x5a; 1 << 20]);
-    let composed = Rc::new(web::state::Composed {
+    let composed = Rc::new(Composed {
         bytes: encode(&message).unwrap().bytes,
         layout: encode(&message).unwrap().layout,
         message: Some(message),
@@ -196,7 +198,8 @@ async fn structure_tree_names_the_header_fields_and_content() {
     let div = mount::<components::StructureTree>(components::structure_tree::Props {
         source: HexSource::Outgoing(state.composed.clone()),
         highlight: Some(0),
-        dispatch: noop(),
+        on_hover: Callback::noop(),
+        on_select: Callback::noop(),
     })
     .await;
     let labels: Vec<String> = texts(&div, ".node .label");
@@ -260,7 +263,10 @@ async fn decode_view_shows_each_chunk_the_decoder_state_and_the_result() {
         local: false,
         highlight: None,
         selected: None,
-        dispatch: noop(),
+        on_decode_here: Callback::noop(),
+        on_hover: Callback::noop(),
+        on_select: Callback::noop(),
+        on_notice: Callback::noop(),
     })
     .await;
     let rows = all(&div, "#chunks tbody tr");
@@ -317,7 +323,7 @@ fn session() -> Rc<Session> {
             event(
                 10.0,
                 TimelineKind::Close {
-                    by: web::state::Party::Relay,
+                    by: Party::Relay,
                     code: 1000,
                     reason: "upstream closed".into(),
                 },
@@ -354,26 +360,75 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
 }
 
 #[wasm_bindgen_test]
+async fn sequence_diagram_shows_a_refused_connect_as_never_reaching_the_server() {
+    let event = |at_ms: f64, kind| TimelineEvent { at_ms, kind };
+    let refused = Rc::new(Session {
+        id: 1,
+        target: "down".into(),
+        timeline: vec![
+            event(
+                0.0,
+                TimelineKind::Connect {
+                    target: "down".into(),
+                },
+            ),
+            event(1.0, TimelineKind::Open),
+            event(
+                2.0,
+                TimelineKind::Send {
+                    offset: 0,
+                    len: 143,
+                },
+            ),
+            event(
+                3.0,
+                TimelineKind::Close {
+                    by: Party::Relay,
+                    code: 1011,
+                    reason: "connection refused: 127.0.0.1:9".into(),
+                },
+            ),
+        ],
+        ..Session::default()
+    });
+    let svg = mount::<components::SequenceDiagram>(components::sequence_diagram::Props {
+        session: refused,
+    })
+    .await;
+    let labels: Vec<String> = texts(&svg, ".arrow .label");
+    assert!(labels.contains(&"connect() ✗".to_owned()), "{labels:?}");
+    assert!(
+        !labels.iter().any(|l| l.starts_with("send()")),
+        "{labels:?}"
+    );
+    assert!(!labels.contains(&"close() (EOF)".to_owned()), "{labels:?}");
+}
+
+#[wasm_bindgen_test]
 async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
     let div = mount::<components::TargetPicker>(components::target_picker::Props {
         targets: Targets::Loaded(vec![
             TargetInfo {
                 name: "app".into(),
                 description: "the tutorial's app server".into(),
+                address: None,
             },
             TargetInfo {
                 name: "echo".into(),
                 description: "echo".into(),
+                address: Some("127.0.0.1:9".into()),
             },
         ]),
         target: "app".into(),
-        send: web::state::SendOptions {
+        send: SendOptions {
             segment: 50,
             delay_ms: 100,
         },
         conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
         frame_len: 143,
-        dispatch: noop(),
+        on_target: Callback::noop(),
+        on_segment: Callback::noop(),
+        on_delay: Callback::noop(),
         on_connect: Callback::noop(),
         on_send: Callback::noop(),
         on_half_close: Callback::noop(),
@@ -389,15 +444,31 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
     assert!(text(&div, "#segments-hint").contains("143 bytes go out as 3 WebSocket message(s)"));
 }
 
-#[wasm_bindgen_test]
-async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
+/// Mounts the whole app on a page whose URL carries no link, so it starts
+/// from the defaults whatever an earlier test left in the hash.
+async fn mount_app() -> (Element, yew::AppHandle<web::app::App>) {
+    let window = web_sys::window().unwrap();
+    let path = window.location().pathname().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path))
+        .unwrap();
     let div = root();
-    yew::Renderer::<web::app::App>::with_root(div.clone()).render();
+    let app = yew::Renderer::<web::app::App>::with_root(div.clone()).render();
     settle().await;
+    (div, app)
+}
+
+#[wasm_bindgen_test]
+async fn the_app_recomposes_on_a_preset_and_puts_it_in_the_link() {
+    let (div, app) = mount_app().await;
+    assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "morpheus"}'"#));
     let ring: HtmlElement = element(&div, "[data-preset=ring]");
     ring.click();
     settle().await;
     assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "ring"}'"#));
+    assert_eq!(text(&div, "#hex-out .hex-foot .count"), "139 bytes");
     let mut hash = String::new();
     for _ in 0..50 {
         hash = web_sys::window().unwrap().location().hash().unwrap();
@@ -407,7 +478,13 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
         settle().await;
     }
     assert!(hash.starts_with("#p=ring"), "{hash}");
-    // Hovering a byte of the "value" field highlights that node of the tree.
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_app_links_a_hovered_byte_to_its_node_in_the_tree() {
+    let (div, app) = mount_app().await;
+    // Byte 130 is the colon of the content's "value" field.
     let attr =
         |e: &Element, name: &str| -> usize { e.get_attribute(name).unwrap().parse().unwrap() };
     let run = all(&div, "#hex-out .hx .b")
@@ -420,6 +497,7 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
     init.set_bubbles(true);
     init.set_client_x((rect.left() + (130 - o) as f64 * rect.width() / n as f64 + 2.0) as i32);
     init.set_client_y((rect.top() + rect.height() / 2.0) as i32);
+    assert!(all(&div, "#bytes .node.hl").is_empty());
     run.dispatch_event(
         &web_sys::MouseEvent::new_with_mouse_event_init_dict("mouseover", &init).unwrap(),
     )
@@ -432,13 +510,23 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
         "{}",
         hl[0].text_content().unwrap()
     );
-    // Decoding here, in 10-byte segments, shows the decoder waiting.
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_app_decodes_here_in_the_send_segments_and_leaves_the_frame_alone() {
+    let (div, app) = mount_app().await;
+    let ring: HtmlElement = element(&div, "[data-preset=ring]");
+    ring.click();
+    settle().await;
+    let literal = text(&div, "#hex-out-literal");
     let segment: web_sys::HtmlInputElement = element(&div, "#segment");
     segment.set_value("10");
     segment
         .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
         .unwrap();
     settle().await;
+    assert!(text(&div, "#segments-hint").contains("139 bytes go out as 14 WebSocket message(s)"));
     let here: HtmlElement = element(&div, "#decode-here");
     here.click();
     settle().await;
@@ -448,7 +536,10 @@ async fn the_app_recomposes_on_a_preset_and_links_bytes_to_the_tree() {
         .text_content()
         .unwrap()
         .contains("JSON header: 18 of 100 bytes"));
-    // The composed frame is the state's, untouched.
-    let state = State::default();
-    assert_eq!(compose(&state.composer).bytes.len(), 143);
+    assert_eq!(all(&div, "#decode .decoded").len(), 1);
+    // Decoding here reads the composed frame; the frame on screen is unchanged.
+    assert_eq!(text(&div, "#hex-out-literal"), literal);
+    assert_eq!(text(&div, "#hex-out .hex-foot .count"), "139 bytes");
+    assert_eq!(text(&div, "#hex-in .hex-foot .count"), "139 bytes");
+    app.destroy();
 }

@@ -5,44 +5,58 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::on_value;
-use crate::presets::{self, Group};
-use crate::state::{Action, Composed, Composer as Fields, Mode};
+use super::event_value;
+use crate::model::presets::{self, Group};
+use crate::model::{Composed, Composer as Fields, Field, Mode};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub fields: Fields,
     pub composed: Rc<Composed>,
-    pub dispatch: Callback<Action>,
+    /// A preset's button, by the preset's id.
+    pub on_preset: Callback<&'static str>,
+    pub on_mode: Callback<Mode>,
+    /// Any field edited, with its new text.
+    pub on_field: Callback<(Field, String)>,
+    /// "Edit these bytes as hex".
+    pub on_edit_as_hex: Callback<()>,
+}
+
+/// Reports an edit of `field`, from its input's or textarea's events.
+fn on_edit<E: AsRef<Event> + 'static>(
+    on_field: &Callback<(Field, String)>,
+    field: Field,
+) -> Callback<E> {
+    on_field.reform(move |e: E| (field, event_value(e.as_ref())))
 }
 
 #[component]
 pub fn Composer(props: &Props) -> Html {
-    let d = &props.dispatch;
     let f = &props.fields;
+    let on_field = &props.on_field;
     let preset_buttons = |group: Group| -> Html {
         presets::ALL
             .iter()
             .filter(|p| p.group == group)
             .map(|p| {
-                let d = d.clone();
+                let on_preset = props.on_preset.clone();
                 let id = p.id;
                 let active = f.preset == Some(id);
                 html! {
                     <button type="button" class={classes!("preset", active.then_some("active"))}
                         aria-pressed={active.to_string()} data-preset={id}
-                        onclick={move |_| d.emit(Action::Preset(id))}>{ p.label }</button>
+                        onclick={move |_| on_preset.emit(id)}>{ p.label }</button>
                 }
             })
             .collect()
     };
     let mode_tab = |mode: Mode, label: &'static str| {
-        let d = d.clone();
+        let on_mode = props.on_mode.clone();
         let active = f.mode == mode;
         html! {
             <button type="button" role="tab" aria-selected={active.to_string()}
                 class={classes!("tab", active.then_some("active"))} data-mode={mode.key()}
-                onclick={move |_| d.emit(Action::SetMode(mode))}>{ label }</button>
+                onclick={move |_| on_mode.emit(mode)}>{ label }</button>
         }
     };
     let expect = f
@@ -53,10 +67,10 @@ pub fn Composer(props: &Props) -> Html {
         Mode::Request => html! {
             <div class="row2">
                 <label>{ "action" }
-                    <input id="action" value={f.action.clone()} oninput={on_value(d, Action::SetAction)} />
+                    <input id="action" value={f.action.clone()} oninput={on_edit::<InputEvent>(on_field, Field::Action)} />
                 </label>
                 <label>{ "value" }
-                    <input id="value" value={f.value.clone()} oninput={on_value(d, Action::SetValue)} />
+                    <input id="value" value={f.value.clone()} oninput={on_edit::<InputEvent>(on_field, Field::Value)} />
                 </label>
                 <p class="hint">{ "search → JSON content; any other action → the tutorial's binary request (action and value bytes run together)." }</p>
             </div>
@@ -65,22 +79,22 @@ pub fn Composer(props: &Props) -> Html {
             <div>
                 <div class="row2">
                     <label>{ "content-type" }
-                        <input id="content-type" value={f.content_type.clone()} oninput={on_value(d, Action::SetContentType)} />
+                        <input id="content-type" value={f.content_type.clone()} oninput={on_edit::<InputEvent>(on_field, Field::ContentType)} />
                     </label>
                     <label>{ "content-encoding" }
-                        <input id="content-encoding" value={f.content_encoding.clone()} oninput={on_value(d, Action::SetEncoding)} />
+                        <input id="content-encoding" value={f.content_encoding.clone()} oninput={on_edit::<InputEvent>(on_field, Field::ContentEncoding)} />
                     </label>
                 </div>
                 <label>{ "content (JSON for text/json)" }
                     <textarea id="content" rows="3" spellcheck="false" value={f.content.clone()}
-                        oninput={on_value(d, Action::SetContent)} />
+                        oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
                 </label>
             </div>
         },
         Mode::Hex => html! {
             <label>{ "frame bytes, in hex (spaces, commas, 0x and \\x are fine)" }
                 <textarea id="hex" rows="5" spellcheck="false" class="mono" value={f.hex.clone()}
-                    oninput={on_value(d, Action::SetHex)} />
+                    oninput={on_edit::<InputEvent>(on_field, Field::Hex)} />
             </label>
         },
     };
@@ -88,17 +102,16 @@ pub fn Composer(props: &Props) -> Html {
         let byteorder_options = ["big", "little"]
             .into_iter()
             .map(|b| html! { <option value={b} selected={f.byteorder == b}>{ b }</option> });
-        let d2 = d.clone();
         html! {
             <div class="row2">
                 <label>{ "byteorder" }
-                    <select id="byteorder" onchange={move |e: Event| d2.emit(Action::SetByteorder(super::event_value(&e)))}>
+                    <select id="byteorder" onchange={on_edit::<Event>(on_field, Field::Byteorder)}>
                         { for byteorder_options }
                     </select>
                 </label>
                 <label>{ "extra header keys (a JSON object)" }
                     <input id="extra" class="mono" placeholder={r#"{"x-trace": 7}"#} value={f.extra_headers.clone()}
-                        oninput={on_value(d, Action::SetExtraHeaders)} />
+                        oninput={on_edit::<InputEvent>(on_field, Field::ExtraHeaders)} />
                 </label>
             </div>
         }
@@ -107,17 +120,17 @@ pub fn Composer(props: &Props) -> Html {
     let status = match (&c.error, &c.verdict) {
         (Some(e), _) => html! { <p class="error" role="alert" id="compose-error">{ e }</p> },
         (None, Some(v)) => {
-            let class = if v == "a valid frame" { "ok" } else { "warn" };
-            html! { <p class={class} id="verdict">{ "Decoder here says: " }{ v }</p> }
+            let class = if v.is_one_frame() { "ok" } else { "warn" };
+            html! { <p class={class} id="verdict">{ "Decoder here says: " }{ v.to_string() }</p> }
         }
         (None, None) => {
             html! { <p class="ok">{ format!("{} bytes, a valid frame", c.bytes.len()) }</p> }
         }
     };
     let edit_hex = {
-        let d = d.clone();
+        let on_edit_as_hex = props.on_edit_as_hex.clone();
         (f.mode != Mode::Hex).then(|| html! {
-            <button type="button" class="small" onclick={move |_| d.emit(Action::EditAsHex)}>{ "Edit these bytes as hex" }</button>
+            <button type="button" class="small" onclick={move |_| on_edit_as_hex.emit(())}>{ "Edit these bytes as hex" }</button>
         })
     };
     html! {

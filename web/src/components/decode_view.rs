@@ -10,7 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
-use crate::state::{content_repr, outcome_line, Action, Inbound};
+use crate::model::{content_repr, outcome_line, Inbound};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -21,7 +21,12 @@ pub struct Props {
     pub local: bool,
     pub highlight: Option<usize>,
     pub selected: Option<usize>,
-    pub dispatch: Callback<Action>,
+    /// "Decode the composed bytes here".
+    pub on_decode_here: Callback<()>,
+    /// Hover and selection in the received bytes, and copy notices.
+    pub on_hover: Callback<Option<usize>>,
+    pub on_select: Callback<usize>,
+    pub on_notice: Callback<String>,
 }
 
 /// The header as the Python dict `json.loads` makes of it.
@@ -41,10 +46,7 @@ fn header_repr(message: &Message) -> String {
 #[component]
 pub fn DecodeView(props: &Props) -> Html {
     let inbound = &props.inbound;
-    let decode_here = {
-        let d = props.dispatch.clone();
-        move |_| d.emit(Action::DecodeLocally)
-    };
+    let decode_here = props.on_decode_here.reform(|_: MouseEvent| ());
     let chunks = inbound.chunks.iter().enumerate().map(|(i, c)| {
         html! {
             <tr>
@@ -102,8 +104,10 @@ pub fn DecodeView(props: &Props) -> Html {
             if !inbound.bytes.is_empty() {
                 <div class="bytes-grid">
                     <HexView source={source.clone()} highlight={props.highlight} selected={props.selected}
-                        dispatch={props.dispatch.clone()} id="hex-in" />
-                    <StructureTree source={source} highlight={props.highlight} dispatch={props.dispatch.clone()} />
+                        on_hover={props.on_hover.clone()} on_select={props.on_select.clone()}
+                        on_notice={props.on_notice.clone()} id="hex-in" />
+                    <StructureTree source={source} highlight={props.highlight}
+                        on_hover={props.on_hover.clone()} on_select={props.on_select.clone()} />
                 </div>
             }
         </div>

@@ -5,7 +5,7 @@ use gloo_timers::callback::Timeout;
 use protocol::hexdump::hex_string;
 use yew::prelude::*;
 
-use crate::state::{Action, EncodeStep};
+use crate::model::{Composed, EncodeStep, StepMove, LAST_STEP};
 
 /// Pause between steps in play mode.
 pub const PLAY_STEP_MS: u32 = 1400;
@@ -18,17 +18,18 @@ pub struct Props {
     pub step: usize,
     pub playing: bool,
     /// The frame, to preview each step's bytes.
-    pub bytes: std::rc::Rc<crate::state::Composed>,
-    pub dispatch: Callback<Action>,
+    pub bytes: std::rc::Rc<Composed>,
+    /// Previous, Next, a step's title, Play/Pause, and the play timer.
+    pub on_step: Callback<StepMove>,
 }
 
 #[component]
 pub fn EncodeSteps(props: &Props) -> Html {
     {
-        let dispatch = props.dispatch.clone();
+        let on_step = props.on_step.clone();
         use_effect_with((props.playing, props.step), move |(playing, _)| {
-            let timer = playing
-                .then(|| Timeout::new(PLAY_STEP_MS, move || dispatch.emit(Action::StepNext)));
+            let timer =
+                playing.then(|| Timeout::new(PLAY_STEP_MS, move || on_step.emit(StepMove::Next)));
             move || drop(timer)
         });
     }
@@ -37,18 +38,18 @@ pub fn EncodeSteps(props: &Props) -> Html {
             <p class="hint" id="steps-none">{ "No length prefix and JSON header to step through: fix the frame to see how it is built." }</p>
         };
     }
-    let d = &props.dispatch;
+    let on_step = &props.on_step;
     let bytes = &props.bytes.bytes;
     let items = props.steps.iter().enumerate().map(|(i, step)| {
         let current = i == props.step;
-        let d = d.clone();
+        let on_step = on_step.clone();
         let range = step.range.clone();
         let shown = &bytes[range.start..range.end.min(range.start + PREVIEW_BYTES)];
         let more = range.len().saturating_sub(PREVIEW_BYTES);
         html! {
             <li class={classes!("step", current.then_some("current"), (i < props.step).then_some("done"))}
                 aria-current={current.then_some("step")}>
-                <button type="button" class="step-title" onclick={move |_| d.emit(Action::Step(i))}>
+                <button type="button" class="step-title" onclick={move |_| on_step.emit(StepMove::To(i))}>
                     { format!("{}. {}", i + 1, step.title) }
                     <span class="count">{ format!("{} B", range.len()) }</span>
                 </button>
@@ -59,25 +60,14 @@ pub fn EncodeSteps(props: &Props) -> Html {
             </li>
         }
     });
-    let prev = {
-        let d = d.clone();
-        move |_| d.emit(Action::StepPrev)
-    };
-    let next = {
-        let d = d.clone();
-        move |_| d.emit(Action::StepNext)
-    };
-    let play = {
-        let d = d.clone();
-        move |_| d.emit(Action::TogglePlay)
-    };
+    let emit = |step: StepMove| on_step.reform(move |_: MouseEvent| step);
     html! {
         <div class="encode-steps">
             <ol>{ for items }</ol>
             <div class="buttons">
-                <button type="button" id="step-prev" onclick={prev} disabled={props.step == 0}>{ "◀ Previous" }</button>
-                <button type="button" id="step-next" onclick={next} disabled={props.step >= 3}>{ "Next ▶" }</button>
-                <button type="button" id="step-play" onclick={play} aria-pressed={props.playing.to_string()}>
+                <button type="button" id="step-prev" onclick={emit(StepMove::Prev)} disabled={props.step == 0}>{ "◀ Previous" }</button>
+                <button type="button" id="step-next" onclick={emit(StepMove::Next)} disabled={props.step >= LAST_STEP}>{ "Next ▶" }</button>
+                <button type="button" id="step-play" onclick={emit(StepMove::TogglePlay)} aria-pressed={props.playing.to_string()}>
                     { if props.playing { "❚❚ Pause" } else { "▶ Play from the start" } }
                 </button>
             </div>

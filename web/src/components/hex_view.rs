@@ -16,7 +16,7 @@ use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::{copy_to_clipboard, kind_class};
-use crate::state::{Action, Composed, Inbound, Pane};
+use crate::model::{Composed, Inbound};
 
 /// Height of one row in pixels (the stylesheet uses the same).
 pub const ROW_HEIGHT: i32 = 20;
@@ -56,13 +56,6 @@ impl HexSource {
         match self {
             HexSource::Outgoing(c) => &c.layout,
             HexSource::Incoming(i) => &i.layout,
-        }
-    }
-
-    pub fn pane(&self) -> Pane {
-        match self {
-            HexSource::Outgoing(_) => Pane::Outgoing,
-            HexSource::Incoming(_) => Pane::Incoming,
         }
     }
 
@@ -152,7 +145,12 @@ pub struct Props {
     /// Bytes of the current encode step; others are dimmed.
     #[prop_or_default]
     pub focus: Option<Range<usize>>,
-    pub dispatch: Callback<Action>,
+    /// The span under the pointer (`None` once it leaves).
+    pub on_hover: Callback<Option<usize>>,
+    /// The span clicked.
+    pub on_select: Callback<usize>,
+    /// What a copy button did, for the notice line.
+    pub on_notice: Callback<String>,
     /// Element id prefix, for tests and the page's anchors.
     pub id: AttrValue,
 }
@@ -165,7 +163,6 @@ pub fn HexView(props: &Props) -> Html {
     let source = &props.source;
     let bytes = source.bytes();
     let layout = source.layout();
-    let pane = source.pane();
     let rows = hex_row_count(bytes.len());
 
     // Bring a span picked elsewhere (the structure tree) into view.
@@ -196,30 +193,30 @@ pub fn HexView(props: &Props) -> Html {
     };
     let offset_of = |e: &MouseEvent| byte_under(e);
     let onmouseover = {
-        let dispatch = props.dispatch.clone();
+        let on_hover = props.on_hover.clone();
         let source = source.clone();
         let last_hover = last_hover.clone();
         move |e: MouseEvent| {
             let span = offset_of(&e).and_then(|o| innermost(source.layout(), o));
             if *last_hover.borrow() != span {
                 *last_hover.borrow_mut() = span;
-                dispatch.emit(Action::Hover(span.map(|s| (pane, s))));
+                on_hover.emit(span);
             }
         }
     };
     let onmouseleave = {
-        let dispatch = props.dispatch.clone();
+        let on_hover = props.on_hover.clone();
         move |_: MouseEvent| {
             *last_hover.borrow_mut() = None;
-            dispatch.emit(Action::Hover(None));
+            on_hover.emit(None);
         }
     };
     let onclick = {
-        let dispatch = props.dispatch.clone();
+        let on_select = props.on_select.clone();
         let source = source.clone();
         move |e: MouseEvent| {
             if let Some(span) = offset_of(&e).and_then(|o| innermost(source.layout(), o)) {
-                dispatch.emit(Action::Select(Some((pane, span))));
+                on_select.emit(span);
             }
         }
     };
@@ -281,12 +278,12 @@ pub fn HexView(props: &Props) -> Html {
     };
     let height = rows.clamp(1, WINDOW_ROWS) as i32 * ROW_HEIGHT;
     let copy = |label: &'static str, make: fn(&[u8]) -> String| {
-        let dispatch = props.dispatch.clone();
+        let on_notice = props.on_notice.clone();
         let source = source.clone();
         html! {
             <button type="button" class="small" onclick={move |_| {
                 let text = make(source.bytes());
-                copy_to_clipboard(text, format!("{label} ({} bytes)", source.bytes().len()), dispatch.clone());
+                copy_to_clipboard(text, format!("{label} ({} bytes)", source.bytes().len()), on_notice.clone());
             }}>{ format!("Copy {label}") }</button>
         }
     };

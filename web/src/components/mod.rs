@@ -1,6 +1,10 @@
-//! One module per panel. Each takes the slice of [`crate::state::State`] it
-//! shows plus a `dispatch` callback, and keeps its view code thin: what to
-//! show is computed in `state.rs` or by the protocol crate.
+//! One module per panel. Each takes the slice of [`crate::model::State`] it
+//! shows and one callback per thing the user can do there, carrying just
+//! that thing's value (a preset's id, a span index, a segment size), as
+//! yew's `function_todomvc` example does. No panel sees the reducer or its
+//! actions; the app root turns each callback into an action. View code
+//! stays thin: what to show is computed in `model/` or by the protocol
+//! crate.
 
 pub mod composer;
 pub mod decode_view;
@@ -41,15 +45,6 @@ pub(crate) fn event_value(event: &Event) -> String {
     }
 }
 
-/// A callback dispatching the action `make` builds from a field's new value.
-pub(crate) fn on_value(
-    dispatch: &Callback<crate::state::Action>,
-    make: fn(String) -> crate::state::Action,
-) -> Callback<InputEvent> {
-    let dispatch = dispatch.clone();
-    Callback::from(move |e: InputEvent| dispatch.emit(make(event_value(&e))))
-}
-
 /// The CSS class of a region: one colour per kind.
 pub(crate) fn kind_class(kind: SpanKind) -> &'static str {
     match kind {
@@ -65,12 +60,7 @@ pub(crate) fn kind_class(kind: SpanKind) -> &'static str {
 }
 
 /// Copies `text` to the clipboard and reports the outcome as a notice.
-pub(crate) fn copy_to_clipboard(
-    text: String,
-    what: String,
-    dispatch: Callback<crate::state::Action>,
-) {
-    use crate::state::Action;
+pub(crate) fn copy_to_clipboard(text: String, what: String, on_notice: Callback<String>) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -80,6 +70,6 @@ pub(crate) fn copy_to_clipboard(
             Ok(_) => format!("copied {what}"),
             Err(_) => format!("the browser refused the clipboard; select the {what} and copy it"),
         };
-        dispatch.emit(Action::Notice(Some(notice)));
+        on_notice.emit(notice);
     });
 }

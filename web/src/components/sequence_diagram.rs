@@ -5,7 +5,10 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::state::{is_connect_failure, Party, Session, TimelineKind};
+use protocol::relay_api::CloseReason;
+
+use crate::model::relay::is_connect_failure;
+use crate::model::{Party, Session, TimelineKind};
 
 const WIDTH: i32 = 640;
 const ROW: i32 = 34;
@@ -66,7 +69,7 @@ fn arrows(kind: &TimelineKind, refused: bool) -> Vec<(Party, Party, String, &'st
         ],
         TimelineKind::Close { code, reason, .. } => {
             let mut v = Vec::new();
-            if reason.contains("upstream closed") || *code == 1000 {
+            if target_hung_up(&CloseReason::parse(*code, reason)) {
                 v.push((Server, Relay, "close() (EOF)".into(), "ctl"));
             }
             v.push((Relay, Browser, format!("close {code} {reason}"), "ctl"));
@@ -74,6 +77,16 @@ fn arrows(kind: &TimelineKind, refused: bool) -> Vec<(Party, Party, String, &'st
         }
         TimelineKind::Error { message } => vec![(Relay, Browser, message.clone(), "err")],
     }
+}
+
+/// Whether the relay closed because the server closed its side: the
+/// relay's own "upstream closed", or any normal close from another server.
+fn target_hung_up(reason: &CloseReason) -> bool {
+    use protocol::relay_api::code::NORMAL;
+    matches!(
+        reason,
+        CloseReason::UpstreamClosed | CloseReason::Unknown { code: NORMAL, .. }
+    )
 }
 
 #[derive(Properties, PartialEq)]
@@ -84,7 +97,10 @@ pub struct Props {
 #[component]
 pub fn SequenceDiagram(props: &Props) -> Html {
     let refused = props.session.timeline.iter().any(|e| {
-        matches!(&e.kind, TimelineKind::Close { code: 1011, reason, .. } if is_connect_failure(reason))
+        e.kind
+            .close_reason()
+            .as_ref()
+            .is_some_and(is_connect_failure)
     });
     let mut rows = Vec::new();
     for event in &props.session.timeline {

@@ -8,7 +8,6 @@ use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::{kind_class, HexSource};
-use crate::state::Action;
 
 /// Nodes drawn at most; a huge JSON content would otherwise make thousands.
 const MAX_NODES: usize = 400;
@@ -19,7 +18,10 @@ const PREVIEW_CHARS: usize = 40;
 pub struct Props {
     pub source: HexSource,
     pub highlight: Option<usize>,
-    pub dispatch: Callback<Action>,
+    /// The node under the pointer or focused (`None` once it leaves).
+    pub on_hover: Callback<Option<usize>>,
+    /// The node clicked.
+    pub on_select: Callback<usize>,
 }
 
 #[component]
@@ -96,13 +98,11 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
         if span.kind == SpanKind::LengthPrefix {
             preview = protocol::hexdump::hex_string(&bytes[span.range.clone()]);
         }
-        let pane = props.source.pane();
-        let (d1, d2, d3) = (
-            props.dispatch.clone(),
-            props.dispatch.clone(),
-            props.dispatch.clone(),
-        );
-        let (d4, d5) = (props.dispatch.clone(), props.dispatch.clone());
+        let select = props.on_select.reform(move |_: MouseEvent| i);
+        let enter = props.on_hover.reform(move |_: MouseEvent| Some(i));
+        let leave = props.on_hover.reform(|_: MouseEvent| None);
+        let focus = props.on_hover.reform(move |_: FocusEvent| Some(i));
+        let blur = props.on_hover.reform(|_: FocusEvent| None);
         // A hovered key or value lights up its field, the node that shows it.
         let shown = props.highlight.map(|h| match layout.spans.get(h) {
             Some(s) if matches!(s.kind, SpanKind::Key | SpanKind::Value) => s.parent.unwrap_or(h),
@@ -118,11 +118,8 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
             <li role="treeitem" aria-selected={active.to_string()}>
                 <button type="button" class={classes!("node", kind_class(span.kind), active.then_some("hl"))}
                     data-span={i.to_string()}
-                    onclick={move |_| d1.emit(Action::Select(Some((pane, i))))}
-                    onmouseenter={move |_| d2.emit(Action::Hover(Some((pane, i))))}
-                    onmouseleave={move |_| d3.emit(Action::Hover(None))}
-                    onfocus={move |_| d4.emit(Action::Hover(Some((pane, i))))}
-                    onblur={move |_| d5.emit(Action::Hover(None))}>
+                    onclick={select} onmouseenter={enter} onmouseleave={leave}
+                    onfocus={focus} onblur={blur}>
                     <span class="label">{ span.label.to_string() }</span>
                     <span class="range">{ format!("{}..{} ({} B)", span.range.start, span.range.end, span.range.len()) }</span>
                     <span class="preview mono">{ preview }</span>

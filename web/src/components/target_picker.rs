@@ -4,7 +4,7 @@
 use yew::prelude::*;
 
 use super::event_value;
-use crate::state::{Action, Conn, SendOptions, Targets};
+use crate::model::{Conn, SendOptions, Targets};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -14,7 +14,11 @@ pub struct Props {
     pub conn: Conn,
     /// Bytes of the composed frame (0 disables Send).
     pub frame_len: usize,
-    pub dispatch: Callback<Action>,
+    /// The target picked or typed.
+    pub on_target: Callback<String>,
+    /// Segment size in bytes (0: whole frame), delay in ms.
+    pub on_segment: Callback<usize>,
+    pub on_delay: Callback<u32>,
     pub on_connect: Callback<()>,
     pub on_send: Callback<()>,
     pub on_half_close: Callback<()>,
@@ -23,11 +27,7 @@ pub struct Props {
 
 #[component]
 pub fn TargetPicker(props: &Props) -> Html {
-    let d = &props.dispatch;
-    let on_target = {
-        let d = d.clone();
-        move |e: Event| d.emit(Action::SelectTarget(event_value(&e)))
-    };
+    let on_pick = props.on_target.reform(|e: Event| event_value(&e));
     let picker = match &props.targets {
         Targets::Loaded(list) if !list.is_empty() => {
             let description = list
@@ -38,7 +38,7 @@ pub fn TargetPicker(props: &Props) -> Html {
             html! {
                 <>
                 <label>{ "target" }
-                    <select id="target" onchange={on_target}>
+                    <select id="target" onchange={on_pick}>
                         { for list.iter().map(|t| html! {
                             <option value={t.name.clone()} selected={t.name == props.target.as_str()}>{ &t.name }</option>
                         }) }
@@ -57,34 +57,24 @@ pub fn TargetPicker(props: &Props) -> Html {
                 ),
                 Targets::Loaded(_) => "the relay offers no targets".to_owned(),
             };
-            let d = d.clone();
+            let on_type = props.on_target.reform(|e: InputEvent| event_value(&e));
             html! {
                 <>
                 <label>{ "target" }
                     <input id="target" value={props.target.clone()}
-                        oninput={move |e: InputEvent| d.emit(Action::SelectTarget(event_value(&e)))} />
+                        oninput={on_type} />
                 </label>
                 <p class={if matches!(other, Targets::Failed(_)) { "error" } else { "hint" }} id="targets-status" role="status">{ note }</p>
                 </>
             }
         }
     };
-    let on_segment = {
-        let d = d.clone();
-        move |e: InputEvent| {
-            d.emit(Action::SetSegment(
-                event_value(&e).trim().parse().unwrap_or(0),
-            ))
-        }
-    };
-    let on_delay = {
-        let d = d.clone();
-        move |e: InputEvent| {
-            d.emit(Action::SetDelay(
-                event_value(&e).trim().parse().unwrap_or(0),
-            ))
-        }
-    };
+    let on_segment = props
+        .on_segment
+        .reform(|e: InputEvent| event_value(&e).trim().parse().unwrap_or(0));
+    let on_delay = props
+        .on_delay
+        .reform(|e: InputEvent| event_value(&e).trim().parse().unwrap_or(0));
     let segments = props.send.count(props.frame_len);
     let emit = |cb: &Callback<()>| {
         let cb = cb.clone();

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::state::{transcript_json, Session};
+use crate::model::{transcript_json, Session};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {

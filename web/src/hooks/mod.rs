@@ -1,5 +1,5 @@
 //! Hooks that hold the playground's side effects; they report what happens
-//! as [`crate::state::Action`]s.
+//! as [`crate::model::SessionAction`]s.
 
 mod use_websocket;
 

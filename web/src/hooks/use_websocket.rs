@@ -14,7 +14,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 use yew::prelude::*;
 
-use crate::state::Action;
+use protocol::relay_api::code;
+
+use crate::model::SessionAction;
 
 /// What to send once the socket is open.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +34,7 @@ struct Live {
 }
 
 struct Inner {
-    dispatch: Callback<Action>,
+    dispatch: Callback<SessionAction>,
     live: Option<Live>,
     next_id: u32,
 }
@@ -62,7 +64,7 @@ impl SocketHandle {
             inner.next_id += 1;
             (inner.next_id, inner.dispatch.clone())
         };
-        dispatch.emit(Action::Connecting {
+        dispatch.emit(SessionAction::Connecting {
             id,
             target: target.to_owned(),
             at: now(),
@@ -71,7 +73,7 @@ impl SocketHandle {
             Ok(ws) => ws,
             Err(e) => {
                 let reason = e.as_string().unwrap_or_else(|| format!("{e:?}"));
-                dispatch.emit(Action::Closed {
+                dispatch.emit(SessionAction::Closed {
                     id,
                     at: now(),
                     code: 1006,
@@ -95,7 +97,7 @@ impl SocketHandle {
                 };
                 if let Ok(buffer) = event.data().dyn_into::<ArrayBuffer>() {
                     let bytes = Uint8Array::new(&buffer).to_vec();
-                    dispatch.emit(Action::Received {
+                    dispatch.emit(SessionAction::Received {
                         id,
                         at: now(),
                         bytes,
@@ -149,7 +151,7 @@ impl SocketHandle {
         let inner = self.inner.borrow();
         if let Some(live) = inner.live.as_ref().filter(|l| l.open) {
             if live.ws.send_with_u8_array(&[]).is_ok() {
-                inner.dispatch.emit(Action::HalfClosed {
+                inner.dispatch.emit(SessionAction::HalfClosed {
                     id: live.id,
                     at: now(),
                 });
@@ -162,11 +164,11 @@ impl SocketHandle {
         let inner = self.inner.borrow();
         if let Some(live) = &inner.live {
             if live.ws.ready_state() <= WebSocket::OPEN {
-                inner.dispatch.emit(Action::Closing {
+                inner.dispatch.emit(SessionAction::Closing {
                     id: live.id,
                     at: now(),
                 });
-                let _ = live.ws.close_with_code(1000);
+                let _ = live.ws.close_with_code(code::NORMAL);
             }
         }
     }
@@ -181,7 +183,7 @@ fn opened(weak: &Weak<RefCell<Inner>>, id: u32) {
             return;
         };
         live.open = true;
-        dispatch.emit(Action::Opened { id, at: now() });
+        dispatch.emit(SessionAction::Opened { id, at: now() });
         live.pending.take()
     };
     if let Some(plan) = pending {
@@ -192,7 +194,7 @@ fn opened(weak: &Weak<RefCell<Inner>>, id: u32) {
 fn closed(weak: &Weak<RefCell<Inner>>, id: u32, event: &CloseEvent) {
     let Some(inner) = weak.upgrade() else { return };
     let dispatch = inner.borrow().dispatch.clone();
-    dispatch.emit(Action::Closed {
+    dispatch.emit(SessionAction::Closed {
         id,
         at: now(),
         code: event.code(),
@@ -227,7 +229,7 @@ fn start_sending(inner: &Rc<RefCell<Inner>>, plan: SendPlan) {
             if live.ws.send_with_u8_array(segment).is_err() {
                 return;
             }
-            guard.dispatch.emit(Action::Sent {
+            guard.dispatch.emit(SessionAction::Sent {
                 id,
                 at: now(),
                 len: segment.len(),
@@ -238,7 +240,7 @@ fn start_sending(inner: &Rc<RefCell<Inner>>, plan: SendPlan) {
 
 /// The socket of this component; closed when the component goes away.
 #[hook]
-pub fn use_websocket(dispatch: Callback<Action>) -> SocketHandle {
+pub fn use_websocket(dispatch: Callback<SessionAction>) -> SocketHandle {
     let inner = use_mut_ref(|| Inner {
         dispatch: dispatch.clone(),
         live: None,
@@ -250,7 +252,7 @@ pub fn use_websocket(dispatch: Callback<Action>) -> SocketHandle {
         use_effect_with((), move |_| {
             move || {
                 if let Some(live) = inner.borrow_mut().live.take() {
-                    let _ = live.ws.close_with_code(1000);
+                    let _ = live.ws.close_with_code(code::NORMAL);
                 }
             }
         });

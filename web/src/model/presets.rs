@@ -9,7 +9,7 @@
 use protocol::hexdump::hex_string;
 use protocol::{encode, encode_raw, Json};
 
-use crate::state::{Composer, Mode};
+use super::composer::{Composer, Mode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
@@ -213,57 +213,4 @@ fn morpheus_bytes() -> Vec<u8> {
     encode(&message)
         .expect("the tutorial's request encodes")
         .bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::compose;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    #[test]
-    fn tutorial_presets_are_valid_and_malformed_ones_are_not() {
-        for preset in ALL {
-            let composed = compose(&preset.composer());
-            assert!(composed.error.is_none(), "{}", preset.id);
-            let valid = composed.message.is_some()
-                && composed
-                    .verdict
-                    .as_deref()
-                    .is_none_or(|v| v == "a valid frame");
-            assert_eq!(
-                valid,
-                preset.group == Group::Tutorial,
-                "{}: {:?}",
-                preset.id,
-                composed.verdict
-            );
-        }
-    }
-
-    #[test]
-    fn tutorial_presets_answer_as_the_tutorial_says() {
-        for preset in ALL.iter().filter(|p| p.group == Group::Tutorial) {
-            let message = compose(&preset.composer()).message.unwrap();
-            let reply = protocol::app::respond(&message).unwrap();
-            assert_eq!(
-                protocol::app::Outcome::of(&reply).to_string(),
-                preset.expect,
-                "{}",
-                preset.id
-            );
-        }
-    }
-
-    #[test]
-    fn malformed_presets_fail_for_their_stated_reason() {
-        let verdict = |id: &str| compose(&find(id).unwrap().composer()).verdict.unwrap();
-        assert!(verdict("missing-header").contains("missing required header \"content-type\""));
-        assert!(verdict("length-small").contains("content is not valid JSON"));
-        assert!(verdict("length-large").contains("content: 41 of 99 bytes"));
-        assert!(verdict("not-json").contains("header is not valid JSON"));
-        assert!(verdict("truncated").contains("JSON header: 58 of 100 bytes"));
-        assert!(verdict("zero-header").contains("zero-length"));
-    }
 }

@@ -1,0 +1,42 @@
+//! Everything the page shows, as plain data, and the one reducer that
+//! changes it. No DOM, no socket, no clock: the hooks and the app root
+//! dispatch [`Action`]s with the time they happened, so native and browser
+//! tests drive [`reduce`] directly.
+//!
+//! Modules, leaves first (each uses only those above it):
+//! - [`composer`]: what the user typed ([`Composer`], [`Mode`], [`Field`]).
+//! - [`presets`]: the tutorial's exchanges and malformed frames, as composers.
+//! - [`inbound`]: a decoder run over received chunks ([`Inbound`], [`Verdict`]).
+//! - [`compose`]: composer → bytes + layout ([`Composed`]); compose actions.
+//! - [`steps`]: the encode steps, read from the encoder's layout.
+//! - [`send`]: segment size and delay, the one segment-limit check.
+//! - [`relay`]: the relay↔page contract on the page's side (targets, closes).
+//! - [`session`]: the connection, its timeline and the socket's events.
+//! - [`view`]: encode step, hover and selection, notices.
+//! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
+
+pub mod compose;
+pub mod composer;
+pub mod inbound;
+pub mod presets;
+pub mod relay;
+pub mod send;
+pub mod session;
+pub mod state;
+pub mod steps;
+pub mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use compose::{compose, ComposeAction, Composed};
+pub use composer::{Composer, Field, Mode};
+pub use inbound::{content_repr, outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use relay::Targets;
+pub use send::{SendAction, SendOptions, MAX_SEGMENTS};
+pub use session::{
+    transcript_json, Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind,
+};
+pub use state::{reduce, Action, State};
+pub use steps::{encode_steps, EncodeStep};
+pub use view::{Pane, StepMove, View, ViewAction, LAST_STEP};

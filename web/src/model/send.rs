@@ -1,0 +1,118 @@
+//! How the frame goes out: where to (the target), in how many WebSocket
+//! messages and how far apart.
+
+use std::fmt;
+
+use protocol::relay_api::TargetInfo;
+
+/// Most segments one send may cut a frame into: each is a WebSocket message
+/// and a transcript line, and the page stays responsive up to about this many.
+pub const MAX_SEGMENTS: usize = 2000;
+
+/// How the message goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Bytes per WebSocket message; 0 sends the frame whole.
+    pub segment: usize,
+    /// Pause between segments, in milliseconds.
+    pub delay_ms: u32,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            segment: 0,
+            delay_ms: 300,
+        }
+    }
+}
+
+/// A send refused because it would cut the frame into more than
+/// [`MAX_SEGMENTS`] segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManySegments {
+    pub count: usize,
+}
+
+impl fmt::Display for TooManySegments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} segments is more than {MAX_SEGMENTS}: raise the segment size",
+            self.count
+        )
+    }
+}
+
+impl SendOptions {
+    /// How many segments a frame of `len` bytes goes out in.
+    pub fn count(&self, len: usize) -> usize {
+        match (len, self.segment) {
+            (0, _) => 0,
+            (_, 0) => 1,
+            (len, size) => len.div_ceil(size),
+        }
+    }
+
+    /// The frame cut into the segments to send, unless that makes too many;
+    /// both the socket and "decode here" go through this one check.
+    pub fn cut(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, TooManySegments> {
+        let count = self.count(bytes.len());
+        if count > MAX_SEGMENTS {
+            return Err(TooManySegments { count });
+        }
+        if bytes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let size = if self.segment == 0 {
+            bytes.len()
+        } else {
+            self.segment
+        };
+        Ok(bytes.chunks(size).map(<[u8]>::to_vec).collect())
+    }
+}
+
+/// Choices about where and how to send, and the relay's target list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendAction {
+    TargetsLoaded(Result<Vec<TargetInfo>, String>),
+    SelectTarget(String),
+    SetSegment(usize),
+    SetDelay(u32),
+    /// Feeds the composed bytes to the decoder here, in the send segments.
+    DecodeLocally,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn segments_cut_the_frame() {
+        let opts = SendOptions {
+            segment: 50,
+            delay_ms: 0,
+        };
+        let segs = opts.cut(&[0; 143]).unwrap();
+        assert_eq!(segs.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 43]);
+        assert_eq!(SendOptions::default().cut(&[0; 143]).unwrap().len(), 1);
+        assert_eq!(SendOptions::default().cut(&[]).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn too_many_segments_are_refused() {
+        let opts = SendOptions {
+            segment: 1,
+            delay_ms: 0,
+        };
+        assert_eq!(opts.cut(&[0; MAX_SEGMENTS]).unwrap().len(), MAX_SEGMENTS);
+        let refused = opts.cut(&[0; MAX_SEGMENTS + 1]).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "2001 segments is more than 2000: raise the segment size"
+        );
+    }
+}

@@ -1,0 +1,276 @@
+//! The playground's whole state, its actions and the one reducer.
+//!
+//! Actions come in groups, one per part of the page; `reduce` hands each
+//! group to the code for it, and a new frame is composed exactly when the
+//! group says the composer changed.
+
+use std::rc::Rc;
+
+use protocol::relay_api::{code, CloseReason};
+use yew::Reducible;
+
+use super::compose::{self, compose, ComposeAction, Composed};
+use super::composer::Composer;
+use super::inbound::{Chunk, Inbound};
+use super::relay::{is_connect_failure, unreachable_reason, Targets};
+use super::send::{SendAction, SendOptions};
+use super::session::{Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind};
+use super::steps::{encode_steps, EncodeStep};
+use super::view::{Pane, View, ViewAction};
+
+/// The playground's state. Big values sit behind `Rc` so the clone each
+/// action makes stays cheap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub composer: Composer,
+    pub composed: Rc<Composed>,
+    pub view: View,
+    pub targets: Targets,
+    pub target: String,
+    pub send: SendOptions,
+    pub conn: Conn,
+    pub session: Rc<Session>,
+    pub inbound: Rc<Inbound>,
+    /// True when the inbound bytes came from "decode locally", not a server.
+    pub local_decode: bool,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::with(Composer::default(), "app".into(), SendOptions::default())
+    }
+}
+
+impl State {
+    pub fn with(composer: Composer, target: String, send: SendOptions) -> State {
+        State {
+            composed: Rc::new(compose(&composer)),
+            composer,
+            view: View::default(),
+            targets: Targets::Loading,
+            target,
+            send,
+            conn: Conn::Idle,
+            session: Rc::default(),
+            inbound: Rc::default(),
+            local_decode: false,
+        }
+    }
+
+    pub fn steps(&self) -> Vec<EncodeStep> {
+        encode_steps(&self.composed)
+    }
+
+    /// What the user should know about the session's end, if it ended.
+    pub fn session_summary(&self) -> Option<String> {
+        match &self.conn {
+            Conn::Closed { code, reason, .. } => {
+                let reply = if self.inbound.messages.is_empty() {
+                    if self.inbound.bytes.is_empty() {
+                        match &self.composed.verdict {
+                            Some(v) if !v.is_one_frame() && self.session.sent > 0 => format!(
+                                "the server closed the connection without a reply (what was sent is {v})"
+                            ),
+                            _ => "the server closed the connection without a reply".to_owned(),
+                        }
+                    } else {
+                        format!(
+                            "the server closed the connection: {}",
+                            self.inbound.verdict(true)
+                        )
+                    }
+                } else {
+                    format!("{} reply frame(s) received", self.inbound.messages.len())
+                };
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {reason:?}")
+                };
+                Some(format!("{reply}; close code {code}{reason}"))
+            }
+            Conn::Failed(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Everything that can happen to the state, by the part of the page it
+/// concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// An edit of the composer.
+    Compose(ComposeAction),
+    /// A link's message, target and send options (the URL hash changed).
+    Load {
+        composer: Box<Composer>,
+        target: String,
+        send: SendOptions,
+    },
+    /// Where and how to send.
+    Send(SendAction),
+    /// What the socket reports.
+    Session(SessionAction),
+    /// What is shown.
+    View(ViewAction),
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut state = Rc::unwrap_or_clone(self);
+        reduce(&mut state, action);
+        Rc::new(state)
+    }
+}
+
+/// The reducer proper, on a plain `&mut State`.
+pub fn reduce(state: &mut State, action: Action) {
+    let recompose = matches!(action, Action::Compose(_) | Action::Load { .. });
+    match action {
+        Action::Compose(action) => compose::apply(&mut state.composer, &state.composed, action),
+        Action::Load {
+            composer,
+            target,
+            send,
+        } => {
+            state.composer = *composer;
+            state.target = target;
+            state.send = send;
+        }
+        Action::Send(action) => reduce_send(state, action),
+        Action::Session(action) => reduce_session(state, action),
+        Action::View(action) => state.view.apply(action),
+    }
+    if recompose {
+        state.composed = Rc::new(compose::recompose(&mut state.composer));
+        state.view.recomposed();
+    }
+}
+
+fn reduce_send(state: &mut State, action: SendAction) {
+    match action {
+        SendAction::TargetsLoaded(result) => {
+            state.targets = match result {
+                Ok(list) => {
+                    if !list.is_empty() && !list.iter().any(|t| t.name == state.target) {
+                        state.target = list[0].name.clone();
+                    }
+                    Targets::Loaded(list)
+                }
+                Err(e) => Targets::Failed(e),
+            }
+        }
+        SendAction::SelectTarget(t) => state.target = t,
+        SendAction::SetSegment(n) => state.send.segment = n,
+        SendAction::SetDelay(ms) => state.send.delay_ms = ms,
+        SendAction::DecodeLocally => {
+            let segments = match state.send.cut(&state.composed.bytes) {
+                Ok(segments) => segments,
+                Err(refused) => {
+                    state.view.notice = Some(refused.to_string());
+                    return;
+                }
+            };
+            let chunks: Vec<Chunk> = segments
+                .into_iter()
+                .enumerate()
+                .map(|(i, bytes)| Chunk {
+                    bytes,
+                    at_ms: i as f64 * f64::from(state.send.delay_ms),
+                })
+                .collect();
+            state.inbound = Rc::new(Inbound::from_chunks(&chunks));
+            state.local_decode = true;
+            state.view.forget(Pane::Incoming);
+        }
+    }
+}
+
+fn reduce_session(state: &mut State, action: SessionAction) {
+    // Events of a socket that is no longer the current one change nothing.
+    let id = action.id();
+    let current = state.session.id == id && id != 0;
+    match action {
+        SessionAction::Connecting { id, target, at } => {
+            state.conn = Conn::Connecting;
+            state.local_decode = false;
+            state.session = Rc::new(Session {
+                id,
+                target: target.clone(),
+                started_at: at,
+                timeline: vec![TimelineEvent {
+                    at_ms: 0.0,
+                    kind: TimelineKind::Connect { target },
+                }],
+                ..Session::default()
+            });
+            state.inbound = Rc::default();
+            state.view.forget(Pane::Incoming);
+        }
+        _ if !current => {}
+        SessionAction::Opened { at, .. } => {
+            let s = Rc::make_mut(&mut state.session);
+            s.opened = true;
+            s.push(at, TimelineKind::Open);
+            state.conn = Conn::Open;
+        }
+        SessionAction::Sent { at, len, .. } => {
+            let s = Rc::make_mut(&mut state.session);
+            let offset = s.sent;
+            s.sent += len;
+            s.push(at, TimelineKind::Send { offset, len });
+        }
+        SessionAction::Received { at, bytes, .. } => {
+            let s = Rc::make_mut(&mut state.session);
+            let offset: usize = s.chunks.iter().map(|c| c.bytes.len()).sum();
+            let len = bytes.len();
+            let at_ms = at - s.started_at;
+            s.chunks.push(Chunk { bytes, at_ms });
+            s.push(at, TimelineKind::Receive { offset, len });
+            state.inbound = Rc::new(Inbound::from_chunks(&s.chunks));
+        }
+        SessionAction::HalfClosed { at, .. } => {
+            Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);
+        }
+        SessionAction::Closing { at, .. } => Rc::make_mut(&mut state.session).push(
+            at,
+            TimelineKind::Close {
+                by: Party::Browser,
+                code: code::NORMAL,
+                reason: String::new(),
+            },
+        ),
+        SessionAction::Closed {
+            at,
+            code,
+            reason,
+            clean,
+            ..
+        } => {
+            let s = Rc::make_mut(&mut state.session);
+            if !s.closed_by_browser() || code != code::NORMAL {
+                s.push(
+                    at,
+                    TimelineKind::Close {
+                        by: Party::Relay,
+                        code,
+                        reason: reason.clone(),
+                    },
+                );
+            }
+            state.conn = if !s.opened {
+                Conn::Failed(unreachable_reason(&state.targets, &s.target))
+            } else if is_connect_failure(&CloseReason::parse(code, &reason)) {
+                Conn::Failed(format!("target {:?} unreachable: {reason}", s.target))
+            } else {
+                Conn::Closed {
+                    code,
+                    reason,
+                    clean,
+                }
+            };
+        }
+    }
+}

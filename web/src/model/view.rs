@@ -1,0 +1,122 @@
+//! What is shown rather than what is sent: the encode step, the span under
+//! the pointer or picked, and the short notice line.
+
+/// Which bytes a highlight refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Outgoing,
+    Incoming,
+}
+
+/// The last encode step: the whole frame.
+pub const LAST_STEP: usize = 3;
+
+/// A move through the encode steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepMove {
+    To(usize),
+    Next,
+    Prev,
+    TogglePlay,
+}
+
+/// Changes to what is shown; none of them touches the frame or the socket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewAction {
+    Step(StepMove),
+    Hover(Option<(Pane, usize)>),
+    Select(Option<(Pane, usize)>),
+    Notice(Option<String>),
+}
+
+/// The view's own state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub step: usize,
+    pub playing: bool,
+    /// The span under the pointer, and the span picked by click or keyboard.
+    pub hover: Option<(Pane, usize)>,
+    pub selected: Option<(Pane, usize)>,
+    /// A short note for the user (copy done, clipboard refused, ...).
+    pub notice: Option<String>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            step: LAST_STEP,
+            playing: false,
+            hover: None,
+            selected: None,
+            notice: None,
+        }
+    }
+}
+
+impl View {
+    pub fn apply(&mut self, action: ViewAction) {
+        match action {
+            ViewAction::Step(step) => self.step(step),
+            ViewAction::Hover(h) => self.hover = h,
+            ViewAction::Select(s) => self.selected = s,
+            ViewAction::Notice(n) => self.notice = n,
+        }
+    }
+
+    fn step(&mut self, step: StepMove) {
+        match step {
+            StepMove::To(n) => {
+                self.step = n.min(LAST_STEP);
+                self.playing = false;
+            }
+            StepMove::Next => {
+                if self.step >= LAST_STEP {
+                    self.playing = false;
+                } else {
+                    self.step += 1;
+                    if self.step == LAST_STEP {
+                        self.playing = false;
+                    }
+                }
+            }
+            StepMove::Prev => {
+                self.step = self.step.saturating_sub(1);
+                self.playing = false;
+            }
+            StepMove::TogglePlay => {
+                self.playing = !self.playing;
+                if self.playing {
+                    self.step = 0;
+                }
+            }
+        }
+    }
+
+    /// The span to highlight in `pane`: the hovered one, else the selected one.
+    pub fn highlight(&self, pane: Pane) -> Option<usize> {
+        self.hover
+            .or(self.selected)
+            .filter(|(p, _)| *p == pane)
+            .map(|(_, i)| i)
+    }
+
+    /// The span picked in `pane`.
+    pub fn selected_in(&self, pane: Pane) -> Option<usize> {
+        self.selected.filter(|(p, _)| *p == pane).map(|(_, i)| i)
+    }
+
+    /// Drops the selection in `pane`, whose bytes were replaced.
+    pub fn forget(&mut self, pane: Pane) {
+        if matches!(self.selected, Some((p, _)) if p == pane) {
+            self.selected = None;
+        }
+    }
+
+    /// A new frame was composed: show it whole, with nothing picked in it.
+    pub fn recomposed(&mut self) {
+        self.step = LAST_STEP;
+        self.playing = false;
+        self.forget(Pane::Outgoing);
+        self.hover = None;
+    }
+}
