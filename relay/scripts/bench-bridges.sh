@@ -6,7 +6,8 @@
 # Usage: relay/scripts/bench-bridges.sh [SECONDS] [ROUNDS] [WORKLOADS...]
 #   WORKLOADS: echo64 bulk app (default: all three)
 #   websocat and websockify join when found on PATH or given as $WEBSOCAT,
-#   $WEBSOCKIFY (set one empty to leave that bridge out).
+#   $WEBSOCKIFY (set one empty to leave that bridge out). RELAY_B=PATH adds
+#   another relay build (say, one from before a change) as one more bridge.
 # Build first: cargo build --release -p relay --bin relay --example relay-bench
 #              cargo build --release -p tutorial --example bare-server
 #
@@ -63,12 +64,19 @@ app_port=$(wait_line 'Listening on \(.*, [0-9]+')
 
 # Each bridge: a label, its process ids, and relay-bench's arguments.
 names=(); procs=(); args=()
-# Warnings only, except the relay's startup lines (which say what port 0
-# picked); the per-session lines stay off as they would in production.
-RUST_LOG=warn,relay=info,relay::server=warn started "$bin/relay" --listen 127.0.0.1:0 \
-  --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
-relay_port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
-names+=(relay); procs+=("$pid"); args+=("--relay 127.0.0.1:$relay_port")
+# start_relay BINARY LABEL: a relay in front of the bare servers. Warnings
+# only, except its startup lines (which say what port 0 picked); the
+# per-session lines stay off as they would in production.
+start_relay() {
+  RUST_LOG=warn,relay=info,relay::server=warn started "$1" --listen 127.0.0.1:0 \
+    --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
+  local port
+  port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
+  names+=("$2"); procs+=("$pid"); args+=("--relay 127.0.0.1:$port")
+}
+start_relay "$bin/relay" relay
+# Another build of the relay, to compare two versions (e.g. before a change).
+[ -z "${RELAY_B:-}" ] || start_relay "$RELAY_B" "relay B ($RELAY_B)"
 if [ -n "$websocat" ]; then
   p1=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p1" "tcp:127.0.0.1:$echo_port"; a=$!
   p2=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p2" "tcp:127.0.0.1:$app_port"
