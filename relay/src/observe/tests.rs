@@ -1,0 +1,1 @@
+//! The observation queue's bounds and merges, and the hub's pairing.
