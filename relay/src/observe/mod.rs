@@ -76,8 +76,12 @@ impl SessionObserver {
         if self.ended.load(Ordering::Relaxed) {
             return;
         }
+        let mut queue = self.queue.lock().expect("no panics under the lock");
+        // Stamped under the lock: the relay's and the server's events come
+        // from different tasks and must not be queued out of time order.
         let t_us = self.started.elapsed().as_micros() as u64;
-        let woke = self.queue.lock().expect("no panics under the lock").push(t_us, event);
+        let woke = queue.push(t_us, event);
+        drop(queue);
         if woke {
             self.ready.notify_one();
         }
@@ -107,7 +111,11 @@ impl SessionObserver {
 
     /// Whether anything waits to be sent.
     pub fn pending(&self) -> bool {
-        !self.queue.lock().expect("no panics under the lock").is_empty()
+        !self
+            .queue
+            .lock()
+            .expect("no panics under the lock")
+            .is_empty()
     }
 
     /// Waits (at most `limit`) for the embedded server's `server_close`.
@@ -184,7 +192,10 @@ impl Hub {
 
     /// Sessions waiting for their server's accept.
     pub fn waiting(&self) -> usize {
-        self.expected.lock().expect("no panics under the lock").len()
+        self.expected
+            .lock()
+            .expect("no panics under the lock")
+            .len()
     }
 }
 

@@ -7,7 +7,8 @@
 //!   event of its kind (its `count` grows, `len` and `sent` add up), as long
 //!   as no other kind of event (a connect, an EOF, a request…) came between.
 //! - Socket samples: one per socket is queued at most; a newer sample
-//!   replaces the queued one in place. A sample equal to the last one is
+//!   replaces the queued one in place (keeping its `t_us`, so that times
+//!   in the stream never run backwards; a merged byte event keeps its first). A sample equal to the last one is
 //!   dropped unless a queue is non-empty and `sample_every` has passed (the
 //!   page then sees that bytes are still stuck).
 //! - Log lines beyond the burst, and anything that finds the queue full
@@ -52,6 +53,8 @@ pub struct Queue {
     window: u64,
     in_window: u32,
     lost: u64,
+    /// The `lost` event's time: its last loss, or the last event sent
+    /// before it if later (times never run backwards).
     lost_at: u64,
 }
 
@@ -116,7 +119,7 @@ impl Queue {
 
     fn lose(&mut self, t_us: u64) {
         self.lost += 1;
-        self.lost_at = t_us;
+        self.lost_at = self.lost_at.max(t_us);
     }
 
     /// Over the burst for this window (counting this event)?
@@ -159,7 +162,8 @@ impl Queue {
                 }
                 self.last_socket[which] = Some((info, t_us));
                 if let Some(queued) = self.queued(self.socket_at[which]) {
-                    *queued = Observation { t_us, event };
+                    // The slot keeps its time: the stream's t_us never runs backwards.
+                    queued.event = event;
                 } else if self.full() {
                     self.lose(t_us);
                 } else {
@@ -192,6 +196,7 @@ impl Queue {
     pub fn pop(&mut self) -> Option<Observation> {
         if let Some(event) = self.events.pop_front() {
             self.head += 1;
+            self.lost_at = self.lost_at.max(event.t_us);
             return Some(event);
         }
         if self.lost == 0 {
