@@ -7,6 +7,8 @@
 #   WORKLOADS: echo64 bulk app (default: all three)
 #   websocat and websockify join when found on PATH or given as $WEBSOCAT,
 #   $WEBSOCKIFY (set one empty to leave that bridge out).
+#   OBSERVE=1 adds the relay with observation on (`observe=1`, events read
+#   by the client) as a bridge of its own: the same process, its own rows.
 # Build first: cargo build --release -p relay --bin relay --example relay-bench
 #              cargo build --release -p tutorial --example bare-server
 #
@@ -69,6 +71,9 @@ RUST_LOG=warn,relay=info,relay::server=warn started "$bin/relay" --listen 127.0.
   --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
 relay_port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
 names+=(relay); procs+=("$pid"); args+=("--relay 127.0.0.1:$relay_port")
+if [ "${OBSERVE:-0}" = 1 ]; then
+  names+=("relay observe=1"); procs+=("$pid"); args+=("--relay 127.0.0.1:$relay_port --observe")
+fi
 if [ -n "$websocat" ]; then
   p1=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p1" "tcp:127.0.0.1:$echo_port"; a=$!
   p2=$(free_port); bg "$websocat" -b -E "ws-l:127.0.0.1:$p2" "tcp:127.0.0.1:$app_port"
