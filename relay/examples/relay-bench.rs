@@ -5,6 +5,7 @@
 //! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 ws
 //! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 tcp
 //! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 idle --pid PID
+//! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 flood --pid PID --mib 8
 //! ```
 //!
 //! Workloads (the README has the figures):
@@ -17,6 +18,10 @@
 //! straight to the TCP servers (the floor the relay adds to). `idle` opens
 //! `--sessions` WebSocket sessions, makes one round trip on each, and reads
 //! the bridge's resident memory from /proc/PID/status before and after.
+//! `flood` sends `--mib` MiB to the relay's `blackhole` target with
+//! observation on, reading the events, and reports VmRSS before, at the
+//! fullest and after. `--observe` adds `&observe=1` to the relay's default
+//! URLs (events are read and discarded), for the cost of observation.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -52,6 +57,9 @@ struct Args {
     /// Only this workload (echo64, bulk, app).
     #[arg(long)]
     only: Option<String>,
+    /// Ask the relay for observation events (`observe=1`) on every session.
+    #[arg(long)]
+    observe: bool,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -69,6 +77,18 @@ enum Mode {
         pid: u32,
         #[arg(long, default_value_t = 1000)]
         sessions: usize,
+    },
+    /// Resident memory while an observed session floods `blackhole`.
+    Flood {
+        /// The relay process whose VmRSS is read.
+        #[arg(long)]
+        pid: u32,
+        /// MiB sent, in 1 MiB messages.
+        #[arg(long, default_value_t = 8)]
+        mib: usize,
+        /// How long to keep sending and reading events.
+        #[arg(long, default_value = "3s", value_parser = tutorial::cli::parse_duration)]
+        hold: Duration,
     },
 }
 
@@ -120,6 +140,8 @@ impl Conn {
                 while buf.len() < n {
                     match ws.next().await {
                         Some(Ok(Message::Binary(b))) => buf.extend_from_slice(&b),
+                        // Observation events (--observe): read, not kept.
+                        Some(Ok(Message::Text(_))) => {}
                         other => panic!("expected binary, got {other:?}"),
                     }
                 }
@@ -300,14 +322,15 @@ fn rss_kib(pid: u32) -> u64 {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let observe = if args.observe { "&observe=1" } else { "" };
     let echo_url = args
         .echo_url
         .clone()
-        .unwrap_or_else(|| format!("ws://{}/ws?target=echo", args.relay));
+        .unwrap_or_else(|| format!("ws://{}/ws?target=echo{observe}", args.relay));
     let app_url = args
         .app_url
         .clone()
-        .unwrap_or_else(|| format!("ws://{}/ws?target=app", args.relay));
+        .unwrap_or_else(|| format!("ws://{}/ws?target=app{observe}", args.relay));
     let run = |name: &str| args.only.as_deref().is_none_or(|only| only == name);
 
     match args.mode {
@@ -330,6 +353,7 @@ async fn main() {
             );
             drop(open);
         }
+        Mode::Flood { pid, mib, hold } => flood(args.relay, pid, mib, hold).await,
         Mode::Ws | Mode::Tcp => {
             let ws = matches!(args.mode, Mode::Ws);
             let (app_addr, echo_addr) = if ws {
@@ -363,4 +387,50 @@ async fn main() {
             }
         }
     }
+}
+
+/// Floods the relay's `blackhole` with observation on; prints VmRSS before,
+/// the highest seen while the queues were full, and after the session.
+async fn flood(relay: SocketAddr, pid: u32, mib: usize, hold: Duration) {
+    let before = rss_kib(pid);
+    let url = format!("ws://{relay}/ws?target=blackhole&observe=1");
+    let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let (mut tx, mut rx) = ws.split();
+    let sender = tokio::spawn(async move {
+        for i in 0..mib {
+            if tx
+                .send(Message::binary(vec![i as u8; 1 << 20]))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        tx
+    });
+    let deadline = Instant::now() + hold;
+    let (mut events, mut peak, mut recv_q, mut send_q) = (0u64, before, 0u64, 0u64);
+    while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline.into(), rx.next()).await {
+        if let Message::Text(text) = message {
+            events += 1;
+            let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+            match event["kind"].as_str() {
+                Some("server_socket") => recv_q = recv_q.max(event["recv_q"].as_u64().unwrap()),
+                Some("socket") => send_q = send_q.max(event["send_q"].as_u64().unwrap()),
+                _ => {}
+            }
+            peak = peak.max(rss_kib(pid));
+        }
+    }
+    peak = peak.max(rss_kib(pid));
+    sender.abort();
+    drop(rx);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(pid);
+    println!(
+        "{mib} MiB flood: VmRSS before {before} KiB, peak {peak} KiB, after {after} KiB; \
+         {events} events, server recv_q up to {recv_q}, relay send_q up to {send_q}"
+    );
 }

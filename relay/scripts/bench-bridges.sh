@@ -8,6 +8,8 @@
 #   websocat and websockify join when found on PATH or given as $WEBSOCAT,
 #   $WEBSOCKIFY (set one empty to leave that bridge out). RELAY_B=PATH adds
 #   another relay build (say, one from before a change) as one more bridge.
+#   OBSERVE=1 adds the relay with observation on (`observe=1`, events read
+#   by the client) as a bridge of its own: the same process, its own rows.
 # Build first: cargo build --release -p relay --bin relay --example relay-bench
 #              cargo build --release -p tutorial --example bare-server
 #
@@ -73,6 +75,9 @@ start_relay() {
   local port
   port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
   names+=("$2"); procs+=("$pid"); args+=("--relay 127.0.0.1:$port")
+  if [ "${OBSERVE:-0}" = 1 ]; then
+    names+=("$2 observe=1"); procs+=("$pid"); args+=("--relay 127.0.0.1:$port --observe")
+  fi
 }
 start_relay "$bin/relay" relay
 # Another build of the relay, to compare two versions (e.g. before a change).

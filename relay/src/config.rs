@@ -65,6 +65,22 @@ pub struct RelayConfig {
     /// Decode the protocol frames crossing the relay and log them as Python bytes literals.
     #[arg(long)]
     pub tap: bool,
+
+    /// Observation (`observe=1`): most events a session holds for a browser
+    /// that reads slowly; beyond it byte events merge and the rest are
+    /// counted in a `lost` event.
+    #[arg(long, default_value_t = 256, value_parser = positive)]
+    pub observe_queue: usize,
+
+    /// Observation: byte events (and server log lines) per 10 ms sent one by
+    /// one; more in the same 10 ms merge into one event with a `count`.
+    #[arg(long, default_value_t = 50, value_parser = positive_u32)]
+    pub observe_burst: u32,
+
+    /// Observation: how often sockets are sampled (netstat's queues, TCP_INFO)
+    /// while bytes wait in one of their queues (e.g. 100ms, 1s).
+    #[arg(long, default_value = "100ms", value_parser = parse_period)]
+    pub observe_sample: Duration,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read
@@ -74,6 +90,19 @@ fn positive(text: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".to_owned()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn positive_u32(text: &str) -> Result<u32, String> {
+    let n = positive(text)?;
+    u32::try_from(n).map_err(|e| e.to_string())
+}
+
+/// A sampling period of zero would spin.
+fn parse_period(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d < Duration::from_millis(1) => Err("must be at least 1ms".to_owned()),
+        d => Ok(d),
     }
 }
 

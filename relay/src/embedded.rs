@@ -1,6 +1,8 @@
-//! The tutorial's app and echo servers, run in-process on loopback and
-//! registered as the targets `app` and `echo`: what makes one `relay` command
-//! the whole back end. The relay binary and the tests start them here.
+//! The tutorial's app, echo and blackhole servers, run in-process on
+//! loopback and registered as the targets `app`, `echo` and `blackhole`:
+//! what makes one `relay` command the whole back end. The relay binary and
+//! the tests start them here. Each reports observed sessions' connections
+//! to the registry's hub ([`Targets::hub`]).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,40 +10,83 @@ use std::net::{Ipv4Addr, SocketAddr};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use tutorial::servers::{app, echo, net};
+use tutorial::servers::observe::Hook;
+use tutorial::servers::{app, blackhole, echo, net};
 
 use crate::targets::Targets;
 
-/// Binds both servers on `127.0.0.1:0`, spawns them into the returned set,
-/// and registers them in `targets`. They stop when `shutdown` is cancelled.
+/// Binds the app and echo servers, and a blackhole with its defaults, on
+/// `127.0.0.1:0`, spawns them into the returned set, and registers them in
+/// `targets`. They stop when `shutdown` is cancelled.
 pub fn start(
     targets: &mut Targets,
     app_config: app::Config,
     echo_config: echo::Config,
     shutdown: &CancellationToken,
 ) -> io::Result<JoinSet<io::Result<()>>> {
+    start_all(
+        targets,
+        app_config,
+        echo_config,
+        blackhole::Config::default(),
+        shutdown,
+    )
+}
+
+/// [`start`] with the blackhole's limits too.
+pub fn start_all(
+    targets: &mut Targets,
+    app_config: app::Config,
+    echo_config: echo::Config,
+    blackhole_config: blackhole::Config,
+    shutdown: &CancellationToken,
+) -> io::Result<JoinSet<io::Result<()>>> {
     let mut servers = JoinSet::new();
+    let hook = || Some(Hook(targets.hub().clone()));
 
     let app_listener = bind_loopback()?;
     let app_addr = app_listener.local_addr()?;
-    servers.spawn(app::serve(app_listener, app_config, shutdown.clone()));
+    servers.spawn(app::serve_observed(
+        app_listener,
+        app_config,
+        hook(),
+        shutdown.clone(),
+    ));
+    let echo_listener = bind_loopback()?;
+    let echo_addr = echo_listener.local_addr()?;
+    servers.spawn(echo::serve_observed(
+        echo_listener,
+        echo_config,
+        hook(),
+        shutdown.clone(),
+    ));
+    let blackhole_listener = bind_loopback()?;
+    let blackhole_addr = blackhole_listener.local_addr()?;
+    servers.spawn(blackhole::serve_observed(
+        blackhole_listener,
+        blackhole_config,
+        hook(),
+        shutdown.clone(),
+    ));
+
     register(
         targets,
         "app",
         app_addr,
         format!("the tutorial's application server (embedded, {app_addr}): search requests and binary replies"),
     )?;
-
-    let echo_listener = bind_loopback()?;
-    let echo_addr = echo_listener.local_addr()?;
-    servers.spawn(echo::serve(echo_listener, echo_config, shutdown.clone()));
     register(
         targets,
         "echo",
         echo_addr,
         format!("echo server (embedded, {echo_addr}): every byte comes back"),
     )?;
-
+    register(
+        targets,
+        "blackhole",
+        blackhole_addr,
+        format!("the tutorial's app-server-test (embedded, {blackhole_addr}): accepts and never reads, so the queues fill"),
+    )?;
     Ok(servers)
 }
 
@@ -56,6 +101,6 @@ fn register(
     description: String,
 ) -> io::Result<()> {
     targets
-        .add(name, addr, description)
+        .add_embedded(name, addr, description)
         .map_err(|e| io::Error::other(format!("cannot register {name}: {e}")))
 }

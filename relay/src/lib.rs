@@ -9,7 +9,9 @@
 //! - [`bridge`]: one WebSocket session ↔ one TCP stream: the close policy,
 //!   the byte accounting, the two pumps.
 //! - [`targets`]: the named-target registry, the only way to reach a host.
-//! - [`embedded`]: starts the tutorial's app and echo servers as targets.
+//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers as targets.
+//! - [`observe`]: `observe=1`, the sessions' observation events: the
+//!   bounded queue and the hub pairing sessions with embedded servers.
 //! - [`config`]: every limit as a flag with its default.
 //! - [`metrics`]: sessions and held bytes, for `/healthz` and the tests.
 //! - [`tap`]: `--tap`, decoded frames in the log.
@@ -21,6 +23,7 @@ pub mod bridge;
 pub mod config;
 pub mod embedded;
 pub mod metrics;
+pub mod observe;
 pub mod server;
 pub mod tap;
 pub mod targets;

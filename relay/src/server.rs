@@ -29,7 +29,9 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, TARGETS_PATH, WS_PATH};
+use protocol::relay_api::{
+    Limits, Observed, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH,
+};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -38,9 +40,12 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tracing::Instrument;
 
-use crate::bridge::{connect_and_bridge, ws_write_buffer, SessionContext, SessionStats};
+use crate::bridge::{
+    connect_and_bridge, ws_write_buffer, Observing, Probe, SessionContext, SessionStats,
+};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
 use crate::tap::Tap;
 use crate::targets::{Target, Targets};
 
@@ -209,6 +214,17 @@ async fn ws_handler(
             ),
         );
     };
+    let observe = match query.get(OBSERVE_PARAM).map(String::as_str) {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return refuse(
+                &inner,
+                StatusCode::BAD_REQUEST,
+                format!("{OBSERVE_PARAM}={:?}: 1 or 0", cut(other, 16)),
+            )
+        }
+    };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -226,17 +242,23 @@ async fn ws_handler(
     let config = &inner.config;
     let token = inner.tracker.token();
     let session_inner = inner.clone();
+    // Observation text shares the flushes with the bytes, bounded per flush.
+    let text = if observe {
+        TEXT_PER_FLUSH + MAX_EVENT_TEXT
+    } else {
+        0
+    };
     upgrade
         .read_buffer_size(config.ws_read_buffer)
         // Frames go out when the bridge flushes, which it does as soon as
         // the target has nothing more ready; the bridge bounds what it
         // queues, so the buffer is sized to that bound.
-        .write_buffer_size(ws_write_buffer(config.read_chunk))
-        .max_write_buffer_size(ws_write_buffer(config.read_chunk) + 1024)
+        .write_buffer_size(ws_write_buffer(config.read_chunk) + text)
+        .max_write_buffer_size(ws_write_buffer(config.read_chunk) + 1024 + text)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| async move {
-            run_session(session_inner, socket, target, peer, permit).await;
+            run_session(session_inner, socket, target, peer, observe, permit).await;
             drop(token);
         })
 }
@@ -246,6 +268,7 @@ async fn run_session(
     socket: WebSocket,
     target: Target,
     peer: SocketAddr,
+    observe: bool,
     _permit: OwnedSemaphorePermit,
 ) {
     let id = inner.metrics.session_started();
@@ -269,6 +292,19 @@ async fn run_session(
         tracing::info!("session {id}: {peer} → {name} ({})", target.address);
         let config = &inner.config;
         let stats = SessionStats::new(inner.metrics.held_bytes());
+        let observer = observe.then(|| {
+            let observer = SessionObserver::new(stats.started(), config);
+            observer.push(Observed::Observing {
+                target: name.clone(),
+                server: target.embedded,
+            });
+            observer
+        });
+        let observing = observer.as_ref().map(|observer| Observing {
+            observer,
+            hub: target.embedded.then(|| inner.targets.hub()),
+            probe: Probe::default(),
+        });
         let taps = config.tap.then(|| {
             let max = config.max_message_size as u64;
             (
@@ -286,9 +322,13 @@ async fn run_session(
                 stats: &stats,
                 shutdown: &inner.shutdown,
                 taps,
+                observing,
             },
         )
         .await;
+        if let Some(observer) = &observer {
+            observer.end();
+        }
         fields.record("bytes_to_target", report.to_upstream);
         fields.record("bytes_to_browser", report.to_client);
         fields.record("duration_ms", report.duration.as_millis() as u64);
@@ -313,6 +353,15 @@ async fn run_session(
     }
     .instrument(span)
     .await
+}
+
+/// At most `max` bytes of a stranger's text, for a log line or a reply.
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<TargetInfo>> {

@@ -10,6 +10,9 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::observe::Hub;
 
 /// One reachable TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,8 @@ pub struct Target {
     pub name: String,
     pub description: String,
     pub address: SocketAddr,
+    /// An embedded server: its side of each connection can be observed.
+    pub embedded: bool,
 }
 
 /// A `--target NAME=HOST:PORT` argument, parsed but not yet resolved.
@@ -97,10 +102,12 @@ impl fmt::Display for TargetSpec {
     }
 }
 
-/// The registry, in name order.
+/// The registry, in name order, and the [`Hub`] through which the embedded
+/// targets' servers report what observed sessions' connections do.
 #[derive(Debug, Clone, Default)]
 pub struct Targets {
     by_name: BTreeMap<String, Target>,
+    hub: Arc<Hub>,
 }
 
 impl Targets {
@@ -115,6 +122,32 @@ impl Targets {
         address: SocketAddr,
         description: String,
     ) -> Result<(), TargetError> {
+        self.insert(name, address, description, false)
+    }
+
+    /// Registers an embedded server (one started with [`Targets::hub`] as
+    /// its hook), whose side of observed sessions is shown too.
+    pub fn add_embedded(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+        description: String,
+    ) -> Result<(), TargetError> {
+        self.insert(name, address, description, true)
+    }
+
+    /// Where embedded servers report observed connections.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    fn insert(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+        description: String,
+        embedded: bool,
+    ) -> Result<(), TargetError> {
         if !valid_name(name) {
             return Err(TargetError::BadName(name.to_owned()));
         }
@@ -127,6 +160,7 @@ impl Targets {
                 name: name.to_owned(),
                 description,
                 address,
+                embedded,
             },
         );
         Ok(())

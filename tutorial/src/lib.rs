@@ -6,6 +6,8 @@
 //! - [`servers`]: the app and echo servers as library code, with the accept
 //!   loop they share (connection cap, graceful shutdown) and [`servers::net`]
 //!   (binding as the tutorial does, addresses printed as Python prints them).
+//! - [`sockstat`]: a TCP socket's state and queues as netstat shows them
+//!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
 //! - [`cli`]: what every binary shares: logging that reads like the
@@ -14,7 +16,8 @@
 //!   [`args::ServerLimits`], [`args::ServerAddr`], [`args::ClientTimeout`]),
 //!   so each flag and its default is written once.
 //! - `src/bin/`: `echo-server`, `echo-client`, `multiconn-server`,
-//!   `multiconn-client`, `app-server`, `app-client`, `loadgen`; each file
+//!   `multiconn-client`, `app-server`, `app-client`, `app-server-test`,
+//!   `app-client-test`, `loadgen`; each file
 //!   opens with how to run it.
 //! - `examples/bare-server.rs`: the benchmark's floor (no logging, limits or
 //!   shutdown), for `loadgen` to compare with.
@@ -27,3 +30,4 @@ pub mod cli;
 pub mod client;
 pub mod load;
 pub mod servers;
+pub mod sockstat;

@@ -7,8 +7,9 @@
 //! `relay`: the playground's whole back end in one command.
 //!
 //! Serves the built playground (trunk's `dist/`), bridges `/ws?target=NAME`
-//! WebSockets to named TCP targets, and by default runs the tutorial's app
-//! and echo servers in-process on loopback as targets `app` and `echo`.
+//! WebSockets to named TCP targets, and by default runs the tutorial's app,
+//! echo and blackhole (`app-server-test`) servers in-process on loopback as
+//! targets `app`, `echo` and `blackhole`.
 //! Ctrl-C/SIGTERM: stop accepting, close sessions with 1001, exit 0.
 
 use std::net::SocketAddr;
@@ -22,7 +23,7 @@ use relay::targets::{TargetSpec, Targets};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tutorial::cli;
-use tutorial::servers::{app, echo, net};
+use tutorial::servers::{app, blackhole, echo, net};
 
 /// WebSocket-to-TCP relay for the wirelab playground.
 #[derive(Parser)]
@@ -41,7 +42,7 @@ struct Args {
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<TargetSpec>,
 
-    /// Do not start the embedded app and echo servers (no `app`/`echo` targets).
+    /// Do not start the embedded app, echo and blackhole servers (no `app`/`echo`/`blackhole` targets).
     #[arg(long)]
     no_embedded: bool,
 
@@ -80,8 +81,20 @@ async fn run(args: Args) -> Result<(), String> {
             idle_timeout: config.idle_timeout,
             ..echo::Config::default()
         };
-        relay::embedded::start(&mut targets, app_config, echo_config, &servers_shutdown)
-            .map_err(|e| format!("cannot start the embedded servers: {e}"))?
+        let blackhole_config = blackhole::Config {
+            max_connections: config.max_sessions,
+            // A held connection is a quiet session: the same bound.
+            hold: config.idle_timeout,
+            ..blackhole::Config::default()
+        };
+        relay::embedded::start_all(
+            &mut targets,
+            app_config,
+            echo_config,
+            blackhole_config,
+            &servers_shutdown,
+        )
+        .map_err(|e| format!("cannot start the embedded servers: {e}"))?
     };
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;

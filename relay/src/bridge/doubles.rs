@@ -86,6 +86,7 @@ pub(super) async fn run(
             stats: &stats,
             shutdown: &shutdown,
             taps: None,
+            observing: None,
         },
     )
     .await
@@ -179,6 +180,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             stats: &stats,
             shutdown: &CancellationToken::new(),
             taps: None,
+            observing: None,
         },
     ))
     .await;

@@ -19,12 +19,15 @@
 //!   (a `relay_api::CloseReason`) and the [`SessionReport`];
 //! - `stats`: byte accounting, per session ([`SessionStats`]) and in total ([`HeldBytes`]);
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
+//! - `observed`: with `observe=1`, the connect, writes and samples that
+//!   report, and the text messages interleaved with the bytes ([`Observing`]);
 //! - `doubles` and `tests` (tests only): a channel-backed browser, a scripted
 //!   target, and the session tests that drive them.
 
 mod close;
 #[cfg(test)]
 mod doubles;
+mod observed;
 mod pump;
 mod stats;
 #[cfg(test)]
@@ -32,10 +35,11 @@ mod tests;
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream};
-use protocol::relay_api::ConnectFailure;
+use protocol::relay_api::{ConnectFailure, Observed};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +50,7 @@ use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
 pub use close::{Ending, SessionReport};
+pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
 pub use stats::{HeldBytes, SessionStats};
 
@@ -57,7 +62,14 @@ pub struct SessionContext<'a> {
     pub shutdown: &'a CancellationToken,
     /// Taps for (browser → target, target → browser) when `--tap` is on.
     pub taps: Option<(Tap, Tap)>,
+    /// With `observe=1`: where the session's observations go.
+    pub observing: Option<Observing<'a>>,
 }
+
+/// How long a session whose server closed waits for the embedded server's
+/// own `server_close` before it closes the WebSocket (after which nothing
+/// more can be sent): the server's task reports it a moment after its FIN.
+const SERVER_CLOSE_WAIT: Duration = Duration::from_millis(100);
 
 /// Connects to `address` and bridges; a failed connect closes the
 /// WebSocket with 1011 and the reason.
@@ -73,7 +85,14 @@ where
     Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
     E: fmt::Display,
 {
-    let connect = tokio::time::timeout(ctx.config.connect_timeout, TcpStream::connect(address));
+    let observing = ctx.observing;
+    let connect = async {
+        match &observing {
+            None => TcpStream::connect(address).await.map(|s| (s, None)),
+            Some(obs) => observed::connect(address, obs).await,
+        }
+    };
+    let connect = tokio::time::timeout(ctx.config.connect_timeout, connect);
     let stream = tokio::select! {
         connected = connect => match connected {
             Ok(Ok(stream)) => Ok(stream),
@@ -86,14 +105,30 @@ where
         _ = ctx.shutdown.cancelled() => Err(Ending::Shutdown),
     };
     match stream {
-        Ok(mut stream) => {
+        Ok((mut stream, expected)) => {
             let _ = stream.set_nodelay(true);
+            let ctx = SessionContext {
+                observing: observing.map(|obs| Observing {
+                    probe: Probe::of(&stream),
+                    ..obs
+                }),
+                ..ctx
+            };
+            if let Some(obs) = &ctx.observing {
+                obs.sample();
+            }
             // Borrowed halves: dropping them is no extra shutdown(2) call;
             // the stream closes once, when the session ends.
             let (mut up_rd, mut up_wr) = stream.split();
-            bridge(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx).await
+            let report = bridge(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx).await;
+            drop(expected);
+            report
         }
         Err(ending) => {
+            if let Some(obs) = &observing {
+                let mut budget = crate::observe::TEXT_PER_FLUSH;
+                let _ = observed::feed_observations(ws_tx, obs.observer, &mut budget).await;
+            }
             let sent = close_client(ws_tx, ws_rx, &ending, ctx.config.close_grace).await;
             report(ending, sent, ctx.stats)
         }
@@ -122,6 +157,7 @@ where
         stats,
         shutdown,
         taps,
+        observing,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -133,7 +169,7 @@ where
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_down(ws_tx, up_rd, config.read_chunk, stats, &mut tap_down) => Some(ending),
+                ending = pump_down(ws_tx, up_rd, config.read_chunk, stats, &mut tap_down, observing) => Some(ending),
             };
             stop.cancel();
             ending
@@ -142,7 +178,7 @@ where
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_up(ws_rx, up_wr, stats, &mut tap_up) => Some(ending),
+                ending = pump_up(ws_rx, up_wr, stats, &mut tap_up, observing) => Some(ending),
             };
             stop.cancel();
             ending
@@ -153,6 +189,8 @@ where
                 _ = stop.cancelled() => None,
                 _ = shutdown.cancelled() => Some(Ending::Shutdown),
                 _ = idle(stats, config.idle_timeout) => Some(Ending::Idle(config.idle_timeout)),
+                // Sampling ends no session; it stops with the others.
+                () = sample(&observing) => None,
             };
             stop.cancel();
             ending
@@ -175,9 +213,39 @@ where
             false
         }
         Ending::ClientGone(_) => false,
-        _ => close_client(ws_tx, ws_rx, &ending, grace).await,
+        _ => {
+            if let Some(obs) = &observing {
+                last_observations(ws_tx, obs, &ending).await;
+            }
+            close_client(ws_tx, ws_rx, &ending, grace).await
+        }
     };
     report(ending, close_sent, stats)
+}
+
+/// Samples the relay's socket every `--observe-sample`, for ever (or never
+/// without observation).
+async fn sample(observing: &Option<Observing<'_>>) {
+    match observing {
+        Some(obs) => obs.sample_forever().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the browser learns before the close frame: after the server closed,
+/// its `server_close` (waited for briefly), then the relay's own `close`.
+async fn last_observations<Tx>(ws_tx: &mut Tx, obs: &Observing<'_>, ending: &Ending)
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+{
+    if obs.hub.is_some() && matches!(ending, Ending::UpstreamClosed) {
+        obs.observer.server_closed_within(SERVER_CLOSE_WAIT).await;
+    }
+    obs.sample();
+    obs.push(Observed::Close);
+    let mut budget = crate::observe::TEXT_PER_FLUSH;
+    let _ = observed::feed_observations(ws_tx, obs.observer, &mut budget).await;
 }
 
 fn report(ending: Ending, close_sent: bool, stats: &SessionStats) -> SessionReport {

@@ -19,8 +19,12 @@ use bytes::Bytes;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use protocol::relay_api::Observed;
+
 use super::close::Ending;
+use super::observed::{feed_observations, write_observed, Observing};
 use super::stats::SessionStats;
+use crate::observe::TEXT_PER_FLUSH;
 use crate::tap::Tap;
 
 thread_local! {
@@ -65,6 +69,7 @@ pub(super) async fn pump_down<Tx, R>(
     chunk: usize,
     stats: &SessionStats,
     tap: &mut Option<Tap>,
+    observing: Option<Observing<'_>>,
 ) -> Ending
 where
     Tx: Sink<Message> + Unpin + Send,
@@ -72,11 +77,25 @@ where
     R: AsyncRead + Unpin + Send,
 {
     loop {
-        let first = read_chunk(up_rd, chunk).await;
+        let first = match &observing {
+            None => read_chunk(up_rd, chunk).await,
+            Some(obs) => match read_or_observations(ws_tx, up_rd, chunk, obs).await {
+                Ok(read) => read,
+                Err(e) => return Ending::ClientGone(format!("send failed: {e}")),
+            },
+        };
         let mut held = stats.hold(0);
         let mut queued = 0usize;
+        // Observation text fed since the last flush: bounded like the bytes.
+        let mut text_budget = TEXT_PER_FLUSH;
         let mut read = Some(first);
         while let Some(result) = read.take() {
+            if let Some(obs) = &observing {
+                report_read(obs, &result);
+                if let Err(e) = feed_observations(ws_tx, obs.observer, &mut text_budget).await {
+                    return Ending::ClientGone(format!("send failed: {e}"));
+                }
+            }
             let bytes = match result {
                 Ok(bytes) if !bytes.is_empty() => bytes,
                 // What is queued stays unflushed on purpose: the close
@@ -114,6 +133,47 @@ where
     }
 }
 
+/// Waits for the target's next read, sending observations as they come
+/// meanwhile (the target may be quiet while the server's side is not).
+async fn read_or_observations<Tx, R>(
+    ws_tx: &mut Tx,
+    up_rd: &mut R,
+    chunk: usize,
+    obs: &Observing<'_>,
+) -> Result<io::Result<Bytes>, Tx::Error>
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+    R: AsyncRead + Unpin + Send,
+{
+    loop {
+        tokio::select! {
+            biased;
+            read = read_chunk(up_rd, chunk) => return Ok(read),
+            () = obs.observer.ready() => {
+                let mut budget = TEXT_PER_FLUSH;
+                if feed_observations(ws_tx, obs.observer, &mut budget).await? > 0 {
+                    ws_tx.flush().await?;
+                }
+            }
+        }
+    }
+}
+
+/// The observation events of one read from the target.
+fn report_read(obs: &Observing<'_>, result: &io::Result<Bytes>) {
+    match result {
+        Ok(bytes) if bytes.is_empty() => obs.push(Observed::Eof),
+        Ok(bytes) => obs.push(Observed::Read {
+            len: bytes.len() as u64,
+            count: 1,
+        }),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => obs.push(Observed::Reset),
+        Err(_) => {}
+    }
+    obs.sample();
+}
+
 /// Bytes of queued frames after which [`pump_down`] stops reading and
 /// flushes: one more read may add a full `chunk`, so what waits in the
 /// WebSocket's write buffer stays under `2 * chunk` plus frame headers
@@ -144,6 +204,7 @@ pub(super) async fn pump_up<Rx, E, W>(
     up_wr: &mut W,
     stats: &SessionStats,
     tap: &mut Option<Tap>,
+    observing: Option<Observing<'_>>,
 ) -> Ending
 where
     Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
@@ -167,6 +228,10 @@ where
                     if let Err(e) = up_wr.shutdown().await {
                         return Ending::upstream_io(&e);
                     }
+                    if let Some(obs) = &observing {
+                        obs.push(Observed::ShutdownWrite);
+                        obs.sample();
+                    }
                 }
             }
             Message::Binary(_) if half_closed => return Ending::DataAfterHalfClose,
@@ -177,7 +242,14 @@ where
                 if let Some(tap) = tap {
                     tap.observe(&bytes);
                 }
-                if let Err(e) = up_wr.write_all(&bytes).await {
+                let written = match &observing {
+                    None => up_wr.write_all(&bytes).await,
+                    Some(obs) => write_observed(up_wr, &bytes, obs).await,
+                };
+                if let Err(e) = written {
+                    if let (Some(obs), io::ErrorKind::ConnectionReset) = (&observing, e.kind()) {
+                        obs.push(Observed::Reset);
+                    }
                     return Ending::upstream_io(&e);
                 }
                 drop(held);

@@ -66,6 +66,10 @@ impl SessionStats {
     pub fn discarded(&self) -> u64 {
         self.discarded.load(Ordering::Relaxed)
     }
+    /// When the session started: observation's `t_us` counts from here.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }

@@ -237,6 +237,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             stats: &stats,
             shutdown: &shutdown,
             taps: None,
+            observing: None,
         },
     );
     let target = async {

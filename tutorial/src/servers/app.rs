@@ -15,15 +15,16 @@ use bytes::BytesMut;
 use protocol::app::{describe, respond, AppError};
 use protocol::codec::{CodecError, MessageCodec};
 use protocol::python::python_bytes_repr;
+use protocol::relay_api::LogLevel;
 use protocol::{encode_into, DecoderConfig, EncodeError, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Decoder as _;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use super::limits::{accept_loop, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
 use super::net::PyAddr;
+use super::observe::{decoder_state, Hook, Watch};
 
 /// Default [`Config::max_content_length`]: 1 MiB (requests are a few dozen bytes).
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1024 * 1024;
@@ -72,6 +73,16 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    serve_observed(listener, config, None, shutdown).await
+}
+
+/// [`serve`], telling `hook` what the connections it claims do.
+pub async fn serve_observed(
+    listener: TcpListener,
+    config: Config,
+    hook: Option<Hook>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let config = std::sync::Arc::new(config);
     accept_loop(
         listener,
@@ -80,7 +91,8 @@ pub async fn serve(
         shutdown,
         move |stream, peer, stop| {
             let config = config.clone();
-            async move { connection(stream, peer, &config, stop).await }
+            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
+            async move { connection(stream, peer, &config, stop, watch).await }
         },
     )
     .await
@@ -120,19 +132,30 @@ impl From<CodecError> for ConnectionError {
     }
 }
 
-async fn connection(mut stream: TcpStream, peer: SocketAddr, config: &Config, stop: Stop) {
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    config: &Config,
+    stop: Stop,
+    mut watch: Watch,
+) {
     let peer = PyAddr(peer);
-    info!("Accepted connection from {peer}");
+    watch.log(
+        LogLevel::Info,
+        format_args!("Accepted connection from {peer}"),
+    );
     if config.keep_alive {
         // Replies to pipelined requests go out as separate writes; Nagle
         // would hold the second back until the first is acknowledged.
         let _ = stream.set_nodelay(true);
     }
-    match converse(&mut stream, peer, config, &stop).await {
+    match converse(&mut stream, peer, config, &stop, &mut watch).await {
         Ok(()) | Err(ConnectionError::Idle) => {}
-        Err(e) => warn!("Error for {peer}: {e}"),
+        Err(e) => watch.log(LogLevel::Warning, format_args!("Error for {peer}: {e}")),
     }
-    info!("Closing connection to {peer}");
+    watch.log(LogLevel::Info, format_args!("Closing connection to {peer}"));
+    watch.sample(&stream);
+    watch.close();
 }
 
 /// Reads requests and writes replies until the conversation is over: after
@@ -142,6 +165,7 @@ async fn converse(
     peer: PyAddr,
     config: &Config,
     stop: &Stop,
+    watch: &mut Watch,
 ) -> Result<(), ConnectionError> {
     let mut codec = MessageCodec::new(DecoderConfig {
         max_content_length: config.max_content_length,
@@ -162,17 +186,35 @@ async fn converse(
     } else {
         stop.shutdown.clone()
     };
+    // Bytes of the last read not yet reported: the report carries the
+    // decoder's state after them, known once they are decoded.
+    let mut fresh: Option<usize> = None;
     loop {
         // Requests already buffered are answered before reading more: this is
         // how back-to-back requests are served in order.
-        while let Some(decoded) = codec.decode(&mut buf)? {
+        loop {
+            let decoded = codec.decode(&mut buf);
+            if let Some(n) = fresh.take() {
+                watch.recv(stream, n, || {
+                    Some(decoder_state(codec.decoder(), buf.len()))
+                });
+            }
+            let Some(decoded) = decoded? else { break };
             let request = decoded.message;
-            info!("Received {} from {peer}", describe(&request, "request"));
+            let described = describe(&request, "request");
+            watch.request(|| described.clone());
+            watch.log(
+                LogLevel::Info,
+                format_args!("Received {described} from {peer}"),
+            );
             let reply = respond(&request)?;
             out.clear();
             encode_into(&reply, &mut out)?;
-            info!("Sending {} to {peer}", python_bytes_repr(&out));
-            write_reply(stream, &out, config.idle_timeout, stop).await?;
+            watch.log(
+                LogLevel::Info,
+                format_args!("Sending {} to {peer}", python_bytes_repr(&out)),
+            );
+            write_reply(stream, &out, config.idle_timeout, stop, watch).await?;
             last_activity = Instant::now();
             served += 1;
             if !config.keep_alive {
@@ -209,7 +251,11 @@ async fn converse(
                     idle.as_mut().reset(deadline);
                     continue;
                 }
-                return Err(idle_error(&codec, buf.len(), served, config.idle_timeout, peer));
+                return Err(idle_error(&codec, buf.len(), served, config.idle_timeout, peer, watch));
+            }
+            () = watch.tick() => {
+                watch.sample(stream);
+                continue;
             }
             _ = stop.abort.cancelled(), if !may_close_now => return Err(ConnectionError::Aborted),
             _ = shutdown.cancelled(), if may_close_now => return Ok(()),
@@ -218,10 +264,22 @@ async fn converse(
             Ok(0) => {
                 // The client closed its side: fine between requests, a
                 // truncated request otherwise.
-                codec.decoder().finish_with(buf.len())?;
+                let finished = codec.decoder().finish_with(buf.len());
+                watch.recv(stream, 0, || {
+                    Some(match &finished {
+                        Ok(()) => decoder_state(codec.decoder(), buf.len()),
+                        Err(e) => protocol::relay_api::DecoderState::Failed {
+                            error: e.to_string(),
+                        },
+                    })
+                });
+                finished?;
                 return Ok(());
             }
-            Ok(_) => last_activity = Instant::now(),
+            Ok(n) => {
+                last_activity = Instant::now();
+                fresh = Some(n);
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -235,13 +293,17 @@ fn idle_error(
     served: u64,
     timeout: Duration,
     peer: PyAddr,
+    watch: &Watch,
 ) -> ConnectionError {
     match codec.decoder().need_with(buffered) {
         Some(need) if !codec.decoder().is_idle_with(buffered) => {
             ConnectionError::Stalled { timeout, need }
         }
         _ if served > 0 => {
-            info!("Closing idle connection to {peer}");
+            watch.log(
+                LogLevel::Info,
+                format_args!("Closing idle connection to {peer}"),
+            );
             ConnectionError::Idle
         }
         _ => ConnectionError::NoRequest(timeout),
@@ -253,6 +315,7 @@ async fn write_reply(
     bytes: &[u8],
     timeout: Duration,
     stop: &Stop,
+    watch: &mut Watch,
 ) -> Result<(), ConnectionError> {
     // A reply fits in an empty socket buffer: try it without arming a timer.
     let written = match stream.try_write(bytes) {
@@ -260,16 +323,33 @@ async fn write_reply(
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
         Err(e) => return Err(e.into()),
     };
-    let rest = &bytes[written..];
+    watch.send(stream, bytes.len(), written);
+    let mut rest = &bytes[written..];
     if rest.is_empty() {
         return Ok(());
     }
-    tokio::select! {
-        biased;
-        written = tokio::time::timeout(timeout, stream.write_all(rest)) => match written {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(ConnectionError::WriteStalled(timeout)),
-        },
-        _ = stop.abort.cancelled() => Err(ConnectionError::Aborted),
+    // Nothing leaving for `timeout` is a stall, however many partial writes
+    // came before; each write is its own system call so that it can be reported.
+    let mut deadline = Instant::now() + timeout;
+    while !rest.is_empty() {
+        let n = tokio::select! {
+            biased;
+            written = tokio::time::timeout_at(deadline, stream.write(rest)) => match written {
+                Ok(result) => result?,
+                Err(_) => return Err(ConnectionError::WriteStalled(timeout)),
+            },
+            _ = stop.abort.cancelled() => return Err(ConnectionError::Aborted),
+            () = watch.tick() => {
+                watch.sample(stream);
+                continue;
+            }
+        };
+        if n == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
+        }
+        watch.send(stream, rest.len(), n);
+        rest = &rest[n..];
+        deadline = Instant::now() + timeout;
     }
+    Ok(())
 }

@@ -6,13 +6,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use protocol::python::python_bytes_repr;
+use protocol::relay_api::LogLevel;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use super::limits::{accept_loop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
 use super::net::PyAddr;
+use super::observe::{Hook, Watch};
 
 /// Default [`Config::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,30 +49,55 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    serve_observed(listener, config, None, shutdown).await
+}
+
+/// [`serve`], telling `hook` what the connections it claims do.
+pub async fn serve_observed(
+    listener: TcpListener,
+    config: Config,
+    hook: Option<Hook>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let idle_timeout = config.idle_timeout;
     accept_loop(
         listener,
         config.max_connections,
         config.grace_period,
         shutdown,
-        move |stream, peer, stop| async move {
-            info!("Accepted connection from {}", PyAddr(peer));
-            echo_logged(stream, peer, idle_timeout, stop.abort).await;
+        move |stream, peer, stop| {
+            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
+            async move {
+                watch.log(
+                    LogLevel::Info,
+                    format_args!("Accepted connection from {}", PyAddr(peer)),
+                );
+                echo_logged(stream, peer, idle_timeout, stop.abort, watch).await;
+            }
         },
     )
     .await
 }
 
 async fn echo_logged(
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     idle: Duration,
     abort: CancellationToken,
+    mut watch: Watch,
 ) {
-    if let Err(e) = echo_connection(stream, peer, idle, &abort).await {
-        warn!("Error for {}: {e}", PyAddr(peer));
+    if let Err(e) = echo_watched(&mut stream, peer, idle, &abort, &mut watch).await {
+        watch.log(
+            LogLevel::Warning,
+            format_args!("Error for {}: {e}", PyAddr(peer)),
+        );
     }
-    info!("Closing connection to {}", PyAddr(peer));
+    watch.log(
+        LogLevel::Info,
+        format_args!("Closing connection to {}", PyAddr(peer)),
+    );
+    watch.sample(&stream);
+    watch.close();
 }
 
 /// Why an echo connection ended early.
@@ -92,9 +119,21 @@ pub async fn echo_connection(
     idle_timeout: Duration,
     abort: &CancellationToken,
 ) -> Result<(), EchoError> {
+    echo_watched(&mut stream, peer, idle_timeout, abort, &mut Watch::off()).await
+}
+
+async fn echo_watched(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    idle_timeout: Duration,
+    abort: &CancellationToken,
+    watch: &mut Watch,
+) -> Result<(), EchoError> {
     let peer = PyAddr(peer);
     let mut buf = vec![0u8; CHUNK];
     let mut chunks = 0u32;
+    // A sampling tick re-enters the loop; the idle deadline must not move with it.
+    let mut deadline = Instant::now() + idle_timeout;
     loop {
         // The select below only sees the token when I/O pends; a client that
         // keeps both directions busy is checked here, now and then.
@@ -105,21 +144,44 @@ pub async fn echo_connection(
         // I/O first: when it is ready the token (a shared lock) is not polled.
         let n = tokio::select! {
             biased;
-            read = tokio::time::timeout(idle_timeout, stream.read(&mut buf)) => {
+            read = tokio::time::timeout_at(deadline, stream.read(&mut buf)) => {
                 read.map_err(|_| EchoError::Idle(idle_timeout))??
             }
             _ = abort.cancelled() => return Err(EchoError::Aborted),
+            () = watch.tick() => {
+                watch.sample(stream);
+                continue;
+            }
         };
+        watch.recv(stream, n, || None);
         if n == 0 {
             return Ok(());
         }
-        info!("Echoing {} to {peer}", python_bytes_repr(&buf[..n]));
-        tokio::select! {
-            biased;
-            written = tokio::time::timeout(idle_timeout, stream.write_all(&buf[..n])) => {
-                written.map_err(|_| EchoError::Idle(idle_timeout))??
+        watch.log(
+            LogLevel::Info,
+            format_args!("Echoing {} to {peer}", python_bytes_repr(&buf[..n])),
+        );
+        // One write per system call (what write_all does), each reported.
+        let mut rest = &buf[..n];
+        deadline = Instant::now() + idle_timeout;
+        while !rest.is_empty() {
+            let sent = tokio::select! {
+                biased;
+                written = tokio::time::timeout_at(deadline, stream.write(rest)) => {
+                    written.map_err(|_| EchoError::Idle(idle_timeout))??
+                }
+                _ = abort.cancelled() => return Err(EchoError::Aborted),
+                () = watch.tick() => {
+                    watch.sample(stream);
+                    continue;
+                }
+            };
+            if sent == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
             }
-            _ = abort.cancelled() => return Err(EchoError::Aborted),
+            watch.send(stream, rest.len(), sent);
+            rest = &rest[sent..];
+            deadline = Instant::now() + idle_timeout;
         }
     }
 }

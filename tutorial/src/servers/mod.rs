@@ -5,6 +5,9 @@
 //!   several with `keep_alive`), driving `protocol`'s decoder.
 //! - [`echo`] is the echo loop; the multi-connection server is this loop run
 //!   for every connection at once.
+//! - [`blackhole`] accepts and never reads: the tutorial's `app-server-test`.
+//! - [`observe`] is the optional hook through which a server tells the relay
+//!   what one connection did (recv, send, log lines, socket queues).
 //! - [`net`] binds (SO_REUSEADDR, `''` = all interfaces, IPv6 literals) and
 //!   prints addresses as Python prints them.
 //! - `limits` (private) is the accept loop both servers share: connection
@@ -12,8 +15,10 @@
 //!   [`DEFAULT_MAX_CONNECTIONS`] and [`DEFAULT_GRACE_PERIOD`].
 
 pub mod app;
+pub mod blackhole;
 pub mod echo;
 mod limits;
 pub mod net;
+pub mod observe;
 
 pub use limits::{DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};

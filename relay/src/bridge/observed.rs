@@ -1,0 +1,167 @@
+//! The bridge's side of observation (`observe=1`): connecting so the
+//! embedded server's accept can be paired with the session, writes that
+//! report each system call, socket samples, and the text messages the
+//! downstream pump interleaves with the bytes.
+//!
+//! None of this runs for a session without `observe=1`: the pumps take
+//! their old paths when [`Observing`] is absent.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use axum::extract::ws::Message;
+use futures_util::{Sink, SinkExt};
+use protocol::relay_api::Observed;
+use tokio::io::AsyncWrite;
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::observe::{Expected, Hub, SessionObserver};
+
+/// What an observed session's bridge needs.
+#[derive(Clone, Copy)]
+pub struct Observing<'a> {
+    pub observer: &'a Arc<SessionObserver>,
+    /// The registry's hub when the target is an embedded server.
+    pub hub: Option<&'a Arc<Hub>>,
+    /// The relay's socket to the target, once connected (none in unit tests).
+    pub probe: Probe,
+}
+
+/// A descriptor to sample, valid while the session's stream lives (the
+/// bridge's futures never outlive it).
+#[derive(Clone, Copy, Default)]
+pub struct Probe(#[cfg(unix)] Option<std::os::fd::RawFd>);
+
+impl Probe {
+    #[cfg(unix)]
+    pub fn of(stream: &TcpStream) -> Probe {
+        use std::os::fd::AsRawFd;
+        Probe(Some(stream.as_raw_fd()))
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(_stream: &TcpStream) -> Probe {
+        Probe()
+    }
+}
+
+impl Observing<'_> {
+    pub fn push(&self, event: Observed) {
+        self.observer.push(event);
+    }
+
+    /// The relay socket's kernel state now (the queue drops repeats).
+    pub fn sample(&self) {
+        #[cfg(unix)]
+        if let Some(fd) = self.probe.0 {
+            if let Some(info) = tutorial::sockstat::sample_fd(fd) {
+                self.observer.push(Observed::Socket(info));
+            }
+        }
+    }
+
+    /// Samples every `--observe-sample` until dropped.
+    pub async fn sample_forever(&self) {
+        let every = self.observer.sample_every();
+        loop {
+            tokio::time::sleep(every).await;
+            self.sample();
+        }
+    }
+}
+
+/// Connects as the session's first events say: an embedded target's
+/// connection is registered in the hub before the server can accept it,
+/// which takes a bound socket (its address is known before `connect`).
+pub async fn connect(
+    address: SocketAddr,
+    observing: &Observing<'_>,
+) -> io::Result<(TcpStream, Option<Expected>)> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    let expected = match observing.hub {
+        Some(hub) => {
+            // Embedded servers listen on loopback: their own address is
+            // the source address the kernel would pick anyway.
+            socket.bind(SocketAddr::new(address.ip(), 0))?;
+            Some(hub.expect(socket.local_addr()?, address, observing.observer))
+        }
+        None => None,
+    };
+    let started = Instant::now();
+    let stream = socket.connect(address).await?;
+    let connect_us = started.elapsed().as_micros() as u64;
+    observing.push(Observed::Connect {
+        local: stream.local_addr()?.to_string(),
+        peer: address.to_string(),
+        connect_us,
+    });
+    Ok((stream, expected))
+}
+
+/// `write_all`, one reported system call at a time: what the kernel took of
+/// what was offered, and a `sent: 0` event when it took nothing and the
+/// write has to wait (the send buffer is full).
+pub async fn write_observed<W: AsyncWrite + Unpin>(
+    up_wr: &mut W,
+    mut bytes: &[u8],
+    observing: &Observing<'_>,
+) -> io::Result<()> {
+    let mut stalled = false;
+    while !bytes.is_empty() {
+        let n = std::future::poll_fn(|cx| match Pin::new(&mut *up_wr).poll_write(cx, bytes) {
+            Poll::Pending => {
+                if !stalled {
+                    stalled = true;
+                    observing.push(Observed::Write {
+                        len: bytes.len() as u64,
+                        sent: 0,
+                        count: 1,
+                    });
+                    observing.sample();
+                }
+                Poll::Pending
+            }
+            ready => ready,
+        })
+        .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        stalled = false;
+        observing.push(Observed::Write {
+            len: bytes.len() as u64,
+            sent: n as u64,
+            count: 1,
+        });
+        observing.sample();
+        bytes = &bytes[n..];
+    }
+    Ok(())
+}
+
+/// Feeds queued observations (while `budget` lasts) as text messages;
+/// returns how many.
+pub async fn feed_observations<Tx>(
+    ws_tx: &mut Tx,
+    observer: &SessionObserver,
+    budget: &mut usize,
+) -> Result<usize, Tx::Error>
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+{
+    let texts = observer.drain(budget);
+    let n = texts.len();
+    for text in texts {
+        ws_tx.feed(Message::Text(text.into())).await?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,232 @@
+//! Observation (`/ws?target=NAME&observe=1`): what the relay's socket to the
+//! target did and, for the servers the relay runs itself, what the server's
+//! side of that connection did, sent to the browser as text messages
+//! (`protocol::relay_api::Observation`, one JSON object each).
+//!
+//! - [`SessionObserver`]: one session's bounded queue ([`queue`]) and clock;
+//!   the bridge pushes the relay-side events, the embedded server pushes
+//!   the `server_*` ones through its [`ConnectionSink`] face, and the
+//!   bridge's downstream pump drains it between binary messages.
+//! - [`Hub`]: pairs a session with the embedded server's connection. The
+//!   relay binds its socket before connecting, so it knows its own address
+//!   (the server's peer address) and registers it before the server can
+//!   `accept()`; the server claims the registration at accept. An accept
+//!   nobody registered (a session without `observe=1`, another client) finds
+//!   nothing and holds nothing; a registration nobody claims is removed when
+//!   its session ends. So the hub holds at most one entry per session.
+
+pub mod queue;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use protocol::relay_api::{Observation, Observed};
+use tokio::sync::Notify;
+use tutorial::servers::observe::{ConnectionSink, ServerHook};
+
+use crate::config::RelayConfig;
+use queue::{Budget, Queue};
+
+/// Text bytes (frames included) a session queues for the browser between
+/// two flushes: what observation adds to the WebSocket write buffer.
+pub const TEXT_PER_FLUSH: usize = 8 * 1024;
+/// Upper bound of one event's JSON (its texts are cut to
+/// `tutorial::servers::observe::MAX_TEXT` bytes, at most 6 bytes each escaped).
+pub const MAX_EVENT_TEXT: usize = 4 * 1024;
+
+/// One observed session.
+pub struct SessionObserver {
+    started: Instant,
+    queue: Mutex<Queue>,
+    ready: Notify,
+    sample_every: Duration,
+    /// The session is over: later events (a server still holding its
+    /// connection) are dropped.
+    ended: AtomicBool,
+    server_closed: AtomicBool,
+    server_close: Notify,
+}
+
+impl SessionObserver {
+    /// A session that started at `started`, with `config`'s budget.
+    pub fn new(started: Instant, config: &RelayConfig) -> Arc<SessionObserver> {
+        let sample_every = config.observe_sample;
+        Arc::new(SessionObserver {
+            started,
+            queue: Mutex::new(Queue::new(Budget {
+                capacity: config.observe_queue,
+                burst: config.observe_burst,
+                sample_every_us: sample_every.as_micros() as u64,
+            })),
+            ready: Notify::new(),
+            sample_every,
+            ended: AtomicBool::new(false),
+            server_closed: AtomicBool::new(false),
+            server_close: Notify::new(),
+        })
+    }
+
+    /// Stamps and queues one event.
+    pub fn push(&self, event: Observed) {
+        if self.ended.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut queue = self.queue.lock().expect("no panics under the lock");
+        // Stamped under the lock: the relay's and the server's events come
+        // from different tasks and must not be queued out of time order.
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let woke = queue.push(t_us, event);
+        drop(queue);
+        if woke {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Resolves once something was queued since the last call.
+    pub async fn ready(&self) {
+        self.ready.notified().await
+    }
+
+    /// Pops events as JSON while `budget` (text bytes, frames included)
+    /// lasts; returns them in order.
+    pub fn drain(&self, budget: &mut usize) -> Vec<String> {
+        let mut out = Vec::new();
+        if *budget == 0 {
+            return out;
+        }
+        let mut queue = self.queue.lock().expect("no panics under the lock");
+        while *budget > 0 {
+            let Some(event) = queue.pop() else { break };
+            let json = text(&event);
+            *budget = budget.saturating_sub(json.len() + 4);
+            out.push(json);
+        }
+        out
+    }
+
+    /// Whether anything waits to be sent.
+    pub fn pending(&self) -> bool {
+        !self
+            .queue
+            .lock()
+            .expect("no panics under the lock")
+            .is_empty()
+    }
+
+    /// Waits (at most `limit`) for the embedded server's `server_close`.
+    pub async fn server_closed_within(&self, limit: Duration) {
+        let closed = self.server_close.notified();
+        if self.server_closed.load(Ordering::Acquire) {
+            return;
+        }
+        let _ = tokio::time::timeout(limit, closed).await;
+    }
+
+    /// The session is over: forget what is queued, drop what comes later.
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::Relaxed);
+        self.queue.lock().expect("no panics under the lock").clear();
+    }
+
+    pub fn sample_every(&self) -> Duration {
+        self.sample_every
+    }
+}
+
+fn text(event: &Observation) -> String {
+    serde_json::to_string(event).expect("observations serialise")
+}
+
+impl ConnectionSink for SessionObserver {
+    fn observe(&self, event: Observed) {
+        let closing = matches!(event, Observed::ServerClose);
+        self.push(event);
+        if closing {
+            self.server_closed.store(true, Ordering::Release);
+            self.server_close.notify_waiters();
+        }
+    }
+
+    fn sample_every(&self) -> Duration {
+        self.sample_every
+    }
+}
+
+/// Pairs sessions with the embedded servers' connections, by address.
+#[derive(Default)]
+pub struct Hub {
+    /// (relay's address, server's address) → the session expecting it.
+    expected: Mutex<HashMap<(SocketAddr, SocketAddr), Weak<SessionObserver>>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hub")
+    }
+}
+
+impl Hub {
+    /// Registers `observer` for the connection from `local` to `server`
+    /// until the returned guard drops.
+    pub fn expect(
+        self: &Arc<Self>,
+        local: SocketAddr,
+        server: SocketAddr,
+        observer: &Arc<SessionObserver>,
+    ) -> Expected {
+        self.expected
+            .lock()
+            .expect("no panics under the lock")
+            .insert((local, server), Arc::downgrade(observer));
+        Expected {
+            hub: self.clone(),
+            key: (local, server),
+            observer: Arc::downgrade(observer),
+        }
+    }
+
+    /// Sessions waiting for their server's accept.
+    pub fn waiting(&self) -> usize {
+        self.expected
+            .lock()
+            .expect("no panics under the lock")
+            .len()
+    }
+}
+
+impl ServerHook for Hub {
+    fn accepted(&self, local: SocketAddr, peer: SocketAddr) -> Option<Arc<dyn ConnectionSink>> {
+        let mut expected = self.expected.lock().expect("no panics under the lock");
+        if expected.is_empty() {
+            return None;
+        }
+        let observer = expected.remove(&(peer, local))?.upgrade()?;
+        Some(observer)
+    }
+}
+
+/// A session's registration in the [`Hub`], removed on drop.
+pub struct Expected {
+    hub: Arc<Hub>,
+    key: (SocketAddr, SocketAddr),
+    observer: Weak<SessionObserver>,
+}
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        let mut expected = self.hub.expected.lock().expect("no panics under the lock");
+        // Once this session's socket is closed its port may serve a newer
+        // session's registration under the same key: that one stays.
+        if expected
+            .get(&self.key)
+            .is_some_and(|w| Weak::ptr_eq(w, &self.observer))
+        {
+            expected.remove(&self.key);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! One session's observations waiting for the browser: a queue that merges
+//! rather than grows.
+//!
+//! - Byte events (`write`, `read`, `server_recv`, `server_send`) come one per
+//!   system call until more than `burst` events arrive within one 10 ms
+//!   window, or the queue is full; then each merges into the last queued
+//!   event of its kind (its `count` grows, `len` and `sent` add up), as long
+//!   as no other kind of event (a connect, an EOF, a request…) came between.
+//! - Socket samples: one per socket is queued at most; a newer sample
+//!   replaces the queued one in place (keeping its `t_us`, so that times
+//!   in the stream never run backwards; a merged byte event keeps its first). A sample equal to the last one is
+//!   dropped unless a queue is non-empty and `sample_every` has passed (the
+//!   page then sees that bytes are still stuck).
+//! - Log lines beyond the burst, and anything that finds the queue full
+//!   and nothing to merge into, are counted; the count goes out as one
+//!   `lost` event once the queue has drained.
+//!
+//! So a session holds at most `capacity` events, whatever a target or a
+//! browser does.
+
+use std::collections::VecDeque;
+
+use protocol::relay_api::{Observation, Observed, SocketInfo};
+
+/// Length of the window in which `burst` byte events pass unmerged.
+pub const WINDOW_US: u64 = 10_000;
+
+/// How much a session's queue may hold and pass unmerged.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Most events queued.
+    pub capacity: usize,
+    /// Byte events (and log lines) per [`WINDOW_US`] sent one by one.
+    pub burst: u32,
+    /// Microseconds after which an unchanged sample of a socket with bytes
+    /// queued is sent again.
+    pub sample_every_us: u64,
+}
+
+/// The queue; the caller stamps events and holds the lock.
+#[derive(Debug)]
+pub struct Queue {
+    budget: Budget,
+    events: VecDeque<Observation>,
+    /// Sequence number of `events[0]`; positions below are gone.
+    head: u64,
+    /// Where the queued sample of each socket (relay's, server's) is.
+    socket_at: [Option<u64>; 2],
+    /// The last sample accepted per socket, and when.
+    last_socket: [Option<(SocketInfo, u64)>; 2],
+    /// Where the event each byte kind may merge into is.
+    merge_at: [Option<u64>; 4],
+    window: u64,
+    in_window: u32,
+    lost: u64,
+    /// The `lost` event's time: its last loss, or the last event sent
+    /// before it if later (times never run backwards).
+    lost_at: u64,
+}
+
+enum Class {
+    Bytes(usize),
+    Socket(usize, SocketInfo),
+    Log,
+    Other,
+}
+
+fn class(event: &Observed) -> Class {
+    match event {
+        Observed::Write { .. } => Class::Bytes(0),
+        Observed::Read { .. } => Class::Bytes(1),
+        Observed::ServerRecv { .. } => Class::Bytes(2),
+        Observed::ServerSend { .. } => Class::Bytes(3),
+        Observed::Socket(info) => Class::Socket(0, *info),
+        Observed::ServerSocket(info) => Class::Socket(1, *info),
+        Observed::ServerLog { .. } => Class::Log,
+        _ => Class::Other,
+    }
+}
+
+impl Queue {
+    pub fn new(budget: Budget) -> Queue {
+        Queue {
+            budget,
+            events: VecDeque::new(),
+            head: 0,
+            socket_at: [None; 2],
+            last_socket: [None; 2],
+            merge_at: [None; 4],
+            window: 0,
+            in_window: 0,
+            lost: 0,
+            lost_at: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.lost == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn full(&self) -> bool {
+        self.events.len() >= self.budget.capacity
+    }
+
+    fn queued(&mut self, at: Option<u64>) -> Option<&mut Observation> {
+        let at = at?.checked_sub(self.head)?;
+        self.events.get_mut(usize::try_from(at).ok()?)
+    }
+
+    fn append(&mut self, t_us: u64, event: Observed) -> u64 {
+        let seq = self.head + self.events.len() as u64;
+        self.events.push_back(Observation { t_us, event });
+        seq
+    }
+
+    fn lose(&mut self, t_us: u64) {
+        self.lost += 1;
+        self.lost_at = self.lost_at.max(t_us);
+    }
+
+    /// Over the burst for this window (counting this event)?
+    fn over_burst(&mut self, t_us: u64) -> bool {
+        let window = t_us / WINDOW_US;
+        if window != self.window {
+            self.window = window;
+            self.in_window = 0;
+        }
+        self.in_window = self.in_window.saturating_add(1);
+        self.in_window > self.budget.burst
+    }
+
+    /// Takes one event observed at `t_us`; false if it changed nothing
+    /// (a repeated sample) so nobody needs waking.
+    pub fn push(&mut self, t_us: u64, event: Observed) -> bool {
+        match class(&event) {
+            Class::Bytes(kind) => {
+                let over = self.over_burst(t_us);
+                if over || self.full() {
+                    if let Some(queued) = self.queued(self.merge_at[kind]) {
+                        merge(&mut queued.event, event);
+                        return true;
+                    }
+                    if self.full() {
+                        self.lose(t_us);
+                        return true;
+                    }
+                }
+                let seq = self.append(t_us, event);
+                self.merge_at[kind] = Some(seq);
+            }
+            Class::Socket(which, info) => {
+                if let Some((last, at)) = self.last_socket[which] {
+                    let stuck = info.recv_q > 0 || info.send_q > 0;
+                    let due = t_us.saturating_sub(at) >= self.budget.sample_every_us;
+                    if last == info && !(stuck && due) {
+                        return false;
+                    }
+                }
+                self.last_socket[which] = Some((info, t_us));
+                if let Some(queued) = self.queued(self.socket_at[which]) {
+                    // The slot keeps its time: the stream's t_us never runs backwards.
+                    queued.event = event;
+                } else if self.full() {
+                    self.lose(t_us);
+                } else {
+                    let seq = self.append(t_us, event);
+                    self.socket_at[which] = Some(seq);
+                }
+            }
+            Class::Log => {
+                if self.over_burst(t_us) || self.full() {
+                    self.lose(t_us);
+                } else {
+                    self.append(t_us, event);
+                }
+            }
+            Class::Other => {
+                // Merging never reaches across a connect, an EOF or a request:
+                // the order of what happened stays readable.
+                self.merge_at = [None; 4];
+                if self.full() {
+                    self.lose(t_us);
+                } else {
+                    self.append(t_us, event);
+                }
+            }
+        }
+        true
+    }
+
+    /// The oldest event; after the last one, the `lost` count if any.
+    pub fn pop(&mut self) -> Option<Observation> {
+        if let Some(event) = self.events.pop_front() {
+            self.head += 1;
+            self.lost_at = self.lost_at.max(event.t_us);
+            return Some(event);
+        }
+        if self.lost == 0 {
+            return None;
+        }
+        let events = std::mem::take(&mut self.lost);
+        Some(Observation {
+            t_us: self.lost_at,
+            event: Observed::Lost { events },
+        })
+    }
+
+    /// Forgets everything queued (the session is over).
+    pub fn clear(&mut self) {
+        self.head += self.events.len() as u64;
+        self.events = VecDeque::new();
+        self.lost = 0;
+    }
+}
+
+/// Adds `newer` (of the same kind) into `into`.
+fn merge(into: &mut Observed, newer: Observed) {
+    use Observed::*;
+    match (into, newer) {
+        (
+            Write { len, sent, count },
+            Write {
+                len: l, sent: s, ..
+            },
+        )
+        | (
+            ServerSend { len, sent, count },
+            ServerSend {
+                len: l, sent: s, ..
+            },
+        ) => {
+            *len += l;
+            *sent += s;
+            *count = count.saturating_add(1);
+        }
+        (Read { len, count }, Read { len: l, .. }) => {
+            *len += l;
+            *count = count.saturating_add(1);
+        }
+        (
+            ServerRecv {
+                len,
+                count,
+                decoder,
+            },
+            ServerRecv {
+                len: l, decoder: d, ..
+            },
+        ) => {
+            *len += l;
+            *count = count.saturating_add(1);
+            // The state after the last chunk is the state after them all.
+            *decoder = d;
+        }
+        _ => unreachable!("merge_at only points at events of the same kind"),
+    }
+}

@@ -1,0 +1,155 @@
+//! The observation queue's bounds and merges, and the hub's pairing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use protocol::relay_api::{Observed, SocketInfo, TcpState};
+use tutorial::servers::observe::ServerHook;
+
+use super::queue::{Budget, Queue, WINDOW_US};
+use super::{Hub, SessionObserver};
+use crate::config::RelayConfig;
+
+fn budget(capacity: usize, burst: u32) -> Budget {
+    Budget {
+        capacity,
+        burst,
+        sample_every_us: 100_000,
+    }
+}
+
+fn write(len: u64) -> Observed {
+    Observed::Write {
+        len,
+        sent: len,
+        count: 1,
+    }
+}
+
+fn socket(send_q: u64) -> Observed {
+    Observed::Socket(SocketInfo {
+        state: TcpState::Established,
+        recv_q: 0,
+        send_q,
+        rtt_us: None,
+        unacked: None,
+        retransmits: None,
+    })
+}
+
+fn drain(queue: &mut Queue) -> Vec<Observed> {
+    std::iter::from_fn(|| queue.pop())
+        .map(|o| o.event)
+        .collect()
+}
+
+#[test]
+fn byte_events_beyond_the_burst_merge_with_a_count_and_totals() {
+    let mut queue = Queue::new(budget(100, 3));
+    for i in 0..10 {
+        queue.push(i, write(10));
+    }
+    let events = drain(&mut queue);
+    assert_eq!(
+        events,
+        vec![
+            write(10),
+            write(10),
+            Observed::Write {
+                len: 80,
+                sent: 80,
+                count: 8
+            }
+        ]
+    );
+    // A new window passes events one by one again.
+    queue.push(WINDOW_US * 5, write(1));
+    queue.push(WINDOW_US * 5 + 1, write(1));
+    assert_eq!(drain(&mut queue).len(), 2);
+}
+
+#[test]
+fn merging_never_crosses_another_kind_of_event() {
+    let mut queue = Queue::new(budget(100, 0));
+    queue.push(1, write(1));
+    queue.push(2, Observed::ShutdownWrite);
+    queue.push(3, write(1));
+    queue.push(4, write(1));
+    let events = drain(&mut queue);
+    assert_eq!(events.len(), 3, "{events:?}");
+}
+
+#[test]
+fn a_full_queue_merges_or_counts_and_never_grows() {
+    let mut queue = Queue::new(budget(4, 1000));
+    queue.push(0, write(1));
+    for t in 1..1000 {
+        queue.push(t, Observed::Eof);
+        queue.push(t, write(1));
+        assert!(queue.len() <= 4);
+    }
+    let events = drain(&mut queue);
+    let lost: u64 = events
+        .iter()
+        .map(|e| match e {
+            Observed::Lost { events } => *events,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(
+        events.len(),
+        5,
+        "four kept, then one lost event: {events:?}"
+    );
+    assert!(lost > 1000, "{lost}");
+    assert!(queue.is_empty());
+}
+
+#[test]
+fn only_the_newest_sample_of_a_socket_waits_and_repeats_are_dropped() {
+    let mut queue = Queue::new(budget(100, 100));
+    assert!(queue.push(0, socket(5)));
+    assert!(queue.push(10, socket(7)));
+    assert!(!queue.push(20, socket(7)), "same as the last one");
+    assert_eq!(drain(&mut queue), vec![socket(7)]);
+    // Bytes still stuck: the same sample goes out again once due.
+    assert!(!queue.push(50_000, socket(7)));
+    assert!(queue.push(200_000, socket(7)));
+}
+
+#[test]
+fn log_lines_beyond_the_burst_are_counted_as_lost() {
+    let mut queue = Queue::new(budget(100, 2));
+    for t in 0..5 {
+        queue.push(
+            t,
+            Observed::ServerLog {
+                level: protocol::relay_api::LogLevel::Info,
+                line: "Echoing".into(),
+            },
+        );
+    }
+    let events = drain(&mut queue);
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2], Observed::Lost { events: 3 });
+}
+
+#[test]
+fn the_hub_gives_a_connection_to_the_session_expecting_it_once() {
+    let hub = Arc::new(Hub::default());
+    let observer = SessionObserver::new(Instant::now(), &RelayConfig::default());
+    let relay = "127.0.0.1:50000".parse().unwrap();
+    let server = "127.0.0.1:40000".parse().unwrap();
+    let other = "127.0.0.1:50001".parse().unwrap();
+    let expected = hub.expect(relay, server, &observer);
+    assert!(hub.accepted(server, other).is_none(), "not this session's");
+    assert!(hub.accepted(server, relay).is_some());
+    assert!(hub.accepted(server, relay).is_none(), "claimed once");
+    drop(expected);
+    assert_eq!(hub.waiting(), 0);
+    // An unclaimed registration goes with its session.
+    let expected = hub.expect(relay, server, &observer);
+    assert_eq!(hub.waiting(), 1);
+    drop(expected);
+    assert_eq!(hub.waiting(), 0);
+}

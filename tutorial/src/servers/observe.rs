@@ -1,0 +1,236 @@
+//! The servers' optional observation hook: what a server saw on one
+//! connection, told to whoever asked (the relay, which shows it to the page
+//! as the `server_*` events of `protocol::relay_api::observe`).
+//!
+//! A server started with a [`Hook`] asks it, at each `accept()`, whether
+//! that connection is watched ([`ServerHook::accepted`]). If it is, the
+//! connection's [`Watch`] reports each `recv()` (with the app decoder's state
+//! after it), each `send()`, the request as logged, every log line about the
+//! connection, socket samples and the close. If it is not (or there is no
+//! hook) the watch is `None` inside and every call returns at once: no
+//! allocation, no formatting, no system call.
+//!
+//! Per-connection log lines go through [`Watch::log`] in every case, so each
+//! line is written once and the terminal and the hook cannot disagree.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::relay_api::{DecoderState, LogLevel, Observed, SocketInfo};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use crate::sockstat::socket_info;
+
+/// Longest text (log line, request repr) a watched connection reports, in
+/// bytes: the bytes behind it come from a stranger.
+pub const MAX_TEXT: usize = 480;
+
+/// Decides, per accepted connection, whether and where it is observed.
+pub trait ServerHook: Send + Sync {
+    /// `local` is the server's address, `peer` the client's. `None`: not
+    /// watched (the common case; it must be cheap).
+    fn accepted(&self, local: SocketAddr, peer: SocketAddr) -> Option<Arc<dyn ConnectionSink>>;
+}
+
+/// Where one watched connection's events go.
+pub trait ConnectionSink: Send + Sync {
+    /// One event, in the order the server saw them.
+    fn observe(&self, event: Observed);
+    /// How often the server samples its socket while a queue holds bytes.
+    fn sample_every(&self) -> Duration;
+}
+
+/// A server's hook, cheap to clone into every connection task.
+#[derive(Clone)]
+pub struct Hook(pub Arc<dyn ServerHook>);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hook")
+    }
+}
+
+/// One connection's observation: inert unless the hook claimed it.
+pub struct Watch {
+    on: Option<On>,
+}
+
+struct On {
+    sink: Arc<dyn ConnectionSink>,
+    every: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl Watch {
+    /// Asks `hook` about the connection `stream` (from `peer`) and, if it is
+    /// watched, reports the accept and a first socket sample.
+    pub fn accepted(hook: Option<&Hook>, stream: &TcpStream, peer: SocketAddr) -> Watch {
+        let Some(hook) = hook else {
+            return Watch::off();
+        };
+        let Ok(local) = stream.local_addr() else {
+            return Watch::off();
+        };
+        let Some(sink) = hook.0.accepted(local, peer) else {
+            return Watch::off();
+        };
+        let every = sink.sample_every();
+        sink.observe(Observed::ServerAccept {
+            local: local.to_string(),
+            peer: peer.to_string(),
+        });
+        let mut watch = Watch {
+            on: Some(On {
+                sink,
+                every,
+                timer: Box::pin(tokio::time::sleep(every)),
+            }),
+        };
+        watch.sample(stream);
+        watch
+    }
+
+    /// A watch that reports nothing.
+    pub fn off() -> Watch {
+        Watch { on: None }
+    }
+
+    /// Whether anyone is listening.
+    pub fn is_on(&self) -> bool {
+        self.on.is_some()
+    }
+
+    /// A `recv()` that returned `len` bytes; `decoder` is only asked when
+    /// watched (it may format an error).
+    pub fn recv(
+        &mut self,
+        stream: &TcpStream,
+        len: usize,
+        decoder: impl FnOnce() -> Option<DecoderState>,
+    ) {
+        if let Some(on) = &self.on {
+            on.sink.observe(Observed::ServerRecv {
+                len: len as u64,
+                count: 1,
+                decoder: decoder(),
+            });
+            self.sample(stream);
+        }
+    }
+
+    /// A `send()` of `len` bytes of which the kernel took `sent`.
+    pub fn send(&mut self, stream: &TcpStream, len: usize, sent: usize) {
+        if let Some(on) = &self.on {
+            on.sink.observe(Observed::ServerSend {
+                len: len as u64,
+                sent: sent as u64,
+                count: 1,
+            });
+            self.sample(stream);
+        }
+    }
+
+    /// The request the server decoded, as its log line writes it.
+    pub fn request(&self, repr: impl FnOnce() -> String) {
+        if let Some(on) = &self.on {
+            on.sink.observe(Observed::ServerRequest {
+                repr: truncate(repr()),
+            });
+        }
+    }
+
+    /// Logs one line about this connection (with tracing, at `level`) and,
+    /// when watched, reports it.
+    pub fn log(&self, level: LogLevel, line: fmt::Arguments<'_>) {
+        match level {
+            LogLevel::Info => tracing::info!("{line}"),
+            LogLevel::Warning => tracing::warn!("{line}"),
+            LogLevel::Error => tracing::error!("{line}"),
+        }
+        if let Some(on) = &self.on {
+            on.sink.observe(Observed::ServerLog {
+                level,
+                line: truncate(line.to_string()),
+            });
+        }
+    }
+
+    /// Reports the socket's kernel state now (the sink drops repeats).
+    pub fn sample(&mut self, stream: &TcpStream) {
+        if let Some(on) = &self.on {
+            if let Some(info) = socket_info(stream) {
+                on.sink.observe(Observed::ServerSocket(info));
+            }
+        }
+    }
+
+    /// The last sample's queues, for callers deciding whether to keep sampling.
+    pub fn socket(&self, stream: &TcpStream) -> Option<SocketInfo> {
+        self.on.as_ref().and_then(|_| socket_info(stream))
+    }
+
+    /// Resolves at the next sampling time; never when unwatched. Meant as a
+    /// `select!` branch beside a connection's I/O, followed by [`Watch::sample`].
+    pub async fn tick(&mut self) {
+        match &mut self.on {
+            None => std::future::pending().await,
+            Some(on) => {
+                on.timer.as_mut().await;
+                let next = Instant::now() + on.every;
+                on.timer.as_mut().reset(next);
+            }
+        }
+    }
+
+    /// The server is about to close its socket.
+    pub fn close(self) {
+        if let Some(on) = self.on {
+            on.sink.observe(Observed::ServerClose);
+        }
+    }
+}
+
+/// Cuts `text` to at most [`MAX_TEXT`] bytes on a character boundary, with
+/// an ellipsis saying so.
+pub fn truncate(mut text: String) -> String {
+    if text.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// The app decoder's state after a chunk, in the contract's terms.
+pub fn decoder_state(decoder: &protocol::Decoder, buffered: usize) -> DecoderState {
+    if let Some(e) = decoder.error() {
+        return DecoderState::Failed {
+            error: truncate(e.to_string()),
+        };
+    }
+    match decoder.need_with(buffered) {
+        _ if decoder.is_idle_with(buffered) => DecoderState::Complete,
+        Some(need) => DecoderState::Waiting(need),
+        None => DecoderState::Complete,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_on_a_character_boundary() {
+        let cut = truncate("é".repeat(MAX_TEXT));
+        assert!(cut.len() <= MAX_TEXT + '…'.len_utf8());
+        assert!(cut.ends_with('…'));
+        assert_eq!(truncate("short".into()), "short");
+    }
+}
