@@ -90,7 +90,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     .await;
     let status = wait_text(c, "#flood-status", |t| t.contains("offered")).await;
     assert!(status.contains("WebSocket.bufferedAmount"), "{status}");
-    screenshot(c, "observe-flood", "#sockets").await;
+    screenshot(c, "observe-flood", "#send-panel").await;
     click(c, "#stop-flood").await;
     let stopped = wait_text(c, "#flood-status", |t| !t.starts_with("flooding")).await;
     assert!(

@@ -357,22 +357,23 @@ pub fn App() -> Html {
                     conn={state.conn.clone()} frame_len={state.composed.bytes.len()}
                     {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close}
                     flood={state.session.flood} {on_flood} {on_stop_flood} />
+                <h3 id="sockets-h">{ "Sockets (like netstat -an)" }</h3>
+                <SocketTable observe={state.observe.clone()} target={state.session.target.clone()}
+                    opened={state.session.opened}
+                    flood={state.session.flood} />
             </section>
             <section class="panel" id="timeline" aria-labelledby="timeline-h">
                 <h2 id="timeline-h">{ "Session" }</h2>
                 <SequenceDiagram session={state.session.clone()} observe={state.observe.clone()} />
                 <Transcript session={state.session.clone()} />
             </section>
+
             <section class="panel" id="server-panel" aria-labelledby="server-h">
                 <h2 id="server-h">{ "Server: what it received" }</h2>
-                <ServerPanel observe={state.observe.clone()} target={state.session.target.clone()} />
+                <ServerPanel observe={state.observe.clone()} target={state.session.target.clone()}
+                    opened={state.session.opened} />
             </section>
-            <section class="panel" id="sockets" aria-labelledby="sockets-h">
-                <h2 id="sockets-h">{ "Sockets (like netstat -an)" }</h2>
-                <SocketTable observe={state.observe.clone()} target={state.session.target.clone()}
-                    flood={state.session.flood} />
-            </section>
-            <section class="panel wide" id="decode" aria-labelledby="decode-h">
+            <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>
                 <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode}
                     highlight={view.highlight(Pane::Incoming)} selected={view.selected_in(Pane::Incoming)}

@@ -207,6 +207,7 @@ async fn the_server_panel_shows_each_recv_and_the_servers_decoder_waiting() {
     let div = mount::<components::ServerPanel>(components::server_panel::Props {
         observe: state.observe.clone(),
         target: "app".into(),
+        opened: true,
     })
     .await;
     assert_eq!(
@@ -287,26 +288,20 @@ async fn the_socket_table_shows_both_sockets_with_their_own_addresses() {
         observe: state.observe.clone(),
         target: "app".into(),
         flood: None,
+        opened: true,
     })
     .await;
     let relay = texts(&div, "#sock-relay td");
     assert_eq!(
         relay,
-        [
-            "tcp",
-            "0",
-            "0",
-            RELAY,
-            SERVER,
-            "ESTABLISHED (last report before close())"
-        ]
+        ["tcp", "0", "0", RELAY, SERVER, "ESTABLISHEDthen close()"]
     );
     let server = texts(&div, "#sock-server td");
     assert_eq!(server[3], SERVER);
     assert_eq!(server[4], RELAY);
     // The reply the server wrote, not yet acknowledged at its last report.
     assert_eq!(server[2], reply().len().to_string());
-    assert_eq!(server[5], "ESTABLISHED (last report before close())");
+    assert_eq!(server[5], "ESTABLISHEDthen close()");
     assert!(div.query_selector("#sock-browser").unwrap().is_none());
 }
 
@@ -370,6 +365,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         observe: state.observe.clone(),
         target: "blackhole".into(),
         flood: state.session.flood,
+        opened: true,
     })
     .await;
     assert_eq!(text(&div, "#sock-server .recv-q"), "3145728");
@@ -381,7 +377,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
     );
     assert_eq!(
         text(&div, "#sock-browser"),
-        "browser: WebSocket.bufferedAmount 1,048,576 bytes (flooding; 523,952 of 16,777,216 bytes offered)"
+        "browser: WebSocket.bufferedAmount 1,048,576 bytes (queued in the browser, not yet sent)"
     );
 
     // The short write, with its numbers, and why sendall() loops.
@@ -406,6 +402,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
     let panel = mount::<components::ServerPanel>(components::server_panel::Props {
         observe: state.observe.clone(),
         target: "blackhole".into(),
+        opened: true,
     })
     .await;
     assert_eq!(
@@ -491,6 +488,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
         observe: run.state.observe.clone(),
         target: "pi".into(),
         flood: None,
+        opened: true,
     })
     .await;
     assert_eq!(text(&table, "#sock-relay td"), "tcp6");
@@ -498,6 +496,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
     let panel = mount::<components::ServerPanel>(components::server_panel::Props {
         observe: run.state.observe.clone(),
         target: "pi".into(),
+        opened: true,
     })
     .await;
     assert!(
@@ -521,6 +520,7 @@ async fn many_recvs_render_a_bounded_table_with_exact_totals() {
     let div = mount::<components::ServerPanel>(components::server_panel::Props {
         observe: run.state.observe.clone(),
         target: "echo".into(),
+        opened: true,
     })
     .await;
     let max = components::server_panel::RECV_ROWS;
@@ -537,4 +537,19 @@ async fn many_recvs_render_a_bounded_table_with_exact_totals() {
     let last = texts(&div, "#server-recvs tbody tr:last-child td");
     assert_eq!(last[0], "199–200");
     assert_eq!(last[3], "(this server does not decode)");
+}
+
+#[wasm_bindgen_test]
+async fn a_relay_that_sends_no_observations_is_named_as_such() {
+    let state = State::default();
+    let panel = mount::<components::ServerPanel>(components::server_panel::Props {
+        observe: state.observe.clone(),
+        target: "app".into(),
+        opened: true,
+    })
+    .await;
+    assert_eq!(
+        text(&panel, "#server-unobserved"),
+        "The relay sent no observations for this session, so only the browser's side shows."
+    );
 }

@@ -25,13 +25,13 @@ const ROW: i32 = 34;
 const TOP: i32 = 44;
 /// What fits right of the server lane at the diagram's font size; longer
 /// notes are cut, with the whole text in their tooltip.
-const NOTE_CHARS: usize = 44;
+const NOTE_CHARS: usize = 42;
 
 fn x(p: Party) -> i32 {
     match p {
-        Party::Browser => 70,
-        Party::Relay => 290,
-        Party::Server => 500,
+        Party::Browser => 60,
+        Party::Relay => 255,
+        Party::Server => 450,
     }
 }
 

@@ -22,6 +22,9 @@ pub struct Props {
     pub observe: Rc<Observe>,
     /// The session's target, to name it when its side cannot be seen.
     pub target: AttrValue,
+    /// A session opened: no observation by now means the relay sends none.
+    #[prop_or_default]
+    pub opened: bool,
 }
 
 fn level_word(level: LogLevel) -> &'static str {
@@ -69,6 +72,11 @@ fn recv_row(first: u64, r: &ServerRecv) -> Html {
 #[component]
 pub fn ServerPanel(props: &Props) -> Html {
     let o = &props.observe;
+    if !o.active() && props.opened {
+        return html! {
+            <p class="hint" id="server-unobserved">{ "The relay sent no observations for this session, so only the browser's side shows." }</p>
+        };
+    }
     if !o.active() {
         return html! {
             <p class="hint" id="server-unobserved">{ "Nothing observed yet. Send a message: for the servers the relay runs itself (app, echo, blackhole) this panel shows each recv() the server makes and what its decoder makes of it." }</p>

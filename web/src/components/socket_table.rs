@@ -8,13 +8,16 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::model::{group_digits, FloodEnd, FloodProgress, Observe, SocketRow, FLOOD_LIMIT};
+use crate::model::{group_digits, FloodProgress, Observe, SocketRow};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub observe: Rc<Observe>,
     /// The session's target, to name it when its side cannot be seen.
     pub target: AttrValue,
+    /// A session opened: no observation by now means the relay sends none.
+    #[prop_or_default]
+    pub opened: bool,
     /// The latest flood's progress, if the session flooded.
     pub flood: Option<FloodProgress>,
 }
@@ -22,15 +25,11 @@ pub struct Props {
 fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
     let dash = || "–".to_owned();
     let (recv_q, send_q, state) = match &s.info {
-        Some(i) => {
-            let state = if s.closed {
-                format!("{} (last report before close())", i.state.name())
-            } else {
-                i.state.name().to_owned()
-            };
-            (i.recv_q.to_string(), i.send_q.to_string(), state)
-        }
-        None if s.closed => (dash(), dash(), "closed".to_owned()),
+        Some(i) => (
+            i.recv_q.to_string(),
+            i.send_q.to_string(),
+            i.state.name().to_owned(),
+        ),
         None => (dash(), dash(), dash()),
     };
     html! {
@@ -41,7 +40,13 @@ fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
             <td class="num send-q">{ send_q }</td>
             <td class="mono">{ s.local.clone().unwrap_or_else(dash) }</td>
             <td class="mono">{ s.peer.clone().unwrap_or_else(dash) }</td>
-            <td class="state">{ state }</td>
+            <td class="state">{ state }
+                if s.closed {
+                    // The kernel's state after close() is not reported: say
+                    // the figure is from before it.
+                    <small class="closed">{ "then close()" }</small>
+                }
+            </td>
         </tr>
     }
 }
@@ -49,27 +54,26 @@ fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
 #[component]
 pub fn SocketTable(props: &Props) -> Html {
     let o = &props.observe;
-    if !o.active() {
+    if !o.active() && props.opened {
         return html! {
-            <p class="hint" id="sockets-unobserved">{ "Nothing observed yet. Once a session is open, its sockets show here as netstat -an shows them, with their kernel queues." }</p>
+            <p class="hint" id="sockets">{ "The relay sent no observations for this session: its sockets cannot be shown." }</p>
         };
     }
-    let browser = props.flood.map(|f| {
-        let how = match f.end {
-            FloodEnd::Running => "flooding",
-            FloodEnd::AtLimit => "flood at its limit",
-            FloodEnd::Stopped => "flood stopped",
-            FloodEnd::SocketClosed => "the socket closed",
+    if !o.active() {
+        return html! {
+            <p class="hint" id="sockets">{ "Nothing observed yet. Once a session is open, its sockets show here as netstat -an shows them, with their kernel queues." }</p>
         };
+    }
+    // The third queue of the backpressure chain, beside the kernel's two.
+    let browser = props.flood.map(|f| {
         format!(
-            "browser: WebSocket.bufferedAmount {} bytes ({how}; {} of {} bytes offered)",
-            group_digits(u64::from(f.buffered)),
-            group_digits(f.offered as u64),
-            group_digits(FLOOD_LIMIT as u64)
+            "browser: WebSocket.bufferedAmount {} bytes (queued in the browser, not yet sent)",
+            group_digits(u64::from(f.buffered))
         )
     });
     html! {
-        <div class="sockets">
+        <div class="sockets" id="sockets">
+            <div class="netstat-wrap">
             <table class="netstat" id="socket-table">
                 <thead><tr>
                     <th>{ "socket" }</th><th>{ "Proto" }</th><th>{ "Recv-Q" }</th><th>{ "Send-Q" }</th>
@@ -85,6 +89,7 @@ pub fn SocketTable(props: &Props) -> Html {
                     }
                 </tbody>
             </table>
+            </div>
             if let Some(line) = browser {
                 <p class="mono" id="sock-browser">{ line }</p>
             }
