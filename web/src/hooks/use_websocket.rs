@@ -76,8 +76,20 @@ impl PartialEq for SocketHandle {
     }
 }
 
+thread_local! {
+    static LAST: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Page time in ms, strictly increasing: the sequence diagram orders the
+/// browser's events and the relay's observations by it, and two messages
+/// handled within the clock's resolution must not tie.
 fn now() -> f64 {
-    js_sys::Date::now()
+    let clock = js_sys::Date::now();
+    LAST.with(|last| {
+        let t = clock.max(last.get() + 0.001);
+        last.set(t);
+        t
+    })
 }
 
 impl SocketHandle {
