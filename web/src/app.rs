@@ -10,14 +10,17 @@ use web_sys::Response;
 use yew::prelude::*;
 
 use crate::components::{
-    Composer, DecodeView, EncodeSteps, HexSource, HexView, SequenceDiagram, StructureTree,
-    TargetPicker, Transcript,
+    Composer, DecodeView, EncodeSteps, HexSource, HexView, SequenceDiagram, ServerPanel,
+    SocketTable, StructureTree, TargetPicker, Transcript,
 };
-use crate::hooks::{use_websocket, SendPlan};
+use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::model::relay::parse_targets;
-use crate::model::{Action, ComposeAction, Pane, SendAction, State, ViewAction, LAST_STEP};
+use crate::model::send::flood_message_len;
+use crate::model::{
+    Action, ComposeAction, Pane, SendAction, State, ViewAction, FLOOD_LIMIT, LAST_STEP,
+};
 use crate::share::{self, Shared};
-use protocol::relay_api::{TargetInfo, TARGETS_PATH, WS_PATH};
+use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -37,7 +40,8 @@ pub fn initial_state() -> State {
     }
 }
 
-/// `ws://host/ws?target=NAME` on the page's own origin.
+/// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
+/// session asks the relay for its observations.
 fn socket_url(target: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
@@ -50,35 +54,45 @@ fn socket_url(target: &str) -> String {
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
     format!(
-        "{scheme}//{host}{WS_PATH}?target={}",
+        "{scheme}//{host}{WS_PATH}?target={}&{OBSERVE_PARAM}=1",
         share::percent_encode(target)
     )
 }
 
-async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
+/// The body of `GET path` from the relay.
+async fn fetch_text(path: &str) -> Result<String, String> {
     let window = web_sys::window().ok_or("no window")?;
     let unreachable = |e: wasm_bindgen::JsValue| {
         let why = js_sys::Error::from(e).message();
-        format!("relay unreachable: GET {TARGETS_PATH} failed ({why})")
+        format!("relay unreachable: GET {path} failed ({why})")
     };
-    let response: Response = JsFuture::from(window.fetch_with_str(TARGETS_PATH))
+    let response: Response = JsFuture::from(window.fetch_with_str(path))
         .await
         .map_err(unreachable)?
         .dyn_into()
-        .map_err(|_| format!("GET {TARGETS_PATH}: not a response"))?;
+        .map_err(|_| format!("GET {path}: not a response"))?;
     if !response.ok() {
         return Err(format!(
-            "relay unreachable: GET {TARGETS_PATH} answered {} {}",
+            "relay unreachable: GET {path} answered {} {}",
             response.status(),
             response.status_text()
         ));
     }
-    let text = JsFuture::from(response.text().map_err(unreachable)?)
+    Ok(JsFuture::from(response.text().map_err(unreachable)?)
         .await
         .map_err(unreachable)?
         .as_string()
-        .unwrap_or_default();
-    parse_targets(&text)
+        .unwrap_or_default())
+}
+
+async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
+    parse_targets(&fetch_text(TARGETS_PATH).await?)
+}
+
+/// The relay's limits; without them a flood sends one frame per message,
+/// which any relay that accepts the frame accepts.
+async fn fetch_limits() -> Option<Limits> {
+    serde_json::from_str(&fetch_text(LIMITS_PATH).await.ok()?).ok()
 }
 
 /// A callback that dispatches the action `make` builds from what a panel
@@ -128,6 +142,8 @@ pub fn App() -> Html {
             wasm_bindgen_futures::spawn_local(async move {
                 let loaded = fetch_targets().await;
                 dispatcher.dispatch(Action::Send(SendAction::TargetsLoaded(loaded)));
+                let limits = fetch_limits().await;
+                dispatcher.dispatch(Action::Send(SendAction::LimitsLoaded(limits)));
             });
         });
     }
@@ -232,6 +248,34 @@ pub fn App() -> Html {
             });
         })
     };
+    let on_flood = {
+        let socket = socket.clone();
+        let target = state.target.clone();
+        let composed = state.composed.clone();
+        let frame_len = composed.bytes.len();
+        let message_len = flood_message_len(
+            frame_len,
+            Some(
+                state
+                    .limits
+                    .map_or(frame_len as u64, |l| l.max_message_size),
+            ),
+        );
+        Callback::from(move |()| {
+            if !socket.is_live() {
+                socket.connect(&socket_url(&target), &target);
+            }
+            socket.flood(FloodPlan {
+                frame: composed.bytes.clone(),
+                message_len,
+                limit: FLOOD_LIMIT,
+            });
+        })
+    };
+    let on_stop_flood = {
+        let socket = socket.clone();
+        Callback::from(move |()| socket.stop_flood())
+    };
     let on_half_close = {
         let socket = socket.clone();
         Callback::from(move |()| socket.half_close())
@@ -311,14 +355,25 @@ pub fn App() -> Html {
                 <h2 id="send-h">{ "4 · Send" }</h2>
                 <TargetPicker targets={state.targets.clone()} target={state.target.clone()} send={state.send}
                     conn={state.conn.clone()} frame_len={state.composed.bytes.len()}
-                    {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close} />
+                    {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close}
+                    flood={state.session.flood} {on_flood} {on_stop_flood} />
+                <h3 id="sockets-h">{ "Sockets (like netstat -an)" }</h3>
+                <SocketTable observe={state.observe.clone()} target={state.session.target.clone()}
+                    opened={state.session.opened}
+                    flood={state.session.flood} />
             </section>
             <section class="panel" id="timeline" aria-labelledby="timeline-h">
                 <h2 id="timeline-h">{ "Session" }</h2>
-                <SequenceDiagram session={state.session.clone()} />
+                <SequenceDiagram session={state.session.clone()} observe={state.observe.clone()} />
                 <Transcript session={state.session.clone()} />
             </section>
-            <section class="panel wide" id="decode" aria-labelledby="decode-h">
+
+            <section class="panel" id="server-panel" aria-labelledby="server-h">
+                <h2 id="server-h">{ "Server: what it received" }</h2>
+                <ServerPanel observe={state.observe.clone()} target={state.session.target.clone()}
+                    opened={state.session.opened} />
+            </section>
+            <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>
                 <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode}
                     highlight={view.highlight(Pane::Incoming)} selected={view.selected_in(Pane::Incoming)}

@@ -344,7 +344,10 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
     let svg = root();
     yew::Renderer::<components::SequenceDiagram>::with_root_and_props(
         svg.clone(),
-        components::sequence_diagram::Props { session: session() },
+        components::sequence_diagram::Props {
+            session: session(),
+            observe: Rc::default(),
+        },
     )
     .render();
     settle().await;
@@ -393,6 +396,7 @@ async fn sequence_diagram_shows_a_refused_connect_as_never_reaching_the_server()
     });
     let svg = mount::<components::SequenceDiagram>(components::sequence_diagram::Props {
         session: refused,
+        observe: Rc::default(),
     })
     .await;
     let labels: Vec<String> = texts(&svg, ".arrow .label");
@@ -433,6 +437,9 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
         on_send: Callback::noop(),
         on_half_close: Callback::noop(),
         on_close: Callback::noop(),
+        flood: None,
+        on_flood: Callback::noop(),
+        on_stop_flood: Callback::noop(),
     })
     .await;
     assert_eq!(all(&div, "#target option").len(), 2);

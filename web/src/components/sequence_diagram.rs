@@ -1,5 +1,12 @@
 //! The session as a live SVG sequence diagram across browser → relay →
 //! server, in the spirit of the tutorial's "TCP socket flow" figure.
+//!
+//! The browser's own events draw the browser ↔ relay arrows. When the relay
+//! observes the session (`observe=1`), the relay ↔ server arrows are its
+//! real socket calls (with what the kernel took), and the server lane shows
+//! the server's calls: `accept()`, each `recv()` with its decoder's state,
+//! the request, `send()`, `close()`. Without observation the relay ↔ server
+//! arrows are inferred from the browser's events, as before.
 
 use std::rc::Rc;
 
@@ -7,18 +14,163 @@ use yew::prelude::*;
 
 use protocol::relay_api::CloseReason;
 
-use crate::model::relay::is_connect_failure;
-use crate::model::{Party, Session, TimelineKind};
+use protocol::relay_api::{DecoderState, Observed};
 
-const WIDTH: i32 = 640;
+use crate::model::observe::LaneEntry;
+use crate::model::relay::is_connect_failure;
+use crate::model::{decoder_words, Observe, Party, Session, TimelineKind};
+
+const WIDTH: i32 = 760;
 const ROW: i32 = 34;
 const TOP: i32 = 44;
+/// What fits right of the server lane at the diagram's font size; longer
+/// notes are cut, with the whole text in their tooltip.
+const NOTE_CHARS: usize = 42;
 
 fn x(p: Party) -> i32 {
     match p {
-        Party::Browser => 110,
-        Party::Relay => 360,
-        Party::Server => 580,
+        Party::Browser => 60,
+        Party::Relay => 255,
+        Party::Server => 450,
+    }
+}
+
+/// One row of the diagram.
+enum Row {
+    Arrow {
+        from: Party,
+        to: Party,
+        label: String,
+        class: &'static str,
+    },
+    /// A call on one lane that moves nothing across (a `recv()` the server
+    /// made, its decoder's state below it).
+    Note {
+        on: Party,
+        label: String,
+        detail: String,
+        class: &'static str,
+    },
+}
+
+fn arrow(from: Party, to: Party, label: String, class: &'static str) -> Row {
+    Row::Arrow {
+        from,
+        to,
+        label,
+        class,
+    }
+}
+
+fn note(label: String, detail: String, class: &'static str) -> Row {
+    Row::Note {
+        on: Party::Server,
+        label,
+        detail,
+        class,
+    }
+}
+
+/// `send()`, or what a merged run of calls (`count`) amounts to.
+fn calls(name: &str, count: u32) -> String {
+    if count == 1 {
+        name.to_owned()
+    } else {
+        format!("{count} {name} calls")
+    }
+}
+
+/// A `send()` and what the kernel took of it: less than offered is the
+/// lesson of `sendall()`.
+fn send_label(len: u64, sent: u64, count: u32) -> (String, &'static str) {
+    let call = calls("send()", count);
+    if sent < len {
+        (
+            format!("{call}: kernel took {sent} of {len} B"),
+            "data short",
+        )
+    } else if count == 1 {
+        (format!("{call} {len} B"), "data")
+    } else {
+        (format!("{call}, {len} B"), "data")
+    }
+}
+
+/// The rows one observed socket call draws.
+fn observed_row(event: &Observed) -> Option<Row> {
+    use Party::*;
+    Some(match event {
+        Observed::Connect { connect_us, .. } => arrow(
+            Relay,
+            Server,
+            format!("connect(): handshake {connect_us} µs"),
+            "ctl",
+        ),
+        Observed::Write { len, sent, count } => {
+            let (label, class) = send_label(*len, *sent, *count);
+            arrow(Relay, Server, label, class)
+        }
+        Observed::Read { len, count } => arrow(
+            Server,
+            Relay,
+            format!("{} → {len} B", calls("recv()", *count)),
+            "data in",
+        ),
+        Observed::ShutdownWrite => arrow(Relay, Server, "shutdown(SHUT_WR) → FIN".into(), "ctl"),
+        Observed::Eof => arrow(Server, Relay, "FIN: recv() → b''".into(), "ctl"),
+        Observed::Reset => arrow(Server, Relay, "RST: connection reset".into(), "err"),
+        Observed::Close => arrow(Relay, Server, "close()".into(), "ctl"),
+        Observed::ServerAccept { peer, .. } => {
+            note("accept()".into(), format!("connection from {peer}"), "ctl")
+        }
+        Observed::ServerRecv { len: 0, .. } => note(
+            "recv() → b''".into(),
+            "the peer's FIN: nothing more will come".into(),
+            "ctl",
+        ),
+        Observed::ServerRecv {
+            len,
+            count,
+            decoder,
+        } => {
+            let class = match decoder {
+                Some(DecoderState::Failed { .. }) => "err",
+                Some(DecoderState::Complete) => "ok",
+                _ => "data",
+            };
+            note(
+                format!("{} → {len} B", calls("recv()", *count)),
+                decoder.as_ref().map(decoder_words).unwrap_or_default(),
+                class,
+            )
+        }
+        Observed::ServerRequest { repr } => note("request".into(), repr.clone(), "ok"),
+        Observed::ServerSend { len, sent, count } => {
+            let (label, class) = send_label(*len, *sent, *count);
+            note(label, String::new(), class)
+        }
+        Observed::ServerClose => note("close()".into(), String::new(), "ctl"),
+        Observed::Lost { events } => Row::Note {
+            on: Relay,
+            label: format!("{events} events lost"),
+            detail: "the browser read too slowly".into(),
+            class: "err",
+        },
+        Observed::Observing { .. }
+        | Observed::Socket(_)
+        | Observed::ServerSocket(_)
+        | Observed::ServerLog { .. } => return None,
+    })
+}
+
+/// `text` cut to `max` characters.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
     }
 }
 
@@ -57,6 +209,15 @@ fn arrows(kind: &TimelineKind, refused: bool) -> Vec<(Party, Party, String, &'st
                 "data in",
             ),
         ],
+        TimelineKind::Flood { len, messages, .. } => vec![
+            (
+                Browser,
+                Relay,
+                format!("flood: {messages} messages, {len} B"),
+                "data",
+            ),
+            (Relay, Server, format!("send() {len} B in all"), "data"),
+        ],
         TimelineKind::HalfClose => vec![
             (Browser, Relay, "empty message".into(), "ctl"),
             (Relay, Server, "shutdown(SHUT_WR)".into(), "ctl"),
@@ -92,22 +253,124 @@ fn target_hung_up(reason: &CloseReason) -> bool {
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub session: Rc<Session>,
+    /// What the relay observed; empty when it does not observe.
+    #[prop_or_default]
+    pub observe: Rc<Observe>,
 }
 
-#[component]
-pub fn SequenceDiagram(props: &Props) -> Html {
-    let refused = props.session.timeline.iter().any(|e| {
+/// Every row, in the order the page learned of it: the browser's events
+/// and the observed calls merged by time.
+fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
+    let refused = session.timeline.iter().any(|e| {
         e.kind
             .close_reason()
             .as_ref()
             .is_some_and(is_connect_failure)
     });
-    let mut rows = Vec::new();
-    for event in &props.session.timeline {
-        for arrow in arrows(&event.kind, refused) {
-            rows.push((event.at_ms, arrow));
+    // Observed, the relay's side of the TCP connection is drawn from its
+    // real calls; a refused connect has none, so it keeps the inferred ✗.
+    let observed = observe.active() && !refused;
+    let mut browser = Vec::new();
+    for event in &session.timeline {
+        for (from, to, label, class) in arrows(&event.kind, refused) {
+            if observed && (from == Party::Server || to == Party::Server) {
+                continue;
+            }
+            browser.push((event.at_ms, arrow(from, to, label, class)));
         }
     }
+    if !observed {
+        return browser;
+    }
+    let mut lane: Vec<(f64, Row)> = Vec::new();
+    if !observe.sees_server() {
+        lane.push((
+            0.0,
+            note(
+                "(not observable)".into(),
+                "an external server: only the relay's socket is seen".into(),
+                "ctl",
+            ),
+        ));
+    }
+    lane.extend(
+        observe
+            .lane
+            .iter()
+            .filter_map(|LaneEntry { at_ms, event }| Some((*at_ms, observed_row(event)?))),
+    );
+    let mut merged = Vec::with_capacity(browser.len() + lane.len() + 1);
+    let mut lane = lane.into_iter().peekable();
+    for row in browser {
+        while let Some(next) = lane.next_if(|(at, _)| *at < row.0) {
+            merged.push(next);
+        }
+        merged.push(row);
+    }
+    merged.extend(lane);
+    if observe.lane_hidden > 0 {
+        let at = merged.last().map_or(0.0, |(at, _)| *at);
+        merged.push((
+            at,
+            Row::Note {
+                on: Party::Relay,
+                label: format!("… {} more socket calls not drawn", observe.lane_hidden),
+                detail: "their totals are in the Server panel and the socket table".into(),
+                class: "ctl",
+            },
+        ));
+    }
+    merged
+}
+
+fn draw(i: usize, at: f64, row: &Row) -> Html {
+    let y = TOP + ROW * i as i32 + 14;
+    let time =
+        html! { <text class="time" x="4" y={(y + 4).to_string()}>{ format!("{at:.0} ms") }</text> };
+    match row {
+        Row::Arrow {
+            from,
+            to,
+            label,
+            class,
+        } => {
+            let (x1, x2) = (x(*from), x(*to));
+            let dir = if x2 > x1 { -8 } else { 8 };
+            let mid = (x1 + x2) / 2;
+            html! {
+                <g class={format!("arrow {class}")}>
+                    { time }
+                    <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} />
+                    <polygon points={format!("{x2},{y} {},{} {},{}", x2 + dir, y - 4, x2 + dir, y + 4)} />
+                    <text class="label" x={mid.to_string()} y={(y - 5).to_string()} text-anchor="middle">{ label.clone() }</text>
+                </g>
+            }
+        }
+        Row::Note {
+            on,
+            label,
+            detail,
+            class,
+        } => {
+            let lx = x(*on) + 9;
+            html! {
+                <g class={format!("note {class}")}>
+                    <title>{ format!("{label} {detail}") }</title>
+                    { time }
+                    <circle cx={x(*on).to_string()} cy={y.to_string()} r="4" />
+                    <text class="label" x={lx.to_string()} y={(y - 2).to_string()}>{ cut(label, NOTE_CHARS) }</text>
+                    if !detail.is_empty() {
+                        <text class="detail" x={lx.to_string()} y={(y + 10).to_string()}>{ cut(detail, NOTE_CHARS) }</text>
+                    }
+                </g>
+            }
+        }
+    }
+}
+
+#[component]
+pub fn SequenceDiagram(props: &Props) -> Html {
+    let rows = rows(&props.session, &props.observe);
     let height = TOP + ROW * rows.len() as i32 + 16;
     let lifeline = |p: Party, name: &'static str| {
         html! {
@@ -118,29 +381,23 @@ pub fn SequenceDiagram(props: &Props) -> Html {
             </g>
         }
     };
-    let arrows_html = rows.iter().enumerate().map(|(i, (at, (from, to, label, class)))| {
-        let y = TOP + ROW * i as i32 + 14;
-        let (x1, x2) = (x(*from), x(*to));
-        let dir = if x2 > x1 { -8 } else { 8 };
-        let mid = (x1 + x2) / 2;
-        html! {
-            <g class={format!("arrow {class}")}>
-                <text class="time" x="4" y={(y + 4).to_string()}>{ format!("{at:.0} ms") }</text>
-                <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} />
-                <polygon points={format!("{x2},{y} {},{} {},{}", x2 + dir, y - 4, x2 + dir, y + 4)} />
-                <text class="label" x={mid.to_string()} y={(y - 5).to_string()} text-anchor="middle">{ label.clone() }</text>
-            </g>
-        }
-    });
     html! {
+        <>
         <div class="sequence-wrap" tabindex="0">
         <svg class="sequence" id="sequence" viewBox={format!("0 0 {WIDTH} {height}")} role="img"
             aria-label="sequence diagram of the session: browser, relay, server">
             { lifeline(Party::Browser, "browser") }
             { lifeline(Party::Relay, "relay") }
             { lifeline(Party::Server, "server") }
-            { for arrows_html }
+            { for rows.iter().enumerate().map(|(i, (at, row))| draw(i, *at, row)) }
         </svg>
         </div>
+        if props.observe.writes.short > 0 {
+            <p class="hint" id="short-write">{ format!(
+                "send() may send less: {} time(s) the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
+                props.observe.writes.short
+            ) }</p>
+        }
+        </>
     }
 }

@@ -1,10 +1,13 @@
 //! Send: the target picker (fed by the relay's `/targets`), segment size and
-//! delay, connect / send / half-close / close, and the connection state.
+//! delay, connect / send / half-close / close, flood / stop, and the
+//! connection state.
 
 use yew::prelude::*;
 
 use super::event_value;
-use crate::model::{Conn, SendOptions, Targets};
+use crate::model::{
+    group_digits, Conn, FloodEnd, FloodProgress, SendOptions, Targets, FLOOD_LIMIT,
+};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -23,6 +26,27 @@ pub struct Props {
     pub on_send: Callback<()>,
     pub on_half_close: Callback<()>,
     pub on_close: Callback<()>,
+    /// The current session's flood, if it flooded.
+    pub flood: Option<FloodProgress>,
+    pub on_flood: Callback<()>,
+    pub on_stop_flood: Callback<()>,
+}
+
+/// What the flood did so far, in numbers.
+fn flood_line(f: &FloodProgress) -> String {
+    let how = match f.end {
+        FloodEnd::Running => "flooding",
+        FloodEnd::AtLimit => "stopped at the limit",
+        FloodEnd::Stopped => "stopped",
+        FloodEnd::SocketClosed => "the socket closed",
+    };
+    format!(
+        "{how}: {} of {} bytes offered in {} messages; WebSocket.bufferedAmount {} bytes",
+        group_digits(f.offered as u64),
+        group_digits(FLOOD_LIMIT as u64),
+        f.messages,
+        group_digits(u64::from(f.buffered)),
+    )
 }
 
 #[component]
@@ -81,6 +105,7 @@ pub fn TargetPicker(props: &Props) -> Html {
         move |_: MouseEvent| cb.emit(())
     };
     let live = props.conn.is_live();
+    let flooding = props.flood.is_some_and(|f| f.running());
     let state_class = match &props.conn {
         Conn::Open => "open",
         Conn::Connecting => "connecting",
@@ -107,6 +132,15 @@ pub fn TargetPicker(props: &Props) -> Html {
                     title="shutdown(SHUT_WR): tell the server nothing more is coming">{ "Half-close" }</button>
                 <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}>{ "Close" }</button>
             </div>
+            <div class="buttons flood">
+                <button type="button" id="flood" onclick={emit(&props.on_flood)} disabled={props.frame_len == 0 || flooding}
+                    title="send the composed message again and again">{ "Flood" }</button>
+                <button type="button" id="stop-flood" onclick={emit(&props.on_stop_flood)} disabled={!flooding}>{ "Stop" }</button>
+                <span class="hint">{ format!("the message again and again, up to {} MiB: meant for blackhole, a server that accepts and never calls recv()", FLOOD_LIMIT >> 20) }</span>
+            </div>
+            if let Some(f) = &props.flood {
+                <p class="mono" id="flood-status" role="status">{ flood_line(f) }</p>
+            }
             <p class={classes!("conn", state_class)} id="conn-state" role="status" aria-live="polite">
                 <span class="dot" aria-hidden="true"></span>{ props.conn.label() }
             </p>

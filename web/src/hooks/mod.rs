@@ -3,4 +3,4 @@
 
 mod use_websocket;
 
-pub use use_websocket::{use_websocket, SendPlan, SocketHandle};
+pub use use_websocket::{use_websocket, FloodPlan, SendPlan, SocketHandle};

@@ -1,10 +1,12 @@
 //! One binary WebSocket to the relay at a time (`binaryType = "arraybuffer"`),
-//! with segmented, paced sends.
+//! with segmented, paced sends and floods.
 //!
+//! Binary messages are the target's bytes; text messages are the relay's
+//! observations (`observe=1`), parsed here into the contract's types.
 //! Every socket gets a session id; its events are dispatched with that id,
 //! so the reducer ignores a previous socket's late events.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use gloo_timers::future::TimeoutFuture;
@@ -14,9 +16,15 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 use yew::prelude::*;
 
-use protocol::relay_api::code;
+use protocol::relay_api::{code, Observation};
 
-use crate::model::SessionAction;
+use crate::model::{FloodEnd, FloodProgress, SessionAction};
+
+/// Pause between a flood's messages: slow enough that the queues fill
+/// while the learner watches, fast enough to reach the limit in seconds.
+const FLOOD_PACE_MS: u32 = 25;
+/// How often a flood reports `bufferedAmount` (and its progress).
+const FLOOD_REPORT_MS: f64 = 100.0;
 
 /// What to send once the socket is open.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,11 +33,28 @@ pub struct SendPlan {
     pub delay_ms: u32,
 }
 
+/// The frame, again and again: messages of `message_len` bytes (whole
+/// copies of it) until `limit` bytes were offered or Stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloodPlan {
+    pub frame: Vec<u8>,
+    pub message_len: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Plan {
+    Send(SendPlan),
+    Flood(FloodPlan),
+}
+
 struct Live {
     id: u32,
     ws: WebSocket,
     open: bool,
-    pending: Option<SendPlan>,
+    pending: Option<Plan>,
+    /// Set to stop the running flood, if any.
+    flood_stop: Option<Rc<Cell<bool>>>,
     _handlers: [Closure<dyn FnMut(Event)>; 3],
 }
 
@@ -51,8 +76,20 @@ impl PartialEq for SocketHandle {
     }
 }
 
+thread_local! {
+    static LAST: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Page time in ms, strictly increasing: the sequence diagram orders the
+/// browser's events and the relay's observations by it, and two messages
+/// handled within the clock's resolution must not tie.
 fn now() -> f64 {
-    js_sys::Date::now()
+    let clock = js_sys::Date::now();
+    LAST.with(|last| {
+        let t = clock.max(last.get() + 0.001);
+        last.set(t);
+        t
+    })
 }
 
 impl SocketHandle {
@@ -95,7 +132,20 @@ impl SocketHandle {
                 let Ok(event) = event.dyn_into::<MessageEvent>() else {
                     return;
                 };
-                if let Ok(buffer) = event.data().dyn_into::<ArrayBuffer>() {
+                let data = event.data();
+                if let Some(text) = data.as_string() {
+                    dispatch.emit(match serde_json::from_str::<Observation>(&text) {
+                        Ok(observation) => SessionAction::Observed {
+                            id,
+                            at: now(),
+                            observation,
+                        },
+                        Err(e) => SessionAction::Unreadable {
+                            id,
+                            error: e.to_string(),
+                        },
+                    });
+                } else if let Ok(buffer) = data.dyn_into::<ArrayBuffer>() {
                     let bytes = Uint8Array::new(&buffer).to_vec();
                     dispatch.emit(SessionAction::Received {
                         id,
@@ -119,12 +169,35 @@ impl SocketHandle {
             ws,
             open: false,
             pending: None,
+            flood_stop: None,
             _handlers: [on_open, on_message, on_close],
         });
     }
 
     /// Sends `plan` on the open socket, or once the socket opens.
     pub fn send(&self, plan: SendPlan) {
+        self.start(Plan::Send(plan));
+    }
+
+    /// Floods the open socket (or the one opening) with `plan`.
+    pub fn flood(&self, plan: FloodPlan) {
+        self.start(Plan::Flood(plan));
+    }
+
+    /// Stops the running flood; its last report says so.
+    pub fn stop_flood(&self) {
+        if let Some(stop) = self
+            .inner
+            .borrow()
+            .live
+            .as_ref()
+            .and_then(|l| l.flood_stop.as_ref())
+        {
+            stop.set(true);
+        }
+    }
+
+    fn start(&self, plan: Plan) {
         let open = {
             let mut inner = self.inner.borrow_mut();
             let Some(live) = inner.live.as_mut() else {
@@ -136,7 +209,7 @@ impl SocketHandle {
             live.open
         };
         if open {
-            start_sending(&self.inner, plan);
+            run(&self.inner, plan);
         }
     }
 
@@ -187,7 +260,7 @@ fn opened(weak: &Weak<RefCell<Inner>>, id: u32) {
         live.pending.take()
     };
     if let Some(plan) = pending {
-        start_sending(&inner, plan);
+        run(&inner, plan);
     }
 }
 
@@ -207,6 +280,110 @@ fn closed(weak: &Weak<RefCell<Inner>>, id: u32, event: &CloseEvent) {
         let live = guard.live.take();
         wasm_bindgen_futures::spawn_local(async move { drop(live) });
     }
+}
+
+fn run(inner: &Rc<RefCell<Inner>>, plan: Plan) {
+    match plan {
+        Plan::Send(plan) => start_sending(inner, plan),
+        Plan::Flood(plan) => start_flooding(inner, plan),
+    }
+}
+
+/// Offers the frame again and again, paced, reporting what was offered and
+/// `bufferedAmount` every [`FLOOD_REPORT_MS`]; once it stops, keeps
+/// reporting `bufferedAmount` until the browser's buffer drains or the
+/// socket closes, since a server that never reads keeps it full.
+fn start_flooding(inner: &Rc<RefCell<Inner>>, plan: FloodPlan) {
+    let weak = Rc::downgrade(inner);
+    let stop = Rc::new(Cell::new(false));
+    let (id, dispatch) = {
+        let mut guard = inner.borrow_mut();
+        let dispatch = guard.dispatch.clone();
+        let Some(live) = guard.live.as_mut() else {
+            return;
+        };
+        if let Some(previous) = live.flood_stop.replace(stop.clone()) {
+            previous.set(true);
+        }
+        (live.id, dispatch)
+    };
+    let frame_len = plan.frame.len();
+    if frame_len == 0 || plan.message_len == 0 {
+        return;
+    }
+    let message = plan.frame.repeat(plan.message_len / frame_len);
+    // The socket of this flood while it is still the current, open one and
+    // no later flood took over its reports.
+    let mine = stop.clone();
+    let socket = move || -> Option<WebSocket> {
+        let inner = weak.upgrade()?;
+        let guard = inner.borrow();
+        let live = guard.live.as_ref().filter(|l| l.id == id && l.open)?;
+        let current = live
+            .flood_stop
+            .as_ref()
+            .is_some_and(|s| Rc::ptr_eq(s, &mine));
+        current.then(|| live.ws.clone())
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut progress = FloodProgress {
+            offered: 0,
+            messages: 0,
+            buffered: 0,
+            end: FloodEnd::Running,
+        };
+        let report = |progress: FloodProgress| {
+            dispatch.emit(SessionAction::Flood {
+                id,
+                at: now(),
+                progress,
+            })
+        };
+        report(progress);
+        let mut reported = now();
+        progress.end = loop {
+            if stop.get() {
+                break FloodEnd::Stopped;
+            }
+            let room = (plan.limit - progress.offered) / frame_len * frame_len;
+            let len = message.len().min(room);
+            if len == 0 {
+                break FloodEnd::AtLimit;
+            }
+            let Some(ws) = socket() else {
+                break FloodEnd::SocketClosed;
+            };
+            if ws.send_with_u8_array(&message[..len]).is_err() {
+                break FloodEnd::SocketClosed;
+            }
+            progress.offered += len;
+            progress.messages += 1;
+            progress.buffered = ws.buffered_amount();
+            if now() - reported >= FLOOD_REPORT_MS {
+                report(progress);
+                reported = now();
+            }
+            TimeoutFuture::new(FLOOD_PACE_MS).await;
+        };
+        match socket() {
+            Some(ws) => progress.buffered = ws.buffered_amount(),
+            // A later flood on this socket reports from now on.
+            None if progress.end != FloodEnd::SocketClosed => return,
+            None => {}
+        }
+        report(progress);
+        while let Some(ws) = socket() {
+            TimeoutFuture::new(FLOOD_REPORT_MS as u32).await;
+            let buffered = ws.buffered_amount();
+            if buffered != progress.buffered {
+                progress.buffered = buffered;
+                report(progress);
+            }
+            if buffered == 0 {
+                break;
+            }
+        }
+    });
 }
 
 /// Sends the segments one by one, pausing between them, while the socket

@@ -12,12 +12,14 @@
 //! - [`send`]: segment size and delay, the one segment-limit check.
 //! - [`relay`]: the relay↔page contract on the page's side (targets, closes).
 //! - [`session`]: the connection, its timeline and the socket's events.
+//! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
 
 pub mod compose;
 pub mod composer;
 pub mod inbound;
+pub mod observe;
 pub mod presets;
 pub mod relay;
 pub mod send;
@@ -32,8 +34,9 @@ mod tests;
 pub use compose::{compose, ComposeAction, Composed};
 pub use composer::{Composer, Field, Mode};
 pub use inbound::{content_repr, outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
-pub use send::{SendAction, SendOptions, MAX_SEGMENTS};
+pub use send::{FloodEnd, FloodProgress, SendAction, SendOptions, FLOOD_LIMIT, MAX_SEGMENTS};
 pub use session::{
     transcript_json, Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind,
 };

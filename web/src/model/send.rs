@@ -9,6 +9,57 @@ use protocol::relay_api::TargetInfo;
 /// and a transcript line, and the page stays responsive up to about this many.
 pub const MAX_SEGMENTS: usize = 2000;
 
+/// Most bytes one flood offers: enough to fill a server's receive buffer
+/// and the relay's send buffer on loopback (a few MiB each) and then the
+/// browser's own buffer, small enough for any browser to hold.
+pub const FLOOD_LIMIT: usize = 16 << 20;
+
+/// Largest WebSocket message a flood sends (whole copies of the frame),
+/// below the relay's `max_message_size` when that is smaller.
+pub const FLOOD_MESSAGE: usize = 64 << 10;
+
+/// Why a flood stopped offering bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloodEnd {
+    /// Still offering.
+    Running,
+    /// The next copy would pass [`FLOOD_LIMIT`].
+    AtLimit,
+    /// The user pressed Stop.
+    Stopped,
+    /// The socket closed under it.
+    SocketClosed,
+}
+
+/// A flood's progress as the socket hook reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodProgress {
+    /// Bytes handed to the WebSocket so far.
+    pub offered: usize,
+    pub messages: usize,
+    /// `WebSocket.bufferedAmount`: bytes the browser holds, not yet sent.
+    pub buffered: u32,
+    pub end: FloodEnd,
+}
+
+impl FloodProgress {
+    pub fn running(&self) -> bool {
+        self.end == FloodEnd::Running
+    }
+}
+
+/// How many bytes one flood message carries: whole copies of a `frame_len`
+/// frame, at most [`FLOOD_MESSAGE`] and the relay's limit, at least one copy.
+pub fn flood_message_len(frame_len: usize, max_message_size: Option<u64>) -> usize {
+    if frame_len == 0 {
+        return 0;
+    }
+    let cap = max_message_size.map_or(FLOOD_MESSAGE, |m| {
+        FLOOD_MESSAGE.min(usize::try_from(m).unwrap_or(usize::MAX))
+    });
+    (cap / frame_len).max(1) * frame_len
+}
+
 /// How the message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendOptions {
@@ -80,6 +131,8 @@ pub enum SendAction {
     SelectTarget(String),
     SetSegment(usize),
     SetDelay(u32),
+    /// The relay's `GET /limits`, if it answered.
+    LimitsLoaded(Option<protocol::relay_api::Limits>),
     /// Feeds the composed bytes to the decoder here, in the send segments.
     DecodeLocally,
 }
@@ -100,6 +153,14 @@ mod tests {
         assert_eq!(segs.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 43]);
         assert_eq!(SendOptions::default().cut(&[0; 143]).unwrap().len(), 1);
         assert_eq!(SendOptions::default().cut(&[]).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_flood_message_is_whole_frames_within_the_relays_limit() {
+        assert_eq!(flood_message_len(143, None), 458 * 143);
+        assert_eq!(flood_message_len(143, Some(1000)), 6 * 143);
+        assert_eq!(flood_message_len(143, Some(100)), 143);
+        assert_eq!(flood_message_len(0, None), 0);
     }
 
     #[test]

@@ -5,7 +5,10 @@
 use protocol::json::{self, Json};
 use protocol::relay_api::CloseReason;
 
+use protocol::relay_api::Observation;
+
 use super::inbound::Chunk;
+use super::send::{FloodEnd, FloodProgress};
 
 /// The WebSocket's state, always on screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,13 @@ pub enum TimelineKind {
         len: usize,
     },
     HalfClose,
+    /// A flood ended: `len` bytes in `messages` messages from `offset` on.
+    Flood {
+        offset: usize,
+        len: usize,
+        messages: usize,
+        end: FloodEnd,
+    },
     Close {
         by: Party,
         code: u16,
@@ -93,6 +103,23 @@ impl TimelineEvent {
                 format!("received {len} bytes (bytes {offset}..{})", offset + len)
             }
             TimelineKind::HalfClose => "browser shut down its sending side".into(),
+            TimelineKind::Flood {
+                offset,
+                len,
+                messages,
+                end,
+            } => {
+                let why = match end {
+                    FloodEnd::AtLimit => "stopped at the limit",
+                    FloodEnd::Stopped => "stopped by you",
+                    FloodEnd::SocketClosed => "the socket closed",
+                    FloodEnd::Running => "still running",
+                };
+                format!(
+                    "flooded {len} bytes in {messages} messages (bytes {offset}..{}); {why}",
+                    offset + len
+                )
+            }
             TimelineKind::Close { by, code, reason } => {
                 let who = match by {
                     Party::Browser => "browser closed",
@@ -132,6 +159,19 @@ impl TimelineEvent {
                 ],
             ),
             TimelineKind::HalfClose => ("half-close", vec![]),
+            TimelineKind::Flood {
+                offset,
+                len,
+                messages,
+                ..
+            } => (
+                "flood",
+                vec![
+                    ("offset", (*offset as i64).into()),
+                    ("len", (*len as i64).into()),
+                    ("messages", (*messages as i64).into()),
+                ],
+            ),
             TimelineKind::Close { by, code, reason } => (
                 "close",
                 vec![
@@ -171,6 +211,8 @@ pub struct Session {
     pub sent: usize,
     pub chunks: Vec<Chunk>,
     pub opened: bool,
+    /// The latest flood's progress, if this session flooded.
+    pub flood: Option<FloodProgress>,
 }
 
 impl TimelineKind {
@@ -238,6 +280,22 @@ pub enum SessionAction {
         id: u32,
         at: f64,
     },
+    /// A text message: what the relay observed at the sockets.
+    Observed {
+        id: u32,
+        at: f64,
+        observation: Observation,
+    },
+    /// A text message that is no observation this page can read.
+    Unreadable {
+        id: u32,
+        error: String,
+    },
+    Flood {
+        id: u32,
+        at: f64,
+        progress: FloodProgress,
+    },
     /// The browser asked to close.
     Closing {
         id: u32,
@@ -278,6 +336,9 @@ impl SessionAction {
             | SessionAction::Sent { id, .. }
             | SessionAction::Received { id, .. }
             | SessionAction::HalfClosed { id, .. }
+            | SessionAction::Observed { id, .. }
+            | SessionAction::Unreadable { id, .. }
+            | SessionAction::Flood { id, .. }
             | SessionAction::Closing { id, .. }
             | SessionAction::Closed { id, .. } => *id,
         }

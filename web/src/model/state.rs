@@ -6,12 +6,13 @@
 
 use std::rc::Rc;
 
-use protocol::relay_api::{code, CloseReason};
+use protocol::relay_api::{code, CloseReason, Limits};
 use yew::Reducible;
 
 use super::compose::{self, compose, ComposeAction, Composed};
 use super::composer::Composer;
 use super::inbound::{Chunk, Inbound};
+use super::observe::Observe;
 use super::relay::{is_connect_failure, unreachable_reason, Targets};
 use super::send::{SendAction, SendOptions};
 use super::session::{Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind};
@@ -31,6 +32,10 @@ pub struct State {
     pub conn: Conn,
     pub session: Rc<Session>,
     pub inbound: Rc<Inbound>,
+    /// What the relay observed at the sockets of the current session.
+    pub observe: Rc<Observe>,
+    /// The relay's `GET /limits`, once it answered.
+    pub limits: Option<Limits>,
     /// True when the inbound bytes came from "decode locally", not a server.
     pub local_decode: bool,
 }
@@ -53,6 +58,8 @@ impl State {
             conn: Conn::Idle,
             session: Rc::default(),
             inbound: Rc::default(),
+            observe: Rc::default(),
+            limits: None,
             local_decode: false,
         }
     }
@@ -165,6 +172,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
         SendAction::SelectTarget(t) => state.target = t,
         SendAction::SetSegment(n) => state.send.segment = n,
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
+        SendAction::LimitsLoaded(limits) => state.limits = limits,
         SendAction::DecodeLocally => {
             let segments = match state.send.cut(&state.composed.bytes) {
                 Ok(segments) => segments,
@@ -207,9 +215,45 @@ fn reduce_session(state: &mut State, action: SessionAction) {
                 ..Session::default()
             });
             state.inbound = Rc::default();
+            state.observe = Rc::default();
             state.view.forget(Pane::Incoming);
         }
         _ if !current => {}
+        SessionAction::Observed {
+            at, observation, ..
+        } => {
+            let at_ms = at - state.session.started_at;
+            Rc::make_mut(&mut state.observe).take(at_ms, observation);
+        }
+        SessionAction::Unreadable { error, .. } => {
+            let observe = Rc::make_mut(&mut state.observe);
+            observe.unreadable += 1;
+            // One notice per session: a relay speaking another version would
+            // otherwise bury the page in them.
+            if observe.unreadable == 1 {
+                state.view.notice = Some(format!(
+                    "the relay sent an observation this page cannot read ({error}); further ones are counted in the Server panel"
+                ));
+            }
+        }
+        SessionAction::Flood { at, progress, .. } => {
+            let s = Rc::make_mut(&mut state.session);
+            let was_running = s.flood.is_some_and(|f| f.running());
+            if was_running && !progress.running() {
+                let offset = s.sent;
+                s.sent += progress.offered;
+                s.push(
+                    at,
+                    TimelineKind::Flood {
+                        offset,
+                        len: progress.offered,
+                        messages: progress.messages,
+                        end: progress.end,
+                    },
+                );
+            }
+            s.flood = Some(progress);
+        }
         SessionAction::Opened { at, .. } => {
             let s = Rc::make_mut(&mut state.session);
             s.opened = true;

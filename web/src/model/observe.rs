@@ -1,0 +1,267 @@
+//! What the relay observed at the two TCP sockets of a session (`observe=1`,
+//! `protocol::relay_api::observe`), folded into what the panels show: the
+//! server's `recv()` chunks and its decoder after each, its requests and log
+//! lines, the two sockets' kernel queues, the relay's writes (short ones
+//! too), and the socket calls the sequence diagram draws.
+//!
+//! Observations arrive as fast as the relay's budget allows (a flood makes
+//! thousands), so every list here is bounded and every total is kept
+//! exactly beside it: the page may show fewer rows, never wrong numbers.
+
+use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, SocketInfo};
+
+/// Server `recv()` rows kept (the newest); totals stay exact.
+pub const RECV_KEEP: usize = 200;
+/// Server log lines kept (the newest).
+pub const LOG_KEEP: usize = 100;
+/// Decoded requests kept (the newest).
+pub const REQUEST_KEEP: usize = 20;
+/// Socket calls kept for the sequence diagram. Past this, only the calls
+/// that end a connection are still drawn; the rest are counted.
+pub const LANE_KEEP: usize = 300;
+
+/// Which sockets this session's observation covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observing {
+    pub target: String,
+    /// The server's side is observed too (a server the relay runs itself).
+    pub server: bool,
+}
+
+/// One socket as `netstat -an` shows it: the addresses from its
+/// `connect()`/`accept()`, the queues from its latest kernel report.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SocketRow {
+    pub local: Option<String>,
+    pub peer: Option<String>,
+    pub info: Option<SocketInfo>,
+    /// The program closed this socket (its last report still shows).
+    pub closed: bool,
+}
+
+impl SocketRow {
+    /// `tcp` or `tcp6`, from the address as netstat would print it.
+    pub fn proto(&self) -> &'static str {
+        match &self.local {
+            Some(a) if a.starts_with('[') => "tcp6",
+            _ => "tcp",
+        }
+    }
+}
+
+/// One server `recv()` (or several merged by the relay, `count`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRecv {
+    /// Microseconds since the relay accepted the session (the relay's clock).
+    pub t_us: u64,
+    pub len: u64,
+    pub count: u32,
+    pub decoder: Option<DecoderState>,
+}
+
+/// One line the server logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub t_us: u64,
+    pub level: LogLevel,
+    pub line: String,
+}
+
+/// A socket call the sequence diagram draws, with when the page learned
+/// of it (page clock, ms since the session started) to order it among the
+/// browser's own events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneEntry {
+    pub at_ms: f64,
+    pub event: Observed,
+}
+
+/// Totals of the relay's `send()` calls to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Writes {
+    pub calls: u64,
+    pub offered: u64,
+    pub sent: u64,
+    /// Write events in which the kernel took less than offered.
+    pub short: u64,
+}
+
+/// Everything observed in the current session.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observe {
+    pub observing: Option<Observing>,
+    pub relay: SocketRow,
+    pub server: SocketRow,
+    /// The newest [`RECV_KEEP`] server `recv()` events.
+    pub recvs: Vec<ServerRecv>,
+    pub recv_calls: u64,
+    pub recv_bytes: u64,
+    /// The newest [`REQUEST_KEEP`] requests, as the server's log shows them.
+    pub requests: Vec<String>,
+    pub request_count: u64,
+    pub server_send_calls: u64,
+    pub server_sent: u64,
+    /// The newest [`LOG_KEEP`] log lines.
+    pub logs: Vec<LogLine>,
+    pub log_count: u64,
+    pub writes: Writes,
+    pub lane: Vec<LaneEntry>,
+    /// Socket calls observed but not kept for the diagram.
+    pub lane_hidden: u64,
+    /// Events the relay could not deliver (it said so).
+    pub lost: u64,
+    /// Text messages that were not an observation this page understands.
+    pub unreadable: u64,
+}
+
+/// Appends to a list that keeps only its newest `keep` items.
+fn push_bounded<T>(list: &mut Vec<T>, keep: usize, item: T) {
+    if list.len() >= keep {
+        list.drain(..=list.len() - keep);
+    }
+    list.push(item);
+}
+
+/// The server decoder's state after a chunk, in the protocol crate's words
+/// (`Need`'s `Display`); an error is the server's own text, shown as is.
+pub fn decoder_words(state: &DecoderState) -> String {
+    match state {
+        DecoderState::Waiting(need) => need.to_string(),
+        DecoderState::Complete => "a whole request; nothing more buffered".to_owned(),
+        DecoderState::Failed { error } => format!("stopped: {error}"),
+    }
+}
+
+/// `12,345,678`: long byte counts, readable.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether the diagram draws this event (kernel reports and log lines live
+/// in their panels).
+fn drawn(event: &Observed) -> bool {
+    !matches!(
+        event,
+        Observed::Observing { .. }
+            | Observed::Socket(_)
+            | Observed::ServerSocket(_)
+            | Observed::ServerLog { .. }
+    )
+}
+
+/// Calls that end a connection: drawn even past [`LANE_KEEP`], so the
+/// diagram always shows how it ended.
+fn ends_something(event: &Observed) -> bool {
+    matches!(
+        event,
+        Observed::ShutdownWrite
+            | Observed::Eof
+            | Observed::Reset
+            | Observed::Close
+            | Observed::ServerClose
+            | Observed::Lost { .. }
+    ) || matches!(event, Observed::ServerRecv { len: 0, .. })
+}
+
+impl Observe {
+    /// Whether the relay is observing this session at all (it says so first).
+    pub fn active(&self) -> bool {
+        self.observing.is_some()
+    }
+
+    /// Whether the server's side is observed (an in-process target).
+    pub fn sees_server(&self) -> bool {
+        self.observing.as_ref().is_some_and(|o| o.server)
+    }
+
+    /// Recv rows dropped from the front of [`Observe::recvs`].
+    pub fn recvs_dropped(&self) -> u64 {
+        let kept: u64 = self.recvs.iter().map(|r| u64::from(r.count)).sum();
+        self.recv_calls - kept
+    }
+
+    /// Folds one observation in; `at_ms` is when the page received it.
+    pub fn take(&mut self, at_ms: f64, observation: Observation) {
+        let Observation { t_us, event } = observation;
+        if drawn(&event) {
+            if self.lane.len() < LANE_KEEP || ends_something(&event) {
+                self.lane.push(LaneEntry {
+                    at_ms,
+                    event: event.clone(),
+                });
+            } else {
+                self.lane_hidden += 1;
+            }
+        }
+        match event {
+            Observed::Observing { target, server } => {
+                self.observing = Some(Observing { target, server })
+            }
+            Observed::Connect { local, peer, .. } => {
+                self.relay.local = Some(local);
+                self.relay.peer = Some(peer);
+            }
+            Observed::Write { len, sent, count } => {
+                let w = &mut self.writes;
+                w.calls += u64::from(count);
+                w.offered += len;
+                w.sent += sent;
+                if sent < len {
+                    w.short += 1;
+                }
+            }
+            Observed::Close => self.relay.closed = true,
+            Observed::Socket(info) => self.relay.info = Some(info),
+            Observed::ServerAccept { local, peer } => {
+                self.server.local = Some(local);
+                self.server.peer = Some(peer);
+            }
+            Observed::ServerRecv {
+                len,
+                count,
+                decoder,
+            } => {
+                self.recv_calls += u64::from(count);
+                self.recv_bytes += len;
+                push_bounded(
+                    &mut self.recvs,
+                    RECV_KEEP,
+                    ServerRecv {
+                        t_us,
+                        len,
+                        count,
+                        decoder,
+                    },
+                );
+            }
+            Observed::ServerRequest { repr } => {
+                self.request_count += 1;
+                push_bounded(&mut self.requests, REQUEST_KEEP, repr);
+            }
+            Observed::ServerSend { sent, count, .. } => {
+                self.server_send_calls += u64::from(count);
+                self.server_sent += sent;
+            }
+            Observed::ServerLog { level, line } => {
+                self.log_count += 1;
+                push_bounded(&mut self.logs, LOG_KEEP, LogLine { t_us, level, line });
+            }
+            Observed::ServerSocket(info) => self.server.info = Some(info),
+            Observed::ServerClose => self.server.closed = true,
+            Observed::Lost { events } => self.lost += events,
+            Observed::Read { .. } | Observed::ShutdownWrite | Observed::Eof | Observed::Reset => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "observe_tests.rs"]
+mod tests;
