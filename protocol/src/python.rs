@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::json::{finite_float_repr, Json, Number};
+use crate::model::Content;
 
 /// `repr(b)` of a Python `bytes` object: `b'\x00d{"byteorder": ...}'`.
 ///
@@ -113,6 +114,17 @@ pub fn python_repr(value: &Json) -> String {
     out
 }
 
+/// `repr()` of a message's content as the tutorial's programs hold it once
+/// decoded: the `json.loads` object for JSON, `str` for other text, `bytes`
+/// for binary content.
+pub fn content_repr(content: &Content) -> String {
+    match content {
+        Content::Json(value) => python_repr(value),
+        Content::Text(text) => python_str_repr(text),
+        Content::Binary(bytes) => python_bytes_repr(bytes),
+    }
+}
+
 fn write_python_repr(out: &mut String, value: &Json) {
     match value {
         Json::Null => out.push_str("None"),
@@ -166,6 +178,17 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     // Expected strings below are what CPython 3.11 prints for the same values.
+
+    #[test]
+    fn content_repr_is_the_python_object_the_content_decodes_to() {
+        let json = Content::Json(parse(r#"{"action": "search", "value": "ring"}"#).unwrap());
+        assert_eq!(content_repr(&json), "{'action': 'search', 'value': 'ring'}");
+        assert_eq!(content_repr(&Content::Text("it's".into())), "\"it's\"");
+        assert_eq!(
+            content_repr(&Content::Binary("binary😃".as_bytes().to_vec().into())),
+            "b'binary\\xf0\\x9f\\x98\\x83'"
+        );
+    }
 
     #[test]
     fn bytes_repr_matches_python_for_the_tutorial_request() {

@@ -5,8 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use protocol::app::Outcome;
-use protocol::python::python_repr;
-use protocol::{Content, DecodeError, Decoded, Decoder, Event, Layout, Message, Span, SpanKind};
+use protocol::{DecodeError, Decoded, Decoder, Event, Layout, Message, Span, SpanKind};
 
 /// One binary message received from the relay (one TCP read on its side).
 #[derive(Debug, Clone, PartialEq)]
@@ -247,13 +246,4 @@ fn describe_event(event: &Event) -> String {
 /// The reply in words, as the tutorial's client prints it.
 pub fn outcome_line(message: &Message) -> String {
     Outcome::of(message).to_string()
-}
-
-/// The decoded content, in Python's repr where it is JSON.
-pub fn content_repr(message: &Message) -> String {
-    match &message.content {
-        Content::Json(v) => python_repr(v),
-        Content::Text(t) => protocol::python::python_str_repr(t),
-        Content::Binary(b) => protocol::python::python_bytes_repr(b),
-    }
 }

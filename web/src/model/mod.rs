@@ -33,7 +33,7 @@ mod tests;
 
 pub use compose::{compose, ComposeAction, Composed};
 pub use composer::{Composer, Field, Mode};
-pub use inbound::{content_repr, outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use inbound::{outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
 pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
 pub use send::{FloodEnd, FloodProgress, SendAction, SendOptions, FLOOD_LIMIT, MAX_SEGMENTS};
