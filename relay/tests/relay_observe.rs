@@ -308,3 +308,45 @@ async fn an_observed_session_with_a_slow_reader_gets_merged_events_not_a_growing
     assert!(writes.iter().any(|w| w.1 > 1), "merged: {writes:?}");
     assert!(writes.len() < 200, "{writes:?}");
 }
+
+#[tokio::test]
+async fn a_write_the_target_never_answers_still_shows() {
+    // A target that reads and keeps quiet: the write's events cannot ride
+    // along with an answer's message, so they go out on their own after
+    // the short wait for one.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let quiet = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 64];
+        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    let relay = start(test_config(), &[("quiet", addr)]).await;
+    let mut ws = connect(relay.addr, "quiet&observe=1").await;
+    send(&mut ws, b"hello").await;
+    let mut kinds = Vec::new();
+    let mut last_t = 0;
+    within(async {
+        loop {
+            let Some(Ok(Message::Text(text))) = ws.next().await else {
+                panic!("only text messages, no close: {kinds:?}")
+            };
+            let event = parse(&text, &mut last_t);
+            kinds.push(kind(&event));
+            if matches!(
+                event,
+                Observed::Write {
+                    len: 5,
+                    sent: 5,
+                    ..
+                }
+            ) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert_eq!(kinds[..2], ["observing", "connect"], "{kinds:?}");
+    assert!(kinds.contains(&"socket".to_owned()), "{kinds:?}");
+    quiet.abort();
+}

@@ -127,7 +127,7 @@ where
         Err(ending) => {
             if let Some(obs) = &observing {
                 let mut budget = crate::observe::TEXT_PER_FLUSH;
-                let _ = observed::feed_observations(ws_tx, obs.observer, &mut budget).await;
+                let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
             }
             let sent = close_client(ws_tx, ws_rx, &ending, ctx.config.close_grace).await;
             report(ending, sent, ctx.stats)
@@ -245,7 +245,7 @@ where
     obs.sample();
     obs.push(Observed::Close);
     let mut budget = crate::observe::TEXT_PER_FLUSH;
-    let _ = observed::feed_observations(ws_tx, obs.observer, &mut budget).await;
+    let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
 }
 
 fn report(ending: Ending, close_sent: bool, stats: &SessionStats) -> SessionReport {

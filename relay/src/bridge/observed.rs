@@ -3,6 +3,13 @@
 //! report each system call, socket samples, and the text messages the
 //! downstream pump interleaves with the bytes.
 //!
+//! The relay's socket is sampled once per flush of text messages, not once
+//! per event: an event marks the socket unsampled, and the flush that
+//! sends it ([`feed_observations`]) samples first. The queue keeps only the
+//! newest sample anyway, so every byte event that goes out is still
+//! followed by a sample taken after it, for one `TCP_INFO` and two ioctls
+//! per flush instead of per system call.
+//!
 //! None of this runs for a session without `observe=1`: the pumps take
 //! their old paths when [`Observing`] is absent.
 
@@ -51,17 +58,30 @@ impl Probe {
 }
 
 impl Observing<'_> {
+    /// Queues an event of the relay's socket; all but the final `close`
+    /// change that socket, so the next flush samples it first.
     pub fn push(&self, event: Observed) {
+        if !matches!(event, Observed::Close) {
+            self.observer.mark_unsampled();
+        }
         self.observer.push(event);
     }
 
     /// The relay socket's kernel state now (the queue drops repeats).
     pub fn sample(&self) {
+        self.observer.take_unsampled();
         #[cfg(unix)]
         if let Some(fd) = self.probe.0 {
             if let Some(info) = tutorial::sockstat::sample_fd(fd) {
                 self.observer.push(Observed::Socket(info));
             }
+        }
+    }
+
+    /// [`sample`](Self::sample) if the socket did something since the last one.
+    pub fn sample_if_changed(&self) {
+        if self.observer.take_unsampled() {
+            self.sample();
         }
     }
 
@@ -125,7 +145,6 @@ pub async fn write_observed<W: AsyncWrite + Unpin>(
                         sent: 0,
                         count: 1,
                     });
-                    observing.sample();
                 }
                 Poll::Pending
             }
@@ -141,24 +160,25 @@ pub async fn write_observed<W: AsyncWrite + Unpin>(
             sent: n as u64,
             count: 1,
         });
-        observing.sample();
         bytes = &bytes[n..];
     }
     Ok(())
 }
 
-/// Feeds queued observations (while `budget` lasts) as text messages;
-/// returns how many.
+/// Feeds queued observations (while `budget` lasts) as text messages,
+/// after a sample of the relay's socket if it did something since the
+/// last one; returns how many.
 pub async fn feed_observations<Tx>(
     ws_tx: &mut Tx,
-    observer: &SessionObserver,
+    observing: &Observing<'_>,
     budget: &mut usize,
 ) -> Result<usize, Tx::Error>
 where
     Tx: Sink<Message> + Unpin + Send,
     Tx::Error: fmt::Display,
 {
-    let texts = observer.drain(budget);
+    observing.sample_if_changed();
+    let texts = observing.observer.drain(budget);
     let n = texts.len();
     for text in texts {
         ws_tx.feed(Message::Text(text.into())).await?;

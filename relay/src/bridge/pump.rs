@@ -92,7 +92,7 @@ where
         while let Some(result) = read.take() {
             if let Some(obs) = &observing {
                 report_read(obs, &result);
-                if let Err(e) = feed_observations(ws_tx, obs.observer, &mut text_budget).await {
+                if let Err(e) = feed_observations(ws_tx, obs, &mut text_budget).await {
                     return Ending::ClientGone(format!("send failed: {e}"));
                 }
             }
@@ -133,8 +133,17 @@ where
     }
 }
 
+/// How long observations queued while the target is quiet wait for its
+/// next read before they go out on their own. A write to the target is
+/// usually answered within this: its events then share the answer's flush
+/// (one socket write, one TCP segment, one sample) instead of taking one
+/// of their own. Event times are stamped when they happen, so the wait
+/// shows nowhere but in when the page learns of them.
+pub const OBSERVE_LINGER: Duration = Duration::from_millis(2);
+
 /// Waits for the target's next read, sending observations as they come
-/// meanwhile (the target may be quiet while the server's side is not).
+/// meanwhile (the target may be quiet while the server's side is not),
+/// at most [`OBSERVE_LINGER`] after they were queued.
 async fn read_or_observations<Tx, R>(
     ws_tx: &mut Tx,
     up_rd: &mut R,
@@ -150,12 +159,22 @@ where
         tokio::select! {
             biased;
             read = read_chunk(up_rd, chunk) => return Ok(read),
-            () = obs.observer.ready() => {
-                let mut budget = TEXT_PER_FLUSH;
-                if feed_observations(ws_tx, obs.observer, &mut budget).await? > 0 {
-                    ws_tx.flush().await?;
-                }
-            }
+            () = obs.observer.ready() => {}
+        }
+        // A wake-up left over from events a flush already took.
+        if !obs.observer.pending() {
+            continue;
+        }
+        // Something is queued: the read that comes first takes it along
+        // (pump_down feeds what is queued before the bytes).
+        tokio::select! {
+            biased;
+            read = read_chunk(up_rd, chunk) => return Ok(read),
+            () = tokio::time::sleep(OBSERVE_LINGER) => {}
+        }
+        let mut budget = TEXT_PER_FLUSH;
+        if feed_observations(ws_tx, obs, &mut budget).await? > 0 {
+            ws_tx.flush().await?;
         }
     }
 }
@@ -171,7 +190,6 @@ fn report_read(obs: &Observing<'_>, result: &io::Result<Bytes>) {
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => obs.push(Observed::Reset),
         Err(_) => {}
     }
-    obs.sample();
 }
 
 /// Bytes of queued frames after which [`pump_down`] stops reading and
@@ -230,7 +248,6 @@ where
                     }
                     if let Some(obs) = &observing {
                         obs.push(Observed::ShutdownWrite);
-                        obs.sample();
                     }
                 }
             }

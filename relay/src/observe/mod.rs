@@ -48,6 +48,9 @@ pub struct SessionObserver {
     /// The session is over: later events (a server still holding its
     /// connection) are dropped.
     ended: AtomicBool,
+    /// The relay's socket did something (a byte event, a connect, an EOF…)
+    /// since its last sample: the next flush samples it first.
+    unsampled: AtomicBool,
     server_closed: AtomicBool,
     server_close: Notify,
 }
@@ -66,6 +69,7 @@ impl SessionObserver {
             ready: Notify::new(),
             sample_every,
             ended: AtomicBool::new(false),
+            unsampled: AtomicBool::new(false),
             server_closed: AtomicBool::new(false),
             server_close: Notify::new(),
         })
@@ -85,6 +89,17 @@ impl SessionObserver {
         if woke {
             self.ready.notify_one();
         }
+    }
+
+    /// Notes that the relay's socket changed since its last sample.
+    pub fn mark_unsampled(&self) {
+        self.unsampled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the relay's socket changed since the last call (or the
+    /// last [`mark_unsampled`](Self::mark_unsampled)); clears the mark.
+    pub fn take_unsampled(&self) -> bool {
+        self.unsampled.swap(false, Ordering::Relaxed)
     }
 
     /// Resolves once something was queued since the last call.
