@@ -123,7 +123,7 @@ async fn a_search_sent_in_ten_byte_messages_shows_the_servers_recvs_decoder_requ
         assert!(matches!(state, DecoderState::Waiting(_)), "{states:?}");
     }
     let request_at = seen
-        .position(|e| matches!(e, Observed::ServerRequest { repr } if repr.contains("'morpheus'")))
+        .position(|e| matches!(e, Observed::ServerRequest { repr } if repr == "{'action': 'search', 'value': 'morpheus'}"))
         .unwrap_or_else(|| panic!("no server_request: {kinds:?}"));
     let last_recv = seen
         .events

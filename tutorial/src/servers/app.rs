@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use bytes::BytesMut;
 use protocol::app::{describe, respond, AppError};
 use protocol::codec::{CodecError, MessageCodec};
-use protocol::python::python_bytes_repr;
+use protocol::python::{content_repr, python_bytes_repr};
 use protocol::relay_api::LogLevel;
 use protocol::{encode_into, DecoderConfig, EncodeError, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -202,7 +202,7 @@ async fn converse(
             let Some(decoded) = decoded? else { break };
             let request = decoded.message;
             let described = describe(&request, "request");
-            watch.request(|| described.clone());
+            watch.request(|| content_repr(&request.content));
             watch.log(
                 LogLevel::Info,
                 format_args!("Received {described} from {peer}"),
