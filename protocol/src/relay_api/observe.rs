@@ -283,6 +283,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_example_session_reads_and_writes_back_unchanged() {
+        let readme = include_str!("../../../README.md");
+        let examples: Vec<&str> = readme
+            .lines()
+            .filter(|l| l.starts_with(r#"{"t_us":"#))
+            .collect();
+        assert!(examples.len() >= 20, "the README shows a whole session");
+        for example in examples {
+            round_trip(example);
+        }
+    }
+
+    #[test]
     fn a_server_recv_carries_the_decoders_need() {
         let obs = round_trip(
             r#"{"t_us":1950,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"content","have":20,"need":41}}"#,
