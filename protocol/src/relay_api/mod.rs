@@ -16,6 +16,7 @@
 
 mod close;
 pub mod observe;
+mod wire;
 
 pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
 pub use observe::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};

@@ -35,6 +35,7 @@ use crate::decode::Need;
 
 /// One observation event and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "super::wire::ObservationWire")]
 pub struct Observation {
     /// Microseconds since the relay accepted the session.
     pub t_us: u64,
@@ -43,17 +44,13 @@ pub struct Observation {
     pub event: Observed,
 }
 
-fn one() -> u32 {
-    1
-}
-
 fn is_one(n: &u32) -> bool {
     *n == 1
 }
 
 /// What happened, at which socket. Addresses are `HOST:PORT` as Rust
 /// writes a `SocketAddr` (`[::1]:65432` for IPv6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Observed {
     /// The first event of a session: what can be observed.
@@ -80,7 +77,7 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for (see the module docs).
-        #[serde(default = "one", skip_serializing_if = "is_one")]
+        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay's `recv()` from the target returned bytes.
@@ -88,7 +85,7 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
+        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay called `shutdown(SHUT_WR)`: a FIN goes to the server.
@@ -113,10 +110,10 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
+        #[serde(skip_serializing_if = "is_one")]
         count: u32,
         /// The app server's decoder after this chunk (other servers have none).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         decoder: Option<DecoderState>,
     },
     /// The server decoded a whole request, written as it logs it.
@@ -131,7 +128,7 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for.
-        #[serde(default = "one", skip_serializing_if = "is_one")]
+        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// A line the server logged about this connection.
@@ -157,6 +154,7 @@ pub enum Observed {
 /// protocol crate's words ([`Need`]'s `Display`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[serde(try_from = "super::wire::DecoderWire")]
 pub enum DecoderState {
     /// Part of a frame is in; this much of this part.
     Waiting(Need),
@@ -293,6 +291,97 @@ mod tests {
         for example in examples {
             round_trip(example);
         }
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_it_was_written() {
+        let socket = SocketInfo {
+            state: TcpState::FinWait2,
+            recv_q: 1,
+            send_q: 2,
+            rtt_us: None,
+            unacked: Some(3),
+            retransmits: None,
+        };
+        let every = [
+            Observed::Observing {
+                target: "py-app".into(),
+                server: false,
+            },
+            Observed::Connect {
+                local: "[::1]:5".into(),
+                peer: "[::1]:65432".into(),
+                connect_us: 7,
+            },
+            Observed::Write {
+                len: 65494,
+                sent: 32768,
+                count: 1,
+            },
+            Observed::Write {
+                len: 9,
+                sent: 0,
+                count: 3,
+            },
+            Observed::Read { len: 4, count: 2 },
+            Observed::ShutdownWrite,
+            Observed::Eof,
+            Observed::Reset,
+            Observed::Close,
+            Observed::Socket(socket),
+            Observed::ServerAccept {
+                local: "127.0.0.1:1".into(),
+                peer: "127.0.0.1:2".into(),
+            },
+            Observed::ServerRecv {
+                len: 0,
+                count: 1,
+                decoder: None,
+            },
+            Observed::ServerRecv {
+                len: 3,
+                count: 1,
+                decoder: Some(DecoderState::Failed {
+                    error: "content is not valid JSON".into(),
+                }),
+            },
+            Observed::ServerRequest {
+                repr: "b'binary\\xf0'".into(),
+            },
+            Observed::ServerSend {
+                len: 148,
+                sent: 100,
+                count: 2,
+            },
+            Observed::ServerLog {
+                level: LogLevel::Warning,
+                line: "Error for ('127.0.0.1', 5000): malformed request".into(),
+            },
+            Observed::ServerSocket(socket),
+            Observed::ServerClose,
+            Observed::Lost { events: 12 },
+        ];
+        for (t_us, event) in every.into_iter().enumerate() {
+            let obs = Observation {
+                t_us: t_us as u64,
+                event,
+            };
+            let json = serde_json::to_string(&obs).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Observation>(&json).unwrap(),
+                obs,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kind_without_its_fields_is_refused_by_name() {
+        let err = serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"write","len":3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `sent`"), "{err}");
+        assert!(serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"gossip"}"#).is_err());
     }
 
     #[test]
