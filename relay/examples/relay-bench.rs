@@ -15,7 +15,9 @@
 //!
 //! `ws` sends them through WebSockets (the relay, or any WebSocket-to-TCP
 //! bridge given with `--echo-url`/`--app-url`); `tcp` sends the same bytes
-//! straight to the TCP servers (the floor the relay adds to). `idle` opens
+//! straight to the TCP servers (the floor the relay adds to; their
+//! addresses come from `--echo-addr`/`--app-addr`, or from `/targets` of a
+//! relay run with `--show-addresses`). `idle` opens
 //! `--sessions` WebSocket sessions, makes one round trip on each, and reads
 //! the bridge's resident memory from /proc/PID/status before and after.
 //! `flood` sends `--mib` MiB to the relay's `blackhole` target with
@@ -45,10 +47,11 @@ struct Args {
     /// WebSocket URL reaching the app server (default: the relay's target `app`).
     #[arg(long)]
     app_url: Option<String>,
-    /// TCP address of the echo server (default: from the relay's /targets).
+    /// TCP address of the echo server (default: from the relay's /targets, which
+    /// lists addresses only when the relay runs with --show-addresses).
     #[arg(long)]
     echo_addr: Option<SocketAddr>,
-    /// TCP address of the app server (default: from the relay's /targets).
+    /// TCP address of the app server (default: from the relay's /targets, with --show-addresses).
     #[arg(long)]
     app_addr: Option<SocketAddr>,
     /// How long each workload runs.
@@ -366,8 +369,13 @@ async fn main() {
                 (Endpoint::Ws(echo_url), Endpoint::Ws(app_url), "WebSocket")
             } else {
                 (
-                    Endpoint::Tcp(echo_addr.expect("--echo-addr or a relay with `echo`")),
-                    Endpoint::Tcp(app_addr.expect("--app-addr or a relay with `app`")),
+                    Endpoint::Tcp(
+                        echo_addr
+                            .expect("--echo-addr, or a relay with `echo` and --show-addresses"),
+                    ),
+                    Endpoint::Tcp(
+                        app_addr.expect("--app-addr, or a relay with `app` and --show-addresses"),
+                    ),
                     "TCP direct",
                 )
             };

@@ -58,9 +58,24 @@ pub struct RelayConfig {
 
     /// Origins allowed to open WebSocket sessions besides the relay's own
     /// (repeatable; a request without Origin, i.e. not from a browser, is allowed).
+    /// Their HOST:PORT is also accepted as a `Host` (a dev server's proxy may forward it).
     #[arg(long = "allow-origin", value_name = "ORIGIN",
           default_values_t = DEFAULT_ALLOWED_ORIGINS.map(String::from))]
     pub allowed_origins: Vec<String>,
+
+    /// An origin the relay is served at besides its listen address (repeatable),
+    /// e.g. https://wirelab.example.edu behind a TLS proxy: pages from it are
+    /// same-origin and its host is accepted as a `Host`. Without it the relay
+    /// answers /ws, /targets and /limits only to its listen address and, on
+    /// loopback or a wildcard address, to 127.0.0.1, localhost and [::1]
+    /// (any other Host: 421), which is what stops DNS rebinding.
+    #[arg(long = "public-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub public_origins: Vec<String>,
+
+    /// Include each target's HOST:PORT (`address`) in GET /targets; off, a
+    /// page learns only names and descriptions.
+    #[arg(long)]
+    pub show_addresses: bool,
 
     /// Decode the protocol frames crossing the relay and log them as Python bytes literals.
     #[arg(long)]
@@ -96,6 +111,20 @@ fn positive(text: &str) -> Result<usize, String> {
 fn positive_u32(text: &str) -> Result<u32, String> {
     let n = positive(text)?;
     u32::try_from(n).map_err(|e| e.to_string())
+}
+
+/// `http://HOST[:PORT]` or `https://HOST[:PORT]` (no path), lower-cased,
+/// as a browser writes it in `Origin`.
+pub fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim_end_matches('/').to_ascii_lowercase();
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or("must start with http:// or https://")?;
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be SCHEME://HOST[:PORT], without a path".to_owned());
+    }
+    Ok(origin)
 }
 
 /// A sampling period of zero would spin.
@@ -138,5 +167,23 @@ mod tests {
         assert!(Wrapper::try_parse_from(["relay", "--max-sessions", "0"]).is_err());
         let parsed = Wrapper::try_parse_from(["relay", "--read-chunk", "1"]).unwrap();
         assert_eq!(parsed.config.read_chunk, 1);
+    }
+
+    #[test]
+    fn public_origins_are_origins_without_a_path() {
+        let parsed =
+            Wrapper::try_parse_from(["relay", "--public-origin", "https://Wirelab.example.edu/"])
+                .unwrap();
+        assert_eq!(
+            parsed.config.public_origins,
+            ["https://wirelab.example.edu"]
+        );
+        assert!(!parsed.config.show_addresses);
+        for bad in ["wirelab.example.edu", "https://", "https://x.example/path"] {
+            assert!(
+                Wrapper::try_parse_from(["relay", "--public-origin", bad]).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

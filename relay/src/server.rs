@@ -1,9 +1,13 @@
 //! The relay's HTTP side: the axum router and the accept loop.
 //!
+//! - `/ws`, `/targets` and `/limits` first check `Host` ([`Identity`]): one
+//!   (else 400), naming the relay itself (else 421), which is what keeps a
+//!   DNS-rebinding page (its own name resolved to the relay) out.
 //! - `GET /ws?target=NAME`: checks Origin (403), the target name (400/404)
 //!   and the session limit (503) before upgrading, then runs one
 //!   [`bridge`](crate::bridge) session.
-//! - `GET /targets`: the registry as JSON ([`TargetInfo`]s) for the UI's picker.
+//! - `GET /targets`: the registry as JSON ([`TargetInfo`]s) for the UI's picker
+//!   (addresses only with `--show-addresses`).
 //! - `GET /limits`: what the page must respect ([`Limits`]), from the config.
 //! - `GET /healthz`: liveness and the [`Metrics`] counters as JSON.
 //! - anything else: static files from the dist directory (trunk's output),
@@ -17,13 +21,14 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri, Version};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -39,6 +44,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tracing::Instrument;
+use tutorial::truncate::{cut, for_log};
 
 use crate::bridge::{
     connect_and_bridge, ws_write_buffer, Observing, Probe, SessionContext, SessionStats,
@@ -64,6 +70,100 @@ struct Inner {
     tracker: TaskTracker,
     /// Cancelled when [`Relay::serve`]'s token is: sessions close with 1001.
     shutdown: CancellationToken,
+    /// Set by [`Relay::serve`] from its listener's address.
+    identity: OnceLock<Identity>,
+}
+
+impl Inner {
+    fn identity(&self) -> &Identity {
+        self.identity
+            .get_or_init(|| Identity::new(None, &self.config))
+    }
+}
+
+/// Who the relay is: the `Host`s it answers to and the origins that are
+/// its own. A DNS-rebinding page controls both `Host` and `Origin` (its own
+/// name, resolved to the relay), so comparing the two proves nothing; both
+/// are compared with what the relay knows of itself instead.
+#[derive(Debug, Default)]
+pub struct Identity {
+    /// Lower-case `scheme://authority`: pages served from these are same-origin.
+    origins: Vec<String>,
+    /// Lower-case authorities (`host[:port]`) accepted in `Host`.
+    hosts: Vec<String>,
+}
+
+impl Identity {
+    /// `listen`: the listener's address. On loopback or a wildcard address
+    /// the loopback names (`127.0.0.1`, `localhost`, `[::1]`) with its port
+    /// are the relay's own too. `--public-origin`s are own origins;
+    /// `--allow-origin`s only lend their authority to `Host`.
+    pub fn new(listen: Option<SocketAddr>, config: &RelayConfig) -> Identity {
+        let mut id = Identity::default();
+        if let Some(listen) = listen {
+            let port = listen.port();
+            if !listen.ip().is_unspecified() {
+                id.own(&listen.to_string());
+            }
+            if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+                for name in ["127.0.0.1", "localhost", "[::1]"] {
+                    id.own(&format!("{name}:{port}"));
+                    // trunk's HTTP proxy sets `Host` to the backend's host
+                    // without its port; no rebinding page can send these names.
+                    id.host(name);
+                }
+            }
+        }
+        for origin in &config.public_origins {
+            let (scheme, authority) = split_origin(origin);
+            id.origins.push(format!("{scheme}://{authority}"));
+            id.host(authority);
+            // The default port is left out by browsers, and may be written by others.
+            let default = if scheme == "https" { "443" } else { "80" };
+            match authority.rsplit_once(':') {
+                Some((host, port)) if port == default && !host.is_empty() => id.host(host),
+                Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => {}
+                _ => id.host(&format!("{authority}:{default}")),
+            }
+        }
+        for origin in &config.allowed_origins {
+            let lower = origin.to_ascii_lowercase();
+            let (_, authority) = split_origin(&lower);
+            if !authority.is_empty() {
+                id.host(authority);
+            }
+        }
+        id
+    }
+
+    /// An authority served over plain http by the relay itself.
+    fn own(&mut self, authority: &str) {
+        self.origins.push(format!("http://{authority}"));
+        self.host(authority);
+    }
+
+    fn host(&mut self, authority: &str) {
+        let authority = authority.to_ascii_lowercase();
+        if !self.hosts.contains(&authority) {
+            self.hosts.push(authority);
+        }
+    }
+
+    fn is_own_origin(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
+    }
+
+    fn is_own_host(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+/// (scheme, authority) of `scheme://authority[/…]`; ("", "") for anything else.
+fn split_origin(origin: &str) -> (&str, &str) {
+    match origin.split_once("://") {
+        Some((scheme, rest)) => (scheme, rest.split('/').next().unwrap_or("")),
+        None => ("", ""),
+    }
 }
 
 impl Relay {
@@ -79,6 +179,7 @@ impl Relay {
                 sessions,
                 tracker: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
+                identity: OnceLock::new(),
             }),
         }
     }
@@ -97,6 +198,10 @@ impl Relay {
             .route(WS_PATH, get(ws_handler))
             .route(TARGETS_PATH, get(targets_handler))
             .route(LIMITS_PATH, get(limits_handler))
+            .route_layer(middleware::from_fn_with_state(
+                self.inner.clone(),
+                host_guard,
+            ))
             .route("/healthz", get(healthz_handler))
             .with_state(self.inner.clone());
         match &self.inner.dist {
@@ -120,6 +225,11 @@ impl Relay {
     /// every session with 1001 and returns once they have ended (each takes
     /// at most `--close-grace` for its close handshake).
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> io::Result<()> {
+        let listen = listener.local_addr()?;
+        let _ = self
+            .inner
+            .identity
+            .set(Identity::new(Some(listen), &self.inner.config));
         let inner = self.inner.clone();
         let app = self
             .router()
@@ -142,10 +252,14 @@ impl Relay {
     }
 }
 
-/// Why a `/ws` request was refused before the upgrade.
-fn refuse(inner: &Inner, status: StatusCode, body: String) -> Response {
-    inner.metrics.refused_one();
-    tracing::warn!("refused /ws: {} {body}", status.as_u16());
+/// Why a request to `path` was refused (for `/ws`: before the upgrade,
+/// counted in the metrics). Callers cut the stranger's values they quote
+/// ([`for_log`]), so the line stays short whatever was sent.
+fn refuse(inner: &Inner, path: &str, status: StatusCode, body: String) -> Response {
+    if path == WS_PATH {
+        inner.metrics.refused_one();
+    }
+    tracing::warn!("refused {}: {} {body}", for_log(path), status.as_u16());
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -154,29 +268,71 @@ fn refuse(inner: &Inner, status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// Same origin (Origin's host equals Host) or listed in `--allow-origin`;
-/// no Origin at all means not a browser, which Origin checks cannot judge.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+/// `/ws`, `/targets` and `/limits` answer only requests with one `Host`
+/// (RFC 9112: else 400) that names the relay itself (else 421 Misdirected
+/// Request): a DNS-rebinding page's requests carry its own host name.
+async fn host_guard(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+    match host_allowed(
+        request.headers(),
+        request.uri(),
+        request.version(),
+        inner.identity(),
+    ) {
+        Ok(()) => next.run(request).await,
+        Err((status, why)) => refuse(&inner, request.uri().path(), status, why),
+    }
+}
+
+fn host_allowed(
+    headers: &HeaderMap,
+    uri: &Uri,
+    version: Version,
+    identity: &Identity,
+) -> Result<(), (StatusCode, String)> {
+    let bad = |why: &str| (StatusCode::BAD_REQUEST, why.to_owned());
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => return Err(bad("more than one Host header")),
+        (Some(host), None) => host.to_str().map_err(|_| bad("Host is not ASCII"))?,
+        // HTTP/2 names the authority in the request line instead.
+        (None, _) if version >= Version::HTTP_2 => match uri.authority() {
+            Some(authority) => authority.as_str(),
+            None => return Err(bad("no Host header")),
+        },
+        (None, _) => return Err(bad("no Host header")),
+    };
+    if identity.is_own_host(host) {
+        return Ok(());
+    }
+    Err((
+        StatusCode::MISDIRECTED_REQUEST,
+        format!(
+            "this relay does not answer to Host {:?}: only to its own address (or a --public-origin)",
+            for_log(host)
+        ),
+    ))
+}
+
+/// One of the relay's own origins (scheme included), or listed in
+/// `--allow-origin`; no Origin at all means not a browser, which Origin
+/// checks cannot judge (the `Host` check still applies to it).
+fn origin_allowed(
+    headers: &HeaderMap,
+    identity: &Identity,
+    allowed: &[String],
+) -> Result<(), String> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
     let origin = origin
         .to_str()
         .map_err(|_| "origin is not ASCII".to_owned())?;
-    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+    if identity.is_own_origin(origin) || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
         return Ok(());
     }
-    let authority = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if let (Some(authority), Some(host)) = (authority, host) {
-        if authority.eq_ignore_ascii_case(host) {
-            return Ok(());
-        }
-    }
     Err(format!(
-        "origin {origin} is not allowed (same origin or --allow-origin only)"
+        "origin {} is not allowed (the relay's own, --public-origin or --allow-origin only)",
+        for_log(origin)
     ))
 }
 
@@ -187,16 +343,24 @@ async fn ws_handler(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Err(why) = origin_allowed(&headers, &inner.config.allowed_origins) {
-        return refuse(&inner, StatusCode::FORBIDDEN, why);
+    if let Err(why) = origin_allowed(&headers, inner.identity(), &inner.config.allowed_origins) {
+        return refuse(&inner, WS_PATH, StatusCode::FORBIDDEN, why);
     }
     let query = match query {
         Ok(Query(query)) => query,
-        Err(e) => return refuse(&inner, StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => {
+            return refuse(
+                &inner,
+                WS_PATH,
+                StatusCode::BAD_REQUEST,
+                for_log(&e.body_text()).into_owned(),
+            )
+        }
     };
     let Some(name) = query.get("target") else {
         return refuse(
             &inner,
+            WS_PATH,
             StatusCode::BAD_REQUEST,
             format!(
                 "missing ?target=NAME; targets: {}",
@@ -207,9 +371,11 @@ async fn ws_handler(
     let Some(target) = inner.targets.get(name).cloned() else {
         return refuse(
             &inner,
+            WS_PATH,
             StatusCode::NOT_FOUND,
             format!(
-                "unknown target {name:?}: targets are chosen by name, never by host or port; targets: {}",
+                "unknown target {:?}: targets are chosen by name, never by host or port; targets: {}",
+                for_log(name),
                 inner.targets.names().join(", ")
             ),
         );
@@ -220,6 +386,7 @@ async fn ws_handler(
         Some(other) => {
             return refuse(
                 &inner,
+                WS_PATH,
                 StatusCode::BAD_REQUEST,
                 format!("{OBSERVE_PARAM}={:?}: 1 or 0", cut(other, 16)),
             )
@@ -232,6 +399,7 @@ async fn ws_handler(
     let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
         return refuse(
             &inner,
+            WS_PATH,
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "too many sessions (--max-sessions {})",
@@ -355,20 +523,14 @@ async fn run_session(
     .await
 }
 
-/// At most `max` bytes of a stranger's text, for a log line or a reply.
-fn cut(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<TargetInfo>> {
     let info = |target: &Target| TargetInfo {
         name: target.name.clone(),
         description: target.description.clone(),
-        address: Some(target.address.to_string()),
+        address: inner
+            .config
+            .show_addresses
+            .then(|| target.address.to_string()),
     };
     Json(inner.targets.iter().map(info).collect())
 }
@@ -406,31 +568,88 @@ mod tests {
         h
     }
 
+    fn identity(listen: &str, public: &[&str]) -> Identity {
+        let config = RelayConfig {
+            public_origins: public.iter().map(|o| o.to_string()).collect(),
+            ..RelayConfig::default()
+        };
+        Identity::new(Some(listen.parse().unwrap()), &config)
+    }
+
     #[test]
-    fn same_origin_and_listed_origins_pass_others_do_not() {
+    fn own_and_listed_origins_pass_others_do_not() {
+        let id = identity("127.0.0.1:8780", &[]);
         let allowed = vec!["http://127.0.0.1:8080".to_owned()];
+        let ok = |origin: Option<&str>| {
+            origin_allowed(&headers(origin, "127.0.0.1:8780"), &id, &allowed).is_ok()
+        };
+        assert!(ok(Some("http://127.0.0.1:8780")));
+        assert!(ok(Some("http://localhost:8780")));
+        assert!(ok(Some("http://[::1]:8780")));
+        assert!(ok(Some("http://127.0.0.1:8080")));
+        assert!(ok(None));
+        assert!(!ok(Some("https://evil.example")));
+        assert!(!ok(Some("null")));
+        // Same host, another port is another origin; https is another scheme.
+        assert!(!ok(Some("http://127.0.0.1:9999")));
+        assert!(!ok(Some("https://127.0.0.1:8780")));
+        // A rebinding page's Origin matches its Host, which no longer counts.
         assert!(origin_allowed(
-            &headers(Some("http://127.0.0.1:8780"), "127.0.0.1:8780"),
-            &allowed
-        )
-        .is_ok());
-        assert!(origin_allowed(
-            &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8780"),
-            &allowed
-        )
-        .is_ok());
-        assert!(origin_allowed(&headers(None, "127.0.0.1:8780"), &allowed).is_ok());
-        assert!(origin_allowed(
-            &headers(Some("https://evil.example"), "127.0.0.1:8780"),
-            &allowed
-        )
-        .is_err());
-        assert!(origin_allowed(&headers(Some("null"), "127.0.0.1:8780"), &allowed).is_err());
-        // Same host, another port is another origin.
-        assert!(origin_allowed(
-            &headers(Some("http://127.0.0.1:9999"), "127.0.0.1:8780"),
+            &headers(Some("http://evil.example:8780"), "evil.example:8780"),
+            &id,
             &allowed
         )
         .is_err());
+    }
+
+    #[test]
+    fn hosts_are_the_relays_own_names() {
+        let check = |id: &Identity, host: &str| {
+            host_allowed(
+                &headers(None, host),
+                &Uri::from_static("/"),
+                Version::HTTP_11,
+                id,
+            )
+            .map_err(|(status, _)| status.as_u16())
+        };
+        let id = identity("127.0.0.1:8780", &[]);
+        for host in [
+            "127.0.0.1:8780",
+            "LOCALHOST:8780",
+            "[::1]:8780",
+            "localhost",
+            "127.0.0.1:8080",
+        ] {
+            assert_eq!(check(&id, host), Ok(()), "{host}");
+        }
+        for host in ["evil.example:8780", "127.0.0.1:9999", "wirelab.example.edu"] {
+            assert_eq!(check(&id, host), Err(421), "{host}");
+        }
+        // A wildcard listen address: the loopback names, not 0.0.0.0.
+        let id = identity("0.0.0.0:8780", &[]);
+        assert_eq!(check(&id, "localhost:8780"), Ok(()));
+        assert_eq!(check(&id, "10.0.0.5:8780"), Err(421));
+        // A specific address: itself only.
+        let id = identity("10.0.0.5:8780", &["https://wirelab.example.edu"]);
+        assert_eq!(check(&id, "10.0.0.5:8780"), Ok(()));
+        assert_eq!(check(&id, "localhost:8780"), Err(421));
+        assert_eq!(check(&id, "wirelab.example.edu"), Ok(()));
+        assert_eq!(check(&id, "wirelab.example.edu:443"), Ok(()));
+        assert!(id.is_own_origin("https://wirelab.example.edu"));
+        assert!(!id.is_own_origin("http://wirelab.example.edu"));
+        assert!(!id.is_own_origin("http://10.0.0.5:8780/"));
+        // No Host (HTTP/1.1), or two: 400.
+        let none = host_allowed(
+            &HeaderMap::new(),
+            &Uri::from_static("/"),
+            Version::HTTP_11,
+            &id,
+        );
+        assert_eq!(none.unwrap_err().0, StatusCode::BAD_REQUEST);
+        let mut two = headers(None, "10.0.0.5:8780");
+        two.append(header::HOST, HeaderValue::from_static("10.0.0.5:8780"));
+        let two = host_allowed(&two, &Uri::from_static("/"), Version::HTTP_11, &id);
+        assert_eq!(two.unwrap_err().0, StatusCode::BAD_REQUEST);
     }
 }

@@ -176,10 +176,8 @@ async fn targets_and_healthz_are_json() {
         .as_str()
         .unwrap()
         .starts_with("the tutorial's application server"));
-    assert!(targets[0]["address"]
-        .as_str()
-        .unwrap()
-        .starts_with("127.0.0.1:"));
+    // Addresses only with --show-addresses (see relay_hardening.rs).
+    assert!(targets[0].get("address").is_none(), "{targets}");
 
     let (status, body) = http_get(relay.addr, "/healthz", &[]).await;
     assert_eq!(status, 200);

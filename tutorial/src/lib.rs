@@ -10,6 +10,8 @@
 //!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
+//! - [`truncate`]: the one cut applied to a stranger's text before it is
+//!   logged or reported (`… (N bytes)`).
 //! - [`cli`]: what every binary shares: logging that reads like the
 //!   tutorial's `print()`s, Ctrl-C/SIGTERM, one-line errors, durations.
 //! - [`args`]: the clap pieces the binaries flatten ([`args::ListenArgs`],
@@ -31,3 +33,4 @@ pub mod client;
 pub mod load;
 pub mod servers;
 pub mod sockstat;
+pub mod truncate;

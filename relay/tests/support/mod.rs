@@ -205,6 +205,56 @@ pub async fn http_get_full(
     (status, head, response[split + 4..].to_vec())
 }
 
+/// Sends `request` (a whole HTTP/1.1 head, `\r\n\r\n` included) as is:
+/// (status, head and body as text). A `101` returns after its head.
+pub async fn raw_request(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut stream = within(TcpStream::connect(addr)).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut chunk = [0; 4096];
+    within(async {
+        while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the relay closed before a response head");
+            response.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await;
+    let status: u16 = String::from_utf8_lossy(&response[9..12]).parse().unwrap();
+    if status != 101 {
+        // Keep-alive: the body is as long as its content-length says.
+        let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        let head = text.find("\r\n\r\n").unwrap() + 4;
+        let length: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        within(async {
+            while response.len() < head + length {
+                let n = stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "the relay closed inside a body");
+                response.extend_from_slice(&chunk[..n]);
+            }
+        })
+        .await;
+    }
+    (status, String::from_utf8_lossy(&response).into_owned())
+}
+
+/// An upgrade request for `path` with these header lines (each `Name: value`).
+pub fn upgrade_request(path: &str, headers: &[&str]) -> String {
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    );
+    for line in headers {
+        request.push_str(line);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    request
+}
+
 /// Polls `condition` every 10 ms, at most [`HANG_GUARD`].
 pub async fn eventually(mut condition: impl FnMut() -> bool) {
     within(async {

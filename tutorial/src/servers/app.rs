@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::limits::{accept_loop, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
 use super::net::PyAddr;
 use super::observe::{decoder_state, Hook, Watch};
+use crate::truncate::for_log;
 
 /// Default [`Config::max_content_length`]: 1 MiB (requests are a few dozen bytes).
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1024 * 1024;
@@ -201,7 +202,10 @@ async fn converse(
             }
             let Some(decoded) = decoded? else { break };
             let request = decoded.message;
+            // A stranger's request: its repr is cut for the log (the
+            // tutorial's requests are far below the cap).
             let described = describe(&request, "request");
+            let described = for_log(&described);
             watch.request(|| content_repr(&request.content));
             watch.log(
                 LogLevel::Info,
@@ -212,7 +216,7 @@ async fn converse(
             encode_into(&reply, &mut out)?;
             watch.log(
                 LogLevel::Info,
-                format_args!("Sending {} to {peer}", python_bytes_repr(&out)),
+                format_args!("Sending {} to {peer}", for_log(&python_bytes_repr(&out))),
             );
             write_reply(stream, &out, config.idle_timeout, stop, watch).await?;
             last_activity = Instant::now();

@@ -195,17 +195,9 @@ impl Watch {
 }
 
 /// Cuts `text` to at most [`MAX_TEXT`] bytes on a character boundary, with
-/// an ellipsis saying so.
-pub fn truncate(mut text: String) -> String {
-    if text.len() > MAX_TEXT {
-        let mut end = MAX_TEXT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
+/// `… (N bytes)` saying so ([`crate::truncate::cut`]).
+pub fn truncate(text: String) -> String {
+    crate::truncate::cut_owned(text, MAX_TEXT)
 }
 
 /// The app decoder's state after a chunk, in the contract's terms.
@@ -229,8 +221,8 @@ mod tests {
     #[test]
     fn long_texts_are_cut_on_a_character_boundary() {
         let cut = truncate("é".repeat(MAX_TEXT));
-        assert!(cut.len() <= MAX_TEXT + '…'.len_utf8());
-        assert!(cut.ends_with('…'));
+        assert!(cut.len() <= MAX_TEXT + 32);
+        assert!(cut.ends_with("… (960 bytes)"));
         assert_eq!(truncate("short".into()), "short");
     }
 }
