@@ -10,12 +10,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{Event, Level, Subscriber};
+use tracing_log::AsLog;
 use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::servers::net;
@@ -46,12 +46,24 @@ pub fn init_logging_at(default: Level) {
     // than half of the relay's logging work per short session (callgrind).
     // Spans stay in the code for subscribers that want them (the relay's
     // tests read them).
+    // Dependencies that use `log` (tungstenite traces every frame) reach the
+    // lines through a bridge. `try_init` would install it at Trace, so each
+    // of their trace! calls built a record and asked the subscriber (about
+    // 5% of the relay's CPU per message, perf); at the filter's own maximum
+    // those calls stop at `log`'s level check.
+    let most = filter
+        .max_level_hint()
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::TRACE);
     let lines = tracing_subscriber::fmt::layer()
         .event_format(Plain)
         .with_writer(std::io::stdout)
         .with_filter(filter.and(filter_fn(|metadata| metadata.is_event())));
     // A second call (tests, embedding) keeps the first subscriber.
-    let _ = tracing_subscriber::registry().with(lines).try_init();
+    if tracing::subscriber::set_global_default(tracing_subscriber::registry().with(lines)).is_ok() {
+        let _ = tracing_log::LogTracer::builder()
+            .with_max_level(most.as_log())
+            .init();
+    }
 }
 
 /// The plain line format of [`init_logging`].
