@@ -56,6 +56,32 @@ pub struct RelayConfig {
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// A request's head (request line and headers) must arrive in full
+    /// within this, counted from when the relay starts waiting for it (the
+    /// connection's start, or the end of the previous response on a
+    /// keep-alive connection); else the connection is closed. Stops clients
+    /// that send headers a byte at a time (slowloris).
+    #[arg(long, default_value = "10s", value_parser = parse_period)]
+    pub header_timeout: Duration,
+
+    /// An HTTP connection that has not upgraded to a WebSocket, with no
+    /// bytes moving either way for this long, is closed (a response the
+    /// client does not read, a stalled body). Waiting for the next request's
+    /// head is also bounded by --header-timeout.
+    #[arg(long, default_value = "30s", value_parser = parse_period)]
+    pub http_idle_timeout: Duration,
+
+    /// Largest request head (request line and headers) in bytes; a larger
+    /// one is answered 431 and closed. At least 8192 (hyper's smallest read buffer).
+    #[arg(long, default_value_t = 64 * 1024, value_parser = at_least_8k)]
+    pub max_header_bytes: usize,
+
+    /// Most HTTP connections open at once that have not upgraded to a
+    /// WebSocket (sessions count against --max-sessions instead); beyond it
+    /// new connections are closed at once, not queued.
+    #[arg(long, default_value_t = 256, value_parser = positive)]
+    pub max_http_connections: usize,
+
     /// Origins allowed to open WebSocket sessions besides the relay's own
     /// (repeatable; a request without Origin, i.e. not from a browser, is allowed).
     /// Their HOST:PORT is also accepted as a `Host` (a dev server's proxy may forward it).
@@ -103,6 +129,15 @@ pub struct RelayConfig {
 fn positive(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// hyper's read buffer cannot be smaller than 8192 bytes.
+fn at_least_8k(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n < 8192 => Err("must be at least 8192".to_owned()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
@@ -167,6 +202,9 @@ mod tests {
         assert!(Wrapper::try_parse_from(["relay", "--max-sessions", "0"]).is_err());
         let parsed = Wrapper::try_parse_from(["relay", "--read-chunk", "1"]).unwrap();
         assert_eq!(parsed.config.read_chunk, 1);
+        assert!(Wrapper::try_parse_from(["relay", "--max-header-bytes", "8191"]).is_err());
+        assert!(Wrapper::try_parse_from(["relay", "--max-http-connections", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["relay", "--header-timeout", "0"]).is_err());
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //!
 //! The page's paths and bodies are `protocol::relay_api`'s, so both sides
 //! compile the same contract. [`Relay::serve`] runs the router on a listener
-//! until a shutdown token is cancelled.
+//! until a shutdown token is cancelled, with the HTTP limits of `conn`
+//! (header timeout and size, idle timeout, a cap on connections that have
+//! not upgraded).
 
 use std::collections::HashMap;
 use std::io;
@@ -31,7 +33,6 @@ use axum::http::{header, HeaderMap, StatusCode, Uri, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use protocol::relay_api::{
@@ -45,6 +46,8 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tracing::Instrument;
 use tutorial::truncate::{cut, for_log};
+
+mod conn;
 
 use crate::bridge::{
     connect_and_bridge, ws_write_buffer, Observing, Probe, SessionContext, SessionStats,
@@ -223,7 +226,9 @@ impl Relay {
 
     /// Serves until `shutdown` is cancelled; then stops accepting, closes
     /// every session with 1001 and returns once they have ended (each takes
-    /// at most `--close-grace` for its close handshake).
+    /// at most `--close-grace` for its close handshake), as have the HTTP
+    /// connections (each dropped after `--close-grace` if its client has
+    /// not finished its request by then).
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> io::Result<()> {
         let listen = listener.local_addr()?;
         let _ = self
@@ -231,21 +236,14 @@ impl Relay {
             .identity
             .set(Identity::new(Some(listen), &self.inner.config));
         let inner = self.inner.clone();
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let stop = async move {
-            shutdown.cancelled().await;
+        let stop = shutdown.clone();
+        let sessions_down = tokio::spawn(async move {
+            stop.cancelled().await;
             inner.shutdown.cancel();
-        };
-        // Small messages (a request, a close frame right after a reply) must
-        // not wait for Nagle's algorithm to meet a delayed ACK.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await?;
+        conn::accept_loop(listener, self.router(), &self.inner.config, shutdown).await;
+        // Cancelled by now (the loop ends only then): the sessions are closing.
+        let _ = sessions_down.await;
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
         Ok(())

@@ -1,0 +1,194 @@
+//! The HTTP side before the upgrade (issue #13): a request head must arrive
+//! within `--header-timeout` and fit in `--max-header-bytes`, a connection
+//! without traffic is closed after `--http-idle-timeout`, connections beyond
+//! `--max-http-connections` are closed at once, and shutdown ends within
+//! `--close-grace` whatever a client is part-way through.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use relay::config::RelayConfig;
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Limits long enough that only the one a test is about can end a connection.
+fn patient() -> RelayConfig {
+    RelayConfig {
+        header_timeout: Duration::from_secs(120),
+        http_idle_timeout: Duration::from_secs(120),
+        ..test_config()
+    }
+}
+
+/// Reads until the relay closes the connection (EOF or reset): what it sent.
+async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    let mut chunk = [0; 4096];
+    within(async {
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    received
+}
+
+/// A connection that has sent the start of a request head and holds it.
+async fn half_head(addr: SocketAddr) -> TcpStream {
+    let mut stream = within(TcpStream::connect(addr)).await.unwrap();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_head_sent_a_byte_at_a_time_is_cut_by_the_header_timeout() {
+    let relay = start(
+        RelayConfig {
+            header_timeout: Duration::from_millis(500),
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    let mut stream = half_head(relay.addr).await;
+    // Bytes keep moving (so the idle timeout never fires), the head never ends.
+    within(async {
+        let mut chunk = [0; 1024];
+        loop {
+            if stream.write_all(b"a").await.is_err() {
+                break;
+            }
+            tokio::select! {
+                read = stream.read(&mut chunk) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                },
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_connection_without_traffic_is_closed_after_the_http_idle_timeout() {
+    let relay = start(
+        RelayConfig {
+            http_idle_timeout: Duration::from_millis(300),
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    // A keep-alive connection after its response…
+    let mut stream = within(TcpStream::connect(relay.addr)).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", relay.addr);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let received = until_closed(&mut stream).await;
+    assert!(received.starts_with(b"HTTP/1.1 200"), "{received:?}");
+    // …and one that never sends anything.
+    let mut silent = within(TcpStream::connect(relay.addr)).await.unwrap();
+    assert!(until_closed(&mut silent).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_head_larger_than_max_header_bytes_is_refused() {
+    let relay = start(
+        RelayConfig {
+            max_header_bytes: 8192,
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    let mut stream = within(TcpStream::connect(relay.addr)).await.unwrap();
+    let big = "a".repeat(32 * 1024);
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nX-Big: {big}\r\n\r\n",
+        relay.addr
+    );
+    // The relay may close before reading it all.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let received = until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        received.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    // A head within the limit is served.
+    let (status, _) = http_get(relay.addr, "/healthz", &[("X-Fine", &"a".repeat(4096))]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn connections_beyond_max_http_connections_are_closed_and_service_returns() {
+    let relay = start(
+        RelayConfig {
+            max_http_connections: 4,
+            header_timeout: Duration::from_secs(3),
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    let mut attackers = Vec::new();
+    for _ in 0..4 {
+        attackers.push(half_head(relay.addr).await);
+    }
+    // Accepted after the four (the listen queue is first come, first
+    // served) while they hold every slot: closed at once, not queued.
+    let mut fifth = within(TcpStream::connect(relay.addr)).await.unwrap();
+    assert!(until_closed(&mut fifth).await.is_empty());
+    // The attackers are dropped by the header timeout; then the relay serves again.
+    for attacker in &mut attackers {
+        until_closed(attacker).await;
+    }
+    assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
+    let mut ws = connect(relay.addr, "echo").await;
+    send(&mut ws, b"ping").await;
+    // Upgraded sessions do not hold HTTP slots: more than four at once.
+    let mut sessions = Vec::new();
+    for _ in 0..5 {
+        sessions.push(connect(relay.addr, "echo").await);
+    }
+    eventually(|| relay.metrics.active_sessions() == 6).await;
+    assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn serve_returns_within_close_grace_while_a_client_holds_a_half_sent_head() {
+    let relay = start(
+        RelayConfig {
+            close_grace: Duration::from_millis(500),
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    // One connection served a request, then began another and stopped.
+    let mut kept = within(TcpStream::connect(relay.addr)).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", relay.addr);
+    kept.write_all(request.as_bytes()).await.unwrap();
+    let mut chunk = [0; 4096];
+    let n = within(kept.read(&mut chunk)).await.unwrap();
+    assert!(chunk[..n].starts_with(b"HTTP/1.1 200"));
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    // Another only began its first.
+    let _fresh = half_head(relay.addr).await;
+    let session = connect(relay.addr, "echo").await;
+    eventually(|| relay.metrics.active_sessions() == 1).await;
+    relay.shutdown.cancel();
+    // The hang guard (30 s) is far below the header and idle timeouts (120 s).
+    within(relay.served).await.unwrap().unwrap();
+    drop(session);
+}
