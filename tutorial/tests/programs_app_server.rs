@@ -269,7 +269,11 @@ async fn a_stalled_client_is_dropped_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_clients_all_get_correct_replies() {
-    let server = start_app(config());
+    // All from 127.0.0.1: over the default per-address cap (64).
+    let server = start_app(app::Config {
+        max_connections_per_ip: 256,
+        ..config()
+    });
     let addr = server.addr;
     let clients: Vec<_> = (0..200u64)
         .map(|i| {
@@ -589,4 +593,129 @@ async fn shutdown_closes_idle_kept_alive_connections_without_waiting_for_the_gra
         .await
         .unwrap();
     assert!(rest.is_empty());
+}
+
+#[test]
+fn a_trickling_request_is_dropped_at_the_request_timeout_with_its_reason_while_a_good_client_is_answered(
+) {
+    // A byte every 100 ms never meets the 60 s idle timeout: only the
+    // whole-request deadline ends it.
+    let server = Process::spawn(
+        env!("CARGO_BIN_EXE_app-server"),
+        &[
+            "127.0.0.1",
+            "0",
+            "--request-timeout",
+            "500ms",
+            "--idle-timeout",
+            "60s",
+        ],
+    );
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], server.listening_port()).into();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (client_port, mut reader) = rt.block_on(async {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let client_port = stream.local_addr().unwrap().port();
+        let (reader, mut writer) = stream.into_split();
+        tokio::spawn(async move {
+            for byte in TUTORIAL[MORPHEUS].1 {
+                if writer.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        (client_port, reader)
+    });
+    let good = rt.block_on(async {
+        tokio::time::timeout(
+            HANG_GUARD,
+            exchange(addr, TUTORIAL[MORPHEUS].1, Split::Whole),
+        )
+        .await
+        .expect("hang guard")
+    });
+    assert_eq!(good, TUTORIAL[MORPHEUS].2);
+    let peer = format!("('127.0.0.1', {client_port})");
+    let logged = server.wait_for_line(|l| l.starts_with("warning: ") && l.contains(&peer));
+    assert!(
+        logged.contains("request not complete within 500ms"),
+        "logged {logged:?}"
+    );
+    // The trickler got no reply, only the close.
+    let rest = rt.block_on(async {
+        tokio::time::timeout(HANG_GUARD, async {
+            let mut got = Vec::new();
+            let _ = reader.read_to_end(&mut got).await;
+            got
+        })
+        .await
+        .expect("hang guard")
+    });
+    assert!(rest.is_empty(), "the trickler got {rest:?}");
+}
+
+#[tokio::test]
+async fn with_keep_alive_the_request_timeout_runs_per_request_from_its_first_byte() {
+    let server = start_app(app::Config {
+        keep_alive: true,
+        request_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    let (request, reply) = (TUTORIAL[MORPHEUS].1, TUTORIAL[MORPHEUS].2);
+    tokio::time::timeout(HANG_GUARD, async {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        for _ in 0..2 {
+            // Quiet between requests for longer than the request timeout:
+            // no request is under way, so nothing is dropped.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stream.write_all(request).await.unwrap();
+            let mut got = vec![0u8; reply.len()];
+            stream.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, reply);
+        }
+    })
+    .await
+    .expect("hang guard");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_per_ip_limit_are_closed_while_the_others_keep_working() {
+    let server = start_app(app::Config {
+        max_connections_per_ip: 2,
+        idle_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    let (request, reply) = (TUTORIAL[MORPHEUS].1, TUTORIAL[MORPHEUS].2);
+    tokio::time::timeout(HANG_GUARD, async {
+        // Two connections hold their slots with half a request each.
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut stream = TcpStream::connect(server.addr).await.unwrap();
+            stream.write_all(&request[..30]).await.unwrap();
+            held.push(stream);
+        }
+        // The third from the same address is closed unanswered.
+        let mut third = TcpStream::connect(server.addr).await.unwrap();
+        let _ = third.write_all(request).await;
+        assert!(read_to_close(&mut third).await.is_empty());
+        // The two held ones still get their replies.
+        for stream in &mut held {
+            stream.write_all(&request[30..]).await.unwrap();
+            assert_eq!(read_to_close(stream).await, reply);
+        }
+        drop(held);
+        // Their slots come back once the server has closed them.
+        loop {
+            if exchange(server.addr, request, Split::Whole).await == reply {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("hang guard");
+    server.stop().await;
 }

@@ -17,6 +17,7 @@
 //! - this file: a session from connect to report ([`connect_and_bridge`], [`bridge`]);
 //! - `close`: how sessions end ([`Ending`]), the close frame the browser gets
 //!   (a `relay_api::CloseReason`) and the [`SessionReport`];
+//! - `activity`: the idle clock restarted by bytes, also mid-message ([`activity::Touching`]);
 //! - `stats`: byte accounting, per session ([`SessionStats`]) and in total ([`HeldBytes`]);
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
 //! - `observed`: with `observe=1`, the connect, writes and samples that
@@ -24,6 +25,7 @@
 //! - `doubles` and `tests` (tests only): a channel-backed browser, a scripted
 //!   target, and the session tests that drive them.
 
+mod activity;
 mod close;
 #[cfg(test)]
 mod doubles;
@@ -46,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::RelayConfig;
 use crate::tap::Tap;
+use activity::Touching;
 use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
@@ -119,8 +122,9 @@ where
             }
             // Borrowed halves: dropping them is no extra shutdown(2) call;
             // the stream closes once, when the session ends.
+            let probe = Probe::of(&stream);
             let (mut up_rd, mut up_wr) = stream.split();
-            let report = bridge(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx).await;
+            let report = bridge_probed(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx, probe).await;
             drop(expected);
             report
         }
@@ -152,6 +156,26 @@ where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
+    bridge_probed(ws_tx, ws_rx, up_rd, up_wr, ctx, Probe::default()).await
+}
+
+/// [`bridge`], with the target's socket to look at when deciding idleness.
+async fn bridge_probed<Tx, Rx, E, R, W>(
+    ws_tx: &mut Tx,
+    ws_rx: &mut Rx,
+    up_rd: &mut R,
+    up_wr: &mut W,
+    ctx: SessionContext<'_>,
+    probe: Probe,
+) -> SessionReport
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
+    E: fmt::Display,
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send,
+{
     let SessionContext {
         config,
         stats,
@@ -164,12 +188,15 @@ where
         None => (None, None),
     };
     let stop = CancellationToken::new();
+    // Bytes moving mid-message restart the idle clock (`activity`).
+    let mut ws_tx_touching = Touching::new(ws_tx, stats);
+    let mut ws_rx_touching = Touching::new(ws_rx, stats);
     let (down, up, watch) = tokio::join!(
         async {
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_down(ws_tx, up_rd, config.read_chunk, stats, &mut tap_down, observing) => Some(ending),
+                ending = pump_down(&mut ws_tx_touching, up_rd, config.read_chunk, stats, &mut tap_down, observing) => Some(ending),
             };
             stop.cancel();
             ending
@@ -178,7 +205,7 @@ where
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_up(ws_rx, up_wr, stats, &mut tap_up, observing) => Some(ending),
+                ending = pump_up(&mut ws_rx_touching, up_wr, stats, &mut tap_up, observing) => Some(ending),
             };
             stop.cancel();
             ending
@@ -188,7 +215,7 @@ where
                 biased;
                 _ = stop.cancelled() => None,
                 _ = shutdown.cancelled() => Some(Ending::Shutdown),
-                _ = idle(stats, config.idle_timeout) => Some(Ending::Idle(config.idle_timeout)),
+                _ = idle(stats, config.idle_timeout, probe) => Some(Ending::Idle(config.idle_timeout)),
                 // Sampling ends no session; it stops with the others.
                 () = sample(&observing) => None,
             };
@@ -196,6 +223,7 @@ where
             ending
         },
     );
+    drop((ws_tx_touching, ws_rx_touching));
     let ending = down.or(up).or(watch).expect("a direction ended");
     let grace = config.close_grace;
     let close_sent = match &ending {

@@ -27,6 +27,7 @@ use protocol::relay_api::Observed;
 use tokio::io::AsyncWrite;
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::stats::SessionStats;
 use crate::observe::{Expected, Hub, SessionObserver};
 
 /// What an observed session's bridge needs.
@@ -54,6 +55,20 @@ impl Probe {
     #[cfg(not(unix))]
     pub fn of(_stream: &TcpStream) -> Probe {
         Probe()
+    }
+}
+
+impl Probe {
+    /// The socket's (receive, send) queues now: bytes the kernel holds for
+    /// the relay to read, and bytes it has yet to get acknowledged. The idle
+    /// clock uses them to see bytes move while no system call does (a slow
+    /// target draining a full send buffer).
+    pub(super) fn queues(&self) -> Option<(u64, u64)> {
+        #[cfg(unix)]
+        if let Some(fd) = self.0 {
+            return tutorial::sockstat::sample_fd(fd).map(|info| (info.recv_q, info.send_q));
+        }
+        None
     }
 }
 
@@ -128,11 +143,13 @@ pub async fn connect(
 
 /// `write_all`, one reported system call at a time: what the kernel took of
 /// what was offered, and a `sent: 0` event when it took nothing and the
-/// write has to wait (the send buffer is full).
+/// write has to wait (the send buffer is full). Each call that took bytes
+/// restarts the session's idle clock.
 pub async fn write_observed<W: AsyncWrite + Unpin>(
     up_wr: &mut W,
     mut bytes: &[u8],
     observing: &Observing<'_>,
+    stats: &SessionStats,
 ) -> io::Result<()> {
     let mut stalled = false;
     while !bytes.is_empty() {
@@ -155,6 +172,7 @@ pub async fn write_observed<W: AsyncWrite + Unpin>(
             return Err(io::ErrorKind::WriteZero.into());
         }
         stalled = false;
+        stats.touch();
         observing.push(Observed::Write {
             len: bytes.len() as u64,
             sent: n as u64,

@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use protocol::relay_api::Observed;
 
 use super::close::Ending;
-use super::observed::{feed_observations, write_observed, Observing};
+use super::observed::{feed_observations, write_observed, Observing, Probe};
 use super::stats::SessionStats;
 use crate::observe::TEXT_PER_FLUSH;
 use crate::tap::Tap;
@@ -259,9 +259,11 @@ where
                 if let Some(tap) = tap {
                     tap.observe(&bytes);
                 }
+                // Each partial write restarts the idle clock: a target
+                // reading slowly is still traffic.
                 let written = match &observing {
-                    None => up_wr.write_all(&bytes).await,
-                    Some(obs) => write_observed(up_wr, &bytes, obs).await,
+                    None => write_touching(up_wr, &bytes, stats).await,
+                    Some(obs) => write_observed(up_wr, &bytes, obs, stats).await,
                 };
                 if let Err(e) = written {
                     if let (Some(obs), io::ErrorKind::ConnectionReset) = (&observing, e.kind()) {
@@ -283,12 +285,42 @@ where
     }
 }
 
+/// `write_all` that restarts the idle clock after every system call that
+/// took bytes.
+async fn write_touching<W: AsyncWrite + Unpin>(
+    up_wr: &mut W,
+    mut bytes: &[u8],
+    stats: &SessionStats,
+) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let n = up_wr.write(bytes).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        stats.touch();
+        bytes = &bytes[n..];
+    }
+    Ok(())
+}
+
 /// Resolves once nothing has moved for `timeout`.
-pub(super) async fn idle(stats: &SessionStats, timeout: Duration) {
+///
+/// Besides the pumps' touches, the target socket's kernel queues count
+/// (`probe`, when there is a socket): a target reading a full send buffer
+/// slowly moves bytes without waking the relay's write for a while, so a
+/// change in either queue since the last look restarts the clock too.
+pub(super) async fn idle(stats: &SessionStats, timeout: Duration, probe: Probe) {
+    let mut queues = probe.queues();
     loop {
         let quiet = stats.quiet_for();
         if quiet >= timeout {
-            return;
+            let now = probe.queues();
+            if now.is_none() || now == queues {
+                return;
+            }
+            queues = now;
+            stats.touch();
+            continue;
         }
         tokio::time::sleep(timeout - quiet).await;
     }

@@ -33,6 +33,13 @@ struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = duration_text(app::DEFAULT_IDLE_TIMEOUT))]
     idle_timeout: Duration,
+    /// Drop a connection whose request is not complete this long after it started, however steadily its bytes trickle in (from the accept; with --keep-alive, from each request's first byte).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          default_value = duration_text(app::DEFAULT_REQUEST_TIMEOUT))]
+    request_timeout: Duration,
+    /// Connections one client address may have open at once; more are closed as soon as they are accepted (logged).
+    #[arg(long, value_name = "N", default_value_t = app::DEFAULT_MAX_PER_IP)]
+    max_connections_per_ip: usize,
     #[command(flatten)]
     limits: ServerLimits,
     /// Log warnings and errors only, not the tutorial's per-connection lines (RUST_LOG overrides).
@@ -51,7 +58,9 @@ async fn main() -> ExitCode {
     let config = app::Config {
         max_content_length: args.max_content_length,
         idle_timeout: args.idle_timeout,
+        request_timeout: args.request_timeout,
         max_connections: args.limits.max_connections,
+        max_connections_per_ip: args.max_connections_per_ip,
         grace_period: args.limits.grace_period,
         keep_alive: args.keep_alive,
     };

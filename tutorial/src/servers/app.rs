@@ -22,7 +22,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Decoder as _;
 use tokio_util::sync::CancellationToken;
 
-use super::limits::{accept_loop, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
+use super::limits::{
+    accept_loop, PerIp, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_IP,
+};
 use super::net::PyAddr;
 use super::observe::{decoder_state, Hook, Watch};
 use crate::truncate::for_log;
@@ -31,6 +34,10 @@ use crate::truncate::for_log;
 pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1024 * 1024;
 /// Default [`Config::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default [`Config::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`Config::max_connections_per_ip`].
+pub const DEFAULT_MAX_PER_IP: usize = DEFAULT_MAX_CONNECTIONS_PER_IP;
 /// Spare buffer room offered to each read (a tutorial request is ~150 bytes).
 const READ_SPARE: usize = 512;
 /// Initial read buffer: room for the spare plus a partial frame, so that
@@ -46,8 +53,16 @@ pub struct Config {
     /// A connection with no bytes arriving (or none leaving) for this long is
     /// dropped: a half-sent request, or an idle kept-alive connection.
     pub idle_timeout: Duration,
+    /// A request not complete this long after it started is dropped, however
+    /// steadily its bytes trickle in (a client sending a byte every few
+    /// seconds never meets `idle_timeout`). Without `keep_alive` the request
+    /// starts when the connection is accepted; with it, at its first byte.
+    pub request_timeout: Duration,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one peer address may have open at once; more are closed
+    /// as soon as they are accepted, so one address cannot hold every slot.
+    pub max_connections_per_ip: usize,
     /// After shutdown, how long in-flight connections may take to finish.
     pub grace_period: Duration,
     /// Answer requests sent back to back on one connection, in order, instead
@@ -60,7 +75,9 @@ impl Default for Config {
         Config {
             max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_PER_IP,
             grace_period: DEFAULT_GRACE_PERIOD,
             keep_alive: false,
         }
@@ -85,6 +102,7 @@ pub async fn serve_observed(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let config = std::sync::Arc::new(config);
+    let per_ip = PerIp::new(config.max_connections_per_ip);
     accept_loop(
         listener,
         config.max_connections,
@@ -92,8 +110,18 @@ pub async fn serve_observed(
         shutdown,
         move |stream, peer, stop| {
             let config = config.clone();
+            let slot = per_ip.try_take(peer.ip());
+            let limit = per_ip.limit();
             let watch = Watch::accepted(hook.as_ref(), &stream, peer);
-            async move { connection(stream, peer, &config, stop, watch).await }
+            async move {
+                match slot {
+                    Some(slot) => {
+                        connection(stream, peer, &config, stop, watch).await;
+                        drop(slot);
+                    }
+                    None => refuse(stream, peer, limit, watch),
+                }
+            }
         },
     )
     .await
@@ -112,6 +140,8 @@ enum ConnectionError {
     Io(#[from] std::io::Error),
     #[error("idle for {timeout:?} in the middle of a request ({need})")]
     Stalled { timeout: Duration, need: Need },
+    #[error("request not complete within {0:?} (--request-timeout)")]
+    RequestTimeout(Duration),
     #[error("no request within {0:?}")]
     NoRequest(Duration),
     #[error("the client did not take the reply within {0:?}")]
@@ -131,6 +161,20 @@ impl From<CodecError> for ConnectionError {
             CodecError::Encode(e) => e.into(),
         }
     }
+}
+
+/// Closes a connection over `--max-connections-per-ip` at once, saying why.
+fn refuse(stream: TcpStream, peer: SocketAddr, limit: usize, mut watch: Watch) {
+    let peer = PyAddr(peer);
+    watch.log(
+        LogLevel::Warning,
+        format_args!(
+            "Refusing connection from {peer}: {limit} connections from its address already (--max-connections-per-ip)"
+        ),
+    );
+    watch.sample(&stream);
+    watch.close();
+    drop(stream);
 }
 
 async fn connection(
@@ -180,6 +224,11 @@ async fn converse(
     let mut last_activity = Instant::now();
     let idle = tokio::time::sleep(config.idle_timeout);
     tokio::pin!(idle);
+    // The whole-request deadline: running while a request is incomplete
+    // (from the accept without keep-alive, from its first byte with it).
+    let mut request_started = (!config.keep_alive).then(Instant::now);
+    let request_deadline = tokio::time::sleep(config.request_timeout);
+    tokio::pin!(request_deadline);
     // Kept-alive connections wait for their next request watching a token
     // of their own, so that waiting takes no lock shared by all connections.
     let shutdown = if config.keep_alive {
@@ -221,6 +270,15 @@ async fn converse(
             write_reply(stream, &out, config.idle_timeout, stop, watch).await?;
             last_activity = Instant::now();
             served += 1;
+            // The next request's clock starts with its first byte (already
+            // here when requests come back to back).
+            request_started = None;
+            if !buf.is_empty() {
+                request_started = Some(last_activity);
+                request_deadline
+                    .as_mut()
+                    .reset(last_activity + config.request_timeout);
+            }
             if !config.keep_alive {
                 // FIN after the reply, as the tutorial's close() does.
                 let _ = stream.shutdown().await;
@@ -257,6 +315,9 @@ async fn converse(
                 }
                 return Err(idle_error(&codec, buf.len(), served, config.idle_timeout, peer, watch));
             }
+            () = &mut request_deadline, if request_started.is_some() => {
+                return Err(ConnectionError::RequestTimeout(config.request_timeout));
+            }
             () = watch.tick() => {
                 watch.sample(stream);
                 continue;
@@ -282,6 +343,12 @@ async fn converse(
             }
             Ok(n) => {
                 last_activity = Instant::now();
+                if request_started.is_none() {
+                    request_started = Some(last_activity);
+                    request_deadline
+                        .as_mut()
+                        .reset(last_activity + config.request_timeout);
+                }
                 fresh = Some(n);
             }
             Err(e) => return Err(e.into()),

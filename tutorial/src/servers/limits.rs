@@ -3,10 +3,11 @@
 //! graceful stop (no more accepts, in-flight connections get a grace period,
 //! then are aborted).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -19,6 +20,63 @@ use tracing::{info, warn};
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default time in-flight connections get after shutdown (`--grace-period`).
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
+/// Default cap on one address's connections at once (`--max-connections-per-ip`).
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 64;
+
+/// Connections open per peer address, so that one address cannot take
+/// every slot of `--max-connections` (slow clients holding them forever).
+#[derive(Debug)]
+pub(crate) struct PerIp {
+    limit: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One counted connection; dropping it gives the slot back.
+#[derive(Debug)]
+pub(crate) struct IpSlot {
+    per_ip: Arc<PerIp>,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    pub(crate) fn new(limit: usize) -> Arc<PerIp> {
+        Arc::new(PerIp {
+            limit: limit.max(1),
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A slot for `ip`, or `None` when it already has `limit` connections.
+    pub(crate) fn try_take(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut open = self.open.lock().expect("not poisoned");
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            per_ip: self.clone(),
+            ip,
+        })
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut open = self.per_ip.open.lock().expect("not poisoned");
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// What a connection handler watches to know when to stop.
 #[derive(Clone)]
