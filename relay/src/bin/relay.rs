@@ -73,6 +73,10 @@ async fn run(args: Args) -> Result<(), String> {
         let config = &args.config;
         let app_config = app::Config {
             max_connections: config.max_sessions,
+            // Every session reaches the embedded server from the relay's
+            // own loopback address: a per-address limit below the session
+            // cap would cap sessions instead.
+            max_connections_per_ip: config.max_sessions,
             ..app::Config::default()
         };
         let echo_config = echo::Config {
