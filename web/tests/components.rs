@@ -16,65 +16,11 @@ use web::model::{
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
+mod support;
+
+use support::*;
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// A fresh element on the page to mount a component into.
-fn root() -> Element {
-    let document = gloo_utils_document();
-    let div = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&div).unwrap();
-    div
-}
-
-fn gloo_utils_document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-/// Lets yew's scheduler render.
-async fn settle() {
-    gloo_timers::future::TimeoutFuture::new(20).await;
-}
-
-fn all(root: &Element, selector: &str) -> Vec<Element> {
-    let list = root.query_selector_all(selector).unwrap();
-    (0..list.length())
-        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
-        .collect()
-}
-
-/// The text of every element matching `selector`.
-fn texts(root: &Element, selector: &str) -> Vec<String> {
-    all(root, selector)
-        .iter()
-        .map(|e| e.text_content().unwrap_or_default())
-        .collect()
-}
-
-/// Renders component `C` with `props` into a fresh element and lets it settle.
-async fn mount<C>(props: C::Properties) -> Element
-where
-    C: BaseComponent,
-{
-    let div = root();
-    yew::Renderer::<C>::with_root_and_props(div.clone(), props).render();
-    settle().await;
-    div
-}
-
-/// The first element matching `selector`, as the element type `T`.
-fn element<T: JsCast>(root: &Element, selector: &str) -> T {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
-        .dyn_into()
-        .unwrap_or_else(|e| panic!("{selector} is a {}", e.node_name()))
-}
-
-fn text(root: &Element, selector: &str) -> String {
-    element::<Element>(root, selector)
-        .text_content()
-        .unwrap_or_default()
-}
 
 /// Each byte's (class, hex) as the hex column shows it: runs of equal bytes
 /// expanded back to one entry per byte.
@@ -231,7 +177,7 @@ async fn structure_tree_names_the_header_fields_and_content() {
             &web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
         )
         .unwrap();
-    let active = gloo_utils_document().active_element().unwrap();
+    let active = document().active_element().unwrap();
     assert_eq!(active.text_content(), nodes[1].text_content());
     assert!(all(&div, ".node.hl")[0]
         .text_content()

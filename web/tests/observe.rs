@@ -6,54 +6,21 @@
 
 use protocol::relay_api::Observation;
 use protocol::{encode, Part};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web::components;
 use web::model::{
     reduce, Action, Conn, FloodEnd, FloodProgress, SendOptions, SessionAction, State, Targets,
 };
-use web_sys::Element;
 use yew::prelude::*;
+
+mod support;
+
+use support::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const RELAY: &str = "127.0.0.1:50112";
 const SERVER: &str = "127.0.0.1:65432";
-
-async fn settle() {
-    gloo_timers::future::TimeoutFuture::new(20).await;
-}
-
-async fn mount<C: BaseComponent>(props: C::Properties) -> Element {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let div = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&div).unwrap();
-    yew::Renderer::<C>::with_root_and_props(div.clone(), props).render();
-    settle().await;
-    div
-}
-
-fn all(root: &Element, selector: &str) -> Vec<Element> {
-    let list = root.query_selector_all(selector).unwrap();
-    (0..list.length())
-        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
-        .collect()
-}
-
-fn texts(root: &Element, selector: &str) -> Vec<String> {
-    all(root, selector)
-        .iter()
-        .map(|e| e.text_content().unwrap_or_default())
-        .collect()
-}
-
-fn text(root: &Element, selector: &str) -> String {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
-        .text_content()
-        .unwrap_or_default()
-}
 
 /// A session driven through the reducer the way the socket hook drives it:
 /// each event at a page time, observations as the relay's JSON text.

@@ -1,0 +1,68 @@
+//! What the playground's browser tests share: mounting a component on the
+//! real page and reading back what it shows.
+#![allow(dead_code)]
+
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+use yew::prelude::*;
+
+/// A fresh element on the page to mount a component into.
+pub fn root() -> Element {
+    let document = document();
+    let div = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// The page's document.
+pub fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+/// Lets yew's scheduler render.
+pub async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(20).await;
+}
+
+/// Every element matching `selector`.
+pub fn all(root: &Element, selector: &str) -> Vec<Element> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+        .collect()
+}
+
+/// The text of every element matching `selector`.
+pub fn texts(root: &Element, selector: &str) -> Vec<String> {
+    all(root, selector)
+        .iter()
+        .map(|e| e.text_content().unwrap_or_default())
+        .collect()
+}
+
+/// Renders component `C` with `props` into a fresh element and lets it settle.
+pub async fn mount<C>(props: C::Properties) -> Element
+where
+    C: BaseComponent,
+{
+    let div = root();
+    yew::Renderer::<C>::with_root_and_props(div.clone(), props).render();
+    settle().await;
+    div
+}
+
+/// The first element matching `selector`, as the element type `T`.
+pub fn element<T: JsCast>(root: &Element, selector: &str) -> T {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector} in {}", root.inner_html()))
+        .dyn_into()
+        .unwrap_or_else(|e| panic!("{selector} is a {}", e.node_name()))
+}
+
+/// The text of the first element matching `selector`.
+pub fn text(root: &Element, selector: &str) -> String {
+    element::<Element>(root, selector)
+        .text_content()
+        .unwrap_or_default()
+}
