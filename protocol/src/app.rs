@@ -125,7 +125,13 @@ impl Outcome {
                     .and_then(|o| o.get("result"))
                     .map_or_else(|| "None".to_owned(), python_str),
             ),
-            Content::Text(text) => Outcome::Response(Bytes::from(text.clone().into_bytes())),
+            // The client keeps non-JSON content as the bytes that came, in
+            // the declared encoding (UTF-16 bytes for a utf-16 reply).
+            Content::Text(text) => Outcome::Response(
+                reply
+                    .content_bytes()
+                    .map_or_else(|_| Bytes::from(text.clone().into_bytes()), Bytes::from),
+            ),
             Content::Binary(bytes) => Outcome::Response(bytes.clone()),
         }
     }
@@ -174,6 +180,17 @@ mod tests {
             assert_eq!(result_of(&reply), answer);
             assert_eq!(reply.header.byteorder, NATIVE_BYTEORDER);
         }
+    }
+
+    #[test]
+    fn a_utf_16_text_reply_is_shown_as_its_utf_16_bytes() {
+        let reply = Message::new("text/plain", "utf-16", Content::Text("hé".into())).unwrap();
+        assert_eq!(
+            Outcome::of(&reply).to_string(),
+            r"Got response: b'\xff\xfeh\x00\xe9\x00'"
+        );
+        let reply = Message::new("text/plain", "latin-1", Content::Text("hé".into())).unwrap();
+        assert_eq!(Outcome::of(&reply).to_string(), r"Got response: b'h\xe9'");
     }
 
     #[test]
