@@ -17,7 +17,7 @@ use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::model::relay::parse_targets;
 use crate::model::send::flood_message_len;
 use crate::model::{
-    Action, ComposeAction, Pane, SendAction, State, ViewAction, FLOOD_LIMIT, LAST_STEP,
+    offence, Action, ComposeAction, Pane, SendAction, State, ViewAction, FLOOD_LIMIT, LAST_STEP,
 };
 use crate::share::{self, Shared};
 use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
@@ -234,6 +234,7 @@ pub fn App() -> Html {
         let composed = state.composed.clone();
         let send = state.send;
         let on_notice = on_notice.clone();
+        let dispatcher = dispatcher.clone();
         Callback::from(move |()| {
             let segments = match send.cut(&composed.bytes) {
                 Ok(segments) => segments,
@@ -242,10 +243,12 @@ pub fn App() -> Html {
             if !socket.is_live() {
                 socket.connect(&socket_url(&target), &target);
             }
+            let count = segments.len();
             socket.send(SendPlan {
                 segments,
                 ..plan.clone()
             });
+            dispatcher.dispatch(Action::Send(SendAction::Started { segments: count }));
         })
     };
     let on_flood = {
@@ -298,6 +301,18 @@ pub fn App() -> Html {
         }
     };
 
+    // The link's own navigation would replace the hash, which holds the message.
+    let skip_to_send = |e: MouseEvent| {
+        e.prevent_default();
+        let send = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("send"))
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(send) = send {
+            send.scroll_into_view();
+            let _ = send.focus();
+        }
+    };
     let outgoing = HexSource::Outgoing(state.composed.clone());
     let steps = state.steps();
     let view = &state.view;
@@ -321,6 +336,8 @@ pub fn App() -> Html {
     let on_decode_here = make_callback(&dispatcher, |()| Action::Send(SendAction::DecodeLocally));
     html! {
         <>
+        // First in the Tab order: the way past the presets and fields.
+        <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         <header class="top">
             <h1>{ "wirelab" }</h1>
             <p class="tagline">{ "A message of the Real Python socket tutorial's protocol, byte by byte: build it, send it to a real server, watch the reply arrive in chunks." }</p>
@@ -344,7 +361,7 @@ pub fn App() -> Html {
                 <h2 id="bytes-h">{ "3 · The bytes" }</h2>
                 <div class="bytes-grid">
                     <HexView source={outgoing.clone()} highlight={view.highlight(Pane::Outgoing)}
-                        selected={view.selected_in(Pane::Outgoing)} {focus}
+                        selected={view.selected_in(Pane::Outgoing)} {focus} marked={offence(&state.composed)}
                         on_hover={on_hover_out.clone()} on_select={on_select_out.clone()}
                         on_notice={on_notice.clone()} id="hex-out" />
                     <StructureTree source={outgoing} highlight={view.highlight(Pane::Outgoing)}
@@ -355,6 +372,7 @@ pub fn App() -> Html {
                 <h2 id="send-h">{ "4 · Send" }</h2>
                 <TargetPicker targets={state.targets.clone()} target={state.target.clone()} send={state.send}
                     conn={state.conn.clone()} frame_len={state.composed.bytes.len()}
+                    sending={state.conn.is_live() && state.session.sending()}
                     {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close}
                     flood={state.session.flood} {on_flood} {on_stop_flood} />
                 <h3 id="sockets-h">{ "Sockets (like netstat -an)" }</h3>

@@ -388,6 +388,7 @@ async fn flood_and_stop_in_the_send_area_show_what_was_offered() {
         send: SendOptions::default(),
         conn: Conn::Open,
         frame_len: 143,
+        sending: false,
         on_target: Callback::noop(),
         on_segment: Callback::noop(),
         on_delay: Callback::noop(),

@@ -123,6 +123,13 @@ pub fn Composer(props: &Props) -> Html {
             let class = if v.is_one_frame() { "ok" } else { "warn" };
             html! { <p class={class} id="verdict">{ "Decoder here says: " }{ v.to_string() }</p> }
         }
+        (None, None) if !c.duplicates.is_empty() => html! {
+            <p class="warn" id="duplicate-keys" role="alert">
+                { format!("{} bytes, but a key is repeated: ", c.bytes.len()) }
+                { c.duplicates.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ") }
+                { ". The tutorial's server may refuse it and hang up." }
+            </p>
+        },
         (None, None) => {
             html! { <p class="ok">{ format!("{} bytes, a valid frame", c.bytes.len()) }</p> }
         }

@@ -10,7 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
-use crate::model::{outcome_line, Inbound};
+use crate::model::{outcome_line, request_line, Inbound};
 use protocol::python::content_repr;
 
 #[derive(Properties, PartialEq)]
@@ -57,24 +57,39 @@ pub fn DecodeView(props: &Props) -> Html {
                 <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
                 <td>
                     { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
-                    <div class="need">{ &c.state }</div>
+                    <div class={classes!("need", c.stopped.then_some("error"))}>{ &c.state }</div>
                 </td>
             </tr>
         }
     });
+    // Bytes decoded here are the composed request: say what the server
+    // would log on receiving it, not what a client makes of a reply.
+    let (line_of, role): (fn(&Message) -> String, &str) = if props.local {
+        (request_line, "request")
+    } else {
+        (outcome_line, "response")
+    };
     let messages = inbound.messages.iter().map(|d| {
         html! {
             <div class="decoded">
-                <p class="outcome" data-testid="outcome">{ outcome_line(&d.message) }</p>
+                <p class="outcome" data-testid="outcome">{ line_of(&d.message) }</p>
                 <dl>
                     <dt>{ "frame" }</dt><dd>{ format!("bytes {}..{} ({} B)", d.frame_start, d.frame_start as usize + d.frame_len, d.frame_len) }</dd>
                     <dt>{ "header" }</dt><dd class="mono">{ header_repr(&d.message) }</dd>
                     <dt>{ "content" }</dt><dd class="mono">{ content_repr(&d.message.content) }</dd>
-                    <dt>{ "log line" }</dt><dd class="mono">{ protocol::app::describe(&d.message, "response") }</dd>
+                    <dt>{ "log line" }</dt><dd class="mono">{ protocol::app::describe(&d.message, role) }</dd>
                 </dl>
             </div>
         }
     });
+    let announcement = inbound
+        .messages
+        .last()
+        .map(|d| line_of(&d.message))
+        .into_iter()
+        .chain(props.summary.as_ref().map(|s| s.to_string()))
+        .collect::<Vec<_>>()
+        .join(". ");
     let source = HexSource::Incoming(inbound.clone());
     html! {
         <div class="decode-view">
@@ -85,7 +100,9 @@ pub fn DecodeView(props: &Props) -> Html {
                 </button>
             </div>
             if props.local {
-                <p class="hint">{ "Decoded here in the browser from the composed bytes, in the send segments." }</p>
+                <p class="hint" id="decode-caption">{ "Decoded here in the browser from the composed bytes, in the send segments: what the server's decoder would make of your request." }</p>
+            } else if !inbound.chunks.is_empty() {
+                <p class="hint" id="decode-caption">{ "Received from the server through the relay, one chunk per TCP read." }</p>
             }
             if inbound.chunks.is_empty() {
                 <p class="hint" id="no-chunks">{ "Nothing received yet. Send a message, or decode the composed bytes here." }</p>
@@ -100,8 +117,12 @@ pub fn DecodeView(props: &Props) -> Html {
                 <p class="error" role="alert" id="decode-error">{ format!("decoder stopped: {e}") }</p>
             }
             if let Some(summary) = &props.summary {
-                <p class="summary" id="session-summary" role="status">{ summary.clone() }</p>
+                <p class="summary" id="session-summary">{ summary.clone() }</p>
             }
+            // Present from the first render, so screen readers announce what
+            // lands in it: the latest result and how the session ended (the
+            // decoder's error is an alert of its own).
+            <p class="sr-only" id="result-live" aria-live="polite" aria-atomic="true">{ announcement }</p>
             if !inbound.bytes.is_empty() {
                 <div class="bytes-grid">
                     <HexView source={source.clone()} highlight={props.highlight} selected={props.selected}

@@ -35,7 +35,10 @@ pub fn EncodeSteps(props: &Props) -> Html {
     }
     if props.steps.is_empty() {
         return html! {
-            <p class="hint" id="steps-none">{ "No length prefix and JSON header to step through: fix the frame to see how it is built." }</p>
+            <p class="hint" id="steps-none">{ match props.bytes.bytes.len() {
+                0 => "No bytes to step through: see the error under Compose.".to_owned(),
+                n => format!("{n} byte: fewer than the 2-byte length prefix, so there is nothing to step through."),
+            } }</p>
         };
     }
     let on_step = &props.on_step;
@@ -65,8 +68,10 @@ pub fn EncodeSteps(props: &Props) -> Html {
         <div class="encode-steps">
             <ol>{ for items }</ol>
             <div class="buttons">
-                <button type="button" id="step-prev" onclick={emit(StepMove::Prev)} disabled={props.step == 0}>{ "◀ Previous" }</button>
-                <button type="button" id="step-next" onclick={emit(StepMove::Next)} disabled={props.step >= LAST_STEP}>{ "Next ▶" }</button>
+                // aria-disabled, not disabled: a disabled button drops the
+                // keyboard focus to the page's start at the first or last step.
+                <button type="button" id="step-prev" onclick={emit(StepMove::Prev)} aria-disabled={(props.step == 0).to_string()}>{ "◀ Previous" }</button>
+                <button type="button" id="step-next" onclick={emit(StepMove::Next)} aria-disabled={(props.step >= LAST_STEP).to_string()}>{ "Next ▶" }</button>
                 <button type="button" id="step-play" onclick={emit(StepMove::TogglePlay)} aria-pressed={props.playing.to_string()}>
                     { if props.playing { "❚❚ Pause" } else { "▶ Play from the start" } }
                 </button>

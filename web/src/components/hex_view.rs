@@ -16,7 +16,7 @@ use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use super::{copy_to_clipboard, kind_class};
-use crate::model::{Composed, Inbound};
+use crate::model::{Composed, Inbound, Offence};
 
 /// Height of one row in pixels (the stylesheet uses the same).
 pub const ROW_HEIGHT: i32 = 20;
@@ -56,6 +56,21 @@ impl HexSource {
         match self {
             HexSource::Outgoing(c) => &c.layout,
             HexSource::Incoming(i) => &i.layout,
+        }
+    }
+
+    /// The decoded message whose frame holds byte `offset`, if any.
+    pub fn message_at(&self, offset: usize) -> Option<&protocol::Message> {
+        match self {
+            HexSource::Outgoing(c) => c.message.as_ref(),
+            HexSource::Incoming(i) => i
+                .messages
+                .iter()
+                .find(|d| {
+                    let start = d.frame_start as usize;
+                    (start..start + d.frame_len).contains(&offset)
+                })
+                .map(|d| &d.message),
         }
     }
 
@@ -151,6 +166,9 @@ pub struct Props {
     pub on_select: Callback<usize>,
     /// What a copy button did, for the notice line.
     pub on_notice: Callback<String>,
+    /// Bytes the decoder stopped at, marked with the reason.
+    #[prop_or_default]
+    pub marked: Option<Offence>,
     /// Element id prefix, for tests and the page's anchors.
     pub id: AttrValue,
 }
@@ -229,6 +247,7 @@ pub fn HexView(props: &Props) -> Html {
         .and_then(|i| layout.spans.get(i))
         .map(|s| s.range.clone());
     let chunk_starts = source.chunk_starts();
+    let marked = props.marked.as_ref();
     let row_html = |row: usize| -> Html {
         let offset = row * HEX_ROW_WIDTH;
         let slice = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
@@ -240,6 +259,9 @@ pub fn HexView(props: &Props) -> Html {
                 }
                 if props.focus.as_ref().is_some_and(|r| !r.contains(&o)) {
                     class.push_str(" dim");
+                }
+                if marked.is_some_and(|m| m.range.contains(&o)) {
+                    class.push_str(" bad");
                 }
                 if chunk_starts.binary_search(&o).is_ok() {
                     class.push_str(" cs");
@@ -264,7 +286,11 @@ pub fn HexView(props: &Props) -> Html {
             let ascii_text: String = run.iter().map(|&b| ascii_cell(b)).collect();
             let (o, n) = ((offset + start).to_string(), run.len().to_string());
             let class = &classes[start];
-            hex.push(html! { <span class={format!("b {class}")} data-o={o.clone()} data-n={n.clone()}>{ hex_text }</span> });
+            let title = class
+                .contains(" bad")
+                .then(|| marked.map(|m| m.reason.clone()))
+                .flatten();
+            hex.push(html! { <span class={format!("b {class}")} data-o={o.clone()} data-n={n.clone()} {title}>{ hex_text }</span> });
             ascii.push(html! { <span class={format!("a {class}")} data-o={o} data-n={n}>{ ascii_text }</span> });
             start = end;
         }
@@ -312,6 +338,11 @@ pub fn HexView(props: &Props) -> Html {
                     </div>
                 </div>
             </div>
+            if let Some(m) = marked {
+                <p class="error" id={format!("{id}-mark")}>
+                    { format!("Bytes {}..{} (marked): {}", m.range.start, m.range.end, m.reason) }
+                </p>
+            }
             <div class="hex-foot">
                 <span class="count">{ format!("{} bytes", bytes.len()) }</span>
                 { copy("hex", hex_string) }

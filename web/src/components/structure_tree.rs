@@ -2,7 +2,10 @@
 //! JSON header and its fields, content and its fields). Hovering or focusing
 //! a node highlights its bytes; activating it selects them.
 
-use protocol::{Layout, SpanKind};
+use std::ops::Range;
+
+use protocol::python::python_bytes_repr;
+use protocol::{Layout, SpanKind, TextEncoding};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
@@ -26,12 +29,28 @@ pub struct Props {
 
 #[component]
 pub fn StructureTree(props: &Props) -> Html {
+    let current = use_state(|| None::<usize>);
     let layout = props.source.layout();
     if layout.spans.is_empty() {
         return html! { <p class="hint">{ "No structure yet." }</p> };
     }
+    // One Tab stop for the whole tree (roving tabindex): the node focused
+    // last, else the first; arrows move inside.
+    let shown = |i: &usize| {
+        layout
+            .spans
+            .get(*i)
+            .is_some_and(|s| !matches!(s.kind, SpanKind::Key | SpanKind::Value))
+    };
+    let roving = (*current)
+        .filter(shown)
+        .or_else(|| layout.children(None).find(shown));
+    let on_focus = {
+        let current = current.clone();
+        Callback::from(move |i: usize| current.set(Some(i)))
+    };
     let mut budget = MAX_NODES;
-    let tree = nodes(props, layout, None, &mut budget);
+    let tree = nodes(props, layout, None, &mut budget, roving, &on_focus);
     html! {
         <div class="tree" role="tree" aria-label="frame structure" onkeydown={move_focus}>
             { tree }
@@ -42,11 +61,13 @@ pub fn StructureTree(props: &Props) -> Html {
     }
 }
 
-/// Up/Down arrows move between the tree's nodes (Tab still works too).
+/// Arrows move between the tree's nodes, Home and End to the first and last.
 fn move_focus(e: KeyboardEvent) {
     let step: i32 = match e.key().as_str() {
-        "ArrowDown" => 1,
-        "ArrowUp" => -1,
+        "ArrowDown" | "ArrowRight" => 1,
+        "ArrowUp" | "ArrowLeft" => -1,
+        "Home" => i32::MIN,
+        "End" => i32::MAX,
         _ => return,
     };
     let Some(tree) = e
@@ -68,7 +89,9 @@ fn move_focus(e: KeyboardEvent) {
         .iter()
         .position(|b| active.as_ref().is_some_and(|a| a == b.as_ref() as &Element));
     let next = match at {
-        Some(i) => (i as i32 + step).clamp(0, buttons.len() as i32 - 1) as usize,
+        Some(i) => (i as i32)
+            .saturating_add(step)
+            .clamp(0, buttons.len() as i32 - 1) as usize,
         None => 0,
     };
     if let Some(button) = buttons.get(next) {
@@ -77,7 +100,14 @@ fn move_focus(e: KeyboardEvent) {
     }
 }
 
-fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usize) -> Html {
+fn nodes(
+    props: &Props,
+    layout: &Layout,
+    parent: Option<usize>,
+    budget: &mut usize,
+    roving: Option<usize>,
+    on_focus: &Callback<usize>,
+) -> Html {
     let mut items = Vec::new();
     for i in layout.children(parent) {
         if *budget == 0 {
@@ -90,18 +120,18 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
             continue;
         }
         let bytes = props.source.bytes();
-        let text = String::from_utf8_lossy(&bytes[span.range.clone()]);
-        let mut preview: String = text.chars().take(PREVIEW_CHARS).collect();
-        if text.chars().count() > PREVIEW_CHARS {
-            preview.push('…');
-        }
-        if span.kind == SpanKind::LengthPrefix {
-            preview = protocol::hexdump::hex_string(&bytes[span.range.clone()]);
-        }
+        let preview = preview(&props.source, span.kind, span.range.clone(), bytes);
         let select = props.on_select.reform(move |_: MouseEvent| i);
         let enter = props.on_hover.reform(move |_: MouseEvent| Some(i));
         let leave = props.on_hover.reform(|_: MouseEvent| None);
-        let focus = props.on_hover.reform(move |_: FocusEvent| Some(i));
+        let focus = {
+            let on_hover = props.on_hover.clone();
+            let on_focus = on_focus.clone();
+            move |_: FocusEvent| {
+                on_focus.emit(i);
+                on_hover.emit(Some(i));
+            }
+        };
         let blur = props.on_hover.reform(|_: FocusEvent| None);
         // A hovered key or value lights up its field, the node that shows it.
         let shown = props.highlight.map(|h| match layout.spans.get(h) {
@@ -110,14 +140,14 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
         });
         let active = shown == Some(i);
         let children = if layout.children(Some(i)).next().is_some() {
-            nodes(props, layout, Some(i), budget)
+            nodes(props, layout, Some(i), budget, roving, on_focus)
         } else {
             Html::default()
         };
         items.push(html! {
             <li role="treeitem" aria-selected={active.to_string()}>
                 <button type="button" class={classes!("node", kind_class(span.kind), active.then_some("hl"))}
-                    data-span={i.to_string()}
+                    data-span={i.to_string()} tabindex={if roving == Some(i) { "0" } else { "-1" }}
                     onclick={select} onmouseenter={enter} onmouseleave={leave}
                     onfocus={focus} onblur={blur}>
                     <span class="label">{ span.label.to_string() }</span>
@@ -129,4 +159,35 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
         });
     }
     html! { <ul role="group">{ items }</ul> }
+}
+
+/// A node's bytes in short: the prefix as hex, the content decoded by its
+/// declared content-encoding (else as a Python bytes literal), the header's
+/// parts as the UTF-8 text they are.
+fn preview(source: &HexSource, kind: SpanKind, range: Range<usize>, bytes: &[u8]) -> String {
+    let raw = &bytes[range.clone()];
+    let text = match kind {
+        SpanKind::LengthPrefix => return protocol::hexdump::hex_string(raw),
+        SpanKind::Content => {
+            let decoded = source
+                .message_at(range.start)
+                .filter(|m| !matches!(m.content, protocol::Content::Binary(_)))
+                .and_then(|m| TextEncoding::from_name(&m.header.content_encoding))
+                .and_then(|e| e.decode(raw).ok());
+            match decoded {
+                Some(text) => text,
+                None => {
+                    let shown = python_bytes_repr(&raw[..raw.len().min(PREVIEW_CHARS)]);
+                    let more = if raw.len() > PREVIEW_CHARS { "…" } else { "" };
+                    return format!("{shown}{more}");
+                }
+            }
+        }
+        _ => String::from_utf8_lossy(raw).into_owned(),
+    };
+    let mut preview: String = text.chars().take(PREVIEW_CHARS).collect();
+    if text.chars().count() > PREVIEW_CHARS {
+        preview.push('…');
+    }
+    preview
 }

@@ -17,6 +17,9 @@ pub struct Props {
     pub conn: Conn,
     /// Bytes of the composed frame (0 disables Send).
     pub frame_len: usize,
+    /// A send is still going out segment by segment (Send waits for it).
+    #[prop_or_default]
+    pub sending: bool,
     /// The target picked or typed.
     pub on_target: Callback<String>,
     /// Segment size in bytes (0: whole frame), delay in ms.
@@ -52,6 +55,16 @@ fn flood_line(f: &FloodProgress) -> String {
 #[component]
 pub fn TargetPicker(props: &Props) -> Html {
     let on_pick = props.on_target.reform(|e: Event| event_value(&e));
+    // The socket goes to one target for its whole life: the picker waits
+    // for Close rather than show a target the bytes do not go to.
+    let live = props.conn.is_live();
+    let locked = live.then(|| {
+        html! {
+            <p class="hint" id="target-locked">
+                { format!("Connected to {}: Close (below) to pick another target.", props.target) }
+            </p>
+        }
+    });
     let picker = match &props.targets {
         Targets::Loaded(list) if !list.is_empty() => {
             let description = list
@@ -62,13 +75,14 @@ pub fn TargetPicker(props: &Props) -> Html {
             html! {
                 <>
                 <label>{ "target" }
-                    <select id="target" onchange={on_pick}>
+                    <select id="target" onchange={on_pick} disabled={live}>
                         { for list.iter().map(|t| html! {
                             <option value={t.name.clone()} selected={t.name == props.target.as_str()}>{ &t.name }</option>
                         }) }
                     </select>
                 </label>
                 <p class="hint" id="target-description">{ description }</p>
+                { locked.clone() }
                 </>
             }
         }
@@ -86,8 +100,9 @@ pub fn TargetPicker(props: &Props) -> Html {
                 <>
                 <label>{ "target" }
                     <input id="target" value={props.target.clone()}
-                        oninput={on_type} />
+                        oninput={on_type} disabled={live} />
                 </label>
+                { locked }
                 <p class={if matches!(other, Targets::Failed(_)) { "error" } else { "hint" }} id="targets-status" role="status">{ note }</p>
                 </>
             }
@@ -104,7 +119,6 @@ pub fn TargetPicker(props: &Props) -> Html {
         let cb = cb.clone();
         move |_: MouseEvent| cb.emit(())
     };
-    let live = props.conn.is_live();
     let flooding = props.flood.is_some_and(|f| f.running());
     let state_class = match &props.conn {
         Conn::Open => "open",
@@ -127,7 +141,9 @@ pub fn TargetPicker(props: &Props) -> Html {
             <p class="hint" id="segments-hint">{ format!("{} bytes go out as {segments} WebSocket message(s); the relay writes each to TCP as it comes.", props.frame_len) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
-                <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0}>{ "Send" }</button>
+                <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending}
+                    title={props.sending.then_some("wait: the previous send is still going out, and a second one would interleave with it")}>
+                    { if props.sending { "Sending…" } else { "Send" } }</button>
                 <button type="button" id="half-close" onclick={emit(&props.on_half_close)} disabled={!matches!(props.conn, Conn::Open)}
                     title="shutdown(SHUT_WR): tell the server nothing more is coming">{ "Half-close" }</button>
                 <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}>{ "Close" }</button>

@@ -4,6 +4,7 @@
 use protocol::app;
 use protocol::hexdump::{hex_string, parse_hex};
 use protocol::json::{self, Json};
+use protocol::python::python_repr;
 use protocol::{encode, Content, Layout, Message, SpanKind};
 
 use super::composer::{Composer, Field, Mode};
@@ -25,6 +26,50 @@ pub struct Composed {
     /// as the decoder read them (for the encode steps of hand-made frames).
     pub announced_header_len: Option<u16>,
     pub announced_content_length: Option<u64>,
+    /// Extra header keys that repeat a required key: the header holds them twice.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A required header key that an extra key repeats. Python's `json.loads`
+/// keeps the last value, so a Python server reads `last`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    pub key: &'static str,
+    /// The required value, then the extra one, as Python reprs.
+    pub first: String,
+    pub last: String,
+}
+
+impl std::fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the header holds \"{}\" twice ({} then {}); Python's json keeps the last, so a Python server reads {}",
+            self.key, self.first, self.last, self.last
+        )
+    }
+}
+
+/// The required keys that `message`'s extra keys repeat.
+fn duplicates(message: &Message) -> Vec<Duplicate> {
+    let h = &message.header;
+    protocol::model::REQUIRED_HEADERS
+        .iter()
+        .filter_map(|&key| {
+            let (_, last) = h.extra.iter().rev().find(|(k, _)| k == key)?;
+            let first: Json = match key {
+                "byteorder" => h.byteorder.as_ref().into(),
+                "content-type" => h.content_type.as_ref().into(),
+                "content-encoding" => h.content_encoding.as_ref().into(),
+                _ => i64::try_from(h.content_length).unwrap_or(i64::MAX).into(),
+            };
+            Some(Duplicate {
+                key,
+                first: python_repr(&first),
+                last: python_repr(last),
+            })
+        })
+        .collect()
 }
 
 /// Turns the composer's fields into bytes, through the protocol crate only.
@@ -37,6 +82,7 @@ pub fn compose(c: &Composer) -> Composed {
                     .find(SpanKind::Header)
                     .and_then(|h| u16::try_from(h.range.len()).ok()),
                 announced_content_length: Some(message.header.content_length),
+                duplicates: duplicates(&message),
                 bytes: frame.bytes,
                 layout: frame.layout,
                 message: Some(message),
@@ -147,6 +193,9 @@ pub fn apply(fields: &mut Composer, composed: &Composed, action: ComposeAction) 
             if mode == Mode::Hex && fields.hex.trim().is_empty() {
                 fields.hex = hex_string(&composed.bytes);
             }
+            if mode == Mode::Custom && fields.mode != Mode::Custom {
+                start_custom_from(fields, composed);
+            }
             fields.mode = mode;
         }
         ComposeAction::Set(field, value) => *fields.field_mut(field) = value,
@@ -155,6 +204,26 @@ pub fn apply(fields: &mut Composer, composed: &Composed, action: ComposeAction) 
             fields.mode = Mode::Hex;
         }
     }
+}
+
+/// Custom content starts from the message on screen: its content type,
+/// encoding and content as text (JSON as Python writes it). Content that
+/// is not text (the binary request) keeps the fields as they were.
+fn start_custom_from(fields: &mut Composer, composed: &Composed) {
+    let Some(message) = &composed.message else {
+        return;
+    };
+    let content = match &message.content {
+        Content::Json(value) => value.to_python_json(),
+        Content::Text(text) => text.clone(),
+        Content::Binary(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => return,
+        },
+    };
+    fields.content = content;
+    fields.content_type = message.header.content_type.to_string();
+    fields.content_encoding = message.header.content_encoding.to_string();
 }
 
 /// The frame `fields` stand for, once the preset is forgotten if they no

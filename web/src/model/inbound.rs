@@ -24,6 +24,8 @@ pub struct ChunkRecord {
     pub completed: Vec<String>,
     /// What the decoder waits for after it ("JSON header: 37 of 103 bytes").
     pub state: String,
+    /// The decoder had stopped on an error by the end of this chunk.
+    pub stopped: bool,
 }
 
 /// Everything the decoder made of the bytes received so far.
@@ -51,9 +53,21 @@ impl Inbound {
         let mut inbound = Inbound::default();
         let mut partial: Vec<Span> = Vec::new();
         for chunk in chunks {
-            decoder.push(&chunk.bytes);
             let offset = inbound.bytes.len();
             inbound.bytes.extend_from_slice(&chunk.bytes);
+            if inbound.error.is_some() {
+                // The decoder stopped for good: say so once, not per chunk.
+                inbound.chunks.push(ChunkRecord {
+                    offset,
+                    len: chunk.bytes.len(),
+                    at_ms: chunk.at_ms,
+                    completed: Vec::new(),
+                    state: "not decoded: the decoder stopped at an earlier chunk".to_owned(),
+                    stopped: true,
+                });
+                continue;
+            }
+            decoder.push(&chunk.bytes);
             let mut completed = Vec::new();
             loop {
                 match decoder.poll() {
@@ -63,14 +77,13 @@ impl Inbound {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        completed.push(format!("error: {e}"));
                         inbound.error = Some(e);
                         break;
                     }
                 }
             }
             let state = match (decoder.error(), decoder.need()) {
-                (Some(e), _) => format!("stopped: {e}"),
+                (Some(_), _) => "stopped on the error below".to_owned(),
                 (None, _) if decoder.is_idle_with(decoder.buffered().len()) => {
                     if inbound.messages.is_empty() {
                         "waiting for the first byte".to_owned()
@@ -87,6 +100,7 @@ impl Inbound {
                 at_ms: chunk.at_ms,
                 completed,
                 state,
+                stopped: decoder.error().is_some(),
             });
         }
         inbound.pending = inbound.bytes.len() - decoder.frame_start() as usize;
@@ -246,4 +260,10 @@ fn describe_event(event: &Event) -> String {
 /// The reply in words, as the tutorial's client prints it.
 pub fn outcome_line(message: &Message) -> String {
     Outcome::of(message).to_string()
+}
+
+/// A request in words, as the tutorial's server logs it on receipt
+/// (`Received request {'action': ...}`), without the peer's address.
+pub fn request_line(message: &Message) -> String {
+    format!("Received {}", protocol::app::describe(message, "request"))
 }

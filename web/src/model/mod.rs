@@ -33,7 +33,7 @@ mod tests;
 
 pub use compose::{compose, ComposeAction, Composed};
 pub use composer::{Composer, Field, Mode};
-pub use inbound::{outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use inbound::{outcome_line, request_line, Chunk, ChunkRecord, Inbound, Verdict};
 pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
 pub use send::{FloodEnd, FloodProgress, SendAction, SendOptions, FLOOD_LIMIT, MAX_SEGMENTS};
@@ -41,5 +41,5 @@ pub use session::{
     transcript_json, Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind,
 };
 pub use state::{reduce, Action, State};
-pub use steps::{encode_steps, EncodeStep};
+pub use steps::{encode_steps, offence, EncodeStep, Offence};
 pub use view::{Pane, StepMove, View, ViewAction, LAST_STEP};

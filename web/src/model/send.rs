@@ -135,6 +135,10 @@ pub enum SendAction {
     LimitsLoaded(Option<protocol::relay_api::Limits>),
     /// Feeds the composed bytes to the decoder here, in the send segments.
     DecodeLocally,
+    /// A send of this many segments was handed to the socket.
+    Started {
+        segments: usize,
+    },
 }
 
 #[cfg(test)]

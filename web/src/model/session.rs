@@ -213,6 +213,9 @@ pub struct Session {
     pub opened: bool,
     /// The latest flood's progress, if this session flooded.
     pub flood: Option<FloodProgress>,
+    /// Segments of started sends not yet handed to the socket. Signed:
+    /// a segment's `Sent` may be reported before its send's start is.
+    pub segments_due: i64,
 }
 
 impl TimelineKind {
@@ -236,6 +239,12 @@ impl Session {
             at_ms: at - self.started_at,
             kind,
         });
+    }
+
+    /// True while a send is still going out, segment by segment: another
+    /// send now would interleave its bytes with this one's on the stream.
+    pub fn sending(&self) -> bool {
+        self.segments_due > 0
     }
 
     /// Whether the browser asked to close before the socket closed.

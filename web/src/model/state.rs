@@ -70,14 +70,40 @@ impl State {
 
     /// What the user should know about the session's end, if it ended.
     pub fn session_summary(&self) -> Option<String> {
+        if self.local_decode {
+            return None;
+        }
         match &self.conn {
             Conn::Closed { code, reason, .. } => {
-                let reply = if self.inbound.messages.is_empty() {
+                let too_big = matches!(CloseReason::parse(*code, reason), CloseReason::TooBig(_));
+                let reply = if too_big {
+                    // The relay's WebSocket limit, not the target: the
+                    // message never reached the server.
+                    let limit = self.limits.map_or_else(
+                        || "its limit".to_owned(),
+                        |l| format!("its limit of {} bytes (GET /limits)", l.max_message_size),
+                    );
+                    format!(
+                        "the relay refused a WebSocket message bigger than {limit} and closed; the server never saw it. Send it in segments (segment size) no bigger than the limit"
+                    )
+                } else if self.inbound.messages.is_empty() {
                     if self.inbound.bytes.is_empty() {
                         match &self.composed.verdict {
                             Some(v) if !v.is_one_frame() && self.session.sent > 0 => format!(
                                 "the server closed the connection without a reply (what was sent is {v})"
                             ),
+                            _ if !self.composed.duplicates.is_empty() && self.session.sent > 0 => {
+                                let why: Vec<String> = self
+                                    .composed
+                                    .duplicates
+                                    .iter()
+                                    .map(ToString::to_string)
+                                    .collect();
+                                format!(
+                                    "the server closed the connection without a reply, probably because {}",
+                                    why.join("; ")
+                                )
+                            }
                             _ => "the server closed the connection without a reply".to_owned(),
                         }
                     } else {
@@ -135,6 +161,10 @@ impl Reducible for State {
 /// The reducer proper, on a plain `&mut State`.
 pub fn reduce(state: &mut State, action: Action) {
     let recompose = matches!(action, Action::Compose(_) | Action::Load { .. });
+    let new_message = matches!(
+        action,
+        Action::Load { .. } | Action::Compose(ComposeAction::Preset(_) | ComposeAction::SetMode(_))
+    );
     match action {
         Action::Compose(action) => compose::apply(&mut state.composer, &state.composed, action),
         Action::Load {
@@ -152,7 +182,11 @@ pub fn reduce(state: &mut State, action: Action) {
     }
     if recompose {
         state.composed = Rc::new(compose::recompose(&mut state.composer));
-        state.view.recomposed();
+        if new_message {
+            state.view.new_message();
+        } else {
+            state.view.recomposed();
+        }
     }
 }
 
@@ -169,10 +203,19 @@ fn reduce_send(state: &mut State, action: SendAction) {
                 Err(e) => Targets::Failed(e),
             }
         }
+        SendAction::SelectTarget(t) if state.conn.is_live() && t != state.target => {
+            state.view.notice = Some(format!(
+                "still connected to {:?}: Close first to pick another target",
+                state.target
+            ));
+        }
         SendAction::SelectTarget(t) => state.target = t,
         SendAction::SetSegment(n) => state.send.segment = n,
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
         SendAction::LimitsLoaded(limits) => state.limits = limits,
+        SendAction::Started { segments } => {
+            Rc::make_mut(&mut state.session).segments_due += segments as i64;
+        }
         SendAction::DecodeLocally => {
             let segments = match state.send.cut(&state.composed.bytes) {
                 Ok(segments) => segments,
@@ -264,6 +307,7 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             let s = Rc::make_mut(&mut state.session);
             let offset = s.sent;
             s.sent += len;
+            s.segments_due -= 1;
             s.push(at, TimelineKind::Send { offset, len });
         }
         SessionAction::Received { at, bytes, .. } => {
@@ -274,6 +318,8 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             s.chunks.push(Chunk { bytes, at_ms });
             s.push(at, TimelineKind::Receive { offset, len });
             state.inbound = Rc::new(Inbound::from_chunks(&s.chunks));
+            // What is shown now came from the server, not from "decode here".
+            state.local_decode = false;
         }
         SessionAction::HalfClosed { at, .. } => {
             Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);
@@ -294,6 +340,7 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             ..
         } => {
             let s = Rc::make_mut(&mut state.session);
+            s.segments_due = 0;
             if !s.closed_by_browser() || code != code::NORMAL {
                 s.push(
                     at,

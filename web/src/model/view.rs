@@ -29,8 +29,9 @@ pub enum ViewAction {
     Notice(Option<String>),
 }
 
-/// The view's own state.
-#[derive(Debug, Clone, PartialEq)]
+/// The view's own state. The default opens on a new message: at the first
+/// encode step, with Play there.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct View {
     pub step: usize,
     pub playing: bool,
@@ -39,18 +40,6 @@ pub struct View {
     pub selected: Option<(Pane, usize)>,
     /// A short note for the user (copy done, clipboard refused, ...).
     pub notice: Option<String>,
-}
-
-impl Default for View {
-    fn default() -> Self {
-        View {
-            step: LAST_STEP,
-            playing: false,
-            hover: None,
-            selected: None,
-            notice: None,
-        }
-    }
 }
 
 impl View {
@@ -112,11 +101,18 @@ impl View {
         }
     }
 
-    /// A new frame was composed: show it whole, with nothing picked in it.
+    /// The frame was edited: show it whole, with nothing picked in it.
     pub fn recomposed(&mut self) {
         self.step = LAST_STEP;
         self.playing = false;
         self.forget(Pane::Outgoing);
         self.hover = None;
+    }
+
+    /// Another message was chosen (a preset, a link, a mode): start its
+    /// encode steps from the first, so Play and Next tell its story.
+    pub fn new_message(&mut self) {
+        self.recomposed();
+        self.step = 0;
     }
 }
