@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::harness::screenshot_dir;
+use crate::harness::{screenshot_dir, LAPTOP};
 use crate::webdriver::POLLS;
 
 /// Page loads so far, to make each visit's URL its own.
@@ -76,4 +78,69 @@ pub async fn first_reply_row(c: &Client) -> String {
         .expect("reply hex row");
     let text = row.text().await.expect("hex row text");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Presses and releases `key` where the focus is, as a keyboard does
+/// (WebDriver actions, so the page sees real keydown/keyup events).
+pub async fn press(c: &Client, key: Key) {
+    let value = char::from(key);
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value })
+        .then(KeyAction::Up { value });
+    c.perform_actions(keys).await.expect("press a key");
+}
+
+/// The focused element's `id` (empty when it has none, e.g. the body).
+pub async fn focused_id(c: &Client) -> String {
+    let el = c.active_element().await.expect("the focused element");
+    el.attr("id").await.expect("read id").unwrap_or_default()
+}
+
+/// The focused element's attribute `name`, if it has it.
+pub async fn focused_attr(c: &Client, name: &str) -> Option<String> {
+    let el = c.active_element().await.expect("the focused element");
+    el.attr(name).await.expect("read an attribute")
+}
+
+/// Replaces the text of the input or textarea `css` by typing `text` into it
+/// (after clearing it), so the page gets real input events.
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    el.clear()
+        .await
+        .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+    el.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+/// Whether the element `css` names can be used (not `disabled`).
+pub async fn enabled(c: &Client, css: &str) -> bool {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .is_enabled()
+        .await
+        .expect("read enabled")
+}
+
+/// The element's text, as shown (empty when it is not there).
+pub async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Screenshots of `panel` at the laptop size and at a phone's 390×844
+/// (`NAME-1280.png`, `NAME-390.png`); the window is left at the laptop size.
+pub async fn screenshot_both(c: &Client, name: &str, panel: &str) {
+    let (w, h) = LAPTOP;
+    screenshot(c, &format!("{name}-1280"), panel).await;
+    c.set_window_size(390, 844).await.expect("phone size");
+    screenshot(c, &format!("{name}-390"), panel).await;
+    c.set_window_size(w, h).await.expect("laptop size");
 }
