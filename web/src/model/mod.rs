@@ -30,6 +30,8 @@ pub mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod truths_tests;
 
 pub use compose::{compose, ComposeAction, Composed};
 pub use composer::{Composer, Field, Mode};
