@@ -280,6 +280,12 @@ async fn send_waits_for_a_segmented_send_and_a_decoder_error_is_said_once_in_red
             .await
             .unwrap();
         assert_eq!(colour, "rgba(164, 22, 26, 1)", "{error}");
+        let mark = text_of(c, "#hex-in-mark").await;
+        assert!(
+            mark.starts_with("Bytes 121..122 (marked)")
+                && mark.contains("at byte 20 of the content"),
+            "{mark}"
+        );
         screenshot_both(c, "truths-decoder-error", "#decode").await;
     })
     .await;

@@ -10,7 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
-use crate::model::{outcome_line, request_line, Inbound};
+use crate::model::{inbound_offence, outcome_line, request_line, Inbound};
 use protocol::python::content_repr;
 
 #[derive(Properties, PartialEq)]
@@ -126,6 +126,7 @@ pub fn DecodeView(props: &Props) -> Html {
             if !inbound.bytes.is_empty() {
                 <div class="bytes-grid">
                     <HexView source={source.clone()} highlight={props.highlight} selected={props.selected}
+                        marked={inbound_offence(inbound)}
                         on_hover={props.on_hover.clone()} on_select={props.on_select.clone()}
                         on_notice={props.on_notice.clone()} id="hex-in" />
                     <StructureTree source={source} highlight={props.highlight}

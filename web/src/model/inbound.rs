@@ -39,6 +39,8 @@ pub struct Inbound {
     pub error: Option<DecodeError>,
     /// Bytes of a frame still being read.
     pub pending: usize,
+    /// Stream offset of the frame the decoder is reading or stopped in.
+    pub last_frame_start: usize,
     /// What the last frame's prefix and header announced.
     pub announced_header_len: Option<u16>,
     pub announced_content_length: Option<u64>,
@@ -103,6 +105,7 @@ impl Inbound {
                 stopped: decoder.error().is_some(),
             });
         }
+        inbound.last_frame_start = decoder.frame_start() as usize;
         inbound.pending = inbound.bytes.len() - decoder.frame_start() as usize;
         if inbound.error.is_none() && inbound.pending > 0 {
             // Name the bytes of the frame still being read, so they are coloured too.

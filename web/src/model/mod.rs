@@ -43,5 +43,5 @@ pub use session::{
     transcript_json, Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind,
 };
 pub use state::{reduce, Action, State};
-pub use steps::{encode_steps, offence, EncodeStep, Offence};
+pub use steps::{encode_steps, inbound_offence, offence, EncodeStep, Offence};
 pub use view::{Pane, StepMove, View, ViewAction, LAST_STEP};

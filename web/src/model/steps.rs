@@ -8,7 +8,7 @@ use protocol::json::{self, Json, Number};
 use protocol::{Content, DecodeError};
 
 use super::compose::Composed;
-use super::inbound::Verdict;
+use super::inbound::{Inbound, Verdict};
 
 /// One step of building a frame, for the step-by-step view.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,17 +43,16 @@ struct Parts {
 }
 
 impl Parts {
-    fn of(composed: &Composed) -> Option<Parts> {
-        let bytes = &composed.bytes;
+    /// The parts of the frame that `bytes` start with; `announced` is the
+    /// content-length the decoder read, if it got that far.
+    fn of(bytes: &[u8], announced: Option<u64>) -> Option<Parts> {
         let [hi, lo, ..] = bytes[..] else {
             return None;
         };
         let announced_header = usize::from(u16::from_be_bytes([hi, lo]));
         let len = bytes.len();
         let header = 2..(2 + announced_header).min(len);
-        let content_length = composed
-            .announced_content_length
-            .or_else(|| header_content_length(&bytes[header.clone()]));
+        let content_length = announced.or_else(|| header_content_length(&bytes[header.clone()]));
         let after = len - header.end;
         let content_end = content_length.map_or(len, |v| {
             header.end + usize::try_from(v).unwrap_or(usize::MAX).min(after)
@@ -94,7 +93,7 @@ fn decode_error(composed: &Composed) -> Option<&DecodeError> {
 /// Content → header → length prefix → frame, for whatever parts the bytes
 /// have (none when they are fewer than the 2-byte prefix).
 pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
-    let Some(p) = Parts::of(composed) else {
+    let Some(p) = Parts::of(&composed.bytes, composed.announced_content_length) else {
         return Vec::new();
     };
     let error = decode_error(composed);
@@ -239,15 +238,36 @@ fn is_header_error(e: &DecodeError) -> bool {
     )
 }
 
-/// The bytes the decoder stopped at, and why, for the hex view.
+/// The bytes the decoder stopped at in the composed frame, and why.
 pub fn offence(composed: &Composed) -> Option<Offence> {
     let error = decode_error(composed)?;
-    let p = Parts::of(composed)?;
+    offence_in(&composed.bytes, composed.announced_content_length, error)
+}
+
+/// The bytes the decoder stopped at in a received stream, and why, in
+/// stream offsets.
+pub fn inbound_offence(inbound: &Inbound) -> Option<Offence> {
+    let error = inbound.error.as_ref()?;
+    let start = inbound.last_frame_start.min(inbound.bytes.len());
+    let found = offence_in(
+        &inbound.bytes[start..],
+        inbound.announced_content_length,
+        error,
+    )?;
+    Some(Offence {
+        range: found.range.start + start..found.range.end + start,
+        reason: found.reason,
+    })
+}
+
+/// Where `error` lies in the frame that `bytes` start with.
+fn offence_in(bytes: &[u8], announced: Option<u64>, error: &DecodeError) -> Option<Offence> {
+    let p = Parts::of(bytes, announced)?;
     // A JSON error's offset counts bytes of the part it is in; one past the
     // end (the text stopped early) marks the part's last byte.
     let at = |part: &Range<usize>, offset: usize| {
         let start = (part.start + offset).min(part.end.saturating_sub(1).max(part.start));
-        start..(start + 1).min(composed.bytes.len())
+        start..(start + 1).min(bytes.len())
     };
     let (range, reason) = match error {
         DecodeError::ZeroLengthHeader => (0..2, "the prefix says the header is 0 bytes".to_owned()),
@@ -371,6 +391,25 @@ mod tests {
         assert!(
             frame.contains("143 more bytes follow it (bytes 143..286)"),
             "{frame}"
+        );
+    }
+
+    #[test]
+    fn a_received_bad_frame_after_a_good_one_is_marked_in_stream_offsets() {
+        let good = preset("morpheus").bytes;
+        let bad = preset("length-small").bytes;
+        let chunks: Vec<crate::model::Chunk> = [good.clone(), bad]
+            .into_iter()
+            .map(|bytes| crate::model::Chunk { bytes, at_ms: 0.0 })
+            .collect();
+        let inbound = Inbound::from_chunks(&chunks);
+        let found = inbound_offence(&inbound).unwrap();
+        // The good frame, then 2 + 100 + 20: the 20th content byte is the last read.
+        assert_eq!(found.range, good.len() + 121..good.len() + 122);
+        assert!(
+            found.reason.contains("at byte 20 of the content"),
+            "{}",
+            found.reason
         );
     }
 
