@@ -161,10 +161,13 @@ pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
             p.announced_header
         )
     } else {
-        let refused = match error {
+        let mut refused = match error {
             Some(e) if is_header_error(e) => format!("; the decoder refuses it: {e}"),
             _ => String::new(),
         };
+        for d in &composed.duplicates {
+            refused.push_str(&format!("; but {d}"));
+        }
         format!("header is {header_len} bytes of UTF-8 JSON; {length_note}{refused}")
     };
     let (hi, lo) = (composed.bytes[0], composed.bytes[1]);

@@ -183,6 +183,12 @@ fn an_extra_key_repeating_a_required_one_is_named_with_the_value_python_keeps() 
         duplicates,
         ["the header holds \"content-length\" twice (41 then 5); Python's json keeps the last, so a Python server reads 5"]
     );
+    // The header step does not call 41 the content-length without the 5.
+    let header = &state.steps()[1].line;
+    assert!(
+        header.ends_with(&format!("; but {}", duplicates[0])),
+        "{header}"
+    );
 }
 
 #[test]
