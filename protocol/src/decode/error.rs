@@ -17,7 +17,9 @@ pub enum DecodeError {
         valid_up_to: usize,
     },
     /// The header is text but not JSON.
-    #[error("JSON header is not valid JSON: {0}")]
+    // Offsets say what they count: a reader of the whole frame would
+    // otherwise take "at byte 20" for a frame offset.
+    #[error("JSON header is not valid JSON: {} at byte {} of the header", .0.reason, .0.offset)]
     HeaderNotJson(JsonError),
     /// The header is JSON but not an object, so it has no keys to read.
     #[error("JSON header is not a JSON object but {found}")]
@@ -65,7 +67,7 @@ pub enum DecodeError {
         reason: String,
     },
     /// `text/json` content that does not parse.
-    #[error("content is not valid JSON: {0}")]
+    #[error("content is not valid JSON: {} at byte {} of the content", .0.reason, .0.offset)]
     ContentNotJson(JsonError),
     /// The stream ended part-way through a frame.
     #[error("stream ended inside a message ({0})")]
