@@ -34,6 +34,7 @@ pub struct Composed {
 /// keeps the last value, so a Python server reads `last`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Duplicate {
+    /// The required key repeated.
     pub key: &'static str,
     /// The required value, then the extra one, as Python reprs.
     pub first: String,

@@ -24,7 +24,9 @@ pub struct EncodeStep {
 /// an offset counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offence {
+    /// The bytes to mark, in the offsets of the bytes shown.
     pub range: Range<usize>,
+    /// Why, saying of what any offset in it counts.
     pub reason: String,
 }
 
