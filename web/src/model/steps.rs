@@ -124,7 +124,7 @@ pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
         Some(v) if v < p.after as u64 => (
             "Content bytes",
             format!(
-                "content-length says {v}, so the content is the first {v} of the {} bytes after the header; the other {} (bytes {}..{} of the frame) are not part of this frame",
+                "content-length says {v}, so the content is the first {v} of the {} bytes after the header; the other {} (bytes {}..{}) are not part of this frame",
                 p.after,
                 p.after - content_len,
                 p.content.end,
