@@ -44,6 +44,8 @@ pub enum Ending {
     Idle(Duration),
     /// The relay is shutting down.
     Shutdown,
+    /// This session's reads took the bytes all sessions hold over `--max-buffered-bytes`.
+    OverBudget,
 }
 
 impl Ending {
@@ -67,6 +69,7 @@ impl Ending {
                 after_ms: after.as_millis() as u64,
             },
             Ending::Shutdown => CloseReason::ShuttingDown,
+            Ending::OverBudget => CloseReason::RelayBusy,
             Ending::ClientClosed(_) | Ending::ClientGone(_) => return None,
         })
     }

@@ -236,6 +236,9 @@ where
             Some(Err(e)) => return Ending::client_error(e),
             Some(Ok(message)) => message,
         };
+        // Its bytes stop counting as a partial message (a binary one is
+        // held below until written).
+        stats.message_taken(payload_len(&message));
         match message {
             // An empty message is the browser's shutdown(SHUT_WR): a zero-byte
             // TCP write means nothing, so the empty message is free to mean "done sending".
@@ -282,6 +285,15 @@ where
             // tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => {}
         }
+    }
+}
+
+/// Payload bytes of a message as the browser framed it.
+fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Text(text) => text.len(),
+        Message::Close(frame) => frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
     }
 }
 

@@ -10,13 +10,25 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::inbound::{client_frame_len, Inbound};
+
 /// Bytes held by every session together.
 #[derive(Debug, Default)]
 pub struct HeldBytes(AtomicUsize);
 
 impl HeldBytes {
+    /// Bytes held now.
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` more; returns the new total.
+    pub(super) fn add(&self, n: usize) -> usize {
+        self.0.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    pub(super) fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
     }
 }
 
@@ -34,6 +46,8 @@ pub struct SessionStats {
     pub(super) discarded: AtomicU64,
     /// Milliseconds since `started` of the last byte moved.
     last_activity_ms: AtomicU64,
+    /// What the browser sent that no whole message has taken yet.
+    inbound: Option<Arc<Inbound>>,
 }
 
 impl SessionStats {
@@ -48,6 +62,30 @@ impl SessionStats {
             peak_buffered: AtomicUsize::new(0),
             discarded: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
+            inbound: None,
+        }
+    }
+
+    /// Also watches the browser's partial messages, counted by its connection.
+    pub fn with_inbound(self, inbound: Arc<Inbound>) -> Self {
+        SessionStats {
+            inbound: Some(inbound),
+            ..self
+        }
+    }
+
+    /// A whole message of `payload` bytes arrived from the browser.
+    pub(super) fn message_taken(&self, payload: usize) {
+        if let Some(inbound) = &self.inbound {
+            inbound.taken(client_frame_len(payload));
+        }
+    }
+
+    /// Resolves once the session's reads took the relay over its budget.
+    pub(super) async fn over_budget(&self) {
+        match &self.inbound {
+            Some(inbound) => inbound.over_budget().await,
+            None => std::future::pending().await,
         }
     }
 
@@ -103,7 +141,7 @@ impl Held<'_> {
     pub(super) fn grow(&mut self, n: usize) {
         let now = self.stats.buffered.fetch_add(n, Ordering::Relaxed) + n;
         self.stats.peak_buffered.fetch_max(now, Ordering::Relaxed);
-        self.stats.total.0.fetch_add(n, Ordering::Relaxed);
+        self.stats.total.add(n);
         self.n += n;
     }
 }
@@ -111,6 +149,6 @@ impl Held<'_> {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.stats.buffered.fetch_sub(self.n, Ordering::Relaxed);
-        self.stats.total.0.fetch_sub(self.n, Ordering::Relaxed);
+        self.stats.total.sub(self.n);
     }
 }

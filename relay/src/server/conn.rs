@@ -34,6 +34,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::bridge::Inbound;
 use crate::config::RelayConfig;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -92,13 +93,16 @@ pub(super) async fn accept_loop(
         // not wait for Nagle's algorithm to meet a delayed ACK.
         let _ = tcp.set_nodelay(true);
         let activity = Arc::new(Activity::new());
+        let inbound = Arc::new(Inbound::default());
         let io = TokioIo::new(Watched {
             io: tcp,
             activity: activity.clone(),
+            inbound: inbound.clone(),
         });
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(inbound.clone());
             tower_service::Service::call(&mut router.clone(), request)
         });
         let conn = builder.serve_connection(io, service).with_upgrades();
@@ -173,10 +177,12 @@ impl Activity {
     }
 }
 
-/// A TCP stream that notes in its [`Activity`] when bytes move.
+/// A TCP stream that notes in its [`Activity`] when bytes move, and
+/// counts what it reads in its [`Inbound`] (once a session arms it).
 struct Watched {
     io: TcpStream,
     activity: Arc<Activity>,
+    inbound: Arc<Inbound>,
 }
 
 impl AsyncRead for Watched {
@@ -187,8 +193,10 @@ impl AsyncRead for Watched {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if buf.filled().len() > before {
+        let read = buf.filled().len() - before;
+        if read > 0 {
             self.activity.touch();
+            self.inbound.received(read);
         }
         polled
     }

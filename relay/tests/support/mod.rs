@@ -79,6 +79,8 @@ pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRel
 pub fn test_config() -> RelayConfig {
     RelayConfig {
         close_grace: Duration::from_secs(2),
+        // Every test client is 127.0.0.1: the per-client limit has tests of its own.
+        max_sessions_per_ip: 1024,
         ..RelayConfig::default()
     }
 }
