@@ -11,7 +11,8 @@
 //! - `GET /limits`: what the page must respect ([`Limits`]), from the config.
 //! - `GET /healthz`: liveness and the [`Metrics`] counters as JSON.
 //! - anything else: static files from the dist directory (trunk's output),
-//!   compressed when the browser accepts it.
+//!   as the `.br`/`.gz` copies a release build made when the browser
+//!   accepts one (never compressed per request).
 //!
 //! The page's paths and bodies are `protocol::relay_api`'s, so both sides
 //! compile the same contract. [`Relay::serve`] runs the router on a listener
@@ -29,7 +30,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,8 +44,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
 use tutorial::truncate::{cut, for_log};
 
@@ -134,16 +135,19 @@ impl Relay {
             .with_state(self.inner.clone());
         match &self.inner.dist {
             Some(dist) => {
+                // The `.br`/`.gz` copies a release build made (Trunk.toml's
+                // hook) go out as they are; without them, the file itself.
                 let files = ServeDir::new(dist)
                     .append_index_html_on_directories(true)
                     .precompressed_br()
                     .precompressed_gzip();
-                // Compression only for files: an upgrade response has no body to compress.
-                api.fallback_service(
-                    Router::new()
-                        .fallback_service(files)
-                        .layer(CompressionLayer::new()),
-                )
+                // The body depends on Accept-Encoding: caches must key on it.
+                api.fallback_service(Router::new().fallback_service(files).layer(
+                    SetResponseHeaderLayer::appending(
+                        header::VARY,
+                        HeaderValue::from_static("accept-encoding"),
+                    ),
+                ))
             }
             None => api,
         }
