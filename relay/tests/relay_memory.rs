@@ -12,83 +12,14 @@ use protocol::relay_api::code;
 use protocol::relay_api::CloseReason;
 use relay::config::RelayConfig;
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-
-/// A WebSocket opened by hand, so a test can stop mid-frame.
-async fn raw_session(addr: SocketAddr, headers: &[&str]) -> TcpStream {
-    let mut stream = within(TcpStream::connect(addr)).await.unwrap();
-    let host = format!("Host: {addr}");
-    let mut lines = vec![host.as_str()];
-    lines.extend_from_slice(headers);
-    let request = upgrade_request("/ws?target=echo", &lines);
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    within(async {
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(
-                stream.read(&mut byte).await.unwrap(),
-                1,
-                "closed in the head"
-            );
-            head.push(byte[0]);
-        }
-    })
-    .await;
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    stream
-}
-
-/// The head of a masked binary frame (mask of zeros: the payload goes as is).
-fn frame_head(len: usize) -> Vec<u8> {
-    let mut head = vec![0x82];
-    match len {
-        0..=125 => head.push(0x80 | len as u8),
-        126..=65535 => {
-            head.push(0x80 | 126);
-            head.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        _ => {
-            head.push(0x80 | 127);
-            head.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    head.extend_from_slice(&[0; 4]);
-    head
-}
 
 /// Sends all but the last byte of a `len`-byte message: the relay must hold them.
 async fn park(stream: &mut TcpStream, len: usize) {
     let mut bytes = frame_head(len);
     bytes.resize(bytes.len() + len - 1, b'x');
     within(stream.write_all(&bytes)).await.unwrap();
-}
-
-/// The close frame the relay sends (code, reason), skipping data frames.
-async fn read_close(stream: &mut TcpStream) -> (u16, String) {
-    within(async {
-        loop {
-            let mut head = [0u8; 2];
-            stream.read_exact(&mut head).await.unwrap();
-            let len = match head[1] & 0x7f {
-                126 => stream.read_u16().await.unwrap() as usize,
-                127 => stream.read_u64().await.unwrap() as usize,
-                n => n as usize,
-            };
-            let mut payload = vec![0; len];
-            stream.read_exact(&mut payload).await.unwrap();
-            if head[0] & 0x0f == 0x8 {
-                let code = u16::from_be_bytes([payload[0], payload[1]]);
-                return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
-            }
-        }
-    })
-    .await
 }
 
 async fn next_binary(ws: &mut Ws) -> Vec<u8> {
