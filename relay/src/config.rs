@@ -50,6 +50,12 @@ pub struct RelayConfig {
     #[arg(long, default_value_t = 256 * 1024 * 1024, value_parser = positive)]
     pub max_buffered_bytes: usize,
 
+    /// Refusals (origin, host, target, limits) logged per second at most;
+    /// the rest are counted, and the count logged with the first refusal
+    /// of a later second.
+    #[arg(long, default_value_t = 10, value_parser = positive_u32)]
+    pub refusal_log_rate: u32,
+
     /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
     /// a larger one closes the session with 1009.
     #[arg(long, default_value_t = 1024 * 1024, value_parser = positive)]

@@ -51,9 +51,11 @@ use tutorial::truncate::{cut, for_log};
 
 mod conn;
 mod identity;
+mod refusal_log;
 
 pub use identity::Identity;
 use identity::{host_allowed, origin_allowed};
+use refusal_log::RefusalLog;
 
 use crate::bridge::{
     connect_and_bridge, ws_write_buffer, Inbound, Observing, Probe, SessionContext, SessionStats,
@@ -79,6 +81,8 @@ struct Inner {
     sessions: Arc<Semaphore>,
     /// `--max-sessions-per-ip`.
     per_client: PerClient,
+    /// `--refusal-log-rate`.
+    refusal_log: RefusalLog,
     tracker: TaskTracker,
     /// Cancelled when [`Relay::serve`]'s token is: sessions close with 1001.
     shutdown: CancellationToken,
@@ -98,6 +102,7 @@ impl Relay {
     pub fn new(config: RelayConfig, targets: Targets, dist: Option<PathBuf>) -> Relay {
         let sessions = Arc::new(Semaphore::new(config.max_sessions));
         let per_client = PerClient::new(config.max_sessions_per_ip);
+        let refusal_log = RefusalLog::new(config.refusal_log_rate);
         Relay {
             inner: Arc::new(Inner {
                 config,
@@ -105,6 +110,7 @@ impl Relay {
                 dist,
                 metrics: Arc::new(Metrics::default()),
                 per_client,
+                refusal_log,
                 sessions,
                 tracker: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
@@ -181,12 +187,22 @@ impl Relay {
 
 /// Why a request to `path` was refused (for `/ws`: before the upgrade,
 /// counted in the metrics). Callers cut the stranger's values they quote
-/// ([`for_log`]), so the line stays short whatever was sent.
+/// ([`for_log`]), so the line stays short whatever was sent, and the lines
+/// are rate-limited ([`RefusalLog`]), so their number stays small too.
 fn refuse(inner: &Inner, path: &str, status: StatusCode, body: String) -> Response {
     if path == WS_PATH {
         inner.metrics.refused_one();
     }
-    tracing::warn!("refused {}: {} {body}", for_log(path), status.as_u16());
+    let verdict = inner.refusal_log.admit(std::time::Instant::now());
+    if let Some(n) = verdict.suppressed {
+        tracing::warn!(
+            "{n} more refusals not logged (--refusal-log-rate {} per second)",
+            inner.refusal_log.per_second()
+        );
+    }
+    if verdict.log {
+        tracing::warn!("refused {}: {} {body}", for_log(path), status.as_u16());
+    }
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
