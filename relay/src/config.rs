@@ -112,6 +112,12 @@ pub struct RelayConfig {
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_http_connections: usize,
 
+    /// Most of those from one client address (by TCP peer; a
+    /// --trusted-proxy's connections are not counted here, they carry many
+    /// clients); beyond it that address's new connections are closed at once.
+    #[arg(long, default_value_t = 32, value_parser = positive)]
+    pub max_http_connections_per_ip: usize,
+
     /// Origins allowed to open WebSocket sessions besides the relay's own
     /// (repeatable; a request without Origin, i.e. not from a browser, is allowed).
     /// Their HOST:PORT is also accepted as a `Host` (a dev server's proxy may forward it).

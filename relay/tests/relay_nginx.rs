@@ -11,14 +11,14 @@
 
 mod support;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use relay::config::RelayConfig;
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 const SITE: &str = "wirelab.example.edu";
 const ORIGIN: &str = "https://wirelab.example.edu";
@@ -173,13 +173,6 @@ async fn two_relays() -> [TestRelay; 2] {
         ..test_config()
     };
     [start(config(), &[]).await, start(config(), &[]).await]
-}
-
-/// A connection from `source` (another loopback address is another client).
-async fn connect_from(source: IpAddr, to: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::new(source, 0)).unwrap();
-    within(socket.connect(to)).await.unwrap()
 }
 
 /// An upgrade to `echo` from `source` through `to` with these header lines.

@@ -140,7 +140,7 @@ pub struct SessionReport {
 }
 
 /// Sends the close frame for `ending`, then waits (up to `grace`) for the
-/// browser's reply. True if the frame was written out.
+/// browser's reply (not over budget). True if the frame was written out.
 pub(super) async fn close_client<Tx, Rx, E>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
@@ -161,6 +161,11 @@ where
     let sent = tokio::time::timeout(grace, ws_tx.send(Message::Close(Some(frame)))).await;
     if !matches!(sent, Ok(Ok(()))) {
         return false;
+    }
+    // Over budget, the session's partial message is what must go, and it
+    // goes only with the connection: no waiting (and reading on) for a reply.
+    if matches!(ending, Ending::OverBudget) {
+        return true;
     }
     // Wait for the close reply so the browser sees a clean close, not a reset.
     let _ = tokio::time::timeout(grace, async {

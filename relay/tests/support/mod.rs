@@ -79,8 +79,9 @@ pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRel
 pub fn test_config() -> RelayConfig {
     RelayConfig {
         close_grace: Duration::from_secs(2),
-        // Every test client is 127.0.0.1: the per-client limit has tests of its own.
+        // Every test client is 127.0.0.1: the per-client limits have tests of their own.
         max_sessions_per_ip: 1024,
+        max_http_connections_per_ip: 256,
         ..RelayConfig::default()
     }
 }
@@ -339,4 +340,11 @@ pub async fn read_close(stream: &mut TcpStream) -> (u16, String) {
         }
     })
     .await
+}
+
+/// A connection from `source` (another loopback address is another client).
+pub async fn connect_from(source: std::net::IpAddr, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    within(socket.connect(to)).await.unwrap()
 }
