@@ -277,9 +277,10 @@ where
         let from = source(i, args.sources);
         attackers.spawn(async move {
             let stream = connect_from(from, addr).await.ok()?;
+            let connected = Instant::now();
             let stream = attack(stream).await?;
             until_dropped(stream).await;
-            Some(start.elapsed().as_secs_f64())
+            Some(connected.elapsed().as_secs_f64())
         });
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -293,6 +294,7 @@ where
     let recovered = start.elapsed().as_secs_f64();
     let after_ok = healthz(relay.addr).await.is_some();
     sampler.abort();
+    // Each connection's own lifetime, from its connect to its drop.
     let held_long = dropped.iter().filter(|s| **s > 1.0).count();
     println!(
         "{name}: {count} connections: {held_long} held past 1 s, the rest closed at once; dropped after {}; \
