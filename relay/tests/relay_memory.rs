@@ -156,3 +156,35 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_sessions() {
     // by the client) is not who it is.
     assert_eq!(raw_request(relay.addr, &from("203.0.113.2")).await.0, 101);
 }
+
+#[tokio::test]
+async fn with_tap_a_session_stays_within_the_bound_the_readme_promises() {
+    let config = RelayConfig {
+        tap: true,
+        ..test_config()
+    };
+    let bound = config.max_message_size + 2 * config.read_chunk + config.ws_read_buffer;
+    let relay = start(config, &[]).await;
+    // A request as large as the app server takes, in 64 KiB messages; its
+    // reply is as large again.
+    let value = "y".repeat(1024 * 1024 - 64);
+    let frame = protocol::encode(&protocol::app::request("search", &value))
+        .unwrap()
+        .bytes;
+    let mut ws = connect(relay.addr, "app").await;
+    for chunk in frame.chunks(64 * 1024) {
+        send(&mut ws, chunk).await;
+    }
+    let received = read_to_close(&mut ws).await;
+    assert!(received.bytes().len() > 1024 * 1024);
+    let metrics = relay.metrics.clone();
+    eventually(|| metrics.recent().len() == 1).await;
+    let (_, _, report) = metrics.recent().pop().unwrap();
+    // Counted: what each tap keeps between reads, besides the bytes in flight.
+    assert!(
+        report.peak_buffered <= bound,
+        "{} bytes held at the peak, bound {bound}",
+        report.peak_buffered
+    );
+    eventually(|| metrics.buffered_bytes() == 0).await;
+}

@@ -23,7 +23,7 @@ use protocol::relay_api::Observed;
 
 use super::close::Ending;
 use super::observed::{feed_observations, write_observed, Observing, Probe};
-use super::stats::SessionStats;
+use super::stats::{SessionStats, TapSide};
 use crate::observe::TEXT_PER_FLUSH;
 use crate::tap::Tap;
 
@@ -111,9 +111,7 @@ where
             let n = bytes.len();
             held.grow(n);
             stats.touch();
-            if let Some(tap) = tap {
-                tap.observe(&bytes);
-            }
+            tapped(tap, &bytes, stats, TapSide::Down);
             if let Err(e) = ws_tx.feed(Message::Binary(bytes)).await {
                 return Ending::ClientGone(format!("send failed: {e}"));
             }
@@ -259,9 +257,7 @@ where
                 let n = bytes.len();
                 let held = stats.hold(n);
                 stats.touch();
-                if let Some(tap) = tap {
-                    tap.observe(&bytes);
-                }
+                tapped(tap, &bytes, stats, TapSide::Up);
                 // Each partial write restarts the idle clock: a target
                 // reading slowly is still traffic.
                 let written = match &observing {
@@ -285,6 +281,14 @@ where
             // tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => {}
         }
+    }
+}
+
+/// Feeds the tap, if any, and counts what it keeps.
+fn tapped(tap: &mut Option<Tap>, bytes: &[u8], stats: &SessionStats, side: TapSide) {
+    if let Some(tap) = tap {
+        tap.observe(bytes);
+        stats.tap_keeps(side, tap.held());
     }
 }
 
@@ -349,9 +353,7 @@ pub(super) async fn drain<R: AsyncRead + Unpin + Send>(
         if bytes.is_empty() {
             break;
         }
-        if let Some(tap) = tap {
-            tap.observe(&bytes);
-        }
+        tapped(tap, &bytes, stats, TapSide::Down);
         stats
             .discarded
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);

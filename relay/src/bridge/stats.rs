@@ -48,6 +48,17 @@ pub struct SessionStats {
     last_activity_ms: AtomicU64,
     /// What the browser sent that no whole message has taken yet.
     inbound: Option<Arc<Inbound>>,
+    /// Bytes the `--tap`s keep between reads, per [`TapSide`].
+    taps: [AtomicUsize; 2],
+}
+
+/// Which of a session's two taps.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TapSide {
+    /// Browser → target.
+    Up = 0,
+    /// Target → browser.
+    Down = 1,
 }
 
 impl SessionStats {
@@ -63,15 +74,14 @@ impl SessionStats {
             discarded: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
             inbound: None,
+            taps: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
     }
 
     /// Also watches the browser's partial messages, counted by its connection.
-    pub fn with_inbound(self, inbound: Arc<Inbound>) -> Self {
-        SessionStats {
-            inbound: Some(inbound),
-            ..self
-        }
+    pub fn with_inbound(mut self, inbound: Arc<Inbound>) -> Self {
+        self.inbound = Some(inbound);
+        self
     }
 
     /// A whole message of `payload` bytes arrived from the browser.
@@ -122,6 +132,21 @@ impl SessionStats {
         self.started.elapsed().saturating_sub(last)
     }
 
+    /// The tap on `side` now keeps `n` bytes (counted as held until the
+    /// next call, or the session's end).
+    pub(super) fn tap_keeps(&self, side: TapSide, n: usize) {
+        let before = self.taps[side as usize].swap(n, Ordering::Relaxed);
+        if n >= before {
+            let grown = n - before;
+            let now = self.buffered.fetch_add(grown, Ordering::Relaxed) + grown;
+            self.peak_buffered.fetch_max(now, Ordering::Relaxed);
+            self.total.add(grown);
+        } else {
+            self.buffered.fetch_sub(before - n, Ordering::Relaxed);
+            self.total.sub(before - n);
+        }
+    }
+
     /// Counts `n` bytes as held until the guard drops (also when a pending
     /// write is abandoned because the session ends).
     pub(super) fn hold(&self, n: usize) -> Held<'_> {
@@ -150,5 +175,12 @@ impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.stats.buffered.fetch_sub(self.n, Ordering::Relaxed);
         self.stats.total.sub(self.n);
+    }
+}
+
+impl Drop for SessionStats {
+    fn drop(&mut self) {
+        let taps: usize = self.taps.iter().map(|t| t.load(Ordering::Relaxed)).sum();
+        self.total.sub(taps);
     }
 }
