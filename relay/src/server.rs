@@ -3,9 +3,11 @@
 //! - `/ws`, `/targets` and `/limits` first check `Host` ([`Identity`]): one
 //!   (else 400), naming the relay itself (else 421), which is what keeps a
 //!   DNS-rebinding page (its own name resolved to the relay) out.
-//! - `GET /ws?target=NAME`: checks Origin (403), the target name (400/404)
-//!   and the session limit (503) before upgrading, then runs one
-//!   [`bridge`](crate::bridge) session.
+//! - `GET /ws?target=NAME`: checks Origin (403), the target name (400/404),
+//!   the session limit and the buffered-bytes budget (503) and the client's
+//!   sessions (429, the client as [`client_ip`] finds it) before upgrading,
+//!   then runs one [`bridge`](crate::bridge) session, whose partial
+//!   messages its connection counts ([`Inbound`]).
 //! - `GET /targets`: the registry as JSON ([`TargetInfo`]s) for the UI's picker
 //!   (addresses only with `--show-addresses`).
 //! - `GET /limits`: what the page must respect ([`Limits`]), from the config.
@@ -13,6 +15,9 @@
 //! - anything else: static files from the dist directory (trunk's output),
 //!   as the `.br`/`.gz` copies a release build made when the browser
 //!   accepts one (never compressed per request).
+//!
+//! Here by job: `identity` (the Host and Origin checks), `conn` (the accept
+//! loop and its HTTP limits), `refusal_log` (refusal lines per second).
 //!
 //! The page's paths and bodies are `protocol::relay_api`'s, so both sides
 //! compile the same contract. [`Relay::serve`] runs the router on a listener
