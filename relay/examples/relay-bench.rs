@@ -8,6 +8,10 @@
 //! cargo run --release -p relay --example relay-bench -- --relay 127.0.0.1:8780 flood --pid PID --mib 8
 //! ```
 //!
+//! Every session comes from 127.0.0.1: run the relay with
+//! `--max-sessions-per-ip 1024 --max-http-connections-per-ip 256` (its
+//! defaults, 16 and 32, are for strangers, not for one load generator).
+//!
 //! Workloads (the README has the figures):
 //! - `echo64`: 64-byte round trips over 16 persistent sessions to echo;
 //! - `bulk`: 64 KiB round trips over 4 persistent sessions to echo;

@@ -66,12 +66,12 @@ app_port=$(wait_line 'Listening on \(.*, [0-9]+')
 
 # Each bridge: a label, its process ids, and relay-bench's arguments.
 names=(); procs=(); args=()
-# start_relay BINARY LABEL: a relay in front of the bare servers. Warnings
-# only, except its startup lines (which say what port 0 picked); the
-# per-session lines stay off as they would in production.
+# start_relay BINARY LABEL [FLAGS...]: a relay in front of the bare servers.
+# Warnings only, except its startup lines (which say what port 0 picked);
+# the per-session lines stay off as they would in production.
 start_relay() {
   RUST_LOG=warn,relay=info,relay::server=warn started "$1" --listen 127.0.0.1:0 \
-    --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port"
+    --no-embedded --dist /nonexistent --target "echo=127.0.0.1:$echo_port" --target "app=127.0.0.1:$app_port" "${@:3}"
   local port
   port=$(wait_line 'relay listening on http://127\.0\.0\.1:[0-9]+')
   names+=("$2"); procs+=("$pid"); args+=("--relay 127.0.0.1:$port")
@@ -79,7 +79,8 @@ start_relay() {
     names+=("$2 observe=1"); procs+=("$pid"); args+=("--relay 127.0.0.1:$port --observe")
   fi
 }
-start_relay "$bin/relay" relay
+# Every bench client is one address: the per-address limits (issue 13) off.
+start_relay "$bin/relay" relay --max-sessions-per-ip 1024 --max-http-connections-per-ip 256
 # Another build of the relay, to compare two versions (e.g. before a change).
 [ -z "${RELAY_B:-}" ] || start_relay "$RELAY_B" "relay B ($RELAY_B)"
 if [ -n "$websocat" ]; then

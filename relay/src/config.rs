@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tutorial::cli::parse_duration;
 
+use crate::clients::IpNet;
+
 /// Default `--listen`: loopback, next to trunk's dev server on 8080.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
 /// Default `--allow-origin`: trunk's dev server (`trunk serve`) on port 8080.
@@ -25,6 +27,34 @@ pub struct RelayConfig {
     /// Most WebSocket sessions open at once; more are refused with 503 before the upgrade.
     #[arg(long, default_value_t = 1024, value_parser = positive)]
     pub max_sessions: usize,
+
+    /// Most WebSocket sessions open at once from one client address (an
+    /// IPv6 client's whole /64); more are refused with 429 before the
+    /// upgrade. A class behind one NAT address shares it: raise it there.
+    #[arg(long, default_value_t = 16, value_parser = positive)]
+    pub max_sessions_per_ip: usize,
+
+    /// A reverse proxy in front of the relay, `ADDR` or `ADDR/BITS`
+    /// (repeatable). Only for connections from these is the client's
+    /// address taken from `X-Forwarded-For` (its right-most address that is
+    /// not a trusted proxy) or `X-Real-IP`; from anyone else the headers
+    /// are ignored and the TCP peer is the client.
+    #[arg(long = "trusted-proxy", value_name = "ADDR[/BITS]")]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Most bytes all sessions may hold together: messages being received
+    /// from browsers (partial ones included), being written to targets or
+    /// queued for browsers (`/healthz` `buffered_bytes`). At it, new
+    /// sessions are refused with 503; a read that goes over it closes its
+    /// session with 1013 "relay busy".
+    #[arg(long, default_value_t = 256 * 1024 * 1024, value_parser = positive)]
+    pub max_buffered_bytes: usize,
+
+    /// Refusals (origin, host, target, limits) logged per second at most;
+    /// the rest are counted, and the count logged with the first refusal
+    /// of a later second.
+    #[arg(long, default_value_t = 10, value_parser = positive_u32)]
+    pub refusal_log_rate: u32,
 
     /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
     /// a larger one closes the session with 1009.
@@ -81,6 +111,12 @@ pub struct RelayConfig {
     /// new connections are closed at once, not queued.
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_http_connections: usize,
+
+    /// Most of those from one client address (by TCP peer; a
+    /// --trusted-proxy's connections are not counted here, they carry many
+    /// clients); beyond it that address's new connections are closed at once.
+    #[arg(long, default_value_t = 32, value_parser = positive)]
+    pub max_http_connections_per_ip: usize,
 
     /// Origins allowed to open WebSocket sessions besides the relay's own
     /// (repeatable; a request without Origin, i.e. not from a browser, is allowed).

@@ -9,6 +9,8 @@
 //! - [`bridge`]: one WebSocket session ↔ one TCP stream: the close policy,
 //!   the byte accounting, the two pumps.
 //! - [`targets`]: the named-target registry, the only way to reach a host.
+//! - [`clients`]: who a client is (a trusted proxy's forwarded address) and
+//!   `--max-sessions-per-ip`.
 //! - [`embedded`]: starts the tutorial's app, echo and blackhole servers as targets.
 //! - [`observe`]: `observe=1`, the sessions' observation events: the
 //!   bounded queue and the hub pairing sessions with embedded servers.
@@ -20,6 +22,7 @@
 //! `protocol::relay_api`. The README is the user's guide.
 
 pub mod bridge;
+pub mod clients;
 pub mod config;
 pub mod embedded;
 pub mod metrics;

@@ -6,30 +6,50 @@
 //! tutorial's protocol (the echo target carries anything) end the tap for
 //! that direction with one warning; the bytes still flow.
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use protocol::python::python_bytes_repr;
 use protocol::{app, Decoder, DecoderConfig, Event};
 
-/// One direction of one session.
+/// Content above this is counted, not decoded: held for decoding, a large
+/// message would cost the session its size once more per direction.
+pub const TAP_MAX_CONTENT: u64 = 16 * 1024;
+
+/// Bytes of a frame shown in its log line; longer frames end "… (N bytes)".
+pub const TAP_LOG_BYTES: usize = 256;
+
+/// One direction of one session. Holds at most one JSON header (64 KiB by
+/// the 2-byte prefix) or [`TAP_MAX_CONTENT`] bytes of content, plus
+/// [`TAP_LOG_BYTES`] for the log line.
 pub struct Tap {
     /// `"browser → app"` or `"app → browser"`.
     direction: String,
+    config: DecoderConfig,
     decoder: Decoder,
-    /// Bytes of the frame being read, kept to log the whole frame.
-    frame: BytesMut,
+    /// The first bytes of the frame being read, for its log line.
+    head: Vec<u8>,
+    /// Bytes of the frame being read so far.
+    seen: usize,
+    /// Content bytes still to pass uncounted (a message above [`TAP_MAX_CONTENT`]).
+    skip: u64,
     pending: BytesMut,
     stopped: bool,
 }
 
 impl Tap {
+    /// A tap whose decoder refuses content above `max_content_length` (the
+    /// relay's message limit) like the app server would.
     pub fn new(direction: String, max_content_length: u64) -> Self {
+        let config = DecoderConfig {
+            max_content_length,
+            layout: false,
+        };
         Tap {
             direction,
-            decoder: Decoder::new(DecoderConfig {
-                max_content_length,
-                layout: false,
-            }),
-            frame: BytesMut::new(),
+            decoder: Decoder::new(config),
+            config,
+            head: Vec::new(),
+            seen: 0,
+            skip: 0,
             pending: BytesMut::new(),
             stopped: false,
         }
@@ -42,6 +62,11 @@ impl Tap {
         }
     }
 
+    /// Bytes the tap holds now (its bound is in the type's docs).
+    pub fn held(&self) -> usize {
+        self.pending.len() + self.head.len()
+    }
+
     /// The log lines for the frames `chunk` completes.
     pub fn frames(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
@@ -49,17 +74,45 @@ impl Tap {
             return lines;
         }
         self.pending.extend_from_slice(chunk);
-        self.frame.extend_from_slice(chunk);
         loop {
-            match self.decoder.decode_from(&mut self.pending) {
+            if self.skip > 0 {
+                let n = (self.skip as usize).min(self.pending.len());
+                self.keep(n);
+                self.pending.advance(n);
+                self.skip -= n as u64;
+                if self.skip > 0 {
+                    break;
+                }
+                lines.push(format!(
+                    "tap {}: a message with more than {TAP_MAX_CONTENT} bytes of content, not decoded {}",
+                    self.direction,
+                    self.shown()
+                ));
+                self.decoder = Decoder::new(self.config);
+                self.next_frame();
+                continue;
+            }
+            let before = self.pending.len();
+            let room = TAP_LOG_BYTES.saturating_sub(self.head.len()).min(before);
+            let start = self.pending[..room].to_vec();
+            let result = self.decoder.decode_from(&mut self.pending);
+            let consumed = before - self.pending.len();
+            self.head.extend_from_slice(&start[..consumed.min(room)]);
+            self.seen += consumed;
+            match result {
                 Ok(Some(Event::Message(decoded))) => {
-                    let bytes = self.frame.split_to(decoded.frame_len);
                     lines.push(format!(
                         "tap {}: {} {}",
                         self.direction,
                         app::describe(&decoded.message, "message"),
-                        python_bytes_repr(&bytes)
+                        self.shown()
                     ));
+                    self.next_frame();
+                }
+                Ok(Some(Event::Header { content_length, .. }))
+                    if content_length > TAP_MAX_CONTENT =>
+                {
+                    self.skip = content_length;
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
@@ -69,13 +122,35 @@ impl Tap {
                         self.direction
                     ));
                     self.stopped = true;
-                    self.frame = BytesMut::new();
+                    self.head = Vec::new();
                     self.pending = BytesMut::new();
                     break;
                 }
             }
         }
         lines
+    }
+
+    /// Notes `n` bytes of the frame from the front of `pending`.
+    fn keep(&mut self, n: usize) {
+        let room = TAP_LOG_BYTES.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(&self.pending[..room]);
+        self.seen += n;
+    }
+
+    /// The frame as a Python bytes literal, cut after [`TAP_LOG_BYTES`].
+    fn shown(&self) -> String {
+        let repr = python_bytes_repr(&self.head);
+        if self.seen > self.head.len() {
+            format!("{repr}… ({} bytes)", self.seen)
+        } else {
+            repr
+        }
+    }
+
+    fn next_frame(&mut self) {
+        self.head.clear();
+        self.seen = 0;
     }
 }
 
@@ -111,5 +186,36 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert!(lines[0].contains("tap off"), "{}", lines[0]);
         assert!(tap.frames(b"more").is_empty());
+    }
+
+    #[test]
+    fn a_large_message_split_in_chunks_is_counted_not_held() {
+        let content = "x".repeat(1 << 20);
+        let message = app::request("search", &content);
+        let frame = protocol::encode(&message).unwrap().bytes;
+        let small = protocol::encode(&app::request("search", "ring"))
+            .unwrap()
+            .bytes;
+        let mut stream = frame.to_vec();
+        stream.extend_from_slice(&small);
+        let mut tap = Tap::new("browser → app".into(), 2 << 20);
+        let mut lines = Vec::new();
+        let mut most = 0;
+        for chunk in stream.chunks(16 * 1024) {
+            lines.extend(tap.frames(chunk));
+            most = most.max(tap.held());
+        }
+        assert!(most <= 2 * 16 * 1024 + TAP_LOG_BYTES, "held {most} bytes");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].ends_with(&format!("… ({} bytes)", frame.len())),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].ends_with(&python_bytes_repr(&small)),
+            "{}",
+            lines[1]
+        );
     }
 }

@@ -41,7 +41,11 @@ async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
 
 /// A connection that has sent the start of a request head and holds it.
 async fn half_head(addr: SocketAddr) -> TcpStream {
-    let mut stream = within(TcpStream::connect(addr)).await.unwrap();
+    half_head_from(addr, [127, 0, 0, 1].into()).await
+}
+
+async fn half_head_from(addr: SocketAddr, source: std::net::IpAddr) -> TcpStream {
+    let mut stream = connect_from(source, addr).await;
     let head = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
     stream.write_all(head.as_bytes()).await.unwrap();
     stream
@@ -161,6 +165,39 @@ async fn connections_beyond_max_http_connections_are_closed_and_service_returns(
     }
     eventually(|| relay.metrics.active_sessions() == 6).await;
     assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_http_connection() {
+    let relay = start(
+        RelayConfig {
+            max_http_connections: 8,
+            max_http_connections_per_ip: 2,
+            trusted_proxies: vec!["127.0.0.3".parse().unwrap()],
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    let attacker = [127, 0, 0, 2].into();
+    let mut held = vec![
+        half_head_from(relay.addr, attacker).await,
+        half_head_from(relay.addr, attacker).await,
+    ];
+    let mut third = connect_from(attacker, relay.addr).await;
+    assert!(until_closed(&mut third).await.is_empty());
+    // Others still get in while the attacker holds its two.
+    assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
+    // A trusted proxy carries many clients: not capped per address.
+    let proxy = [127, 0, 0, 3].into();
+    for _ in 0..3 {
+        held.push(half_head_from(relay.addr, proxy).await);
+    }
+    let mut request = held.pop().unwrap();
+    request.write_all(b"x\r\n\r\n").await.unwrap();
+    let mut response = [0u8; 12];
+    within(request.read_exact(&mut response)).await.unwrap();
+    assert_eq!(&response, b"HTTP/1.1 200");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Log lines a stranger's values end up in (issue #13): a 60 KB target
-//! name or a 1 MiB request must not make a log line of their size.
+//! name or a 1 MiB request must not make a log line of their size, and a
+//! flood of refused requests must not make a line each.
 
 mod support;
 
@@ -57,6 +58,8 @@ async fn stranger_values_are_logged_cut() {
     a_60_kb_target_name_is_logged_and_answered_cut(&relay, &lines).await;
     lines.0.lock().unwrap().clear();
     a_1_mib_request_is_logged_cut_and_small_ones_whole(&relay, &lines).await;
+    lines.0.lock().unwrap().clear();
+    refusals_beyond_the_rate_are_counted_not_logged(&relay, &lines).await;
 }
 
 async fn a_60_kb_target_name_is_logged_and_answered_cut(relay: &TestRelay, lines: &Lines) {
@@ -128,4 +131,28 @@ async fn a_1_mib_request_is_logged_cut_and_small_ones_whole(relay: &TestRelay, l
         .rfind(|l| l.starts_with("Received request {"))
         .unwrap();
     assert!(received.contains(" bytes)"), "{received}");
+}
+
+async fn refusals_beyond_the_rate_are_counted_not_logged(relay: &TestRelay, lines: &Lines) {
+    const REFUSALS: usize = 300;
+    for _ in 0..REFUSALS {
+        let (status, _) = http_get(relay.addr, "/ws?target=nothing-by-this-name", &[]).await;
+        assert_eq!(status, 404);
+    }
+    // The count of the unlogged ones comes with a refusal in a later second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(http_get(relay.addr, "/ws?target=nothing", &[]).await.0, 404);
+    let lines = lines.0.lock().unwrap();
+    let logged = lines.iter().filter(|l| l.starts_with("refused ")).count();
+    let counted: usize = lines
+        .iter()
+        .filter_map(|l| {
+            l.strip_suffix(" more refusals not logged (--refusal-log-rate 10 per second)")
+        })
+        .map(|n| n.parse::<usize>().unwrap())
+        .sum();
+    assert!(logged < REFUSALS, "{logged} lines for {REFUSALS} refusals");
+    assert!(counted > 0, "{lines:?}");
+    // None lost: each refusal is a line or in a count.
+    assert_eq!(logged + counted, REFUSALS + 1);
 }

@@ -19,6 +19,9 @@ pub mod code {
     pub const TOO_BIG: u16 = 1009;
     /// The TCP side failed: connect, reset or another I/O error.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// The relay is over a budget shared by every session (IANA's "Try
+    /// Again Later"): the session's own traffic broke no rule.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
 /// The most reason text a close frame can carry (125 bytes of control-frame
@@ -74,6 +77,10 @@ pub enum CloseReason {
     },
     /// The relay is shutting down.
     ShuttingDown,
+    /// The bytes all sessions hold together (partial messages included)
+    /// went over the relay's `--max-buffered-bytes`: the session that
+    /// pushed them over is closed.
+    RelayBusy,
     /// A close this version of the contract does not know (another relay
     /// version, or another server altogether): shown as received.
     Unknown {
@@ -93,6 +100,7 @@ const PROTOCOL_ERROR: &str = "protocol error: ";
 const AFTER_HALF_CLOSE: &str = "data after half-close (empty message)";
 const IDLE: &str = "idle timeout: no traffic for ";
 const SHUTTING_DOWN: &str = "relay shutting down";
+const RELAY_BUSY: &str = "relay busy: too many bytes held by all sessions, try again later";
 const CANNOT_CONNECT: &str = "cannot connect (";
 
 impl ConnectFailure {
@@ -136,6 +144,7 @@ impl CloseReason {
             CloseReason::ProtocolError(_) => code::PROTOCOL_ERROR,
             CloseReason::DataAfterHalfClose | CloseReason::IdleTimeout { .. } => code::POLICY,
             CloseReason::ShuttingDown => code::GOING_AWAY,
+            CloseReason::RelayBusy => code::TRY_AGAIN_LATER,
             CloseReason::Unknown { code, .. } => *code,
         }
     }
@@ -184,6 +193,7 @@ impl CloseReason {
                 .and_then(parse_duration_ms)
                 .map(|after_ms| CloseReason::IdleTimeout { after_ms }),
             (code::GOING_AWAY, SHUTTING_DOWN) => Some(CloseReason::ShuttingDown),
+            (code::TRY_AGAIN_LATER, RELAY_BUSY) => Some(CloseReason::RelayBusy),
             _ => None,
         };
         parsed.unwrap_or_else(unknown)
@@ -214,6 +224,7 @@ impl fmt::Display for CloseReason {
                 }
             }
             CloseReason::ShuttingDown => f.write_str(SHUTTING_DOWN),
+            CloseReason::RelayBusy => f.write_str(RELAY_BUSY),
             CloseReason::Unknown { reason, .. } => f.write_str(reason),
         }
     }
@@ -263,6 +274,7 @@ mod tests {
             CloseReason::IdleTimeout { after_ms: 30_000 },
             CloseReason::IdleTimeout { after_ms: 1_500 },
             CloseReason::ShuttingDown,
+            CloseReason::RelayBusy,
             CloseReason::Unknown {
                 code: 4000,
                 reason: "a server of its own".into(),

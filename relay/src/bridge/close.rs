@@ -44,6 +44,8 @@ pub enum Ending {
     Idle(Duration),
     /// The relay is shutting down.
     Shutdown,
+    /// This session's reads took the bytes all sessions hold over `--max-buffered-bytes`.
+    OverBudget,
 }
 
 impl Ending {
@@ -67,6 +69,7 @@ impl Ending {
                 after_ms: after.as_millis() as u64,
             },
             Ending::Shutdown => CloseReason::ShuttingDown,
+            Ending::OverBudget => CloseReason::RelayBusy,
             Ending::ClientClosed(_) | Ending::ClientGone(_) => return None,
         })
     }
@@ -137,7 +140,7 @@ pub struct SessionReport {
 }
 
 /// Sends the close frame for `ending`, then waits (up to `grace`) for the
-/// browser's reply. True if the frame was written out.
+/// browser's reply (not over budget). True if the frame was written out.
 pub(super) async fn close_client<Tx, Rx, E>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
@@ -158,6 +161,11 @@ where
     let sent = tokio::time::timeout(grace, ws_tx.send(Message::Close(Some(frame)))).await;
     if !matches!(sent, Ok(Ok(()))) {
         return false;
+    }
+    // Over budget, the session's partial message is what must go, and it
+    // goes only with the connection: no waiting (and reading on) for a reply.
+    if matches!(ending, Ending::OverBudget) {
+        return true;
     }
     // Wait for the close reply so the browser sees a clean close, not a reset.
     let _ = tokio::time::timeout(grace, async {

@@ -19,6 +19,8 @@
 //!   (a `relay_api::CloseReason`) and the [`SessionReport`];
 //! - `activity`: the idle clock restarted by bytes, also mid-message ([`activity::Touching`]);
 //! - `stats`: byte accounting, per session ([`SessionStats`]) and in total ([`HeldBytes`]);
+//! - `inbound`: the browser's partial messages, counted from its connection's
+//!   reads ([`Inbound`]), and the relay-wide `--max-buffered-bytes`;
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
 //! - `observed`: with `observe=1`, the connect, writes and samples that
 //!   report, and the text messages interleaved with the bytes ([`Observing`]);
@@ -29,6 +31,7 @@ mod activity;
 mod close;
 #[cfg(test)]
 mod doubles;
+mod inbound;
 mod observed;
 mod pump;
 mod stats;
@@ -53,6 +56,7 @@ use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
 pub use close::{Ending, SessionReport};
+pub use inbound::Inbound;
 pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
 pub use stats::{HeldBytes, SessionStats};
@@ -215,6 +219,7 @@ where
                 biased;
                 _ = stop.cancelled() => None,
                 _ = shutdown.cancelled() => Some(Ending::Shutdown),
+                _ = stats.over_budget() => Some(Ending::OverBudget),
                 _ = idle(stats, config.idle_timeout, probe) => Some(Ending::Idle(config.idle_timeout)),
                 // Sampling ends no session; it stops with the others.
                 () = sample(&observing) => None,

@@ -23,7 +23,7 @@ use protocol::relay_api::Observed;
 
 use super::close::Ending;
 use super::observed::{feed_observations, write_observed, Observing, Probe};
-use super::stats::SessionStats;
+use super::stats::{SessionStats, TapSide};
 use crate::observe::TEXT_PER_FLUSH;
 use crate::tap::Tap;
 
@@ -111,9 +111,7 @@ where
             let n = bytes.len();
             held.grow(n);
             stats.touch();
-            if let Some(tap) = tap {
-                tap.observe(&bytes);
-            }
+            tapped(tap, &bytes, stats, TapSide::Down);
             if let Err(e) = ws_tx.feed(Message::Binary(bytes)).await {
                 return Ending::ClientGone(format!("send failed: {e}"));
             }
@@ -236,6 +234,9 @@ where
             Some(Err(e)) => return Ending::client_error(e),
             Some(Ok(message)) => message,
         };
+        // Its bytes stop counting as a partial message (a binary one is
+        // held below until written).
+        stats.message_taken(payload_len(&message));
         match message {
             // An empty message is the browser's shutdown(SHUT_WR): a zero-byte
             // TCP write means nothing, so the empty message is free to mean "done sending".
@@ -256,9 +257,7 @@ where
                 let n = bytes.len();
                 let held = stats.hold(n);
                 stats.touch();
-                if let Some(tap) = tap {
-                    tap.observe(&bytes);
-                }
+                tapped(tap, &bytes, stats, TapSide::Up);
                 // Each partial write restarts the idle clock: a target
                 // reading slowly is still traffic.
                 let written = match &observing {
@@ -282,6 +281,23 @@ where
             // tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => {}
         }
+    }
+}
+
+/// Feeds the tap, if any, and counts what it keeps.
+fn tapped(tap: &mut Option<Tap>, bytes: &[u8], stats: &SessionStats, side: TapSide) {
+    if let Some(tap) = tap {
+        tap.observe(bytes);
+        stats.tap_keeps(side, tap.held());
+    }
+}
+
+/// Payload bytes of a message as the browser framed it.
+fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Text(text) => text.len(),
+        Message::Close(frame) => frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
     }
 }
 
@@ -337,9 +353,7 @@ pub(super) async fn drain<R: AsyncRead + Unpin + Send>(
         if bytes.is_empty() {
             break;
         }
-        if let Some(tap) = tap {
-            tap.observe(&bytes);
-        }
+        tapped(tap, &bytes, stats, TapSide::Down);
         stats
             .discarded
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);

@@ -10,13 +10,25 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::inbound::{client_frame_len, Inbound};
+
 /// Bytes held by every session together.
 #[derive(Debug, Default)]
 pub struct HeldBytes(AtomicUsize);
 
 impl HeldBytes {
+    /// Bytes held now.
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` more; returns the new total.
+    pub(super) fn add(&self, n: usize) -> usize {
+        self.0.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    pub(super) fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
     }
 }
 
@@ -34,6 +46,19 @@ pub struct SessionStats {
     pub(super) discarded: AtomicU64,
     /// Milliseconds since `started` of the last byte moved.
     last_activity_ms: AtomicU64,
+    /// What the browser sent that no whole message has taken yet.
+    inbound: Option<Arc<Inbound>>,
+    /// Bytes the `--tap`s keep between reads, per [`TapSide`].
+    taps: [AtomicUsize; 2],
+}
+
+/// Which of a session's two taps.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TapSide {
+    /// Browser → target.
+    Up = 0,
+    /// Target → browser.
+    Down = 1,
 }
 
 impl SessionStats {
@@ -48,6 +73,29 @@ impl SessionStats {
             peak_buffered: AtomicUsize::new(0),
             discarded: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
+            inbound: None,
+            taps: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        }
+    }
+
+    /// Also watches the browser's partial messages, counted by its connection.
+    pub fn with_inbound(mut self, inbound: Arc<Inbound>) -> Self {
+        self.inbound = Some(inbound);
+        self
+    }
+
+    /// A whole message of `payload` bytes arrived from the browser.
+    pub(super) fn message_taken(&self, payload: usize) {
+        if let Some(inbound) = &self.inbound {
+            inbound.taken(client_frame_len(payload));
+        }
+    }
+
+    /// Resolves once the session's reads took the relay over its budget.
+    pub(super) async fn over_budget(&self) {
+        match &self.inbound {
+            Some(inbound) => inbound.over_budget().await,
+            None => std::future::pending().await,
         }
     }
 
@@ -84,6 +132,21 @@ impl SessionStats {
         self.started.elapsed().saturating_sub(last)
     }
 
+    /// The tap on `side` now keeps `n` bytes (counted as held until the
+    /// next call, or the session's end).
+    pub(super) fn tap_keeps(&self, side: TapSide, n: usize) {
+        let before = self.taps[side as usize].swap(n, Ordering::Relaxed);
+        if n >= before {
+            let grown = n - before;
+            let now = self.buffered.fetch_add(grown, Ordering::Relaxed) + grown;
+            self.peak_buffered.fetch_max(now, Ordering::Relaxed);
+            self.total.add(grown);
+        } else {
+            self.buffered.fetch_sub(before - n, Ordering::Relaxed);
+            self.total.sub(before - n);
+        }
+    }
+
     /// Counts `n` bytes as held until the guard drops (also when a pending
     /// write is abandoned because the session ends).
     pub(super) fn hold(&self, n: usize) -> Held<'_> {
@@ -103,7 +166,7 @@ impl Held<'_> {
     pub(super) fn grow(&mut self, n: usize) {
         let now = self.stats.buffered.fetch_add(n, Ordering::Relaxed) + n;
         self.stats.peak_buffered.fetch_max(now, Ordering::Relaxed);
-        self.stats.total.0.fetch_add(n, Ordering::Relaxed);
+        self.stats.total.add(n);
         self.n += n;
     }
 }
@@ -111,6 +174,13 @@ impl Held<'_> {
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.stats.buffered.fetch_sub(self.n, Ordering::Relaxed);
-        self.stats.total.0.fetch_sub(self.n, Ordering::Relaxed);
+        self.stats.total.sub(self.n);
+    }
+}
+
+impl Drop for SessionStats {
+    fn drop(&mut self) {
+        let taps: usize = self.taps.iter().map(|t| t.load(Ordering::Relaxed)).sum();
+        self.total.sub(taps);
     }
 }

@@ -10,6 +10,8 @@
 //! - `--max-http-connections`: a semaphore taken at accept; without a permit
 //!   the connection is closed at once. An upgraded connection gives its
 //!   permit back (its session counts against `--max-sessions`);
+//! - `--max-http-connections-per-ip`: the same per client address (not for
+//!   a `--trusted-proxy`), so one address cannot take every permit;
 //! - accept errors (EMFILE: out of file descriptors) back off, doubling from
 //!   10 ms to 1 s, instead of spinning or ending the relay;
 //! - shutdown: stop accepting, ask each connection to finish its request,
@@ -34,6 +36,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::bridge::Inbound;
+use crate::clients::PerClient;
 use crate::config::RelayConfig;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -53,6 +57,7 @@ pub(super) async fn accept_loop(
         .header_read_timeout(config.header_timeout)
         .max_buf_size(config.max_header_bytes);
     let slots = Arc::new(Semaphore::new(config.max_http_connections));
+    let per_client = PerClient::new(config.max_http_connections_per_ip);
     let connections = TaskTracker::new();
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -88,17 +93,40 @@ pub(super) async fn accept_loop(
             drop(tcp);
             continue;
         };
+        // A proxy's connections carry many clients: its own share is the whole.
+        let proxied = config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(peer.ip()));
+        let client_slot = if proxied {
+            None
+        } else {
+            match per_client.try_take(peer.ip()) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::debug!(
+                        "{peer}: closed at once (--max-http-connections-per-ip {})",
+                        config.max_http_connections_per_ip
+                    );
+                    drop(tcp);
+                    continue;
+                }
+            }
+        };
         // Small messages (a request, a close frame right after a reply) must
         // not wait for Nagle's algorithm to meet a delayed ACK.
         let _ = tcp.set_nodelay(true);
         let activity = Arc::new(Activity::new());
+        let inbound = Arc::new(Inbound::default());
         let io = TokioIo::new(Watched {
             io: tcp,
             activity: activity.clone(),
+            inbound: inbound.clone(),
         });
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(inbound.clone());
             tower_service::Service::call(&mut router.clone(), request)
         });
         let conn = builder.serve_connection(io, service).with_upgrades();
@@ -106,7 +134,9 @@ pub(super) async fn accept_loop(
         let idle = config.http_idle_timeout;
         let grace = config.close_grace;
         connections.spawn(async move {
+            // Both given back when the connection upgrades (or ends).
             let _permit = permit;
+            let _client_slot = client_slot;
             tokio::pin!(conn);
             tokio::select! {
                 result = conn.as_mut() => {
@@ -173,10 +203,12 @@ impl Activity {
     }
 }
 
-/// A TCP stream that notes in its [`Activity`] when bytes move.
+/// A TCP stream that notes in its [`Activity`] when bytes move, and
+/// counts what it reads in its [`Inbound`] (once a session arms it).
 struct Watched {
     io: TcpStream,
     activity: Arc<Activity>,
+    inbound: Arc<Inbound>,
 }
 
 impl AsyncRead for Watched {
@@ -187,8 +219,10 @@ impl AsyncRead for Watched {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if buf.filled().len() > before {
+        let read = buf.filled().len() - before;
+        if read > 0 {
             self.activity.touch();
+            self.inbound.received(read);
         }
         polled
     }

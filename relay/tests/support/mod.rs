@@ -79,6 +79,9 @@ pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRel
 pub fn test_config() -> RelayConfig {
     RelayConfig {
         close_grace: Duration::from_secs(2),
+        // Every test client is 127.0.0.1: the per-client limits have tests of their own.
+        max_sessions_per_ip: 1024,
+        max_http_connections_per_ip: 256,
         ..RelayConfig::default()
     }
 }
@@ -263,4 +266,85 @@ pub async fn eventually(mut condition: impl FnMut() -> bool) {
         }
     })
     .await
+}
+
+/// A WebSocket opened by hand, so a test can stop mid-frame.
+pub async fn raw_session(addr: SocketAddr, headers: &[&str]) -> TcpStream {
+    let host = format!("Host: {addr}");
+    let mut lines = vec![host.as_str()];
+    lines.extend_from_slice(headers);
+    let request = upgrade_request("/ws?target=echo", &lines);
+    let stream = within(TcpStream::connect(addr)).await.unwrap();
+    let (status, head, stream) = raw_upgrade(stream, &request).await;
+    assert_eq!(status, 101, "{head}");
+    stream
+}
+
+/// Sends an upgrade `request` on `stream`: (status, response head, the
+/// stream: a WebSocket if the status is 101; a refusal's body unread).
+pub async fn raw_upgrade(mut stream: TcpStream, request: &str) -> (u16, String, TcpStream) {
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    within(async {
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                stream.read(&mut byte).await.unwrap(),
+                1,
+                "closed in the head"
+            );
+            head.push(byte[0]);
+        }
+    })
+    .await;
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let status = head[9..12].parse().unwrap();
+    (status, head, stream)
+}
+
+/// The head of a masked binary frame (mask of zeros: the payload goes as is).
+pub fn frame_head(len: usize) -> Vec<u8> {
+    let mut head = vec![0x82];
+    match len {
+        0..=125 => head.push(0x80 | len as u8),
+        126..=65535 => {
+            head.push(0x80 | 126);
+            head.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            head.push(0x80 | 127);
+            head.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    head.extend_from_slice(&[0; 4]);
+    head
+}
+
+/// The close frame the relay sends (code, reason), skipping data frames.
+pub async fn read_close(stream: &mut TcpStream) -> (u16, String) {
+    within(async {
+        loop {
+            let mut head = [0u8; 2];
+            stream.read_exact(&mut head).await.unwrap();
+            let len = match head[1] & 0x7f {
+                126 => stream.read_u16().await.unwrap() as usize,
+                127 => stream.read_u64().await.unwrap() as usize,
+                n => n as usize,
+            };
+            let mut payload = vec![0; len];
+            stream.read_exact(&mut payload).await.unwrap();
+            if head[0] & 0x0f == 0x8 {
+                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+            }
+        }
+    })
+    .await
+}
+
+/// A connection from `source` (another loopback address is another client).
+pub async fn connect_from(source: std::net::IpAddr, to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(source, 0)).unwrap();
+    within(socket.connect(to)).await.unwrap()
 }
