@@ -1,0 +1,323 @@
+//! **Many connections**: the tutorial's multi-connection client, in the
+//! browser, against its event-loop server (`multiconn`). 2–8 WebSockets
+//! (each one TCP connection from the relay) send "Message 1 from client."
+//! on every connection, then "Message 2 from client." on every connection,
+//! and half-close once all they sent came back. Beside them: the server's
+//! loop, one row per iteration (which of these sockets were ready, for what,
+//! and what the server did), and one lane per connection.
+//!
+//! The sockets live here rather than in `hooks::use_websocket`, which holds
+//! the playground's one session and reports to its reducer; these are N
+//! sockets reporting to [`Lab`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{ArrayBuffer, Uint8Array};
+use protocol::python::python_bytes_repr;
+use protocol::relay_api::{Observation, Readiness};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, Event, HtmlSelectElement, MessageEvent, WebSocket};
+use yew::prelude::*;
+
+pub use super::many_model::*;
+
+/// The relay's target running the event-loop server.
+pub const TARGET: &str = "multiconn";
+/// Pause between the two rounds of messages, so the loop's iterations for
+/// the first can be told from the second's.
+const ROUND_MS: u32 = 300;
+/// How long the lab waits for its sockets to open before sending anyway.
+const OPEN_WAIT_MS: u32 = 5000;
+
+impl Reducible for Lab {
+    type Action = ManyAction;
+
+    fn reduce(self: Rc<Self>, action: ManyAction) -> Rc<Self> {
+        let mut lab = Rc::unwrap_or_clone(self);
+        Lab::reduce(&mut lab, action);
+        Rc::new(lab)
+    }
+}
+
+/// One open WebSocket and the handlers it calls.
+struct Socket {
+    ws: WebSocket,
+    _handlers: [Closure<dyn FnMut(Event)>; 3],
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Opens connection `n` of run `run`; it half-closes once `expect` bytes came back.
+fn open(
+    url: &str,
+    run: u32,
+    n: usize,
+    expect: usize,
+    dispatch: Callback<ManyAction>,
+) -> Option<Socket> {
+    let emit = move |dispatch: &Callback<ManyAction>, event| {
+        dispatch.emit(ManyAction::Conn {
+            run,
+            conn: n,
+            event,
+        })
+    };
+    let ws = WebSocket::new(url).ok()?;
+    ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
+    let on_open = {
+        let dispatch = dispatch.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_: Event| emit(&dispatch, ConnEvent::Opened))
+    };
+    let on_message = {
+        let dispatch = dispatch.clone();
+        let ws = ws.clone();
+        let mut received = 0;
+        Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let Ok(event) = event.dyn_into::<MessageEvent>() else {
+                return;
+            };
+            let data = event.data();
+            if let Some(text) = data.as_string() {
+                if let Ok(observation) = serde_json::from_str::<Observation>(&text) {
+                    emit(&dispatch, ConnEvent::Observed(observation));
+                }
+            } else if let Ok(buffer) = data.dyn_into::<ArrayBuffer>() {
+                let bytes = Uint8Array::new(&buffer).to_vec();
+                received += bytes.len();
+                emit(&dispatch, ConnEvent::Received(bytes));
+                // The tutorial's client closes once it has all it sent; here
+                // the close is a half-close, so the server's recv() → b''
+                // and its close() are seen too.
+                if received == expect && ws.send_with_u8_array(&[]).is_ok() {
+                    emit(&dispatch, ConnEvent::HalfClosed);
+                }
+            }
+        })
+    };
+    let on_close = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+        if let Ok(event) = event.dyn_into::<CloseEvent>() {
+            emit(&dispatch, ConnEvent::Closed(event.code()));
+        }
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    Some(Socket {
+        ws,
+        _handlers: [on_open, on_message, on_close],
+    })
+}
+
+/// Sends the tutorial's messages, round by round, on every socket of `run`.
+async fn send_rounds(
+    sockets: Rc<RefCell<Vec<Socket>>>,
+    run: Rc<RefCell<u32>>,
+    this_run: u32,
+    dispatch: Callback<ManyAction>,
+) {
+    let mut waited = 0;
+    let all_open = |sockets: &Rc<RefCell<Vec<Socket>>>| {
+        sockets
+            .borrow()
+            .iter()
+            .all(|s| s.ws.ready_state() != WebSocket::CONNECTING)
+    };
+    while !all_open(&sockets) && waited < OPEN_WAIT_MS {
+        TimeoutFuture::new(20).await;
+        waited += 20;
+    }
+    for (round, message) in MESSAGES.iter().enumerate() {
+        if round > 0 {
+            TimeoutFuture::new(ROUND_MS).await;
+        }
+        if *run.borrow() != this_run {
+            return;
+        }
+        for (i, socket) in sockets.borrow().iter().enumerate() {
+            if socket.ws.ready_state() == WebSocket::OPEN
+                && socket.ws.send_with_u8_array(message.as_bytes()).is_ok()
+            {
+                dispatch.emit(ManyAction::Conn {
+                    run: this_run,
+                    conn: i + 1,
+                    event: ConnEvent::Sent(message.as_bytes().to_vec()),
+                });
+            }
+        }
+    }
+}
+
+/// Where the lab's sockets go: `url(TARGET)` gives the WebSocket URL.
+#[derive(Properties, PartialEq)]
+pub struct ManyProps {
+    /// The relay's WebSocket URL for a target, with observation on.
+    pub url: Callback<String, String>,
+}
+
+/// The Many connections lab.
+#[component]
+pub fn ManyConnections(props: &ManyProps) -> Html {
+    let lab = use_reducer(Lab::default);
+    let count = use_state(|| 4usize);
+    let sockets = use_mut_ref(Vec::<Socket>::new);
+    let run = use_mut_ref(|| 0u32);
+
+    let on_count = {
+        let count = count.clone();
+        Callback::from(move |e: Event| {
+            if let Some(select) = e.target_dyn_into::<HtmlSelectElement>() {
+                count.set(select.value().parse().unwrap_or(4));
+            }
+        })
+    };
+    let on_start = {
+        let dispatcher = lab.dispatcher();
+        let url = props.url.emit(TARGET.to_owned());
+        let count = *count;
+        let sockets = sockets.clone();
+        let run = run.clone();
+        Callback::from(move |_| {
+            let this_run = {
+                let mut run = run.borrow_mut();
+                *run += 1;
+                *run
+            };
+            let dispatch = Callback::from({
+                let dispatcher = dispatcher.clone();
+                move |a| dispatcher.dispatch(a)
+            });
+            dispatch.emit(ManyAction::Start {
+                run: this_run,
+                count,
+            });
+            let expect = MESSAGES.iter().map(|m| m.len()).sum();
+            let opened: Vec<Socket> = (1..=count)
+                .filter_map(|n| open(&url, this_run, n, expect, dispatch.clone()))
+                .collect();
+            *sockets.borrow_mut() = opened;
+            wasm_bindgen_futures::spawn_local(send_rounds(
+                sockets.clone(),
+                run.clone(),
+                this_run,
+                dispatch,
+            ));
+        })
+    };
+
+    let conns = &lab.conns;
+    html! {
+        <section class="panel wide many" id="many" aria-labelledby="many-h">
+            <h2 id="many-h">{ "Many connections: the tutorial's event loop" }</h2>
+            <p class="hint">{ "The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Each connection sends \"Message 1 from client.\", then every connection sends \"Message 2 from client.\"; once all of it is back, the browser half-closes." }</p>
+            <div class="many-controls">
+                <label>{ "Connections " }
+                    <select id="many-count" onchange={on_count}>
+                        { for (MIN_CONNECTIONS..=MAX_CONNECTIONS).map(|n| html! {
+                            <option value={n.to_string()} selected={n == *count}>{ n }</option>
+                        }) }
+                    </select>
+                </label>
+                <button type="button" id="many-start" onclick={on_start}>{ "Open and send" }</button>
+            </div>
+            <table class="many-conns" id="many-conns">
+                <thead><tr><th>{ "connection" }</th><th>{ "server sees" }</th><th>{ "sent" }</th><th>{ "came back" }</th><th>{ "state" }</th></tr></thead>
+                <tbody>
+                { for conns.iter().enumerate().map(|(i, c)| html! {
+                    <tr data-conn={(i + 1).to_string()} class={classes!(c.echoed().then_some("ok"))}>
+                        <td>{ i + 1 }</td>
+                        <td class="mono">{ c.peer.clone().unwrap_or_default() }</td>
+                        <td class="mono sent">{ python_bytes_repr(&c.sent) }</td>
+                        <td class="mono back">{ python_bytes_repr(&c.received) }</td>
+                        <td class="state">{ status_words(c) }</td>
+                    </tr>
+                }) }
+                </tbody>
+            </table>
+            <div class="many-grid">
+                { iteration_table(&lab) }
+                { lanes(&lab) }
+            </div>
+        </section>
+    }
+}
+
+fn status_words(conn: &Conn) -> String {
+    let echoed = if conn.echoed() { ", echoed whole" } else { "" };
+    match conn.status {
+        Status::Connecting => "connecting".into(),
+        Status::Open => format!("open{echoed}"),
+        Status::HalfClosed => format!("half-closed{echoed}"),
+        Status::Closed(code) => format!("closed ({code}){echoed}"),
+    }
+}
+
+fn iteration_table(lab: &Lab) -> Html {
+    html! {
+        <table class="many-iterations" id="many-iterations">
+            <thead><tr><th>{ "poll()" }</th><th>{ "ready sockets" }</th><th>{ "what the loop did" }</th></tr></thead>
+            <tbody>
+            { for lab.iterations.iter().map(|(number, it)| {
+                let others = it.ready as usize - it.entries.len().min(it.ready as usize);
+                html! {
+                    <tr data-iteration={number.to_string()}>
+                        <td>{ format!("#{number}") }</td>
+                        <td class="ready">
+                            { for it.entries.iter().map(|e| html! {
+                                <div data-conn={e.conn.to_string()} data-io={io_name(e.io)}>
+                                    { if e.io == Readiness::Accept { ready_words(e.io).to_owned() } else { format!("connection {}: {}", e.conn, ready_words(e.io)) } }
+                                </div>
+                            }) }
+                            if others > 0 { <div class="muted">{ format!("+{others} other socket(s) ready") }</div> }
+                        </td>
+                        <td class="calls mono">
+                            { for it.entries.iter().flat_map(|e| {
+                                let idle = e.calls.is_empty().then(|| idle_words(e.io).to_owned());
+                                e.calls.iter().map(move |c| call_words(c, e.conn)).chain(idle)
+                            }).map(|line| html! { <div>{ line }</div> }) }
+                        </td>
+                    </tr>
+                }
+            }) }
+            </tbody>
+        </table>
+    }
+}
+
+fn io_name(io: Readiness) -> &'static str {
+    match io {
+        Readiness::Accept => "accept",
+        Readiness::Read => "read",
+        Readiness::Write => "write",
+        Readiness::ReadWrite => "read_write",
+    }
+}
+
+/// One column per connection, one row per iteration: the loop serving
+/// the connections in turn.
+fn lanes(lab: &Lab) -> Html {
+    let n = lab.conns.len();
+    let style = format!("grid-template-columns: 3.5rem repeat({n}, minmax(4.5rem, 1fr))");
+    html! {
+        <div class="many-lanes" id="many-lanes" {style} role="table" aria-label="one lane per connection">
+            <div class="lane-h">{ "poll()" }</div>
+            { for (1..=n).map(|c| html! { <div class="lane-h">{ format!("conn {c}") }</div> }) }
+            { for lab.iterations.iter().flat_map(|(number, it)| {
+                let cells = (1..=n).map(move |c| match it.entries.iter().find(|e| e.conn == c) {
+                    Some(e) => html! { <div class={classes!("lane", io_name(e.io))} data-conn={c.to_string()}>{ lane_words(e) }</div> },
+                    None => html! { <div class="lane empty"></div> },
+                });
+                std::iter::once(html! { <div class="lane-n">{ format!("#{number}") }</div> }).chain(cells)
+            }) }
+        </div>
+    }
+}
