@@ -32,16 +32,6 @@ const ROUND_MS: u32 = 300;
 /// How long the lab waits for its sockets to open before sending anyway.
 const OPEN_WAIT_MS: u32 = 5000;
 
-impl Reducible for Lab {
-    type Action = ManyAction;
-
-    fn reduce(self: Rc<Self>, action: ManyAction) -> Rc<Self> {
-        let mut lab = Rc::unwrap_or_clone(self);
-        Lab::reduce(&mut lab, action);
-        Rc::new(lab)
-    }
-}
-
 /// One open WebSocket and the handlers it calls.
 struct Socket {
     ws: WebSocket,
@@ -167,7 +157,10 @@ pub struct ManyProps {
 /// The Many connections lab.
 #[component]
 pub fn ManyConnections(props: &ManyProps) -> Html {
-    let lab = use_reducer(Lab::default);
+    // Reduced in place and redrawn: a reducer handle would clone the lab
+    // per event (and its code weighs on the page budget).
+    let lab = use_mut_ref(Lab::default);
+    let redraw = use_force_update();
     let count = use_state(|| 4usize);
     let sockets = use_mut_ref(Vec::<Socket>::new);
     let run = use_mut_ref(|| 0u32);
@@ -181,7 +174,8 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
         })
     };
     let on_start = {
-        let dispatcher = lab.dispatcher();
+        let lab = lab.clone();
+        let redraw = redraw.clone();
         let url = props.url.emit(TARGET.to_owned());
         let count = *count;
         let sockets = sockets.clone();
@@ -193,8 +187,12 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
                 *run
             };
             let dispatch = Callback::from({
-                let dispatcher = dispatcher.clone();
-                move |a| dispatcher.dispatch(a)
+                let lab = lab.clone();
+                let redraw = redraw.clone();
+                move |a| {
+                    lab.borrow_mut().reduce(a);
+                    redraw.force_update();
+                }
             });
             dispatch.emit(ManyAction::Start {
                 run: this_run,
@@ -214,6 +212,7 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
         })
     };
 
+    let lab = lab.borrow();
     let conns = &lab.conns;
     html! {
         <section class="panel wide many" id="many" aria-labelledby="many-h">
@@ -262,33 +261,34 @@ fn status_words(conn: &Conn) -> String {
 }
 
 fn iteration_table(lab: &Lab) -> Html {
+    let rows = lab.iterations.iter().flat_map(|(number, it)| {
+        let span = it.entries.len().to_string();
+        let others = (it.ready as usize).saturating_sub(it.entries.len());
+        it.entries.iter().enumerate().map(move |(k, e)| {
+            let ready = if e.io == Readiness::Accept {
+                ready_words(e.io).to_owned()
+            } else {
+                format!("connection {}: {}", e.conn, ready_words(e.io))
+            };
+            let idle = e.calls.is_empty().then(|| idle_words(e.io).to_owned());
+            let calls = e.calls.iter().map(|c| call_words(c, e.conn)).chain(idle);
+            html! {
+                <tr data-iteration={number.to_string()}>
+                    if k == 0 {
+                        <td rowspan={span.clone()}>{ format!("#{number}") }
+                            if others > 0 { <div class="muted">{ format!("+{others} other ready") }</div> }
+                        </td>
+                    }
+                    <td class="ready" data-conn={e.conn.to_string()} data-io={io_name(e.io)}>{ ready }</td>
+                    <td class="calls mono">{ for calls.map(|line| html! { <div>{ line }</div> }) }</td>
+                </tr>
+            }
+        })
+    });
     html! {
         <table class="many-iterations" id="many-iterations">
-            <thead><tr><th>{ "poll()" }</th><th>{ "ready sockets" }</th><th>{ "what the loop did" }</th></tr></thead>
-            <tbody>
-            { for lab.iterations.iter().map(|(number, it)| {
-                let others = it.ready as usize - it.entries.len().min(it.ready as usize);
-                html! {
-                    <tr data-iteration={number.to_string()}>
-                        <td>{ format!("#{number}") }</td>
-                        <td class="ready">
-                            { for it.entries.iter().map(|e| html! {
-                                <div data-conn={e.conn.to_string()} data-io={io_name(e.io)}>
-                                    { if e.io == Readiness::Accept { ready_words(e.io).to_owned() } else { format!("connection {}: {}", e.conn, ready_words(e.io)) } }
-                                </div>
-                            }) }
-                            if others > 0 { <div class="muted">{ format!("+{others} other socket(s) ready") }</div> }
-                        </td>
-                        <td class="calls mono">
-                            { for it.entries.iter().flat_map(|e| {
-                                let idle = e.calls.is_empty().then(|| idle_words(e.io).to_owned());
-                                e.calls.iter().map(move |c| call_words(c, e.conn)).chain(idle)
-                            }).map(|line| html! { <div>{ line }</div> }) }
-                        </td>
-                    </tr>
-                }
-            }) }
-            </tbody>
+            <thead><tr><th>{ "poll()" }</th><th>{ "ready socket" }</th><th>{ "what the loop did" }</th></tr></thead>
+            <tbody>{ for rows }</tbody>
         </table>
     }
 }

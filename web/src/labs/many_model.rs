@@ -9,8 +9,6 @@
 //! rebuilds the loop as the server ran it; sockets other people's
 //! connections made ready only show in the `ready` count.
 
-use std::collections::BTreeMap;
-
 use protocol::relay_api::{Observation, Observed, Readiness};
 
 /// What every connection sends, in this order: the tutorial's client's
@@ -116,8 +114,8 @@ pub struct Lab {
     pub run: u32,
     /// The connections, connection `n` at `n - 1`.
     pub conns: Vec<Conn>,
-    /// Iterations by number.
-    pub iterations: BTreeMap<u64, Iteration>,
+    /// Iterations, by number (ascending).
+    pub iterations: Vec<(u64, Iteration)>,
 }
 
 /// What happened to one connection.
@@ -166,7 +164,7 @@ impl Lab {
                 *self = Lab {
                     run,
                     conns: vec![Conn::new(); count.clamp(MIN_CONNECTIONS, MAX_CONNECTIONS)],
-                    iterations: BTreeMap::new(),
+                    iterations: Vec::new(),
                 };
             }
             ManyAction::Conn { run, conn, event } if run == self.run => self.event(conn, event),
@@ -196,15 +194,28 @@ impl Lab {
                 io,
             } => {
                 self.conns[n - 1].current = Some(iteration);
-                let it = self.iterations.entry(iteration).or_default();
+                // Streams arrive one after another: an iteration is most
+                // often the last one or a recent one.
+                let at = match self
+                    .iterations
+                    .binary_search_by_key(&iteration, |(n, _)| *n)
+                {
+                    Ok(at) => at,
+                    Err(at) => {
+                        self.iterations
+                            .insert(at, (iteration, Iteration::default()));
+                        at
+                    }
+                };
+                let it = &mut self.iterations[at].1;
                 it.ready = ready;
                 it.entries.push(Entry {
                     conn: n,
                     io,
                     calls: Vec::new(),
                 });
-                while self.iterations.len() > ITERATION_KEEP {
-                    self.iterations.pop_first();
+                if self.iterations.len() > ITERATION_KEEP {
+                    self.iterations.remove(0);
                 }
                 return;
             }
@@ -223,8 +234,10 @@ impl Lab {
         };
         let entry = self
             .iterations
-            .get_mut(&current)
-            .and_then(|it| it.entries.iter_mut().rev().find(|e| e.conn == n));
+            .iter_mut()
+            .rev()
+            .find(|(number, _)| *number == current)
+            .and_then(|(_, it)| it.entries.iter_mut().rev().find(|e| e.conn == n));
         if let Some(entry) = entry {
             entry.calls.push(call);
         }
