@@ -14,7 +14,7 @@ use yew::prelude::*;
 
 use protocol::relay_api::CloseReason;
 
-use protocol::relay_api::{DecoderState, Observed, Readiness};
+use protocol::relay_api::{DecoderState, Observed};
 
 use crate::model::observe::LaneEntry;
 use crate::model::relay::is_connect_failure;
@@ -156,30 +156,13 @@ fn observed_row(event: &Observed) -> Option<Row> {
             detail: "the browser read too slowly".into(),
             class: "err",
         },
-        Observed::ServerReady {
-            iteration,
-            ready,
-            io,
-        } => note(
-            format!("poll() #{iteration}: {}", readiness_words(*io)),
-            format!("{ready} socket(s) ready in this iteration"),
-            "ctl",
-        ),
         Observed::Observing { .. }
         | Observed::Socket(_)
         | Observed::ServerSocket(_)
-        | Observed::ServerLog { .. } => return None,
+        | Observed::ServerLog { .. }
+        // One session's part of the event loop: the Many connections lab draws it.
+        | Observed::ServerReady { .. } => return None,
     })
-}
-
-/// What an event-loop iteration found a socket ready for, in the tutorial's words.
-pub fn readiness_words(io: Readiness) -> &'static str {
-    match io {
-        Readiness::Accept => "listening socket readable, accept()",
-        Readiness::Read => "readable",
-        Readiness::Write => "writable",
-        Readiness::ReadWrite => "readable and writable",
-    }
 }
 
 /// `text` cut to `max` characters.

@@ -229,12 +229,11 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
                 <button type="button" id="many-start" onclick={on_start}>{ "Open and send" }</button>
             </div>
             <table class="many-conns" id="many-conns">
-                <thead><tr><th>{ "connection" }</th><th>{ "server sees" }</th><th>{ "sent" }</th><th>{ "came back" }</th><th>{ "state" }</th></tr></thead>
+                <thead><tr><th>{ "connection" }</th><th>{ "sent" }</th><th>{ "came back" }</th><th>{ "state" }</th></tr></thead>
                 <tbody>
                 { for conns.iter().enumerate().map(|(i, c)| html! {
-                    <tr data-conn={(i + 1).to_string()} class={classes!(c.echoed().then_some("ok"))}>
+                    <tr data-conn={(i + 1).to_string()} class={if c.echoed() { "ok" } else { "" }}>
                         <td>{ i + 1 }</td>
-                        <td class="mono">{ c.peer.clone().unwrap_or_default() }</td>
                         <td class="mono sent">{ python_bytes_repr(&c.sent) }</td>
                         <td class="mono back">{ python_bytes_repr(&c.received) }</td>
                         <td class="state">{ status_words(c) }</td>
@@ -313,7 +312,7 @@ fn lanes(lab: &Lab) -> Html {
             { for (1..=n).map(|c| html! { <div class="lane-h">{ format!("conn {c}") }</div> }) }
             { for lab.iterations.iter().flat_map(|(number, it)| {
                 let cells = (1..=n).map(move |c| match it.entries.iter().find(|e| e.conn == c) {
-                    Some(e) => html! { <div class={classes!("lane", io_name(e.io))} data-conn={c.to_string()}>{ lane_words(e) }</div> },
+                    Some(e) => html! { <div class={format!("lane {}", io_name(e.io))} data-conn={c.to_string()}>{ lane_words(e) }</div> },
                     None => html! { <div class="lane empty"></div> },
                 });
                 std::iter::once(html! { <div class="lane-n">{ format!("#{number}") }</div> }).chain(cells)

@@ -40,8 +40,6 @@ pub enum Status {
 pub struct Conn {
     /// Where it is.
     pub status: Status,
-    /// Its address as the server sees it (`server_accept`'s `peer`).
-    pub peer: Option<String>,
     /// Bytes the browser sent on it.
     pub sent: Vec<u8>,
     /// Bytes that came back on it.
@@ -54,7 +52,6 @@ impl Conn {
     fn new() -> Conn {
         Conn {
             status: Status::Connecting,
-            peer: None,
             sent: Vec::new(),
             received: Vec::new(),
             current: None,
@@ -219,10 +216,7 @@ impl Lab {
                 }
                 return;
             }
-            Observed::ServerAccept { peer, .. } => {
-                self.conns[n - 1].peer = Some(peer);
-                Call::Accept
-            }
+            Observed::ServerAccept { .. } => Call::Accept,
             Observed::ServerRecv { len, .. } => Call::Recv(len),
             Observed::ServerSend { len, sent, .. } => Call::Send { len, sent },
             Observed::ServerLog { line, .. } => Call::Log(line),

@@ -71,7 +71,6 @@ fn two_streams_merge_into_the_servers_iterations() {
         event: ConnEvent::Closed(1000),
     });
 
-    assert_eq!(lab.conns[1].peer.as_deref(), Some("127.0.0.1:50002"));
     assert_eq!(lab.conns[0].status, Status::Connecting);
     let keys: Vec<u64> = lab.iterations.iter().map(|(n, _)| *n).collect();
     assert_eq!(keys, [1, 2]);

@@ -154,6 +154,7 @@ fn drawn(event: &Observed) -> bool {
             | Observed::Socket(_)
             | Observed::ServerSocket(_)
             | Observed::ServerLog { .. }
+            | Observed::ServerReady { .. }
     )
 }
 
