@@ -36,6 +36,7 @@ async fn attr_all(c: &Client, css: &str, name: &str) -> Vec<String> {
 
 async fn scenarios(c: &Client, relay: SocketAddr) {
     open(c, relay, "").await;
+    screenshot(c, "many-tabs", "header.top").await;
     click(c, "#tab-many").await;
     c.find(Locator::Css("#many-count option[value='4']"))
         .await
