@@ -308,11 +308,14 @@ impl EventLoop {
             }
         }
         if io.writable() && !conn.owed.is_empty() {
-            let repr = python_bytes_repr(&conn.owed);
-            conn.watch.log(
-                LogLevel::Info,
-                format_args!("Echoing {} to {}", for_log(&repr), PyAddr(conn.peer)),
-            );
+            // The repr is the costly part of the line: only when someone reads it.
+            if conn.watch.is_on() || tracing::event_enabled!(tracing::Level::INFO) {
+                let repr = python_bytes_repr(&conn.owed);
+                conn.watch.log(
+                    LogLevel::Info,
+                    format_args!("Echoing {} to {}", for_log(&repr), PyAddr(conn.peer)),
+                );
+            }
             match conn.stream.write(&conn.owed) {
                 Ok(sent) => {
                     conn.watch.send(&conn.stream, conn.owed.len(), sent);

@@ -236,6 +236,11 @@ impl LoopWatch {
         watch
     }
 
+    /// Whether anyone is listening.
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
     /// An iteration found the socket ready for `io`.
     pub fn ready(&self, iteration: u64, ready: u32, io: Readiness) {
         if let Some(sink) = &self.sink {
