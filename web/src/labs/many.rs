@@ -217,7 +217,7 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
     html! {
         <section class="panel wide many" id="many" aria-labelledby="many-h">
             <h2 id="many-h">{ "Many connections: the tutorial's event loop" }</h2>
-            <p class="hint">{ "The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Each connection sends \"Message 1 from client.\", then every connection sends \"Message 2 from client.\"; once all of it is back, the browser half-closes." }</p>
+            <p class="hint">{ format!("The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Every connection sends \"Message 1 from client.\", then, {ROUND_MS} ms later, every connection sends \"Message 2 from client.\"; once all of it is back on a connection, the browser half-closes it.") }</p>
             <div class="many-controls">
                 <label>{ "Connections " }
                     <select id="many-count" onchange={on_count}>
