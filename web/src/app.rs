@@ -43,7 +43,7 @@ pub fn initial_state() -> State {
 
 /// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
 /// session asks the relay for its observations.
-fn socket_url(target: &str) -> String {
+pub(crate) fn socket_url(target: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
         .map(|l| {
@@ -344,14 +344,13 @@ pub fn App() -> Html {
         </nav>
     };
     if *tab == Tab::Many {
-        let url = Callback::from(|target: String| socket_url(&target));
         return html! {
             <>
             <header class="top">
                 <h1>{ "wirelab" }</h1>
                 { tabs }
             </header>
-            <main class="grid"><ManyConnections {url} /></main>
+            <main class="grid"><ManyConnections /></main>
             </>
         };
     }

@@ -147,16 +147,9 @@ async fn send_rounds(
     }
 }
 
-/// Where the lab's sockets go: `url(TARGET)` gives the WebSocket URL.
-#[derive(Properties, PartialEq)]
-pub struct ManyProps {
-    /// The relay's WebSocket URL for a target, with observation on.
-    pub url: Callback<String, String>,
-}
-
 /// The Many connections lab.
 #[component]
-pub fn ManyConnections(props: &ManyProps) -> Html {
+pub fn ManyConnections() -> Html {
     // Reduced in place and redrawn: a reducer handle would clone the lab
     // per event (and its code weighs on the page budget).
     let lab = use_mut_ref(Lab::default);
@@ -176,7 +169,7 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
     let on_start = {
         let lab = lab.clone();
         let redraw = redraw.clone();
-        let url = props.url.emit(TARGET.to_owned());
+        let url = crate::app::socket_url(TARGET);
         let count = *count;
         let sockets = sockets.clone();
         let run = run.clone();
@@ -250,40 +243,56 @@ pub fn ManyConnections(props: &ManyProps) -> Html {
 }
 
 fn status_words(conn: &Conn) -> String {
-    let echoed = if conn.echoed() { ", echoed whole" } else { "" };
-    match conn.status {
-        Status::Connecting => "connecting".into(),
-        Status::Open => format!("open{echoed}"),
-        Status::HalfClosed => format!("half-closed{echoed}"),
-        Status::Closed(code) => format!("closed ({code}){echoed}"),
+    let state = match conn.status {
+        Status::Connecting => "connecting".to_owned(),
+        Status::Open => "open".to_owned(),
+        Status::HalfClosed => "half-closed".to_owned(),
+        Status::Closed(code) => format!("closed ({code})"),
+    };
+    if conn.echoed() {
+        state + ", echoed whole"
+    } else {
+        state
     }
 }
 
+/// A `<div>` with a class and a text: most of the lab's cells (one
+/// `html!` for all of them keeps the page small).
+fn div(class: String, text: String) -> Html {
+    html! { <div {class}>{ text }</div> }
+}
+
 fn iteration_table(lab: &Lab) -> Html {
-    let rows = lab.iterations.iter().flat_map(|(number, it)| {
-        let span = it.entries.len().to_string();
+    let mut rows = Vec::new();
+    for (number, it) in &lab.iterations {
         let others = (it.ready as usize).saturating_sub(it.entries.len());
-        it.entries.iter().enumerate().map(move |(k, e)| {
+        for (k, e) in it.entries.iter().enumerate() {
             let ready = if e.io == Readiness::Accept {
                 ready_words(e.io).to_owned()
             } else {
                 format!("connection {}: {}", e.conn, ready_words(e.io))
             };
-            let idle = e.calls.is_empty().then(|| idle_words(e.io).to_owned());
-            let calls = e.calls.iter().map(|c| call_words(c, e.conn)).chain(idle);
-            html! {
-                <tr data-iteration={number.to_string()}>
-                    if k == 0 {
-                        <td rowspan={span.clone()}>{ format!("#{number}") }
-                            if others > 0 { <div class="muted">{ format!("+{others} other ready") }</div> }
-                        </td>
-                    }
-                    <td class="ready" data-conn={e.conn.to_string()} data-io={io_name(e.io)}>{ ready }</td>
-                    <td class="calls mono">{ for calls.map(|line| html! { <div>{ line }</div> }) }</td>
-                </tr>
+            let mut calls: Vec<Html> = e
+                .calls
+                .iter()
+                .map(|c| div(String::new(), call_words(c, e.conn)))
+                .collect();
+            if calls.is_empty() {
+                calls.push(div(String::new(), idle_words(e.io).to_owned()));
             }
-        })
-    });
+            let first = (k == 0).then(|| {
+                let more = (others > 0).then(|| div("muted".into(), format!("+{others} other ready")));
+                html! { <td rowspan={it.entries.len().to_string()}>{ format!("#{number}") }{ for more }</td> }
+            });
+            rows.push(html! {
+                <tr data-iteration={number.to_string()}>
+                    { for first }
+                    <td class="ready" data-conn={e.conn.to_string()} data-io={io_name(e.io)}>{ ready }</td>
+                    <td class="calls mono">{ for calls }</td>
+                </tr>
+            });
+        }
+    }
     html! {
         <table class="many-iterations" id="many-iterations">
             <thead><tr><th>{ "poll()" }</th><th>{ "ready socket" }</th><th>{ "what the loop did" }</th></tr></thead>
@@ -306,17 +315,22 @@ fn io_name(io: Readiness) -> &'static str {
 fn lanes(lab: &Lab) -> Html {
     let n = lab.conns.len();
     let style = format!("grid-template-columns: 3.5rem repeat({n}, minmax(4.5rem, 1fr))");
+    let mut cells = vec![div("lane-h".into(), "poll()".into())];
+    for c in 1..=n {
+        cells.push(div("lane-h".into(), format!("conn {c}")));
+    }
+    for (number, it) in &lab.iterations {
+        cells.push(div("lane-n".into(), format!("#{number}")));
+        for c in 1..=n {
+            cells.push(match it.entries.iter().find(|e| e.conn == c) {
+                Some(e) => html! { <div class={format!("lane {}", io_name(e.io))} data-conn={c.to_string()}>{ lane_words(e) }</div> },
+                None => div("lane empty".into(), String::new()),
+            });
+        }
+    }
     html! {
         <div class="many-lanes" id="many-lanes" {style} role="table" aria-label="one lane per connection">
-            <div class="lane-h">{ "poll()" }</div>
-            { for (1..=n).map(|c| html! { <div class="lane-h">{ format!("conn {c}") }</div> }) }
-            { for lab.iterations.iter().flat_map(|(number, it)| {
-                let cells = (1..=n).map(move |c| match it.entries.iter().find(|e| e.conn == c) {
-                    Some(e) => html! { <div class={format!("lane {}", io_name(e.io))} data-conn={c.to_string()}>{ lane_words(e) }</div> },
-                    None => html! { <div class="lane empty"></div> },
-                });
-                std::iter::once(html! { <div class="lane-n">{ format!("#{number}") }</div> }).chain(cells)
-            }) }
+            { for cells }
         </div>
     }
 }

@@ -160,7 +160,9 @@ impl Lab {
             ManyAction::Start { run, count } => {
                 *self = Lab {
                     run,
-                    conns: vec![Conn::new(); count.clamp(MIN_CONNECTIONS, MAX_CONNECTIONS)],
+                    conns: (0..count.clamp(MIN_CONNECTIONS, MAX_CONNECTIONS))
+                        .map(|_| Conn::new())
+                        .collect(),
                     iterations: Vec::new(),
                 };
             }
@@ -270,24 +272,30 @@ pub fn idle_words(io: Readiness) -> &'static str {
     }
 }
 
-/// The short form for a connection's lane.
+/// The short form for a connection's lane: its calls, without the log lines.
 pub fn lane_words(entry: &Entry) -> String {
-    let words: Vec<String> = entry
-        .calls
-        .iter()
-        .filter_map(|call| match call {
-            Call::Accept => Some("accept".to_owned()),
-            Call::Recv(0) => Some("recv b''".to_owned()),
-            Call::Recv(len) => Some(format!("recv {len} B")),
-            Call::Send { sent, .. } => Some(format!("send {sent} B")),
-            Call::Close => Some("close".to_owned()),
-            Call::Log(_) => None,
-        })
-        .collect();
+    let mut words = String::new();
+    for call in &entry.calls {
+        let word = match call {
+            Call::Accept => "accept",
+            Call::Recv(0) => "recv b''",
+            Call::Recv(_) => "recv",
+            Call::Send { .. } => "send",
+            Call::Close => "close",
+            Call::Log(_) => continue,
+        };
+        if !words.is_empty() {
+            words.push_str(" · ");
+        }
+        words.push_str(word);
+        if let Call::Recv(n @ 1..) | Call::Send { sent: n, .. } = call {
+            words.push_str(&format!(" {n} B"));
+        }
+    }
     if words.is_empty() {
         idle_words(entry.io).to_owned()
     } else {
-        words.join(" · ")
+        words
     }
 }
 
