@@ -1,5 +1,6 @@
-//! The tutorial's app, echo and blackhole servers, run in-process on
-//! loopback and registered as the targets `app`, `echo` and `blackhole`:
+//! The tutorial's app, echo, blackhole and event-loop servers, run
+//! in-process on loopback and registered as the targets `app`, `echo`,
+//! `blackhole` and `multiconn`:
 //! what makes one `relay` command the whole back end. The relay binary and
 //! the tests start them here. Each reports observed sessions' connections
 //! to the registry's hub ([`Targets::hub`]).
@@ -11,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use tutorial::servers::observe::Hook;
-use tutorial::servers::{app, blackhole, echo, net};
+use tutorial::servers::{app, blackhole, echo, event_loop, net};
 
 use crate::targets::Targets;
 
@@ -56,7 +57,7 @@ pub fn start_all(
     let echo_addr = echo_listener.local_addr()?;
     servers.spawn(echo::serve_observed(
         echo_listener,
-        echo_config,
+        echo_config.clone(),
         hook(),
         shutdown.clone(),
     ));
@@ -68,6 +69,8 @@ pub fn start_all(
         hook(),
         shutdown.clone(),
     ));
+
+    start_multiconn(targets, &mut servers, &echo_config, hook(), shutdown)?;
 
     register(
         targets,
@@ -88,6 +91,33 @@ pub fn start_all(
         format!("the tutorial's app-server-test (embedded, {blackhole_addr}): accepts and never reads, so the queues fill"),
     )?;
     Ok(servers)
+}
+
+/// The event-loop lab's target `multiconn`: the tutorial's selectors
+/// server, on a thread of its own. It takes the echo server's limits
+/// (connections, idle timeout: the relay's `--max-sessions` and
+/// `--idle-timeout`), and `event_loop`'s defaults for the rest.
+fn start_multiconn(
+    targets: &mut Targets,
+    servers: &mut JoinSet<io::Result<()>>,
+    echo_config: &echo::Config,
+    hook: Option<Hook>,
+    shutdown: &CancellationToken,
+) -> io::Result<()> {
+    let config = event_loop::Config {
+        max_connections: echo_config.max_connections,
+        idle_timeout: echo_config.idle_timeout,
+        ..event_loop::Config::default()
+    };
+    let listener = bind_loopback()?.into_std()?;
+    let addr = listener.local_addr()?;
+    servers.spawn(event_loop::serve(listener, config, hook, shutdown.clone()));
+    register(
+        targets,
+        "multiconn",
+        addr,
+        format!("the tutorial's multi-connection server (embedded, {addr}): one thread, a selectors-style event loop echoing every connection"),
+    )
 }
 
 fn bind_loopback() -> io::Result<tokio::net::TcpListener> {

@@ -14,6 +14,7 @@ use crate::components::{
     SocketTable, StructureTree, TargetPicker, Transcript,
 };
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
+use crate::labs::many::ManyConnections;
 use crate::model::relay::parse_targets;
 use crate::model::send::flood_message_len;
 use crate::model::{
@@ -42,7 +43,7 @@ pub fn initial_state() -> State {
 
 /// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
 /// session asks the relay for its observations.
-fn socket_url(target: &str) -> String {
+pub(crate) fn socket_url(target: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
         .map(|l| {
@@ -120,9 +121,19 @@ fn span_callbacks(
     )
 }
 
+/// Which page the tab bar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// One message, byte by byte.
+    Playground,
+    /// The event-loop lab.
+    Many,
+}
+
 #[component]
 pub fn App() -> Html {
     let state = use_reducer(initial_state);
+    let tab = use_state(|| Tab::Playground);
     let dispatcher = state.dispatcher();
     let on_notice = make_callback(&dispatcher, |notice| {
         Action::View(ViewAction::Notice(Some(notice)))
@@ -334,12 +345,37 @@ pub fn App() -> Html {
     let on_segment = make_callback(&dispatcher, |n| Action::Send(SendAction::SetSegment(n)));
     let on_delay = make_callback(&dispatcher, |ms| Action::Send(SendAction::SetDelay(ms)));
     let on_decode_here = make_callback(&dispatcher, |()| Action::Send(SendAction::DecodeLocally));
+    let tab_button = |which: Tab, id: &'static str, label: &'static str| {
+        let tab_state = tab.clone();
+        html! {
+            <button type="button" role="tab" {id} aria-selected={(*tab == which).to_string()}
+                onclick={move |_| tab_state.set(which)}>{ label }</button>
+        }
+    };
+    let tabs = html! {
+        <nav class="tabs" role="tablist">
+            { tab_button(Tab::Playground, "tab-playground", "Playground") }
+            { tab_button(Tab::Many, "tab-many", "Many connections") }
+        </nav>
+    };
+    if *tab == Tab::Many {
+        return html! {
+            <>
+            <header class="top">
+                <h1>{ "wirelab" }</h1>
+                { tabs }
+            </header>
+            <main class="grid"><ManyConnections /></main>
+            </>
+        };
+    }
     html! {
         <>
         // First in the Tab order: the way past the presets and fields.
         <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         <header class="top">
             <h1>{ "wirelab" }</h1>
+            { tabs }
             <p class="tagline">{ "A message of the Real Python socket tutorial's protocol, byte by byte: build it, send it to a real server, watch the reply arrive in chunks." }</p>
             <button type="button" class="small" id="copy-link" onclick={copy_link}>{ "Copy link to this message" }</button>
         </header>

@@ -14,10 +14,12 @@
 //! - [`components`]: one module per panel, each taking narrow callbacks.
 //! - [`hooks`]: `use_websocket`, the only place a socket is touched.
 //! - [`share`]: the URL hash ⇄ message, target and send options.
+//! - [`labs`]: the labs beside the playground (Many connections).
 
 pub mod app;
 pub mod components;
 pub mod hooks;
+pub mod labs;
 pub mod model;
 pub mod share;
 

@@ -19,7 +19,7 @@ pub mod observe;
 mod wire;
 
 pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
-pub use observe::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};
+pub use observe::{DecoderState, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState};
 
 use serde::{Deserialize, Serialize};
 

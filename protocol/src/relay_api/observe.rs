@@ -148,6 +148,59 @@ pub enum Observed {
         /// How many.
         events: u64,
     },
+    /// One iteration of the event-loop server (`multiconn`): its `poll()`
+    /// returned, and this connection's socket was among the ready ones (for
+    /// `accept`: the listening socket was, and `accept()` returned this
+    /// connection). What the server then did follows as `server_*` events
+    /// up to the next `server_ready`. Iteration numbers count the server's
+    /// loop, not the session, so the streams of several sessions merge by
+    /// `iteration` into the server's own order.
+    ServerReady {
+        /// The loop's iteration, from 1, counted over all connections.
+        iteration: u64,
+        /// Sockets `poll()` reported ready in this iteration, every
+        /// connection's and the listening socket counted.
+        ready: u32,
+        /// What this connection's socket was ready for.
+        io: Readiness,
+    },
+}
+
+/// What a socket was ready for in one event-loop iteration, as the
+/// tutorial's `mask` says it (`EVENT_READ`, `EVENT_WRITE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// The listening socket was readable: a connection waited to be accepted.
+    Accept,
+    /// Readable: `recv()` will not block (0 bytes means the peer closed).
+    Read,
+    /// Writable: `send()` will not block.
+    Write,
+    /// Both.
+    ReadWrite,
+}
+
+impl Readiness {
+    /// The readiness of a connection's socket; `None` when neither.
+    pub fn of(readable: bool, writable: bool) -> Option<Readiness> {
+        match (readable, writable) {
+            (true, true) => Some(Readiness::ReadWrite),
+            (true, false) => Some(Readiness::Read),
+            (false, true) => Some(Readiness::Write),
+            (false, false) => None,
+        }
+    }
+
+    /// Whether `recv()` (or, for [`Readiness::Accept`], `accept()`) was due.
+    pub fn readable(self) -> bool {
+        !matches!(self, Readiness::Write)
+    }
+
+    /// Whether `send()` was due.
+    pub fn writable(self) -> bool {
+        matches!(self, Readiness::Write | Readiness::ReadWrite)
+    }
 }
 
 /// The decoder's state after a chunk, typed so the page says it in the
@@ -360,6 +413,16 @@ mod tests {
             Observed::ServerSocket(socket),
             Observed::ServerClose,
             Observed::Lost { events: 12 },
+            Observed::ServerReady {
+                iteration: 1,
+                ready: 1,
+                io: Readiness::Accept,
+            },
+            Observed::ServerReady {
+                iteration: 4_000_000_000_000,
+                ready: 512,
+                io: Readiness::ReadWrite,
+            },
         ];
         for (t_us, event) in every.into_iter().enumerate() {
             let obs = Observation {
@@ -437,5 +500,22 @@ mod tests {
         round_trip(
             r#"{"t_us":9,"kind":"server_socket","state":"CLOSE_WAIT","recv_q":408300,"send_q":0}"#,
         );
+    }
+
+    #[test]
+    fn an_event_loop_iteration_is_one_flat_object() {
+        let obs = round_trip(
+            r#"{"t_us":77,"kind":"server_ready","iteration":3,"ready":2,"io":"read_write"}"#,
+        );
+        let Observed::ServerReady { io, .. } = obs.event else {
+            panic!("{obs:?}");
+        };
+        assert!(io.readable() && io.writable());
+        assert_eq!(Readiness::of(false, true), Some(Readiness::Write));
+        assert_eq!(Readiness::of(false, false), None);
+        assert!(serde_json::from_str::<Observation>(
+            r#"{"t_us":1,"kind":"server_ready","iteration":3,"ready":2}"#
+        )
+        .is_err());
     }
 }

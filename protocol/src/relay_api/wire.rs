@@ -10,7 +10,9 @@
 
 use serde::Deserialize;
 
-use super::observe::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};
+use super::observe::{
+    DecoderState, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
+};
 use crate::decode::{Need, Part};
 
 #[derive(Deserialize)]
@@ -33,6 +35,7 @@ enum Kind {
     ServerSocket,
     ServerClose,
     Lost,
+    ServerReady,
 }
 
 /// Every field of every kind; which ones a kind needs is [`Observation`]'s
@@ -60,6 +63,9 @@ pub(super) struct ObservationWire {
     unacked: Option<u32>,
     retransmits: Option<u32>,
     events: Option<u64>,
+    iteration: Option<u64>,
+    ready: Option<u32>,
+    io: Option<Readiness>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +174,11 @@ impl TryFrom<ObservationWire> for Observation {
             Kind::ServerClose => Observed::ServerClose,
             Kind::Lost => Observed::Lost {
                 events: field(w.events, "events")?,
+            },
+            Kind::ServerReady => Observed::ServerReady {
+                iteration: field(w.iteration, "iteration")?,
+                ready: field(w.ready, "ready")?,
+                io: field(w.io, "io")?,
             },
         };
         Ok(Observation {

@@ -5,6 +5,8 @@
 //!   several with `keep_alive`), driving `protocol`'s decoder.
 //! - [`echo`] is the echo loop; the multi-connection server is this loop run
 //!   for every connection at once.
+//! - [`event_loop`] is the tutorial's multi-connection server as it wrote
+//!   it: one thread, a `selectors`-style loop (mio).
 //! - [`blackhole`] accepts and never reads: the tutorial's `app-server-test`.
 //! - [`observe`] is the optional hook through which a server tells the relay
 //!   what one connection did (recv, send, log lines, socket queues).
@@ -17,6 +19,7 @@
 pub mod app;
 pub mod blackhole;
 pub mod echo;
+pub mod event_loop;
 mod limits;
 pub mod net;
 pub mod observe;

@@ -15,11 +15,12 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::relay_api::{DecoderState, LogLevel, Observed, SocketInfo};
+use protocol::relay_api::{DecoderState, LogLevel, Observed, Readiness, SocketInfo};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -146,17 +147,7 @@ impl Watch {
     /// Logs one line about this connection (with tracing, at `level`) and,
     /// when watched, reports it.
     pub fn log(&self, level: LogLevel, line: fmt::Arguments<'_>) {
-        match level {
-            LogLevel::Info => tracing::info!("{line}"),
-            LogLevel::Warning => tracing::warn!("{line}"),
-            LogLevel::Error => tracing::error!("{line}"),
-        }
-        if let Some(on) = &self.on {
-            on.sink.observe(Observed::ServerLog {
-                level,
-                line: truncate(line.to_string()),
-            });
-        }
+        log_to(self.on.as_ref().map(|on| &on.sink), level, line);
     }
 
     /// Reports the socket's kernel state now (the sink drops repeats).
@@ -190,6 +181,118 @@ impl Watch {
     pub fn close(self) {
         if let Some(on) = self.on {
             on.sink.observe(Observed::ServerClose);
+        }
+    }
+}
+
+fn log_to(sink: Option<&Arc<dyn ConnectionSink>>, level: LogLevel, line: fmt::Arguments<'_>) {
+    match level {
+        LogLevel::Info => tracing::info!("{line}"),
+        LogLevel::Warning => tracing::warn!("{line}"),
+        LogLevel::Error => tracing::error!("{line}"),
+    }
+    if let Some(sink) = sink {
+        sink.observe(Observed::ServerLog {
+            level,
+            line: truncate(line.to_string()),
+        });
+    }
+}
+
+/// [`Watch`] for a server without an async runtime (the event loop): the
+/// same events, plus each loop iteration that found the connection ready
+/// ([`Observed::ServerReady`]). Sockets are sampled after each call that
+/// moved bytes, not on a timer: the loop has no timers.
+pub struct LoopWatch {
+    sink: Option<Arc<dyn ConnectionSink>>,
+}
+
+impl LoopWatch {
+    /// Asks `hook` about a connection `accept()` returned in `iteration`
+    /// and, if it is watched, reports that iteration, the accept and a
+    /// first sample.
+    pub fn accepted<S: AsRawFd>(
+        hook: Option<&Hook>,
+        socket: &S,
+        local: SocketAddr,
+        peer: SocketAddr,
+        iteration: u64,
+        ready: u32,
+    ) -> LoopWatch {
+        let sink = hook.and_then(|hook| hook.0.accepted(local, peer));
+        let watch = LoopWatch { sink };
+        if let Some(sink) = &watch.sink {
+            sink.observe(Observed::ServerReady {
+                iteration,
+                ready,
+                io: Readiness::Accept,
+            });
+            sink.observe(Observed::ServerAccept {
+                local: local.to_string(),
+                peer: peer.to_string(),
+            });
+            watch.sample(socket);
+        }
+        watch
+    }
+
+    /// Whether anyone is listening.
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// An iteration found the socket ready for `io`.
+    pub fn ready(&self, iteration: u64, ready: u32, io: Readiness) {
+        if let Some(sink) = &self.sink {
+            sink.observe(Observed::ServerReady {
+                iteration,
+                ready,
+                io,
+            });
+        }
+    }
+
+    /// A `recv()` that returned `len` bytes.
+    pub fn recv<S: AsRawFd>(&self, socket: &S, len: usize) {
+        if let Some(sink) = &self.sink {
+            sink.observe(Observed::ServerRecv {
+                len: len as u64,
+                count: 1,
+                decoder: None,
+            });
+            self.sample(socket);
+        }
+    }
+
+    /// A `send()` of `len` bytes of which the kernel took `sent`.
+    pub fn send<S: AsRawFd>(&self, socket: &S, len: usize, sent: usize) {
+        if let Some(sink) = &self.sink {
+            sink.observe(Observed::ServerSend {
+                len: len as u64,
+                sent: sent as u64,
+                count: 1,
+            });
+            self.sample(socket);
+        }
+    }
+
+    /// Logs one line about this connection and, when watched, reports it.
+    pub fn log(&self, level: LogLevel, line: fmt::Arguments<'_>) {
+        log_to(self.sink.as_ref(), level, line);
+    }
+
+    fn sample<S: AsRawFd>(&self, socket: &S) {
+        if let Some(sink) = &self.sink {
+            if let Some(info) = crate::sockstat::socket_info(socket) {
+                sink.observe(Observed::ServerSocket(info));
+            }
+        }
+    }
+
+    /// The server is about to close its socket.
+    pub fn close(self) {
+        if let Some(sink) = self.sink {
+            sink.observe(Observed::ServerClose);
         }
     }
 }

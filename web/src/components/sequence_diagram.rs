@@ -159,7 +159,9 @@ fn observed_row(event: &Observed) -> Option<Row> {
         Observed::Observing { .. }
         | Observed::Socket(_)
         | Observed::ServerSocket(_)
-        | Observed::ServerLog { .. } => return None,
+        | Observed::ServerLog { .. }
+        // One session's part of the event loop: the Many connections lab draws it.
+        | Observed::ServerReady { .. } => return None,
     })
 }
 

@@ -154,6 +154,7 @@ fn drawn(event: &Observed) -> bool {
             | Observed::Socket(_)
             | Observed::ServerSocket(_)
             | Observed::ServerLog { .. }
+            | Observed::ServerReady { .. }
     )
 }
 
@@ -257,7 +258,12 @@ impl Observe {
             Observed::ServerSocket(info) => self.server.info = Some(info),
             Observed::ServerClose => self.server.closed = true,
             Observed::Lost { events } => self.lost += events,
-            Observed::Read { .. } | Observed::ShutdownWrite | Observed::Eof | Observed::Reset => {}
+            // One session's view of the event loop; the Many connections lab merges them.
+            Observed::Read { .. }
+            | Observed::ShutdownWrite
+            | Observed::Eof
+            | Observed::Reset
+            | Observed::ServerReady { .. } => {}
         }
     }
 }
