@@ -32,6 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::decode::Need;
+use crate::framing::{Strategy, Wait};
 
 /// One observation event and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +149,38 @@ pub enum Observed {
         /// How many.
         events: u64,
     },
+    /// A framing-lab server's framer, after a `recv()`: a message it cut,
+    /// what it waits for next, or why it gave up.
+    ServerFramer {
+        /// Which of the four ways it cuts.
+        strategy: Strategy,
+        /// What it did.
+        #[serde(flatten)]
+        step: FramerStep,
+    },
+}
+
+/// What a framing server's framer did with the bytes so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum FramerStep {
+    /// It waits for this; nothing more can be cut yet.
+    Waiting(Wait),
+    /// It cut a message: `frame_len` bytes from stream offset `start`, of
+    /// which `len` are the message (prefix and delimiter excluded).
+    Cut {
+        /// Stream offset of the frame's first byte.
+        start: u64,
+        /// Bytes of the stream the frame took.
+        frame_len: u64,
+        /// Bytes of message.
+        len: u64,
+    },
+    /// The bytes cannot be framed; the server will close.
+    Failed {
+        /// The framer's error, as the server logs it.
+        error: String,
+    },
 }
 
 /// The decoder's state after a chunk, typed so the page says it in the
@@ -165,6 +198,25 @@ pub enum DecoderState {
         /// The decoder's error, as the server logs it.
         error: String,
     },
+}
+
+/// In the words the page and the servers' logs use.
+impl std::fmt::Display for FramerStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FramerStep::Waiting(wait) => write!(f, "waits for {wait}"),
+            FramerStep::Cut {
+                start,
+                frame_len,
+                len,
+            } => write!(
+                f,
+                "cut a message of {len} bytes from bytes {start}..{}",
+                start + frame_len
+            ),
+            FramerStep::Failed { error } => write!(f, "gave up: {error}"),
+        }
+    }
 }
 
 /// How serious a server's log line is.
@@ -360,6 +412,36 @@ mod tests {
             Observed::ServerSocket(socket),
             Observed::ServerClose,
             Observed::Lost { events: 12 },
+            Observed::ServerFramer {
+                strategy: Strategy::Prefix,
+                step: FramerStep::Waiting(Wait::Bytes {
+                    part: crate::framing::FramePart::Prefix,
+                    have: 1,
+                    need: 2,
+                }),
+            },
+            Observed::ServerFramer {
+                strategy: Strategy::Lines,
+                step: FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 }),
+            },
+            Observed::ServerFramer {
+                strategy: Strategy::Close,
+                step: FramerStep::Waiting(Wait::Eof { have: 0 }),
+            },
+            Observed::ServerFramer {
+                strategy: Strategy::Fixed,
+                step: FramerStep::Cut {
+                    start: 16,
+                    frame_len: 16,
+                    len: 16,
+                },
+            },
+            Observed::ServerFramer {
+                strategy: Strategy::Prefix,
+                step: FramerStep::Failed {
+                    error: "a message of 65535 bytes is over the limit of 1000".into(),
+                },
+            },
         ];
         for (t_us, event) in every.into_iter().enumerate() {
             let obs = Observation {
@@ -422,6 +504,23 @@ mod tests {
             r#"{"t_us":5,"kind":"write","len":10,"sent":10}"#
         );
         round_trip(r#"{"t_us":5,"kind":"read","len":65536,"count":4}"#);
+    }
+
+    #[test]
+    fn a_framer_step_is_flat_on_the_wire() {
+        let obs = round_trip(
+            r#"{"t_us":7,"kind":"server_framer","strategy":"lines","step":"waiting","wait":"delimiter","byte":10,"have":3}"#,
+        );
+        assert!(matches!(
+            obs.event,
+            Observed::ServerFramer {
+                strategy: Strategy::Lines,
+                step: FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 })
+            }
+        ));
+        round_trip(
+            r#"{"t_us":8,"kind":"server_framer","strategy":"fixed","step":"cut","start":0,"frame_len":16,"len":16}"#,
+        );
     }
 
     #[test]

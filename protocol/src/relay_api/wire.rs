@@ -10,8 +10,11 @@
 
 use serde::Deserialize;
 
-use super::observe::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};
+use super::observe::{
+    DecoderState, FramerStep, LogLevel, Observation, Observed, SocketInfo, TcpState,
+};
 use crate::decode::{Need, Part};
+use crate::framing::{FramePart, Strategy, Wait};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +36,7 @@ enum Kind {
     ServerSocket,
     ServerClose,
     Lost,
+    ServerFramer,
 }
 
 /// Every field of every kind; which ones a kind needs is [`Observation`]'s
@@ -60,6 +64,32 @@ pub(super) struct ObservationWire {
     unacked: Option<u32>,
     retransmits: Option<u32>,
     events: Option<u64>,
+    strategy: Option<Strategy>,
+    step: Option<StepKind>,
+    wait: Option<WaitKind>,
+    part: Option<FramePart>,
+    have: Option<usize>,
+    need: Option<usize>,
+    byte: Option<u8>,
+    start: Option<u64>,
+    frame_len: Option<u64>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StepKind {
+    Waiting,
+    Cut,
+    Failed,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WaitKind {
+    Bytes,
+    Delimiter,
+    Eof,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +140,35 @@ impl ObservationWire {
             rtt_us: self.rtt_us,
             unacked: self.unacked,
             retransmits: self.retransmits,
+        })
+    }
+}
+
+impl ObservationWire {
+    fn framer_step(&mut self) -> Result<FramerStep, String> {
+        Ok(match field(self.step.take(), "step")? {
+            StepKind::Waiting => FramerStep::Waiting(match field(self.wait.take(), "wait")? {
+                WaitKind::Bytes => Wait::Bytes {
+                    part: field(self.part, "part")?,
+                    have: field(self.have, "have")?,
+                    need: field(self.need, "need")?,
+                },
+                WaitKind::Delimiter => Wait::Delimiter {
+                    byte: field(self.byte, "byte")?,
+                    have: field(self.have, "have")?,
+                },
+                WaitKind::Eof => Wait::Eof {
+                    have: field(self.have, "have")?,
+                },
+            }),
+            StepKind::Cut => FramerStep::Cut {
+                start: field(self.start, "start")?,
+                frame_len: field(self.frame_len, "frame_len")?,
+                len: field(self.len, "len")?,
+            },
+            StepKind::Failed => FramerStep::Failed {
+                error: field(self.error.take(), "error")?,
+            },
         })
     }
 }
@@ -168,6 +227,10 @@ impl TryFrom<ObservationWire> for Observation {
             Kind::ServerClose => Observed::ServerClose,
             Kind::Lost => Observed::Lost {
                 events: field(w.events, "events")?,
+            },
+            Kind::ServerFramer => Observed::ServerFramer {
+                strategy: field(w.strategy, "strategy")?,
+                step: w.framer_step()?,
             },
         };
         Ok(Observation {
