@@ -5,6 +5,8 @@
 //!   several with `keep_alive`), driving `protocol`'s decoder.
 //! - [`echo`] is the echo loop; the multi-connection server is this loop run
 //!   for every connection at once.
+//! - [`framing`] echoes each message framed as it came: a fixed length, a
+//!   delimiter, a length prefix or until EOF (the framing lab).
 //! - [`blackhole`] accepts and never reads: the tutorial's `app-server-test`.
 //! - [`observe`] is the optional hook through which a server tells the relay
 //!   what one connection did (recv, send, log lines, socket queues).
@@ -17,6 +19,7 @@
 pub mod app;
 pub mod blackhole;
 pub mod echo;
+pub mod framing;
 mod limits;
 pub mod net;
 pub mod observe;
