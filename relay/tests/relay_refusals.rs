@@ -171,7 +171,18 @@ async fn targets_and_healthz_are_json() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["app", "blackhole", "echo"]);
+    assert_eq!(
+        names,
+        [
+            "app",
+            "blackhole",
+            "close",
+            "echo",
+            "fixed",
+            "lines",
+            "prefix"
+        ]
+    );
     assert!(targets[0]["description"]
         .as_str()
         .unwrap()
