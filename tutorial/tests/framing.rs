@@ -54,7 +54,7 @@ impl Server {
             .unwrap()
             .iter()
             .filter_map(|e| match e {
-                Observed::ServerFramer { step, .. } => Some(step.clone()),
+                Observed::ServerFramer(step) => Some(step.clone()),
                 _ => None,
             })
             .collect()

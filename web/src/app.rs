@@ -42,7 +42,7 @@ pub fn initial_state() -> State {
 
 /// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
 /// session asks the relay for its observations.
-fn socket_url(target: &str) -> String {
+pub(crate) fn socket_url(target: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
         .map(|l| {
@@ -120,8 +120,65 @@ fn span_callbacks(
     )
 }
 
+/// The page's modes, one tab each (labs add theirs here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Playground,
+    Framing,
+}
+
+impl Tab {
+    /// Every tab, in the bar's order.
+    pub const ALL: [Tab; 2] = [Tab::Playground, Tab::Framing];
+
+    /// The tab button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Playground => "Playground",
+            Tab::Framing => "Framing",
+        }
+    }
+
+    /// The tab button's element id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Tab::Playground => "tab-playground",
+            Tab::Framing => "tab-framing",
+        }
+    }
+
+    fn view(self) -> Html {
+        match self {
+            Tab::Playground => html! { <Playground /> },
+            Tab::Framing => html! { <crate::labs::FramingLab /> },
+        }
+    }
+}
+
+/// The tab bar over the page; the chosen tab's page below it.
 #[component]
 pub fn App() -> Html {
+    let tab = use_state(|| Tab::Playground);
+    let buttons = Tab::ALL.into_iter().map(|t| {
+        let tab = tab.clone();
+        let selected = *tab == t;
+        html! {
+            <button type="button" role="tab" id={t.id()}
+                aria-selected={selected.to_string()} class={classes!(selected.then_some("on"))}
+                onclick={move |_| tab.set(t)}>{ t.label() }</button>
+        }
+    });
+    html! {
+        <>
+        <nav class="tabs" role="tablist" aria-label="wirelab modes">{ for buttons }</nav>
+        { tab.view() }
+        </>
+    }
+}
+
+/// The playground: compose, encode, send and decode one message.
+#[component]
+pub fn Playground() -> Html {
     let state = use_reducer(initial_state);
     let dispatcher = state.dispatcher();
     let on_notice = make_callback(&dispatcher, |notice| {

@@ -13,11 +13,13 @@
 //!   relay's `/targets`, the URL hash, and each panel's callbacks.
 //! - [`components`]: one module per panel, each taking narrow callbacks.
 //! - [`hooks`]: `use_websocket`, the only place a socket is touched.
+//! - [`labs`]: the lessons beside the playground (the framing lab).
 //! - [`share`]: the URL hash ⇄ message, target and send options.
 
 pub mod app;
 pub mod components;
 pub mod hooks;
+pub mod labs;
 pub mod model;
 pub mod share;
 

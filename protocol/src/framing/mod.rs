@@ -108,6 +108,15 @@ impl Strategy {
         Strategy::Close,
     ];
 
+    /// Where a cut frame's message starts within the frame, given the
+    /// frame's and the message's lengths (after the prefix, else at once).
+    pub fn payload_offset(self, frame_len: usize, len: usize) -> usize {
+        match self {
+            Strategy::Prefix => frame_len.saturating_sub(len),
+            _ => 0,
+        }
+    }
+
     /// The target's (and the `--mode`'s) name.
     pub fn name(self) -> &'static str {
         match self {
@@ -165,8 +174,7 @@ impl Framing {
 }
 
 /// The part of a length-prefixed or fixed message being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FramePart {
     /// The 2-byte length prefix.
     Prefix,
@@ -176,8 +184,7 @@ pub enum FramePart {
 
 /// What a framer waits for; like the decoder's [`Need`](crate::Need), with
 /// the two things a byte count cannot say (a delimiter, the FIN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "wait", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
     /// `have` of `need` bytes of `part`.
     Bytes {

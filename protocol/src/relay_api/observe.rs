@@ -32,7 +32,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::decode::Need;
-use crate::framing::{Strategy, Wait};
+use crate::framing::{FramePart, Wait};
 
 /// One observation event and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,19 +150,16 @@ pub enum Observed {
         events: u64,
     },
     /// A framing-lab server's framer, after a `recv()`: a message it cut,
-    /// what it waits for next, or why it gave up.
-    ServerFramer {
-        /// Which of the four ways it cuts.
-        strategy: Strategy,
-        /// What it did.
-        #[serde(flatten)]
-        step: FramerStep,
-    },
+    /// what it waits for next, or why it gave up. Which of the four ways it
+    /// cuts is the session's target ([`Observed::Observing`]).
+    ServerFramer(FramerStep),
 }
 
-/// What a framing server's framer did with the bytes so far.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+/// What a framing server's framer did with the bytes so far. On the wire
+/// it is flat: `step` names the case (`cut`, `failed`, `wait_prefix`,
+/// `wait_payload`, `wait_delimiter`, `wait_eof`) and the case's fields sit
+/// beside it, so the page reads it with one enum and no nesting.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FramerStep {
     /// It waits for this; nothing more can be cut yet.
     Waiting(Wait),
@@ -181,6 +178,50 @@ pub enum FramerStep {
         /// The framer's error, as the server logs it.
         error: String,
     },
+}
+
+impl Serialize for FramerStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            FramerStep::Waiting(wait) => match *wait {
+                Wait::Bytes { part, have, need } => {
+                    let step = match part {
+                        FramePart::Prefix => "wait_prefix",
+                        FramePart::Payload => "wait_payload",
+                    };
+                    map.serialize_entry("step", step)?;
+                    map.serialize_entry("have", &have)?;
+                    map.serialize_entry("need", &need)?;
+                }
+                Wait::Delimiter { byte, have } => {
+                    map.serialize_entry("step", "wait_delimiter")?;
+                    map.serialize_entry("byte", &byte)?;
+                    map.serialize_entry("have", &have)?;
+                }
+                Wait::Eof { have } => {
+                    map.serialize_entry("step", "wait_eof")?;
+                    map.serialize_entry("have", &have)?;
+                }
+            },
+            FramerStep::Cut {
+                start,
+                frame_len,
+                len,
+            } => {
+                map.serialize_entry("step", "cut")?;
+                map.serialize_entry("start", start)?;
+                map.serialize_entry("frame_len", frame_len)?;
+                map.serialize_entry("len", len)?;
+            }
+            FramerStep::Failed { error } => {
+                map.serialize_entry("step", "failed")?;
+                map.serialize_entry("error", error)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// The decoder's state after a chunk, typed so the page says it in the
@@ -412,36 +453,26 @@ mod tests {
             Observed::ServerSocket(socket),
             Observed::ServerClose,
             Observed::Lost { events: 12 },
-            Observed::ServerFramer {
-                strategy: Strategy::Prefix,
-                step: FramerStep::Waiting(Wait::Bytes {
-                    part: crate::framing::FramePart::Prefix,
-                    have: 1,
-                    need: 2,
-                }),
-            },
-            Observed::ServerFramer {
-                strategy: Strategy::Lines,
-                step: FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 }),
-            },
-            Observed::ServerFramer {
-                strategy: Strategy::Close,
-                step: FramerStep::Waiting(Wait::Eof { have: 0 }),
-            },
-            Observed::ServerFramer {
-                strategy: Strategy::Fixed,
-                step: FramerStep::Cut {
-                    start: 16,
-                    frame_len: 16,
-                    len: 16,
-                },
-            },
-            Observed::ServerFramer {
-                strategy: Strategy::Prefix,
-                step: FramerStep::Failed {
-                    error: "a message of 65535 bytes is over the limit of 1000".into(),
-                },
-            },
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
+                part: FramePart::Prefix,
+                have: 1,
+                need: 2,
+            })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
+                part: FramePart::Payload,
+                have: 0,
+                need: 16,
+            })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Eof { have: 0 })),
+            Observed::ServerFramer(FramerStep::Cut {
+                start: 16,
+                frame_len: 16,
+                len: 16,
+            }),
+            Observed::ServerFramer(FramerStep::Failed {
+                error: "a message of 65535 bytes is over the limit of 1000".into(),
+            }),
         ];
         for (t_us, event) in every.into_iter().enumerate() {
             let obs = Observation {
@@ -509,17 +540,14 @@ mod tests {
     #[test]
     fn a_framer_step_is_flat_on_the_wire() {
         let obs = round_trip(
-            r#"{"t_us":7,"kind":"server_framer","strategy":"lines","step":"waiting","wait":"delimiter","byte":10,"have":3}"#,
+            r#"{"t_us":7,"kind":"server_framer","step":"wait_delimiter","byte":10,"have":3}"#,
         );
         assert!(matches!(
             obs.event,
-            Observed::ServerFramer {
-                strategy: Strategy::Lines,
-                step: FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 })
-            }
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 }))
         ));
         round_trip(
-            r#"{"t_us":8,"kind":"server_framer","strategy":"fixed","step":"cut","start":0,"frame_len":16,"len":16}"#,
+            r#"{"t_us":8,"kind":"server_framer","step":"cut","start":0,"frame_len":16,"len":16}"#,
         );
     }
 

@@ -14,7 +14,7 @@ use super::observe::{
     DecoderState, FramerStep, LogLevel, Observation, Observed, SocketInfo, TcpState,
 };
 use crate::decode::{Need, Part};
-use crate::framing::{FramePart, Strategy, Wait};
+use crate::framing::{FramePart, Wait};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,10 +64,7 @@ pub(super) struct ObservationWire {
     unacked: Option<u32>,
     retransmits: Option<u32>,
     events: Option<u64>,
-    strategy: Option<Strategy>,
     step: Option<StepKind>,
-    wait: Option<WaitKind>,
-    part: Option<FramePart>,
     have: Option<usize>,
     need: Option<usize>,
     byte: Option<u8>,
@@ -79,17 +76,12 @@ pub(super) struct ObservationWire {
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum StepKind {
-    Waiting,
     Cut,
     Failed,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum WaitKind {
-    Bytes,
-    Delimiter,
-    Eof,
+    WaitPrefix,
+    WaitPayload,
+    WaitDelimiter,
+    WaitEof,
 }
 
 #[derive(Deserialize)]
@@ -146,20 +138,22 @@ impl ObservationWire {
 
 impl ObservationWire {
     fn framer_step(&mut self) -> Result<FramerStep, String> {
+        let bytes = |part| -> Result<FramerStep, String> {
+            Ok(FramerStep::Waiting(Wait::Bytes {
+                part,
+                have: field(self.have, "have")?,
+                need: field(self.need, "need")?,
+            }))
+        };
         Ok(match field(self.step.take(), "step")? {
-            StepKind::Waiting => FramerStep::Waiting(match field(self.wait.take(), "wait")? {
-                WaitKind::Bytes => Wait::Bytes {
-                    part: field(self.part, "part")?,
-                    have: field(self.have, "have")?,
-                    need: field(self.need, "need")?,
-                },
-                WaitKind::Delimiter => Wait::Delimiter {
-                    byte: field(self.byte, "byte")?,
-                    have: field(self.have, "have")?,
-                },
-                WaitKind::Eof => Wait::Eof {
-                    have: field(self.have, "have")?,
-                },
+            StepKind::WaitPrefix => bytes(FramePart::Prefix)?,
+            StepKind::WaitPayload => bytes(FramePart::Payload)?,
+            StepKind::WaitDelimiter => FramerStep::Waiting(Wait::Delimiter {
+                byte: field(self.byte, "byte")?,
+                have: field(self.have, "have")?,
+            }),
+            StepKind::WaitEof => FramerStep::Waiting(Wait::Eof {
+                have: field(self.have, "have")?,
             }),
             StepKind::Cut => FramerStep::Cut {
                 start: field(self.start, "start")?,
@@ -228,10 +222,7 @@ impl TryFrom<ObservationWire> for Observation {
             Kind::Lost => Observed::Lost {
                 events: field(w.events, "events")?,
             },
-            Kind::ServerFramer => Observed::ServerFramer {
-                strategy: field(w.strategy, "strategy")?,
-                step: w.framer_step()?,
-            },
+            Kind::ServerFramer => Observed::ServerFramer(w.framer_step()?),
         };
         Ok(Observation {
             t_us: w.t_us,

@@ -147,7 +147,6 @@ struct Conn {
 
 impl Conn {
     async fn serve(&mut self) -> Result<(), FramingServerError> {
-        let strategy = self.framer.framing().strategy();
         let mut buf = vec![0u8; CHUNK];
         let mut deadline = Instant::now() + self.idle;
         loop {
@@ -174,21 +173,19 @@ impl Conn {
                     Ok(Some(framed)) => self.answer(framed).await?,
                     Ok(None) => break,
                     Err(e) => {
-                        self.watch.event(|| Observed::ServerFramer {
-                            strategy,
-                            step: FramerStep::Failed {
+                        self.watch.event(|| {
+                            Observed::ServerFramer(FramerStep::Failed {
                                 error: e.to_string(),
-                            },
+                            })
                         });
                         return Err(e.into());
                     }
                 }
             }
             match self.framer.need() {
-                Some(wait) => self.watch.event(|| Observed::ServerFramer {
-                    strategy,
-                    step: FramerStep::Waiting(wait),
-                }),
+                Some(wait) => self
+                    .watch
+                    .event(|| Observed::ServerFramer(FramerStep::Waiting(wait))),
                 // Until EOF answered its one message; the others saw the FIN.
                 None => return Ok(()),
             }
@@ -201,13 +198,12 @@ impl Conn {
     /// Logs and reports the cut, then sends the message back framed alike.
     async fn answer(&mut self, framed: Framed) -> Result<(), FramingServerError> {
         let framing = self.framer.framing();
-        self.watch.event(|| Observed::ServerFramer {
-            strategy: framing.strategy(),
-            step: FramerStep::Cut {
+        self.watch.event(|| {
+            Observed::ServerFramer(FramerStep::Cut {
                 start: framed.start,
                 frame_len: framed.frame_len as u64,
                 len: framed.payload.len() as u64,
-            },
+            })
         });
         let repr = python_bytes_repr(&framed.payload);
         self.watch.log(

@@ -257,7 +257,11 @@ impl Observe {
             Observed::ServerSocket(info) => self.server.info = Some(info),
             Observed::ServerClose => self.server.closed = true,
             Observed::Lost { events } => self.lost += events,
-            Observed::Read { .. } | Observed::ShutdownWrite | Observed::Eof | Observed::Reset => {}
+            Observed::Read { .. }
+            | Observed::ShutdownWrite
+            | Observed::Eof
+            | Observed::Reset
+            | Observed::ServerFramer { .. } => {}
         }
     }
 }
