@@ -26,7 +26,7 @@ fn conn_words(conn: Conn) -> String {
         Conn::Idle => "not connected".into(),
         Conn::Connecting => "connecting".into(),
         Conn::Open => "open".into(),
-        Conn::HalfClosed => "half-closed by the browser (shutdown SHUT_WR)".into(),
+        Conn::HalfClosed => "half-closed (SHUT_WR)".into(),
         Conn::Closed { code } => format!("closed ({code})"),
     }
 }
@@ -78,7 +78,7 @@ fn column_view(
             if let Some(onclick) = on_half_close {
                 <button type="button" id="half-close" {onclick}
                     disabled={col.conn != Conn::Open}
-                    title="tell the server nothing more is coming; keep reading">
+                    title="send a FIN, keep reading">
                     { "Half-close (shutdown SHUT_WR)" }</button>
             }
         </section>
