@@ -24,6 +24,7 @@ async fn send_preset(c: &Client, preset: &str) {
 async fn scenarios(c: &Client, relay: SocketAddr) {
     open(c, relay, "").await;
     click(c, "#tab-framing").await;
+    screenshot(c, "framing-tabs", "nav.tabs").await;
 
     // "Hello, world", 12 bytes, in the lab's default 4-byte segments.
     send_preset(c, "hello").await;
@@ -106,5 +107,6 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     c.set_window_size(390, 844)
         .await
         .expect("phone-sized window");
-    screenshot(c, "framing-390", "#framing-lab").await;
+    screenshot(c, "framing-390", "nav.tabs").await;
+    screenshot(c, "framing-390-close", "#col-close").await;
 }
