@@ -9,7 +9,8 @@
 //! - [`bridge`]: one WebSocket session ↔ one TCP stream: the close policy,
 //!   the byte accounting, the two pumps.
 //! - [`targets`]: the named-target registry, the only way to reach a host.
-//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers as targets.
+//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers and the
+//!   framing lab's `fixed`, `lines`, `prefix`, `close` as targets.
 //! - [`observe`]: `observe=1`, the sessions' observation events: the
 //!   bounded queue and the hub pairing sessions with embedded servers.
 //! - [`config`]: every limit as a flag with its default.

@@ -4,9 +4,10 @@
 //! Two sockets are observed. The relay's own socket to the target (events
 //! without a prefix: `connect`, `write`, `read`, `socket`, …) is always
 //! observable. For the servers the relay runs in-process (app, echo,
-//! blackhole), the server's socket of that same connection is too (events
-//! prefixed `server_`): each `recv()` as the server made it, with its
-//! decoder's state, each `send()`, its log lines and its kernel queues. An
+//! blackhole, the framing lab's four), the server's socket of that same
+//! connection is too (events prefixed `server_`): each `recv()` as the
+//! server made it, with its decoder's state (a framing server's cuts and
+//! waits: `server_framer`), each `send()`, its log lines and its kernel queues. An
 //! external target's side cannot be seen; [`Observed::Observing`] says which
 //! case a session is.
 //!
