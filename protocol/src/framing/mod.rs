@@ -12,8 +12,9 @@
 //! # Fixed length (`fixed`)
 //!
 //! ```text
-//! len = 8:   | H i ! \0 \0 \0 \0 \0 | l o n g e r   t | h a n   8 ...
-//!            +------ message -------+---- message ----+---- message ...
+//! len = 8:   | H i ! \0 \0 \0 \0 \0 | l o n g e r   t |
+//!            +------ message -------+---- message ----+
+//!              "Hi!" padded           "longer than 8" cut ("han 8" never sent)
 //! ```
 //! The receiver cuts every `len` bytes. The sender pads a short payload with
 //! zero bytes (the receiver cannot tell padding from data) and cuts a long one

@@ -27,7 +27,7 @@ fn conn_words(conn: Conn) -> String {
         Conn::Connecting => "connecting".into(),
         Conn::Open => "open".into(),
         Conn::HalfClosed => "half-closed (SHUT_WR)".into(),
-        Conn::Closed { code } => format!("closed ({code})"),
+        Conn::Closed { .. } => "closed".into(),
     }
 }
 
@@ -77,8 +77,7 @@ fn column_view(
             }
             if let Some(onclick) = on_half_close {
                 <button type="button" id="half-close" {onclick}
-                    disabled={col.conn != Conn::Open}
-                    title="send a FIN, keep reading">
+                    disabled={col.conn != Conn::Open}>
                     { "Half-close (shutdown SHUT_WR)" }</button>
             }
         </section>
@@ -113,18 +112,23 @@ pub fn FramingLab() -> Html {
                     sent: framed.clone(),
                 });
                 let Ok(encoded) = framed else { continue };
+                // Cut before connecting: a refused send opens no socket.
+                let segments = match lab.send.cut(&encoded.bytes) {
+                    Ok(segments) => segments,
+                    Err(refused) => {
+                        lab.dispatch(LabAction::Sending {
+                            column,
+                            sent: Err(refused.to_string()),
+                        });
+                        continue;
+                    }
+                };
                 let target = col.strategy.name();
                 socket.connect(&socket_url(target), target);
-                match lab.send.cut(&encoded.bytes) {
-                    Ok(segments) => socket.send(SendPlan {
-                        segments,
-                        delay_ms: lab.send.delay_ms,
-                    }),
-                    Err(refused) => lab.dispatch(LabAction::Sending {
-                        column,
-                        sent: Err(refused.to_string()),
-                    }),
-                }
+                socket.send(SendPlan {
+                    segments,
+                    delay_ms: lab.send.delay_ms,
+                });
             }
         })
     };

@@ -176,7 +176,7 @@ impl Column {
                 }
                 if encoded.padding > 0 {
                     out.push(format!(
-                        "The payload is {payload_len} bytes: the browser padded it with {} zero bytes to {len}. The server cannot tell padding from data, so it echoes all {len}.",
+                        "The payload is {payload_len} bytes: the browser padded it with {} zero bytes to {len}. The server cannot tell padding from data.",
                         encoded.padding
                     ));
                 }
@@ -198,11 +198,11 @@ impl Column {
                 let all = encoded.bytes.len();
                 if self.server_eof {
                     out.push(
-                        "The browser half-closed (shutdown SHUT_WR): the server's recv() returned b'', so the message ended there; it answered, then closed.".into(),
+                        "The browser half-closed: the server's recv() returned b'', the message ended there; it answered, then closed.".into(),
                     );
                 } else if self.waiting == Some(Wait::Eof { have: all }) {
                     out.push(format!(
-                        "The server holds all {all} bytes but cannot know the message is complete: it waits for the FIN and cannot answer before. Half-close to send it."
+                        "The server holds all {all} bytes but cannot know the message is complete: it waits for the FIN. Half-close to send it."
                     ));
                 }
             }
@@ -414,7 +414,7 @@ mod tests {
         lab.apply(waiting(14));
         assert_eq!(
             lab.columns[3].explain(14),
-            ["The server holds all 14 bytes but cannot know the message is complete: it waits for the FIN and cannot answer before. Half-close to send it."]
+            ["The server holds all 14 bytes but cannot know the message is complete: it waits for the FIN. Half-close to send it."]
         );
         assert_eq!(
             lab.columns[3].waits_for(),
