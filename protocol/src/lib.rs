@@ -64,6 +64,8 @@
 //! - [`app`]: the tutorial's search service: requests, replies, outcomes.
 //! - [`python`]: Python `repr` forms of bytes, strings, floats and decoded JSON.
 //! - [`hexdump`]: hex-dump rows, copy formats, and typed hex read back.
+//! - [`framing`]: the HOWTO's four ways to find a message's end (fixed
+//!   length, delimiter, length prefix, until EOF), sans I/O, for the framing lab.
 //! - [`relay_api`]: the typed relay↔page contract (paths, targets, limits, close reasons).
 //! - `codec` (feature `codec`): a `tokio_util` codec over the same decoder.
 #![warn(missing_docs)]
@@ -73,6 +75,7 @@ pub mod app;
 pub mod codec;
 pub mod decode;
 pub mod encode;
+pub mod framing;
 pub mod hexdump;
 pub mod json;
 pub mod layout;

@@ -1,6 +1,7 @@
-//! The tutorial's app, echo, blackhole and event-loop servers, run
-//! in-process on loopback and registered as the targets `app`, `echo`,
-//! `blackhole` and `multiconn`:
+//! The tutorial's app, echo, blackhole and event-loop servers and the
+//! framing lab's `fixed`, `lines`, `prefix` and `close`, run in-process on
+//! loopback and registered as the targets `app`, `echo`, `blackhole`,
+//! `multiconn` and those four names:
 //! what makes one `relay` command the whole back end. The relay binary and
 //! the tests start them here. Each reports observed sessions' connections
 //! to the registry's hub ([`Targets::hub`]).
@@ -11,8 +12,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use protocol::framing::{Framing, Strategy};
 use tutorial::servers::observe::Hook;
-use tutorial::servers::{app, blackhole, echo, event_loop, net};
+use tutorial::servers::{app, blackhole, echo, event_loop, framing, net};
 
 use crate::targets::Targets;
 
@@ -90,6 +92,7 @@ pub fn start_all(
         blackhole_addr,
         format!("the tutorial's app-server-test (embedded, {blackhole_addr}): accepts and never reads, so the queues fill"),
     )?;
+    start_framing(targets, &mut servers, shutdown)?;
     Ok(servers)
 }
 
@@ -118,6 +121,43 @@ fn start_multiconn(
         addr,
         format!("the tutorial's multi-connection server (embedded, {addr}): one thread, a selectors-style event loop echoing every connection"),
     )
+}
+
+/// The framing lab's four servers (`fixed`, `lines`, `prefix`, `close`),
+/// each echoing messages framed as they came, with the servers' defaults.
+fn start_framing(
+    targets: &mut Targets,
+    servers: &mut JoinSet<io::Result<()>>,
+    shutdown: &CancellationToken,
+) -> io::Result<()> {
+    for strategy in Strategy::ALL {
+        let framing = Framing::default_for(strategy);
+        let listener = bind_loopback()?;
+        let addr = listener.local_addr()?;
+        servers.spawn(framing::serve_observed(
+            listener,
+            framing::Config::new(framing),
+            Some(Hook(targets.hub().clone())),
+            shutdown.clone(),
+        ));
+        let how = match framing {
+            Framing::Fixed { len } => format!("every {len} bytes is a message"),
+            Framing::Delimited { .. } => "a message ends at each b'\\n'".into(),
+            Framing::LengthPrefixed => "a 2-byte big-endian length before each message".into(),
+            Framing::UntilEof => {
+                "the message ends at the client's FIN; answers, then closes".into()
+            }
+        };
+        register(
+            targets,
+            strategy.name(),
+            addr,
+            format!(
+                "framing lab (embedded, {addr}): {how}; echoes each message framed the same way"
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 fn bind_loopback() -> io::Result<tokio::net::TcpListener> {

@@ -11,7 +11,8 @@
 //! - [`targets`]: the named-target registry, the only way to reach a host.
 //! - [`clients`]: who a client is (a trusted proxy's forwarded address) and
 //!   `--max-sessions-per-ip`.
-//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers as targets.
+//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers, the
+//!   event-loop server (`multiconn`) and the framing lab's `fixed`, `lines`, `prefix`, `close` as targets.
 //! - [`observe`]: `observe=1`, the sessions' observation events: the
 //!   bounded queue and the hub pairing sessions with embedded servers.
 //! - [`config`]: every limit as a flag with its default.

@@ -17,7 +17,10 @@ async fn an_unknown_target_is_refused_before_the_upgrade_with_a_clear_body() {
         .unwrap();
     assert_eq!(status, 404);
     assert!(body.contains("unknown target \"nope\""), "{body}");
-    assert!(body.contains("targets: app, blackhole, echo"), "{body}");
+    assert!(
+        body.contains("targets: app, blackhole, close, echo, fixed, lines, prefix"),
+        "{body}"
+    );
     assert_eq!(relay.metrics.total_sessions(), 0);
 }
 
@@ -171,7 +174,19 @@ async fn targets_and_healthz_are_json() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["app", "blackhole", "echo", "multiconn"]);
+    assert_eq!(
+        names,
+        [
+            "app",
+            "blackhole",
+            "close",
+            "echo",
+            "fixed",
+            "lines",
+            "multiconn",
+            "prefix"
+        ]
+    );
     assert!(targets[0]["description"]
         .as_str()
         .unwrap()

@@ -19,7 +19,7 @@
 //!   so each flag and its default is written once.
 //! - `src/bin/`: `echo-server`, `echo-client`, `multiconn-server`,
 //!   `multiconn-client`, `app-server`, `app-client`, `app-server-test`,
-//!   `app-client-test`, `loadgen`; each file
+//!   `app-client-test`, `framing-server`, `framing-client`, `loadgen`; each file
 //!   opens with how to run it.
 //! - `examples/bare-server.rs`: the benchmark's floor (no logging, limits or
 //!   shutdown), for `loadgen` to compare with.

@@ -121,19 +121,91 @@ fn span_callbacks(
     )
 }
 
-/// Which page the tab bar shows.
+/// The page's modes, one tab each (labs add theirs here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     /// One message, byte by byte.
     Playground,
-    /// The event-loop lab.
+    /// The four ways to find a message's end.
+    Framing,
+    /// The event-loop server serving several connections at once.
     Many,
 }
 
+impl Tab {
+    /// Every tab, in the bar's order.
+    pub const ALL: [Tab; 3] = [Tab::Playground, Tab::Framing, Tab::Many];
+
+    /// The tab button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Playground => "Playground",
+            Tab::Framing => "Framing",
+            Tab::Many => "Many connections",
+        }
+    }
+
+    /// The tab button's element id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Tab::Playground => "tab-playground",
+            Tab::Framing => "tab-framing",
+            Tab::Many => "tab-many",
+        }
+    }
+
+    fn view(self) -> Html {
+        match self {
+            Tab::Playground => html! { <Playground /> },
+            Tab::Framing => html! { <crate::labs::FramingLab /> },
+            Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
+        }
+    }
+}
+
+/// Moves focus to Send; the link's own navigation would replace the hash,
+/// which holds the message.
+fn skip_to_send(e: MouseEvent) {
+    e.prevent_default();
+    let send = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("send"))
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(send) = send {
+        send.scroll_into_view();
+        let _ = send.focus();
+    }
+}
+
+/// The tab bar over the page; the chosen tab's page below it.
 #[component]
 pub fn App() -> Html {
-    let state = use_reducer(initial_state);
     let tab = use_state(|| Tab::Playground);
+    let buttons = Tab::ALL.into_iter().map(|t| {
+        let tab = tab.clone();
+        let selected = *tab == t;
+        html! {
+            <button type="button" role="tab" id={t.id()}
+                aria-selected={selected.to_string()} class={classes!(selected.then_some("on"))}
+                onclick={move |_| tab.set(t)}>{ t.label() }</button>
+        }
+    });
+    html! {
+        <>
+        if *tab == Tab::Playground {
+            // First in the Tab order: the way past the tabs, presets and fields.
+            <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
+        }
+        <nav class="tabs" role="tablist" aria-label="wirelab modes">{ for buttons }</nav>
+        { tab.view() }
+        </>
+    }
+}
+
+/// The playground: compose, encode, send and decode one message.
+#[component]
+pub fn Playground() -> Html {
+    let state = use_reducer(initial_state);
     let dispatcher = state.dispatcher();
     let on_notice = make_callback(&dispatcher, |notice| {
         Action::View(ViewAction::Notice(Some(notice)))
@@ -312,18 +384,6 @@ pub fn App() -> Html {
         }
     };
 
-    // The link's own navigation would replace the hash, which holds the message.
-    let skip_to_send = |e: MouseEvent| {
-        e.prevent_default();
-        let send = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id("send"))
-            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
-        if let Some(send) = send {
-            send.scroll_into_view();
-            let _ = send.focus();
-        }
-    };
     let outgoing = HexSource::Outgoing(state.composed.clone());
     let steps = state.steps();
     let view = &state.view;
@@ -345,37 +405,10 @@ pub fn App() -> Html {
     let on_segment = make_callback(&dispatcher, |n| Action::Send(SendAction::SetSegment(n)));
     let on_delay = make_callback(&dispatcher, |ms| Action::Send(SendAction::SetDelay(ms)));
     let on_decode_here = make_callback(&dispatcher, |()| Action::Send(SendAction::DecodeLocally));
-    let tab_button = |which: Tab, id: &'static str, label: &'static str| {
-        let tab_state = tab.clone();
-        html! {
-            <button type="button" role="tab" {id} aria-selected={(*tab == which).to_string()}
-                onclick={move |_| tab_state.set(which)}>{ label }</button>
-        }
-    };
-    let tabs = html! {
-        <nav class="tabs" role="tablist">
-            { tab_button(Tab::Playground, "tab-playground", "Playground") }
-            { tab_button(Tab::Many, "tab-many", "Many connections") }
-        </nav>
-    };
-    if *tab == Tab::Many {
-        return html! {
-            <>
-            <header class="top">
-                <h1>{ "wirelab" }</h1>
-                { tabs }
-            </header>
-            <main class="grid"><ManyConnections /></main>
-            </>
-        };
-    }
     html! {
         <>
-        // First in the Tab order: the way past the presets and fields.
-        <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         <header class="top">
             <h1>{ "wirelab" }</h1>
-            { tabs }
             <p class="tagline">{ "A message of the Real Python socket tutorial's protocol, byte by byte: build it, send it to a real server, watch the reply arrive in chunks." }</p>
             <button type="button" class="small" id="copy-link" onclick={copy_link}>{ "Copy link to this message" }</button>
         </header>

@@ -13,6 +13,7 @@
 //!   relay's `/targets`, the URL hash, and each panel's callbacks.
 //! - [`components`]: one module per panel, each taking narrow callbacks.
 //! - [`hooks`]: `use_websocket`, the only place a socket is touched.
+//! - [`labs`]: the lessons beside the playground (the framing lab).
 //! - [`share`]: the URL hash ⇄ message, target and send options.
 //! - [`labs`]: the labs beside the playground (Many connections).
 

@@ -19,7 +19,9 @@ pub mod observe;
 mod wire;
 
 pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
-pub use observe::{DecoderState, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState};
+pub use observe::{
+    DecoderState, FramerStep, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
+};
 
 use serde::{Deserialize, Serialize};
 

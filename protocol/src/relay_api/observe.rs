@@ -4,9 +4,10 @@
 //! Two sockets are observed. The relay's own socket to the target (events
 //! without a prefix: `connect`, `write`, `read`, `socket`, …) is always
 //! observable. For the servers the relay runs in-process (app, echo,
-//! blackhole), the server's socket of that same connection is too (events
-//! prefixed `server_`): each `recv()` as the server made it, with its
-//! decoder's state, each `send()`, its log lines and its kernel queues. An
+//! blackhole, the framing lab's four), the server's socket of that same
+//! connection is too (events prefixed `server_`): each `recv()` as the
+//! server made it, with its decoder's state (a framing server's cuts and
+//! waits: `server_framer`), each `send()`, its log lines and its kernel queues. An
 //! external target's side cannot be seen; [`Observed::Observing`] says which
 //! case a session is.
 //!
@@ -32,6 +33,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::decode::Need;
+use crate::framing::{FramePart, Wait};
 
 /// One observation event and when it happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +166,10 @@ pub enum Observed {
         /// What this connection's socket was ready for.
         io: Readiness,
     },
+    /// A framing-lab server's framer, after a `recv()`: a message it cut,
+    /// what it waits for next, or why it gave up. Which of the four ways it
+    /// cuts is the session's target ([`Observed::Observing`]).
+    ServerFramer(FramerStep),
 }
 
 /// What a socket was ready for in one event-loop iteration, as the
@@ -203,6 +209,75 @@ impl Readiness {
     }
 }
 
+/// What a framing server's framer did with the bytes so far. On the wire
+/// it is flat: `step` names the case (`cut`, `failed`, `wait_prefix`,
+/// `wait_payload`, `wait_delimiter`, `wait_eof`) and the case's fields sit
+/// beside it, so the page reads it with one enum and no nesting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramerStep {
+    /// It waits for this; nothing more can be cut yet.
+    Waiting(Wait),
+    /// It cut a message: `frame_len` bytes from stream offset `start`, of
+    /// which `len` are the message (prefix and delimiter excluded).
+    Cut {
+        /// Stream offset of the frame's first byte.
+        start: u64,
+        /// Bytes of the stream the frame took.
+        frame_len: u64,
+        /// Bytes of message.
+        len: u64,
+    },
+    /// The bytes cannot be framed; the server will close.
+    Failed {
+        /// The framer's error, as the server logs it.
+        error: String,
+    },
+}
+
+impl Serialize for FramerStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            FramerStep::Waiting(wait) => match *wait {
+                Wait::Bytes { part, have, need } => {
+                    let step = match part {
+                        FramePart::Prefix => "wait_prefix",
+                        FramePart::Payload => "wait_payload",
+                    };
+                    map.serialize_entry("step", step)?;
+                    map.serialize_entry("have", &have)?;
+                    map.serialize_entry("need", &need)?;
+                }
+                Wait::Delimiter { byte, have } => {
+                    map.serialize_entry("step", "wait_delimiter")?;
+                    map.serialize_entry("byte", &byte)?;
+                    map.serialize_entry("have", &have)?;
+                }
+                Wait::Eof { have } => {
+                    map.serialize_entry("step", "wait_eof")?;
+                    map.serialize_entry("have", &have)?;
+                }
+            },
+            FramerStep::Cut {
+                start,
+                frame_len,
+                len,
+            } => {
+                map.serialize_entry("step", "cut")?;
+                map.serialize_entry("start", start)?;
+                map.serialize_entry("frame_len", frame_len)?;
+                map.serialize_entry("len", len)?;
+            }
+            FramerStep::Failed { error } => {
+                map.serialize_entry("step", "failed")?;
+                map.serialize_entry("error", error)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// The decoder's state after a chunk, typed so the page says it in the
 /// protocol crate's words ([`Need`]'s `Display`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +293,25 @@ pub enum DecoderState {
         /// The decoder's error, as the server logs it.
         error: String,
     },
+}
+
+/// In the words the page and the servers' logs use.
+impl std::fmt::Display for FramerStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FramerStep::Waiting(wait) => write!(f, "waits for {wait}"),
+            FramerStep::Cut {
+                start,
+                frame_len,
+                len,
+            } => write!(
+                f,
+                "cut a message of {len} bytes from bytes {start}..{}",
+                start + frame_len
+            ),
+            FramerStep::Failed { error } => write!(f, "gave up: {error}"),
+        }
+    }
 }
 
 /// How serious a server's log line is.
@@ -423,6 +517,26 @@ mod tests {
                 ready: 512,
                 io: Readiness::ReadWrite,
             },
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
+                part: FramePart::Prefix,
+                have: 1,
+                need: 2,
+            })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
+                part: FramePart::Payload,
+                have: 0,
+                need: 16,
+            })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 })),
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Eof { have: 0 })),
+            Observed::ServerFramer(FramerStep::Cut {
+                start: 16,
+                frame_len: 16,
+                len: 16,
+            }),
+            Observed::ServerFramer(FramerStep::Failed {
+                error: "a message of 65535 bytes is over the limit of 1000".into(),
+            }),
         ];
         for (t_us, event) in every.into_iter().enumerate() {
             let obs = Observation {
@@ -485,6 +599,20 @@ mod tests {
             r#"{"t_us":5,"kind":"write","len":10,"sent":10}"#
         );
         round_trip(r#"{"t_us":5,"kind":"read","len":65536,"count":4}"#);
+    }
+
+    #[test]
+    fn a_framer_step_is_flat_on_the_wire() {
+        let obs = round_trip(
+            r#"{"t_us":7,"kind":"server_framer","step":"wait_delimiter","byte":10,"have":3}"#,
+        );
+        assert!(matches!(
+            obs.event,
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 }))
+        ));
+        round_trip(
+            r#"{"t_us":8,"kind":"server_framer","step":"cut","start":0,"frame_len":16,"len":16}"#,
+        );
     }
 
     #[test]

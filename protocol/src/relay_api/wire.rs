@@ -11,9 +11,10 @@
 use serde::Deserialize;
 
 use super::observe::{
-    DecoderState, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
+    DecoderState, FramerStep, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
 };
 use crate::decode::{Need, Part};
+use crate::framing::{FramePart, Wait};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +37,7 @@ enum Kind {
     ServerClose,
     Lost,
     ServerReady,
+    ServerFramer,
 }
 
 /// Every field of every kind; which ones a kind needs is [`Observation`]'s
@@ -66,6 +68,24 @@ pub(super) struct ObservationWire {
     iteration: Option<u64>,
     ready: Option<u32>,
     io: Option<Readiness>,
+    step: Option<StepKind>,
+    have: Option<usize>,
+    need: Option<usize>,
+    byte: Option<u8>,
+    start: Option<u64>,
+    frame_len: Option<u64>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StepKind {
+    Cut,
+    Failed,
+    WaitPrefix,
+    WaitPayload,
+    WaitDelimiter,
+    WaitEof,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +136,37 @@ impl ObservationWire {
             rtt_us: self.rtt_us,
             unacked: self.unacked,
             retransmits: self.retransmits,
+        })
+    }
+}
+
+impl ObservationWire {
+    fn framer_step(&mut self) -> Result<FramerStep, String> {
+        let bytes = |part| -> Result<FramerStep, String> {
+            Ok(FramerStep::Waiting(Wait::Bytes {
+                part,
+                have: field(self.have, "have")?,
+                need: field(self.need, "need")?,
+            }))
+        };
+        Ok(match field(self.step.take(), "step")? {
+            StepKind::WaitPrefix => bytes(FramePart::Prefix)?,
+            StepKind::WaitPayload => bytes(FramePart::Payload)?,
+            StepKind::WaitDelimiter => FramerStep::Waiting(Wait::Delimiter {
+                byte: field(self.byte, "byte")?,
+                have: field(self.have, "have")?,
+            }),
+            StepKind::WaitEof => FramerStep::Waiting(Wait::Eof {
+                have: field(self.have, "have")?,
+            }),
+            StepKind::Cut => FramerStep::Cut {
+                start: field(self.start, "start")?,
+                frame_len: field(self.frame_len, "frame_len")?,
+                len: field(self.len, "len")?,
+            },
+            StepKind::Failed => FramerStep::Failed {
+                error: field(self.error.take(), "error")?,
+            },
         })
     }
 }
@@ -180,6 +231,7 @@ impl TryFrom<ObservationWire> for Observation {
                 ready: field(w.ready, "ready")?,
                 io: field(w.io, "io")?,
             },
+            Kind::ServerFramer => Observed::ServerFramer(w.framer_step()?),
         };
         Ok(Observation {
             t_us: w.t_us,

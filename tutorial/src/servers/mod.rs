@@ -7,6 +7,8 @@
 //!   for every connection at once.
 //! - [`event_loop`] is the tutorial's multi-connection server as it wrote
 //!   it: one thread, a `selectors`-style loop (mio).
+//! - [`framing`] echoes each message framed as it came: a fixed length, a
+//!   delimiter, a length prefix or until EOF (the framing lab).
 //! - [`blackhole`] accepts and never reads: the tutorial's `app-server-test`.
 //! - [`observe`] is the optional hook through which a server tells the relay
 //!   what one connection did (recv, send, log lines, socket queues).
@@ -20,6 +22,7 @@ pub mod app;
 pub mod blackhole;
 pub mod echo;
 pub mod event_loop;
+pub mod framing;
 mod limits;
 pub mod net;
 pub mod observe;

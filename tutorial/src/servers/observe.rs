@@ -135,6 +135,14 @@ impl Watch {
         }
     }
 
+    /// Any other event about this connection (a framer's step); `event` is
+    /// only built when watched.
+    pub fn event(&self, event: impl FnOnce() -> Observed) {
+        if let Some(on) = &self.on {
+            on.sink.observe(event());
+        }
+    }
+
     /// The request the server decoded, as its log line writes it.
     pub fn request(&self, repr: impl FnOnce() -> String) {
         if let Some(on) = &self.on {

@@ -150,6 +150,7 @@ fn observed_row(event: &Observed) -> Option<Row> {
             note(label, String::new(), class)
         }
         Observed::ServerClose => note("close()".into(), String::new(), "ctl"),
+        Observed::ServerFramer(step) => note("framer".into(), step.to_string(), "data"),
         Observed::Lost { events } => Row::Note {
             on: Relay,
             label: format!("{events} events lost"),

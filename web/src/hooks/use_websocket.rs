@@ -96,6 +96,14 @@ impl SocketHandle {
     /// Opens a new socket to `url` (closing any previous one).
     pub fn connect(&self, url: &str, target: &str) {
         self.close();
+        // The previous socket's handlers are dropped with it below; detach
+        // them first, or its close event calls a dropped closure. Its late
+        // events belong to an old session id, which the reducers ignore anyway.
+        if let Some(old) = self.inner.borrow_mut().live.take() {
+            old.ws.set_onopen(None);
+            old.ws.set_onmessage(None);
+            old.ws.set_onclose(None);
+        }
         let (id, dispatch) = {
             let mut inner = self.inner.borrow_mut();
             inner.next_id += 1;

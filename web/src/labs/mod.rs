@@ -1,7 +1,15 @@
-//! The labs beside the playground, one module each.
+//! The labs: pages beside the playground, one lesson each, picked from the
+//! tab bar ([`crate::app::Tab`]).
 //!
+//! - [`framing`]: one payload sent the HOWTO's four ways (fixed length,
+//!   delimiter, length prefix, until EOF) to the relay's framing servers,
+//!   side by side; [`framing_model`] is its state and reducer.
 //! - [`many`]: Many connections, the tutorial's event-loop server serving
 //!   several of the browser's connections at once.
 
+pub mod framing;
+pub mod framing_model;
 pub mod many;
 mod many_model;
+
+pub use framing::FramingLab;

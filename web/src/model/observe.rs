@@ -263,7 +263,8 @@ impl Observe {
             | Observed::ShutdownWrite
             | Observed::Eof
             | Observed::Reset
-            | Observed::ServerReady { .. } => {}
+            | Observed::ServerReady { .. }
+            | Observed::ServerFramer { .. } => {}
         }
     }
 }
