@@ -18,7 +18,7 @@ async fn an_unknown_target_is_refused_before_the_upgrade_with_a_clear_body() {
     assert_eq!(status, 404);
     assert!(body.contains("unknown target \"nope\""), "{body}");
     assert!(
-        body.contains("targets: app, blackhole, close, echo, fixed, lines, prefix"),
+        body.contains("targets: app, blackhole, close, echo, fixed, lines, multiconn, prefix"),
         "{body}"
     );
     assert_eq!(relay.metrics.total_sessions(), 0);
