@@ -65,10 +65,12 @@
 //! - [`python`]: Python `repr` forms of bytes, strings, floats and decoded JSON.
 //! - [`hexdump`]: hex-dump rows, copy formats, and typed hex read back.
 //! - [`relay_api`]: the typed relay↔page contract (paths, targets, limits, close reasons).
+//! - [`capture`]: a session as a replayable transcript and as a pcapng for Wireshark.
 //! - `codec` (feature `codec`): a `tokio_util` codec over the same decoder.
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod capture;
 #[cfg(feature = "codec")]
 pub mod codec;
 pub mod decode;
