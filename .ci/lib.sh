@@ -23,8 +23,8 @@ PINNED_SHA256_binaryen_132_x86_64=195ddc94f9bc89f45abdabb0b9eea86023d727ba90eac8
 
 # What only `make test` needs from apt: a real browser for the wasm and
 # end-to-end tests, and python3 + curl for the download step's test (its
-# local file server). `make play` needs none of it.
-TEST_APT_PACKAGES=(chromium chromium-driver fonts-noto-color-emoji python3 curl)
+# local file server), tshark for the capture tests. `make play` needs none of it.
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-noto-color-emoji python3 curl tshark)
 
 export PATH="$CARGO_BIN:$TOOLS/bin:$TOOLS/node_modules/.bin:$PATH"
 

@@ -122,6 +122,18 @@ pub struct RelayConfig {
     /// while bytes wait in one of their queues (e.g. 100ms, 1s).
     #[arg(long, default_value = "100ms", value_parser = parse_period)]
     pub observe_sample: Duration,
+
+    /// Write every session's TCP leg into this directory as a transcript
+    /// (`.json`, replayable in the page) and a capture (`.pcapng`, for
+    /// Wireshark with tools/wireshark/wirelab.lua).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
+
+    /// --record: most payload bytes (both ways) recorded per session, held
+    /// in memory until the session ends; past it the recording stops and
+    /// says so (the session goes on).
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
+    pub record_max_bytes: u64,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read
@@ -141,6 +153,10 @@ fn at_least_8k(text: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+fn positive_u64(text: &str) -> Result<u64, String> {
+    positive(text).map(|n| n as u64)
 }
 
 fn positive_u32(text: &str) -> Result<u32, String> {

@@ -55,6 +55,7 @@ use crate::bridge::{
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
+use crate::record::Recorder;
 use crate::tap::Tap;
 use crate::targets::{Target, Targets};
 
@@ -478,6 +479,10 @@ async fn run_session(
                 Tap::new(format!("session {id} {name} → browser"), max),
             )
         });
+        let record = config
+            .record
+            .is_some()
+            .then(|| Recorder::new(name, stats.started(), config.record_max_bytes));
         let (mut ws_tx, mut ws_rx) = socket.split();
         let report = connect_and_bridge(
             &mut ws_tx,
@@ -489,11 +494,15 @@ async fn run_session(
                 shutdown: &inner.shutdown,
                 taps,
                 observing,
+                record: record.as_ref(),
             },
         )
         .await;
         if let Some(observer) = &observer {
             observer.end();
+        }
+        if let (Some(record), Some(dir)) = (record, &config.record) {
+            record.save(dir.clone(), id).await;
         }
         fields.record("bytes_to_target", report.to_upstream);
         fields.record("bytes_to_browser", report.to_client);
