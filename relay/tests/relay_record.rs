@@ -14,12 +14,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use protocol::app::request;
+use protocol::app::search_answer;
 use protocol::capture::{EventKind, Transcript};
-use protocol::encode;
+use protocol::{encode, encode_raw, Json};
 use relay::config::RelayConfig;
 use support::*;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
+
+const DISSECTOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tools/wireshark/wirelab.lua"
+);
 
 /// Whether tshark can run here; `false` (with a message) only outside CI.
 fn have_tshark() -> bool {
@@ -319,4 +325,174 @@ async fn a_session_past_record_max_bytes_is_cut_there_and_the_capture_says_so() 
     let info = run("capinfos", &[rec.pcapng.to_str().unwrap()]);
     assert!(info.contains("recording truncated at"), "{info}");
     assert!(info.contains("--record-max-bytes 100"), "{info}");
+}
+
+/// `tshark -X lua_script:wirelab.lua -r FILE -Y wirelab -T fields -e …`:
+/// one line of tab-separated fields per frame with a wirelab message.
+/// A Lua error anywhere in the dissection fails the test.
+fn dissect(file: &Path, fields: &[&str]) -> Vec<Vec<String>> {
+    dissect_with(file, &[], fields)
+}
+
+/// [`dissect`] with more tshark options (`-o wirelab.port:N`).
+fn dissect_with(file: &Path, options: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
+    let file = file.to_str().unwrap();
+    let script = format!("lua_script:{DISSECTOR}");
+    let mut verbose = vec!["-X", &script, "-r", file, "-V"];
+    verbose.extend(options);
+    let verbose = run("tshark", &verbose);
+    assert!(!verbose.contains("Lua Error"), "{verbose}");
+    let mut args = vec!["-X", &script, "-r", file, "-Y", "wirelab", "-T", "fields"];
+    args.extend(options);
+    for field in fields {
+        args.extend(["-e", field]);
+    }
+    run("tshark", &args)
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dissector_shows_the_morpheus_requests_action_and_value_and_the_replys_result() {
+    if !have_tshark() {
+        return;
+    }
+    let rec = record("app", &[], &[&morpheus()]).await;
+    let rows = dissect(
+        &rec.pcapng,
+        &[
+            "wirelab.action",
+            "wirelab.value",
+            "wirelab.result",
+            "wirelab.malformed",
+        ],
+    );
+    let answer = search_answer(&Json::from("morpheus")).unwrap();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "search".to_owned(),
+                "morpheus".into(),
+                String::new(),
+                String::new()
+            ],
+            vec![String::new(), String::new(), answer, String::new()],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_request_sent_in_10_byte_segments_dissects_as_one_message() {
+    if !have_tshark() {
+        return;
+    }
+    let frame = morpheus();
+    let pieces: Vec<&[u8]> = frame.chunks(10).collect();
+    let rec = record("app", &[], &pieces).await;
+    let sent = rec
+        .transcript
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Sent)
+        .count();
+    assert_eq!(sent, pieces.len(), "one write per 10-byte message");
+    let requests: Vec<Vec<String>> = dissect(
+        &rec.pcapng,
+        &[
+            "tcp.srcport",
+            "wirelab.action",
+            "wirelab.value",
+            "wirelab.header.content_length",
+        ],
+    )
+    .into_iter()
+    .filter(|row| !row[1].is_empty())
+    .collect();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0][1..], ["search", "morpheus", "41"]);
+}
+
+/// The page's malformed presets (web/src/model/presets.rs), made the same
+/// way: (name, bytes, whether the server waits for more).
+fn malformed_presets() -> Vec<(&'static str, Vec<u8>, bool)> {
+    let content: &[u8] = br#"{"action": "search", "value": "morpheus"}"#;
+    let header = |fields: &[(&str, Json)]| -> Vec<(String, Json)> {
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    };
+    let required = |length: i64| {
+        header(&[
+            ("byteorder", "big".into()),
+            ("content-type", "text/json".into()),
+            ("content-encoding", "utf-8".into()),
+            ("content-length", length.into()),
+        ])
+    };
+    let morpheus = encode(&request("search", "morpheus").with_byteorder("big"))
+        .unwrap()
+        .bytes;
+    let mut not_json = morpheus.clone();
+    not_json[3] = b'\'';
+    let mut zero = morpheus.clone();
+    zero[..2].copy_from_slice(&[0, 0]);
+    let missing = header(&[
+        ("byteorder", "big".into()),
+        ("content-encoding", "utf-8".into()),
+        ("content-length", 41.into()),
+    ]);
+    vec![
+        (
+            "missing-header",
+            encode_raw(&missing, content).unwrap().bytes,
+            false,
+        ),
+        (
+            "length-small",
+            encode_raw(&required(20), content).unwrap().bytes,
+            false,
+        ),
+        (
+            "length-large",
+            encode_raw(&required(99), content).unwrap().bytes,
+            true,
+        ),
+        ("not-json", not_json, false),
+        ("truncated", morpheus[..60].to_vec(), true),
+        ("zero-header", zero, false),
+    ]
+}
+
+#[tokio::test]
+async fn each_malformed_preset_dissects_as_malformed_or_incomplete_without_a_lua_error() {
+    if !have_tshark() {
+        return;
+    }
+    for (name, bytes, waits) in malformed_presets() {
+        // A server left waiting gets the browser's shutdown, as the page sends it.
+        let messages: Vec<&[u8]> = if waits {
+            vec![&bytes, b""]
+        } else {
+            vec![&bytes]
+        };
+        let rec = record("app", &[], &messages).await;
+        let (up, _) = follow(&rec.pcapng);
+        assert_eq!(up, bytes, "{name}");
+        let rows = dissect(
+            &rec.pcapng,
+            &["wirelab.malformed", "wirelab.incomplete", "wirelab.action"],
+        );
+        let expert = if waits { 1 } else { 0 };
+        assert!(
+            rows.iter().any(|row| !row[expert].is_empty()),
+            "{name}: {rows:?}"
+        );
+        assert!(
+            rows.iter().all(|row| row[2].is_empty()),
+            "{name}: no message read as whole: {rows:?}"
+        );
+    }
 }
