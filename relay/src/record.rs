@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use protocol::capture::{pcapng, Event, EventKind, Transcript};
+use protocol::capture::{pcapng, Closed, Event, EventKind, Transcript};
 use tutorial::truncate::cut;
 
 /// One session's recording.
@@ -123,6 +123,18 @@ impl Recorder {
     /// Something without bytes happened (a shutdown, a reset, the close).
     pub fn event(&self, kind: EventKind) {
         self.push(kind, &[], None);
+    }
+
+    /// The WebSocket session ended with this close frame.
+    pub fn closed(&self, code: u16, reason: String, by_browser: bool) {
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.state.lock().expect("no panics under the lock");
+        state.transcript.closed = Some(Closed {
+            t_us,
+            code,
+            reason,
+            by_browser,
+        });
     }
 
     /// The transcript so far.

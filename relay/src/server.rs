@@ -50,7 +50,7 @@ use tutorial::truncate::{cut, for_log};
 mod conn;
 
 use crate::bridge::{
-    connect_and_bridge, ws_write_buffer, Observing, Probe, SessionContext, SessionStats,
+    connect_and_bridge, ws_write_buffer, Ending, Observing, Probe, SessionContext, SessionStats,
 };
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
@@ -502,6 +502,14 @@ async fn run_session(
             observer.end();
         }
         if let (Some(record), Some(dir)) = (record, &config.record) {
+            match (&report.close, &report.ending) {
+                (Some(reason), _) => record.closed(reason.code(), reason.text(), false),
+                (None, Ending::ClientClosed(frame)) => {
+                    let (code, reason) = frame.clone().unwrap_or((1005, String::new()));
+                    record.closed(code, reason, true);
+                }
+                _ => {}
+            }
             record.save(dir.clone(), id).await;
         }
         fields.record("bytes_to_target", report.to_upstream);

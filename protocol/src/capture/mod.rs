@@ -16,4 +16,4 @@ mod tests;
 pub mod transcript;
 
 pub use pcapng::pcapng;
-pub use transcript::{Event, EventKind, Transcript, TranscriptError, VERSION};
+pub use transcript::{Closed, Event, EventKind, Transcript, TranscriptError, VERSION};

@@ -8,14 +8,16 @@
 //!            {"t_us":1910,"kind":"sent","data":"AGR7ImJ5dGVvcmRlciI6..."},
 //!            {"t_us":2533,"kind":"received","data":"AGV7ImJ5dGVvcmRlciI6..."},
 //!            {"t_us":2601,"kind":"eof"},{"t_us":2650,"kind":"close"}],
-//!  "observations":[{"t_us":0,"kind":"observing","target":"app","server":true}]}
+//!  "observations":[{"t_us":0,"kind":"observing","target":"app","server":true}],
+//!  "closed":{"t_us":2700,"code":1000,"reason":"target closed the connection"}}
 //! ```
 //!
 //! `events` is the TCP leg between the relay (the client) and the target
 //! (the server): each `sent` is one write of the relay, each `received`
 //! one read, in the order they happened, with `t_us` counted from
 //! `started_unix_us`. `observations` are the session's observation events
-//! ([`Observation`]) when it was observed, as the relay sent them.
+//! ([`Observation`]) when it was observed, as the relay sent them; `closed`
+//! is the close frame that ended the WebSocket session.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -44,6 +46,24 @@ pub struct Transcript {
     /// The observation events of an observed session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub observations: Vec<Observation>,
+    /// How the WebSocket session ended, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Closed>,
+}
+
+/// The end of the WebSocket session: the close frame the browser got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {
+    /// Microseconds since the session started.
+    pub t_us: u64,
+    /// The close code (`relay_api::code`).
+    pub code: u16,
+    /// The close reason text (`relay_api::CloseReason::text`).
+    #[serde(default)]
+    pub reason: String,
+    /// The browser asked to close first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_browser: bool,
 }
 
 /// One thing that happened on the TCP leg.
@@ -134,6 +154,7 @@ impl Transcript {
             server: None,
             events: Vec::new(),
             observations: Vec::new(),
+            closed: None,
         }
     }
 
