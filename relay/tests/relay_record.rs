@@ -203,7 +203,11 @@ async fn a_recorded_morpheus_search_follows_in_tshark_as_the_exact_bytes_both_wa
         kinds.ends_with(&[EventKind::Eof, EventKind::Close]),
         "{kinds:?}"
     );
-    let closed = rec.transcript.closed.as_ref().expect("the close is recorded");
+    let closed = rec
+        .transcript
+        .closed
+        .as_ref()
+        .expect("the close is recorded");
     assert_eq!(Some(closed.code), rec.received.close_code());
     assert_eq!(closed.reason, rec.received.close_reason());
     assert!(!closed.by_browser);
