@@ -178,7 +178,7 @@ impl Recorder {
 /// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name
 /// first so a reader never sees half a file.
 fn write_files(dir: &Path, stem: &str, transcript: &Transcript) -> io::Result<()> {
-    let json = serde_json::to_vec(transcript).map_err(io::Error::other)?;
+    let json = transcript.to_json().into_bytes();
     for (ext, bytes) in [("pcapng", pcapng(transcript)), ("json", json)] {
         let path = dir.join(format!("{stem}.{ext}"));
         let part = dir.join(format!(".{stem}.{ext}.part"));

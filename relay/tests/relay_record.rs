@@ -123,11 +123,11 @@ async fn record_with(
     let name = pcapng.file_name().unwrap().to_string_lossy().into_owned();
     assert!(name.ends_with(&format!("-{target}-1.pcapng")), "{name}");
     assert_eq!(json.with_extension("pcapng"), pcapng);
-    let transcript: Transcript =
-        serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("a transcript");
+    let transcript =
+        Transcript::from_json(&std::fs::read_to_string(&json).unwrap()).expect("a transcript");
     Recorded {
         pcapng,
-        transcript: transcript.checked().unwrap(),
+        transcript,
         received,
     }
 }

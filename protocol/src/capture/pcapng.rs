@@ -64,9 +64,13 @@ pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
     body.extend_from_slice(&0u16.to_le_bytes());
     body.extend_from_slice(&(-1i64).to_le_bytes()); // section length unknown
     option(&mut body, SHB_USERAPPL, b"wirelab");
+    // The addresses as written (Display of a parsed IPv6 address would add
+    // its formatting code to the page for nothing).
     let mut comment = format!(
-        "wirelab session to {}: relay {client} -> target {server}",
-        transcript.target
+        "wirelab session to {}: relay {} -> target {}",
+        transcript.target,
+        transcript.client.as_deref().unwrap_or(DEFAULT_CLIENT),
+        transcript.server.as_deref().unwrap_or(DEFAULT_SERVER),
     );
     if let Some(event) = transcript.truncated() {
         comment.push_str(&format!(

@@ -50,26 +50,38 @@ fn a_transcript_reads_back_as_it_was_written_with_its_bytes_in_base64() {
         serde_json::from_str(r#"{"t_us":0,"kind":"observing","target":"app","server":true}"#)
             .unwrap(),
     );
-    let json = serde_json::to_string(&t).unwrap();
+    t.closed = Some(Closed {
+        t_us: 300,
+        code: 1000,
+        reason: "target closed the connection".into(),
+        by_browser: false,
+    });
+    let json = t.to_json();
     assert!(
-        json.contains(r#""kind":"sent","data":"AAJ7ff8=""#),
+        json.contains(r#""kind": "sent", "data": "AAJ7ff8=""#),
         "{json}"
     );
-    assert!(json.starts_with(r#"{"version":2,"started_unix_us":1795000000000000,"target":"app""#));
-    let back: Transcript = serde_json::from_str(&json).unwrap();
-    assert_eq!(back.checked().unwrap(), t);
+    assert!(
+        json.starts_with(r#"{"version": 2, "started_unix_us": 1795000000000000, "target": "app""#)
+    );
+    assert_eq!(Transcript::from_json(&json).unwrap(), t);
 }
 
 #[test]
 fn a_transcript_of_another_version_or_with_bad_base64_is_refused() {
     let v1 = r#"{"version":1,"started_unix_us":0,"target":"app","events":[]}"#;
-    let t: Transcript = serde_json::from_str(v1).unwrap();
-    assert!(matches!(t.checked(), Err(TranscriptError::Version(1))));
+    assert!(matches!(
+        Transcript::from_json(v1),
+        Err(TranscriptError::Version(1))
+    ));
     let bad = r#"{"version":2,"started_unix_us":0,"target":"app","events":[{"t_us":1,"kind":"sent","data":"%%"}]}"#;
-    let err = serde_json::from_str::<Transcript>(bad)
-        .unwrap_err()
-        .to_string();
+    let err = Transcript::from_json(bad).unwrap_err().to_string();
     assert!(err.contains("base64"), "{err}");
+    let unknown =
+        r#"{"version":2,"started_unix_us":0,"target":"app","events":[{"t_us":1,"kind":"gossip"}]}"#;
+    let err = Transcript::from_json(unknown).unwrap_err().to_string();
+    assert!(err.contains("unknown event kind \"gossip\""), "{err}");
+    assert!(Transcript::from_json("[]").is_err());
 }
 
 #[test]

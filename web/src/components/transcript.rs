@@ -56,8 +56,11 @@ pub fn Transcript(props: &Props) -> Html {
                     &bytes,
                 )
             } else {
-                let text = serde_json::to_string(&t).unwrap_or_default();
-                download(&format!("{name}.json"), "application/json", text.as_bytes())
+                download(
+                    &format!("{name}.json"),
+                    "application/json",
+                    t.to_json().as_bytes(),
+                )
             };
         }
     };

@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use protocol::capture::{Closed, Event, EventKind, Transcript};
-use protocol::relay_api::{code, CloseReason, Observation};
+use protocol::relay_api::{code, CloseReason, Observation, Observed};
 
 use super::observe::Observe;
 use super::session::{Conn, Party, Session, SessionAction, TimelineKind};
@@ -204,9 +204,18 @@ impl Replay {
                 format!("received {} bytes", bytes.len())
             }
             Some(SessionAction::HalfClosed { .. }) => "browser shut down its sending side".into(),
-            Some(SessionAction::Observed { observation, .. }) => {
-                format!("observed: {}", kind_name(observation))
-            }
+            Some(SessionAction::Observed { observation, .. }) => match &observation.event {
+                Observed::Write { sent, .. } => format!("the relay's send() took {sent} bytes"),
+                Observed::Read { len, .. } => format!("the relay's recv() got {len} bytes"),
+                Observed::ServerRecv { len, .. } => format!("the server's recv() got {len} bytes"),
+                Observed::ServerSend { sent, .. } => {
+                    format!("the server's send() took {sent} bytes")
+                }
+                Observed::Socket(_) | Observed::ServerSocket(_) => {
+                    "the kernel's queues, sampled".into()
+                }
+                _ => "an observation of the sockets".into(),
+            },
             Some(SessionAction::Closing { .. }) => "browser closed".into(),
             Some(SessionAction::Closed { code, reason, .. }) => {
                 format!("closed ({code} {reason})").replace(" )", ")")
@@ -214,14 +223,6 @@ impl Replay {
             _ => String::new(),
         }
     }
-}
-
-/// An observation's `kind`, as the relay names it.
-fn kind_name(o: &Observation) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Opening and stepping through a transcript.
@@ -242,9 +243,7 @@ pub enum ReplayAction {
 pub fn apply(state: &mut State, action: ReplayAction) {
     match action {
         ReplayAction::Open { name, text } => {
-            let parsed = serde_json::from_str::<Transcript>(&text)
-                .map_err(|e| e.to_string())
-                .and_then(|t| t.checked().map_err(|e| e.to_string()));
+            let parsed = Transcript::from_json(&text);
             match parsed {
                 Ok(t) => {
                     let actions = actions(&t);
@@ -256,9 +255,7 @@ pub fn apply(state: &mut State, action: ReplayAction) {
                     }));
                     show(state);
                 }
-                Err(e) => {
-                    state.view.notice = Some(format!("{name}: not a wirelab transcript ({e})"))
-                }
+                Err(e) => state.view.notice = Some(format!("{name}: {e}")),
             }
         }
         ReplayAction::Back | ReplayAction::Forward => {

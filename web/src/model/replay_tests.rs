@@ -87,7 +87,7 @@ fn reopen(t: &Transcript) -> State {
         &mut state,
         Action::Replay(ReplayAction::Open {
             name: "wirelab-app.json".into(),
-            text: serde_json::to_string(t).unwrap(),
+            text: t.to_json(),
         }),
     );
     state
@@ -203,5 +203,5 @@ fn a_live_connect_or_leave_ends_the_replay_and_a_bad_file_is_a_notice() {
         .notice
         .as_deref()
         .unwrap()
-        .starts_with("notes.json: not a wirelab transcript"));
+        .starts_with("notes.json: transcript version 1; this wirelab reads version 2"));
 }
