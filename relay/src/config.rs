@@ -221,6 +221,13 @@ mod tests {
         assert!(Wrapper::try_parse_from(["relay", "--max-header-bytes", "8191"]).is_err());
         assert!(Wrapper::try_parse_from(["relay", "--max-http-connections", "0"]).is_err());
         assert!(Wrapper::try_parse_from(["relay", "--header-timeout", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["relay", "--record-max-bytes", "0"]).is_err());
+        let parsed = Wrapper::try_parse_from(["relay", "--record", "/tmp/lab"]).unwrap();
+        assert_eq!(
+            parsed.config.record.as_deref(),
+            Some(std::path::Path::new("/tmp/lab"))
+        );
+        assert_eq!(parsed.config.record_max_bytes, 16 << 20);
     }
 
     #[test]
