@@ -504,3 +504,42 @@ async fn each_malformed_preset_dissects_as_malformed_or_incomplete_without_a_lua
         );
     }
 }
+
+#[tokio::test]
+async fn a_session_over_ipv6_is_captured_as_ipv6_with_valid_checksums() {
+    if !have_tshark() {
+        return;
+    }
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 5];
+        stream.read_exact(&mut request).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, &request)
+            .await
+            .unwrap();
+    });
+    let rec = record("six", &[("six", target)], &[b"hello"]).await;
+    reads_cleanly(&rec.pcapng);
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!(
+        (up.as_slice(), down.as_slice()),
+        (&b"hello"[..], &b"hello"[..])
+    );
+    let sources = run(
+        "tshark",
+        &[
+            "-r",
+            rec.pcapng.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "ipv6.src",
+        ],
+    );
+    assert!(sources.lines().all(|l| l == "::1"), "{sources}");
+}
