@@ -4,6 +4,8 @@ use super::tcp::{
     checksum_for_tests, flags, packet, segments, CLIENT_ISN, MAX_PAYLOAD, SERVER_ISN,
 };
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn session(sent: &[&[u8]], received: &[&[u8]], end: EventKind) -> Transcript {
     let mut t = Transcript::new("app", 1_795_000_000_000_000);
