@@ -129,9 +129,9 @@ pub struct RelayConfig {
     #[arg(long, value_name = "DIR")]
     pub record: Option<std::path::PathBuf>,
 
-    /// --record: most payload bytes (both ways) recorded per session, held
-    /// in memory until the session ends; past it the recording stops and
-    /// says so (the session goes on).
+    /// --record: most bytes recorded per session (payload both ways, and 32
+    /// for each event), held in memory until the session ends; past it the
+    /// recording stops and says so (the session goes on).
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
     pub record_max_bytes: u64,
 }

@@ -4,7 +4,8 @@
 //!
 //! A session's [`Recorder`] is fed by the bridge's pumps as bytes move and
 //! holds the transcript in memory, at most `--record-max-bytes` of payload
-//! (past it a `truncated` event ends the recording, and the pcapng's comment
+//! and [`EVENT_BYTES`] per event (past it a `truncated` event ends the
+//! recording, and the pcapng's comment
 //! says so; the session goes on). The files are written after the session
 //! has closed, on a blocking thread, so recording adds a copy of each chunk
 //! to the hot path and nothing else. In the worst case the relay holds
@@ -39,6 +40,10 @@ struct State {
 
 static DISK_FAILED: AtomicBool = AtomicBool::new(false);
 
+/// What each recorded event counts against `--record-max-bytes` besides
+/// its payload (about what it takes in memory).
+pub const EVENT_BYTES: u64 = 32;
+
 impl Recorder {
     /// A recording of a session to `target` that started at `started`.
     pub fn new(target: &str, started: Instant, max_bytes: u64) -> Recorder {
@@ -64,16 +69,20 @@ impl Recorder {
         if state.full {
             return;
         }
-        let room = self.max_bytes.saturating_sub(state.bytes);
+        // Each event is charged its bookkeeping too, so a stream of tiny
+        // writes is bounded like a large one.
+        let overhead = state.bytes + EVENT_BYTES;
+        let room = self.max_bytes.saturating_sub(overhead);
         let kept = &data[..data.len().min(room as usize)];
-        if !kept.is_empty() || data.is_empty() {
-            state.bytes += kept.len() as u64;
+        let fits = overhead <= self.max_bytes;
+        if fits && (!kept.is_empty() || data.is_empty()) {
+            state.bytes = overhead + kept.len() as u64;
             state.transcript.events.push(Event {
                 connect_us,
                 ..Event::bytes(t_us, kind, kept)
             });
         }
-        if kept.len() < data.len() {
+        if !fits || kept.len() < data.len() {
             state.full = true;
             state.transcript.events.push(Event {
                 note: Some(format!(
@@ -249,7 +258,7 @@ mod tests {
 
     #[test]
     fn bytes_past_the_cap_are_cut_and_the_recording_says_where() {
-        let r = Recorder::new("echo", Instant::now(), 5);
+        let r = Recorder::new("echo", Instant::now(), 2 * EVENT_BYTES + 5);
         r.sent(b"abc");
         r.read(&Ok::<_, io::Error>(b"defg".to_vec()));
         r.sent(b"h");

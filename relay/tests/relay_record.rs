@@ -320,7 +320,9 @@ async fn a_session_past_record_max_bytes_is_cut_there_and_the_capture_says_so() 
         return;
     }
     let config = RelayConfig {
-        record_max_bytes: 100,
+        // The connect event, then 100 bytes of the request (each event also
+        // counts relay::record::EVENT_BYTES).
+        record_max_bytes: 100 + 2 * relay::record::EVENT_BYTES,
         ..test_config()
     };
     let frame = morpheus();
@@ -332,7 +334,7 @@ async fn a_session_past_record_max_bytes_is_cut_there_and_the_capture_says_so() 
     assert_eq!((up.as_slice(), down.len()), (&frame[..100], 0));
     let info = run("capinfos", &[rec.pcapng.to_str().unwrap()]);
     assert!(info.contains("recording truncated at"), "{info}");
-    assert!(info.contains("--record-max-bytes 100"), "{info}");
+    assert!(info.contains("--record-max-bytes 164"), "{info}");
 }
 
 /// `tshark -X lua_script:wirelab.lua -r FILE -Y wirelab -T fields -e …`:
