@@ -25,8 +25,9 @@ PINNED_SHA256_binaryen_132_x86_64=195ddc94f9bc89f45abdabb0b9eea86023d727ba90eac8
 # end-to-end tests, and python3 + curl for the download step's test (its
 # local file server), nginx and openssl for the relay-behind-a-proxy test
 # (openssl makes its certificate), brotli for the release build's
-# precompressed files. `make play` needs none of it.
-TEST_APT_PACKAGES=(chromium chromium-driver fonts-noto-color-emoji python3 curl nginx brotli openssl)
+# precompressed files, tshark for the capture tests. `make play` needs none
+# of it.
+TEST_APT_PACKAGES=(chromium chromium-driver fonts-noto-color-emoji python3 curl nginx brotli openssl tshark)
 
 export PATH="$CARGO_BIN:$TOOLS/bin:$TOOLS/node_modules/.bin:$PATH"
 

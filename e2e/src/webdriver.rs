@@ -27,6 +27,17 @@ fn chrome_path() -> Option<String> {
     })
 }
 
+/// `target/downloads/`: where the browser saves what the page offers as a
+/// download.
+pub fn download_dir() -> std::path::PathBuf {
+    let dir = crate::harness::screenshot_dir()
+        .parent()
+        .expect("target/screenshots has a parent")
+        .join("downloads");
+    std::fs::create_dir_all(&dir).expect("create target/downloads");
+    dir
+}
+
 /// A loopback port nobody listens on (for chromedriver, and for a target
 /// that refuses connections).
 pub fn free_port() -> u16 {
@@ -82,6 +93,12 @@ impl Driver {
         if let Some(chrome) = chrome_path() {
             options["binary"] = json!(chrome);
         }
+        // Files the page offers (a.download) land here without a prompt;
+        // chromedriver passes the folder on to headless Chromium too.
+        options["prefs"] = json!({
+            "download.default_directory": download_dir(),
+            "download.prompt_for_download": false,
+        });
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), options);
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));

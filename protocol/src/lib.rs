@@ -67,10 +67,12 @@
 //! - [`framing`]: the HOWTO's four ways to find a message's end (fixed
 //!   length, delimiter, length prefix, until EOF), sans I/O, for the framing lab.
 //! - [`relay_api`]: the typed relay↔page contract (paths, targets, limits, close reasons).
+//! - [`capture`]: a session as a replayable transcript and as a pcapng for Wireshark.
 //! - `codec` (feature `codec`): a `tokio_util` codec over the same decoder.
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod capture;
 #[cfg(feature = "codec")]
 pub mod codec;
 pub mod decode;

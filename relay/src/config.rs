@@ -158,6 +158,18 @@ pub struct RelayConfig {
     /// while bytes wait in one of their queues (e.g. 100ms, 1s).
     #[arg(long, default_value = "100ms", value_parser = parse_period)]
     pub observe_sample: Duration,
+
+    /// Write every session's TCP leg into this directory as a transcript
+    /// (`.json`, replayable in the page) and a capture (`.pcapng`, for
+    /// Wireshark with tools/wireshark/wirelab.lua).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
+
+    /// --record: most bytes recorded per session (payload both ways, and 32
+    /// for each event), held in memory until the session ends; past it the
+    /// recording stops and says so (the session goes on).
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
+    pub record_max_bytes: u64,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read
@@ -177,6 +189,10 @@ fn at_least_8k(text: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+fn positive_u64(text: &str) -> Result<u64, String> {
+    positive(text).map(|n| n as u64)
 }
 
 fn positive_u32(text: &str) -> Result<u32, String> {
@@ -241,6 +257,13 @@ mod tests {
         assert!(Wrapper::try_parse_from(["relay", "--max-header-bytes", "8191"]).is_err());
         assert!(Wrapper::try_parse_from(["relay", "--max-http-connections", "0"]).is_err());
         assert!(Wrapper::try_parse_from(["relay", "--header-timeout", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["relay", "--record-max-bytes", "0"]).is_err());
+        let parsed = Wrapper::try_parse_from(["relay", "--record", "/tmp/lab"]).unwrap();
+        assert_eq!(
+            parsed.config.record.as_deref(),
+            Some(std::path::Path::new("/tmp/lab"))
+        );
+        assert_eq!(parsed.config.record_max_bytes, 16 << 20);
     }
 
     #[test]

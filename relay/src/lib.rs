@@ -18,6 +18,7 @@
 //! - [`config`]: every limit as a flag with its default.
 //! - [`metrics`]: sessions and held bytes, for `/healthz` and the tests.
 //! - [`tap`]: `--tap`, decoded frames in the log.
+//! - [`record`]: `--record`, each session as a transcript and a pcapng.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod embedded;
 pub mod metrics;
 pub mod observe;
+pub mod record;
 pub mod server;
 pub mod tap;
 pub mod targets;

@@ -63,12 +63,14 @@ use identity::{host_allowed, origin_allowed};
 use refusal_log::RefusalLog;
 
 use crate::bridge::{
-    connect_and_bridge, ws_write_buffer, Inbound, Observing, Probe, SessionContext, SessionStats,
+    connect_and_bridge, ws_write_buffer, Ending, Inbound, Observing, Probe, SessionContext,
+    SessionStats,
 };
 use crate::clients::{client_ip, ClientSlot, PerClient};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
+use crate::record::Recorder;
 use crate::tap::Tap;
 use crate::targets::{Target, Targets};
 
@@ -433,6 +435,10 @@ async fn run_session(
                 Tap::new(format!("session {id} {name} → browser"), max),
             )
         });
+        let record = config
+            .record
+            .is_some()
+            .then(|| Recorder::new(name, stats.started(), config.record_max_bytes));
         let (mut ws_tx, mut ws_rx) = socket.split();
         let report = connect_and_bridge(
             &mut ws_tx,
@@ -444,11 +450,23 @@ async fn run_session(
                 shutdown: &inner.shutdown,
                 taps,
                 observing,
+                record: record.as_ref(),
             },
         )
         .await;
         if let Some(observer) = &observer {
             observer.end();
+        }
+        if let (Some(record), Some(dir)) = (record, &config.record) {
+            match (&report.close, &report.ending) {
+                (Some(reason), _) => record.closed(reason.code(), reason.text(), false),
+                (None, Ending::ClientClosed(frame)) => {
+                    let (code, reason) = frame.clone().unwrap_or((1005, String::new()));
+                    record.closed(code, reason, true);
+                }
+                _ => {}
+            }
+            record.save(dir.clone(), id).await;
         }
         fields.record("bytes_to_target", report.to_upstream);
         fields.record("bytes_to_browser", report.to_client);

@@ -10,7 +10,7 @@ use web_sys::Response;
 use yew::prelude::*;
 
 use crate::components::{
-    Composer, DecodeView, EncodeSteps, HexSource, HexView, SequenceDiagram, ServerPanel,
+    Composer, DecodeView, EncodeSteps, HexSource, HexView, ReplayBar, SequenceDiagram, ServerPanel,
     SocketTable, StructureTree, TargetPicker, Transcript,
 };
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
@@ -18,7 +18,8 @@ use crate::labs::many::ManyConnections;
 use crate::model::relay::parse_targets;
 use crate::model::send::flood_message_len;
 use crate::model::{
-    offence, Action, ComposeAction, Pane, SendAction, State, ViewAction, FLOOD_LIMIT, LAST_STEP,
+    offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
+    LAST_STEP,
 };
 use crate::share::{self, Shared};
 use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
@@ -405,6 +406,12 @@ pub fn Playground() -> Html {
     let on_segment = make_callback(&dispatcher, |n| Action::Send(SendAction::SetSegment(n)));
     let on_delay = make_callback(&dispatcher, |ms| Action::Send(SendAction::SetDelay(ms)));
     let on_decode_here = make_callback(&dispatcher, |()| Action::Send(SendAction::DecodeLocally));
+    let on_open = make_callback(&dispatcher, |(name, text)| {
+        Action::Replay(ReplayAction::Open { name, text })
+    });
+    let on_back = make_callback(&dispatcher, |()| Action::Replay(ReplayAction::Back));
+    let on_forward = make_callback(&dispatcher, |()| Action::Replay(ReplayAction::Forward));
+    let on_leave = make_callback(&dispatcher, |()| Action::Replay(ReplayAction::Close));
     html! {
         <>
         <header class="top">
@@ -451,8 +458,9 @@ pub fn Playground() -> Html {
             </section>
             <section class="panel" id="timeline" aria-labelledby="timeline-h">
                 <h2 id="timeline-h">{ "Session" }</h2>
+                <ReplayBar replay={state.replay.clone()} {on_open} {on_back} {on_forward} on_close={on_leave} />
                 <SequenceDiagram session={state.session.clone()} observe={state.observe.clone()} />
-                <Transcript session={state.session.clone()} />
+                <Transcript session={state.session.clone()} observe={state.observe.clone()} />
             </section>
 
             <section class="panel" id="server-panel" aria-labelledby="server-h">

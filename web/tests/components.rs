@@ -285,7 +285,10 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
     let div = root();
     yew::Renderer::<components::Transcript>::with_root_and_props(
         div.clone(),
-        components::transcript::Props { session: session() },
+        components::transcript::Props {
+            session: session(),
+            observe: Default::default(),
+        },
     )
     .render();
     let svg = root();

@@ -65,7 +65,7 @@ impl Run {
         self.session(SessionAction::Sent {
             id: 1,
             at: self.at,
-            len,
+            bytes: vec![0; len],
         });
     }
 
@@ -431,6 +431,7 @@ async fn a_stopped_flood_is_one_line_of_the_transcript() {
     );
     let div = mount::<components::Transcript>(components::transcript::Props {
         session: state.session.clone(),
+        observe: state.observe.clone(),
     })
     .await;
     assert!(text(&div, "#transcript")

@@ -87,6 +87,7 @@ pub(super) async fn run(
             shutdown: &shutdown,
             taps: None,
             observing: None,
+            record: None,
         },
     )
     .await
@@ -181,6 +182,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             shutdown: &CancellationToken::new(),
             taps: None,
             observing: None,
+            record: None,
         },
     ))
     .await;

@@ -44,12 +44,14 @@ use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt, Stream};
+use protocol::capture::EventKind;
 use protocol::relay_api::{ConnectFailure, Observed};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RelayConfig;
+use crate::record::Recorder;
 use crate::tap::Tap;
 use activity::Touching;
 use close::close_client;
@@ -71,6 +73,8 @@ pub struct SessionContext<'a> {
     pub taps: Option<(Tap, Tap)>,
     /// With `observe=1`: where the session's observations go.
     pub observing: Option<Observing<'a>>,
+    /// With `--record`: the session's recording.
+    pub record: Option<&'a Recorder>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -99,6 +103,7 @@ where
             Some(obs) => observed::connect(address, obs).await,
         }
     };
+    let connecting = std::time::Instant::now();
     let connect = tokio::time::timeout(ctx.config.connect_timeout, connect);
     let stream = tokio::select! {
         connected = connect => match connected {
@@ -114,6 +119,11 @@ where
     match stream {
         Ok((mut stream, expected)) => {
             let _ = stream.set_nodelay(true);
+            if let Some(record) = ctx.record {
+                let took = connecting.elapsed().as_micros() as u64;
+                record.connected(stream.local_addr().ok(), address, took);
+            }
+            let record = ctx.record;
             let ctx = SessionContext {
                 observing: observing.map(|obs| Observing {
                     probe: Probe::of(&stream),
@@ -130,6 +140,9 @@ where
             let (mut up_rd, mut up_wr) = stream.split();
             let report = bridge_probed(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx, probe).await;
             drop(expected);
+            if let Some(record) = record {
+                record.event(EventKind::Close);
+            }
             report
         }
         Err(ending) => {
@@ -186,6 +199,7 @@ where
         shutdown,
         taps,
         observing,
+        record,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -200,7 +214,7 @@ where
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_down(&mut ws_tx_touching, up_rd, config.read_chunk, stats, &mut tap_down, observing) => Some(ending),
+                ending = pump_down(&mut ws_tx_touching, up_rd, config.read_chunk, stats, &mut tap_down, observing, record) => Some(ending),
             };
             stop.cancel();
             ending
@@ -209,7 +223,7 @@ where
             let ending = tokio::select! {
                 biased;
                 _ = stop.cancelled() => None,
-                ending = pump_up(&mut ws_rx_touching, up_wr, stats, &mut tap_up, observing) => Some(ending),
+                ending = pump_up(&mut ws_rx_touching, up_wr, stats, &mut tap_up, observing, record) => Some(ending),
             };
             stop.cancel();
             ending
@@ -239,10 +253,13 @@ where
             // shutdown(SHUT_WR); what it still sends cannot reach a closed
             // WebSocket, so it is read (and tapped) until EOF or the grace
             // period, which lets the target finish instead of getting a reset.
-            let _ = tokio::time::timeout(grace, up_wr.shutdown()).await;
-            let _ =
-                tokio::time::timeout(grace, drain(up_rd, config.read_chunk, stats, &mut tap_down))
-                    .await;
+            if let Ok(Ok(())) = tokio::time::timeout(grace, up_wr.shutdown()).await {
+                if let Some(record) = record {
+                    record.event(EventKind::ShutdownWrite);
+                }
+            }
+            let draining = drain(up_rd, config.read_chunk, stats, &mut tap_down, record);
+            let _ = tokio::time::timeout(grace, draining).await;
             false
         }
         Ending::ClientGone(_) => false,

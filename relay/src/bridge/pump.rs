@@ -19,12 +19,14 @@ use bytes::Bytes;
 use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use protocol::capture::EventKind;
 use protocol::relay_api::Observed;
 
 use super::close::Ending;
 use super::observed::{feed_observations, write_observed, Observing, Probe};
 use super::stats::{SessionStats, TapSide};
 use crate::observe::TEXT_PER_FLUSH;
+use crate::record::Recorder;
 use crate::tap::Tap;
 
 thread_local! {
@@ -70,6 +72,7 @@ pub(super) async fn pump_down<Tx, R>(
     stats: &SessionStats,
     tap: &mut Option<Tap>,
     observing: Option<Observing<'_>>,
+    record: Option<&Recorder>,
 ) -> Ending
 where
     Tx: Sink<Message> + Unpin + Send,
@@ -90,6 +93,9 @@ where
         let mut text_budget = TEXT_PER_FLUSH;
         let mut read = Some(first);
         while let Some(result) = read.take() {
+            if let Some(record) = record {
+                record.read(&result);
+            }
             if let Some(obs) = &observing {
                 report_read(obs, &result);
                 if let Err(e) = feed_observations(ws_tx, obs, &mut text_budget).await {
@@ -221,6 +227,7 @@ pub(super) async fn pump_up<Rx, E, W>(
     stats: &SessionStats,
     tap: &mut Option<Tap>,
     observing: Option<Observing<'_>>,
+    record: Option<&Recorder>,
 ) -> Ending
 where
     Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
@@ -250,6 +257,9 @@ where
                     if let Some(obs) = &observing {
                         obs.push(Observed::ShutdownWrite);
                     }
+                    if let Some(record) = record {
+                        record.event(EventKind::ShutdownWrite);
+                    }
                 }
             }
             Message::Binary(_) if half_closed => return Ending::DataAfterHalfClose,
@@ -264,6 +274,9 @@ where
                     None => write_touching(up_wr, &bytes, stats).await,
                     Some(obs) => write_observed(up_wr, &bytes, obs, stats).await,
                 };
+                if let Some(record) = record {
+                    record.sent_or_reset(&bytes, &written);
+                }
                 if let Err(e) = written {
                     if let (Some(obs), io::ErrorKind::ConnectionReset) = (&observing, e.kind()) {
                         obs.push(Observed::Reset);
@@ -348,11 +361,17 @@ pub(super) async fn drain<R: AsyncRead + Unpin + Send>(
     chunk: usize,
     stats: &SessionStats,
     tap: &mut Option<Tap>,
+    record: Option<&Recorder>,
 ) {
-    while let Ok(bytes) = read_chunk(up_rd, chunk).await {
-        if bytes.is_empty() {
-            break;
+    loop {
+        let read = read_chunk(up_rd, chunk).await;
+        if let Some(record) = record {
+            record.read(&read);
         }
+        let bytes = match read {
+            Ok(bytes) if !bytes.is_empty() => bytes,
+            _ => break,
+        };
         tapped(tap, &bytes, stats, TapSide::Down);
         stats
             .discarded

@@ -238,6 +238,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             shutdown: &shutdown,
             taps: None,
             observing: None,
+            record: None,
         },
     );
     let target = async {

@@ -1,23 +1,30 @@
-//! The session's timeline as a table, exportable as JSON.
+//! The session's timeline as a table, with its two files: the transcript
+//! (JSON with every byte, to replay here or attach to a bug report) and a
+//! pcapng of the relay↔target TCP leg for Wireshark, both made by the
+//! protocol crate (`protocol::capture`).
 
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::model::{transcript_json, Session};
+use crate::model::replay::transcript;
+use crate::model::{Observe, Session};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub session: Rc<Session>,
+    /// The session's observations (addresses and events for the files).
+    #[prop_or_default]
+    pub observe: Rc<Observe>,
 }
 
-/// Offers `text` as a file download.
-fn download(name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::of1(&text.into());
+/// Offers `bytes` as a file download.
+fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -35,10 +42,26 @@ pub fn Transcript(props: &Props) -> Html {
     if s.timeline.is_empty() {
         return html! { <p class="hint" id="transcript-empty">{ "No session yet: press Send." }</p> };
     }
-    let export = {
+    let file = |pcap: bool| {
         let session = s.clone();
+        let observe = props.observe.clone();
         move |_| {
-            let _ = download("wirelab-session.json", &transcript_json(&session));
+            let t = transcript(&session, &observe);
+            let name = format!("wirelab-{}", t.target);
+            let _ = if pcap {
+                let bytes = protocol::capture::pcapng(&t);
+                download(
+                    &format!("{name}.pcapng"),
+                    "application/vnd.tcpdump.pcap",
+                    &bytes,
+                )
+            } else {
+                download(
+                    &format!("{name}.json"),
+                    "application/json",
+                    t.to_json().as_bytes(),
+                )
+            };
         }
     };
     html! {
@@ -51,7 +74,10 @@ pub fn Transcript(props: &Props) -> Html {
                     }) }
                 </tbody>
             </table>
-            <button type="button" class="small" id="export" onclick={export}>{ "Export as JSON" }</button>
+            <button type="button" class="small" id="export" onclick={file(false)}
+                title="JSON with every byte: open it here to replay, or attach it to a bug report">{ "Export transcript" }</button>
+            <button type="button" class="small" id="download-pcapng" onclick={file(true)}
+                title="The relay↔server TCP connection as a capture, for Wireshark (tools/wireshark/wirelab.lua dissects it)">{ "Download .pcapng" }</button>
         </div>
     }
 }

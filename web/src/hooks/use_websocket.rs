@@ -417,7 +417,7 @@ fn start_sending(inner: &Rc<RefCell<Inner>>, plan: SendPlan) {
             guard.dispatch.emit(SessionAction::Sent {
                 id,
                 at: now(),
-                len: segment.len(),
+                bytes: segment.clone(),
             });
         }
     });

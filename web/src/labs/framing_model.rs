@@ -296,7 +296,7 @@ impl Column {
         }
         match action {
             SessionAction::Opened { .. } => self.conn = Conn::Open,
-            SessionAction::Sent { len, .. } => self.written += len,
+            SessionAction::Sent { bytes, .. } => self.written += bytes.len(),
             SessionAction::Received { bytes, .. } => self.received.extend_from_slice(&bytes),
             SessionAction::HalfClosed { .. } => self.conn = Conn::HalfClosed,
             SessionAction::Closed { code, .. } => self.conn = Conn::Closed { code },

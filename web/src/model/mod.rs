@@ -14,6 +14,7 @@
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`view`]: encode step, hover and selection, notices.
+//! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
 
 pub mod compose;
@@ -22,6 +23,7 @@ pub mod inbound;
 pub mod observe;
 pub mod presets;
 pub mod relay;
+pub mod replay;
 pub mod send;
 pub mod session;
 pub mod state;
@@ -38,6 +40,7 @@ pub use composer::{Composer, Field, Mode};
 pub use inbound::{outcome_line, request_line, Chunk, ChunkRecord, Inbound, Verdict};
 pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
+pub use replay::{Replay, ReplayAction};
 pub use send::{FloodEnd, FloodProgress, SendAction, SendOptions, FLOOD_LIMIT, MAX_SEGMENTS};
 pub use session::{
     transcript_json, Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind,

@@ -112,6 +112,9 @@ pub struct Observe {
     pub lost: u64,
     /// Text messages that were not an observation this page understands.
     pub unreadable: u64,
+    /// The observations as received, for the transcript (the first
+    /// `replay::RECORD_KEEP`).
+    pub recorded: Vec<Observation>,
 }
 
 /// Appends to a list that keeps only its newest `keep` items.

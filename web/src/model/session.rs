@@ -209,6 +209,8 @@ pub struct Session {
     pub started_at: f64,
     pub timeline: Vec<TimelineEvent>,
     pub sent: usize,
+    /// What the browser sent, message by message (a flood's are not kept).
+    pub sent_chunks: Vec<Chunk>,
     pub chunks: Vec<Chunk>,
     pub opened: bool,
     /// The latest flood's progress, if this session flooded.
@@ -275,10 +277,11 @@ pub enum SessionAction {
         id: u32,
         at: f64,
     },
+    /// One binary message went out (the bytes, for the transcript).
     Sent {
         id: u32,
         at: f64,
-        len: usize,
+        bytes: Vec<u8>,
     },
     Received {
         id: u32,

@@ -14,6 +14,7 @@ use super::composer::Composer;
 use super::inbound::{Chunk, Inbound};
 use super::observe::Observe;
 use super::relay::{is_connect_failure, unreachable_reason, Targets};
+use super::replay::{self, Replay, ReplayAction};
 use super::send::{SendAction, SendOptions};
 use super::session::{Conn, Party, Session, SessionAction, TimelineEvent, TimelineKind};
 use super::steps::{encode_steps, EncodeStep};
@@ -38,6 +39,8 @@ pub struct State {
     pub limits: Option<Limits>,
     /// True when the inbound bytes came from "decode locally", not a server.
     pub local_decode: bool,
+    /// An opened transcript being stepped through (shown instead of a live session).
+    pub replay: Option<Rc<Replay>>,
 }
 
 impl Default for State {
@@ -61,6 +64,7 @@ impl State {
             observe: Rc::default(),
             limits: None,
             local_decode: false,
+            replay: None,
         }
     }
 
@@ -146,6 +150,8 @@ pub enum Action {
     Session(SessionAction),
     /// What is shown.
     View(ViewAction),
+    /// Opening and stepping through a transcript.
+    Replay(ReplayAction),
 }
 
 impl Reducible for State {
@@ -177,7 +183,14 @@ pub fn reduce(state: &mut State, action: Action) {
             state.send = send;
         }
         Action::Send(action) => reduce_send(state, action),
-        Action::Session(action) => reduce_session(state, action),
+        Action::Session(action) => {
+            // A live session ends any replay.
+            if matches!(action, SessionAction::Connecting { .. }) {
+                state.replay = None;
+            }
+            reduce_session(state, action)
+        }
+        Action::Replay(action) => replay::apply(state, action),
         Action::View(action) => state.view.apply(action),
     }
     if recompose {
@@ -239,7 +252,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
     }
 }
 
-fn reduce_session(state: &mut State, action: SessionAction) {
+pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
     // Events of a socket that is no longer the current one change nothing.
     let id = action.id();
     let current = state.session.id == id && id != 0;
@@ -266,7 +279,9 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             at, observation, ..
         } => {
             let at_ms = at - state.session.started_at;
-            Rc::make_mut(&mut state.observe).take(at_ms, observation);
+            let observe = Rc::make_mut(&mut state.observe);
+            replay::record(observe, &observation);
+            observe.take(at_ms, observation);
         }
         SessionAction::Unreadable { error, .. } => {
             let observe = Rc::make_mut(&mut state.observe);
@@ -303,11 +318,14 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             s.push(at, TimelineKind::Open);
             state.conn = Conn::Open;
         }
-        SessionAction::Sent { at, len, .. } => {
+        SessionAction::Sent { at, bytes, .. } => {
             let s = Rc::make_mut(&mut state.session);
             let offset = s.sent;
+            let len = bytes.len();
             s.sent += len;
             s.segments_due -= 1;
+            let at_ms = at - s.started_at;
+            s.sent_chunks.push(Chunk { bytes, at_ms });
             s.push(at, TimelineKind::Send { offset, len });
         }
         SessionAction::Received { at, bytes, .. } => {

@@ -192,7 +192,7 @@ fn a_session_records_its_timeline_and_ignores_stale_sockets() {
             SessionAction::Sent {
                 id: 1,
                 at: 1011.0,
-                len: 139,
+                bytes: vec![0; 139],
             },
             SessionAction::Received {
                 id: 9,

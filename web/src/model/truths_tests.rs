@@ -43,7 +43,7 @@ fn sent(len: usize) -> Action {
     session(SessionAction::Sent {
         id: 1,
         at: 2.0,
-        len,
+        bytes: vec![0; len],
     })
 }
 

@@ -1,0 +1,173 @@
+//! A session to Wireshark and back: the page's ".pcapng" download is the
+//! protocol crate's pcapng of the page's own exported transcript, byte for
+//! byte; and that transcript, reopened in the page and stepped to its end,
+//! shows the live session's bytes and decoder states again.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use e2e::harness::run;
+use e2e::page::{click, open, screenshot, wait_text};
+use e2e::webdriver::{download_dir, POLLS};
+use fantoccini::{Client, Locator};
+use protocol::app;
+use protocol::capture::{pcapng, Transcript};
+use protocol::encode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_downloads_as_the_crates_pcapng_and_replays_as_it_was_live() {
+    run(scenario).await;
+}
+
+/// Waits until the browser has saved `name` (no partial file beside it).
+async fn downloaded(name: &str) -> Vec<u8> {
+    let path = download_dir().join(name);
+    let partial = download_dir().join(format!("{name}.crdownload"));
+    for _ in 0..POLLS {
+        if path.is_file() && !partial.exists() {
+            return std::fs::read(&path).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} was never downloaded", path.display());
+}
+
+/// The texts that show a session's state: the reply's bytes, each chunk's
+/// size, bytes and decoder state (not the page-clock time), the outcome,
+/// and the whole server panel (relay-clock times, as recorded).
+async fn session_view(c: &Client) -> Vec<String> {
+    let rows = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#chunks tbody tr')).map(r =>
+                Array.from(r.cells).filter((_, i) => i != 1).map(c => c.textContent).join(' | '))",
+            vec![],
+        )
+        .await
+        .expect("read the chunk rows");
+    let mut view: Vec<String> = serde_json::from_value(rows).unwrap();
+    assert!(!view.is_empty(), "the decode panel lists chunks");
+    for css in [
+        "#hex-in",
+        "[data-testid=outcome]",
+        "#server-panel",
+        "#sockets",
+    ] {
+        let text = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        view.push(format!("{css}: {text}"));
+    }
+    view
+}
+
+fn remove(dir: &Path, names: &[&str]) {
+    for name in names {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+}
+
+async fn scenario(c: &Client, relay: SocketAddr) {
+    let (json_name, pcap_name) = ("wirelab-app.json", "wirelab-app.pcapng");
+    remove(&download_dir(), &[json_name, pcap_name]);
+
+    // Live: the morpheus search in 10-byte segments.
+    open(c, relay, "p=morpheus&t=app&seg=10&d=20").await;
+    click(c, "#send").await;
+    let request = app::request("search", "morpheus").with_byteorder("big");
+    let reply = app::respond(&request).unwrap();
+    wait_text(c, "[data-testid=outcome]", |t| !t.is_empty()).await;
+    wait_text(c, "#conn-state", |t| t.contains("closed")).await;
+    wait_text(c, "#server-panel", |t| t.contains("close()")).await;
+    let live = session_view(c).await;
+
+    click(c, "#export").await;
+    click(c, "#download-pcapng").await;
+    let text = downloaded(json_name).await;
+    let file = downloaded(pcap_name).await;
+    let transcript =
+        Transcript::from_json(std::str::from_utf8(&text).unwrap()).expect("a transcript");
+    assert_eq!(
+        file,
+        pcapng(&transcript),
+        "the page's pcapng is the crate's"
+    );
+    assert_eq!(transcript.stream(true), encode(&request).unwrap().bytes);
+    assert_eq!(transcript.stream(false), encode(&reply).unwrap().bytes);
+    assert_eq!(
+        transcript
+            .events
+            .iter()
+            .filter(|e| e.kind == protocol::capture::EventKind::Sent)
+            .count(),
+        15,
+        "143 bytes in 10-byte messages"
+    );
+    assert!(transcript.client.is_some() && !transcript.observations.is_empty());
+
+    // Reopened on a fresh page and stepped to the end.
+    open(c, relay, "p=ring&t=app").await;
+    let path: PathBuf = download_dir().join(json_name);
+    c.find(Locator::Css("#open-transcript"))
+        .await
+        .expect("the file picker")
+        .send_keys(path.to_str().unwrap())
+        .await
+        .expect("choose the transcript");
+    let first = wait_text(c, "#replay-step", |t| t.contains("step 1 of")).await;
+    let steps: usize = first
+        .split("step 1 of ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(steps > 30, "{first}");
+    assert!(
+        c.find(Locator::Css("#chunks")).await.is_err(),
+        "nothing received yet at step 1"
+    );
+    for _ in 1..steps {
+        click(c, "#replay-forward").await;
+    }
+    wait_text(c, "#replay-step", |t| {
+        t.contains(&format!("step {steps} of {steps}"))
+    })
+    .await;
+    assert_eq!(
+        session_view(c).await,
+        live,
+        "the replay ends as the live session did"
+    );
+    screenshot(c, "replay-end", "#timeline").await;
+
+    // Back: one received chunk fewer at some point, and Forward restores it.
+    let chunks = |c: &Client| {
+        let c = c.clone();
+        async move {
+            let n = c
+                .execute(
+                    "return document.querySelectorAll('#chunks tbody tr').length",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            n.as_u64().unwrap()
+        }
+    };
+    let at_end = chunks(c).await;
+    let mut back = 0;
+    while chunks(c).await == at_end {
+        click(c, "#replay-back").await;
+        back += 1;
+        assert!(back < steps, "Back never undid a read");
+    }
+    for _ in 0..back {
+        click(c, "#replay-forward").await;
+    }
+    assert_eq!(session_view(c).await, live);
+    c.set_window_size(390, 844).await.expect("phone size");
+    screenshot(c, "replay-phone", "#replay-bar").await;
+    c.set_window_size(1280, 800).await.expect("laptop size");
+    click(c, "#replay-close").await;
+}

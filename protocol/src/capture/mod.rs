@@ -1,0 +1,19 @@
+//! A session written out: the [`Transcript`] (versioned JSON with every
+//! byte, for replay and bug reports) and, made from it, a [`pcapng`]
+//! capture of the TCP leg between the relay and the target that Wireshark
+//! and tshark open (with `tools/wireshark/wirelab.lua`, as the tutorial's
+//! protocol).
+//!
+//! Sans I/O like the rest of the crate: the relay's `--record` and the
+//! page's downloads call the same functions, so the page's file and the
+//! relay's are the same bytes for the same transcript.
+
+mod base64;
+pub mod pcapng;
+pub mod tcp;
+#[cfg(test)]
+mod tests;
+pub mod transcript;
+
+pub use pcapng::pcapng;
+pub use transcript::{Closed, Event, EventKind, Transcript, TranscriptError, VERSION};

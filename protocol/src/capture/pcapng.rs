@@ -1,0 +1,108 @@
+//! A pcapng file (one section header, one interface, one enhanced packet
+//! block per segment) of a transcript's TCP leg, for Wireshark and tshark.
+//!
+//! The three block types are written by hand (pcapng's spec,
+//! draft-ietf-opsawg-pcapng): they are a few fixed little-endian fields
+//! each, and a crate for them (`pcap-file` + `etherparse`) would add more
+//! to the page's wasm than this whole module. The link type is
+//! `LINKTYPE_RAW` (101): packets start at the IP header, IPv4 or IPv6 as
+//! the recorded addresses are.
+
+use std::net::SocketAddr;
+
+use super::tcp::{packet, segments};
+use super::transcript::Transcript;
+
+const SHB: u32 = 0x0A0D_0D0A;
+const IDB: u32 = 0x0000_0001;
+const EPB: u32 = 0x0000_0006;
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+const LINKTYPE_RAW: u16 = 101;
+const OPT_END: u16 = 0;
+const OPT_COMMENT: u16 = 1;
+const SHB_USERAPPL: u16 = 4;
+const IF_NAME: u16 = 2;
+
+/// The addresses a transcript without them (a page session that was not
+/// observed) is drawn with: loopback, an ephemeral port, the tutorial's port.
+pub const DEFAULT_CLIENT: &str = "127.0.0.1:50000";
+/// See [`DEFAULT_CLIENT`].
+pub const DEFAULT_SERVER: &str = "127.0.0.1:65432";
+
+fn address(text: Option<&str>, default: &str) -> SocketAddr {
+    text.and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| default.parse().expect("a valid default"))
+}
+
+fn option(out: &mut Vec<u8>, code: u16, value: &[u8]) {
+    out.extend_from_slice(&code.to_le_bytes());
+    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    out.extend_from_slice(value);
+    out.resize(out.len().next_multiple_of(4), 0);
+}
+
+/// Appends a block: type, total length, `body`, total length.
+fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+    let len = (12 + body.len()) as u32;
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+/// The capture of `transcript`'s TCP leg. Addresses that are missing or
+/// unreadable are drawn as [`DEFAULT_CLIENT`] and [`DEFAULT_SERVER`]; a
+/// truncated recording says so in the section's comment.
+pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
+    let client = address(transcript.client.as_deref(), DEFAULT_CLIENT);
+    let server = address(transcript.server.as_deref(), DEFAULT_SERVER);
+    let mut out = Vec::new();
+
+    let mut body = Vec::new();
+    body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&(-1i64).to_le_bytes()); // section length unknown
+    option(&mut body, SHB_USERAPPL, b"wirelab");
+    // The addresses as written (Display of a parsed IPv6 address would add
+    // its formatting code to the page for nothing).
+    let mut comment = format!(
+        "wirelab session to {}: relay {} -> target {}",
+        transcript.target,
+        transcript.client.as_deref().unwrap_or(DEFAULT_CLIENT),
+        transcript.server.as_deref().unwrap_or(DEFAULT_SERVER),
+    );
+    if let Some(event) = transcript.truncated() {
+        comment.push_str(&format!(
+            "; recording truncated at {} us: {}",
+            event.t_us,
+            event.note.as_deref().unwrap_or("size cap")
+        ));
+    }
+    option(&mut body, OPT_COMMENT, comment.as_bytes());
+    option(&mut body, OPT_END, &[]);
+    block(&mut out, SHB, &body);
+
+    body.clear();
+    body.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
+    body.extend_from_slice(&0u16.to_le_bytes());
+    body.extend_from_slice(&0u32.to_le_bytes()); // no snap length
+    option(&mut body, IF_NAME, b"relay-target");
+    option(&mut body, OPT_END, &[]); // if_tsresol absent: microseconds
+    block(&mut out, IDB, &body);
+
+    for (n, segment) in segments(transcript).iter().enumerate() {
+        let data = packet(segment, client, server, n as u16);
+        let ts = transcript.started_unix_us.saturating_add(segment.t_us);
+        body.clear();
+        body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&data);
+        body.resize(body.len().next_multiple_of(4), 0);
+        block(&mut out, EPB, &body);
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! `--record DIR`: every session's TCP leg written to `DIR` as a transcript
+//! (`protocol::capture::Transcript`, JSON with every byte) and a pcapng made
+//! from it, named `<start>-<target>-<id>.json` / `.pcapng` (start in UTC).
+//!
+//! A session's [`Recorder`] is fed by the bridge's pumps as bytes move and
+//! holds the transcript in memory, at most `--record-max-bytes` of payload
+//! and [`EVENT_BYTES`] per event (past it a `truncated` event ends the
+//! recording, and the pcapng's comment
+//! says so; the session goes on). The files are written after the session
+//! has closed, on a blocking thread, so recording adds a copy of each chunk
+//! to the hot path and nothing else. In the worst case the relay holds
+//! `--max-sessions × --record-max-bytes` bytes of recordings.
+//!
+//! A disk that fails is logged once per relay (then at debug level) and
+//! ends no session.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use protocol::capture::{pcapng, Closed, Event, EventKind, Transcript};
+use tutorial::truncate::cut;
+
+/// One session's recording.
+pub struct Recorder {
+    started: Instant,
+    max_bytes: u64,
+    state: Mutex<State>,
+}
+
+struct State {
+    transcript: Transcript,
+    bytes: u64,
+    /// Past the cap: nothing more is recorded.
+    full: bool,
+}
+
+static DISK_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// What each recorded event counts against `--record-max-bytes` besides
+/// its payload (about what it takes in memory).
+pub const EVENT_BYTES: u64 = 32;
+
+impl Recorder {
+    /// A recording of a session to `target` that started at `started`.
+    pub fn new(target: &str, started: Instant, max_bytes: u64) -> Recorder {
+        let unix_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0)
+            .saturating_sub(started.elapsed().as_micros() as u64);
+        Recorder {
+            started,
+            max_bytes,
+            state: Mutex::new(State {
+                transcript: Transcript::new(target, unix_us),
+                bytes: 0,
+                full: false,
+            }),
+        }
+    }
+
+    fn push(&self, kind: EventKind, data: &[u8], connect_us: Option<u64>) {
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.state.lock().expect("no panics under the lock");
+        if state.full {
+            return;
+        }
+        // Each event is charged its bookkeeping too, so a stream of tiny
+        // writes is bounded like a large one.
+        let overhead = state.bytes + EVENT_BYTES;
+        let room = self.max_bytes.saturating_sub(overhead);
+        let kept = &data[..data.len().min(room as usize)];
+        let fits = overhead <= self.max_bytes;
+        if fits && (!kept.is_empty() || data.is_empty()) {
+            state.bytes = overhead + kept.len() as u64;
+            state.transcript.events.push(Event {
+                connect_us,
+                ..Event::bytes(t_us, kind, kept)
+            });
+        }
+        if !fits || kept.len() < data.len() {
+            state.full = true;
+            state.transcript.events.push(Event {
+                note: Some(format!(
+                    "--record-max-bytes {}: the session went on unrecorded",
+                    self.max_bytes
+                )),
+                ..Event::new(t_us, EventKind::Truncated)
+            });
+        }
+    }
+
+    /// The relay's `connect()` to `peer` from `local` completed.
+    pub fn connected(&self, local: Option<SocketAddr>, peer: SocketAddr, connect_us: u64) {
+        {
+            let mut state = self.state.lock().expect("no panics under the lock");
+            state.transcript.client = local.map(|a| a.to_string());
+            state.transcript.server = Some(peer.to_string());
+        }
+        self.push(EventKind::Connect, &[], Some(connect_us));
+    }
+
+    /// The relay wrote `bytes` to the target.
+    pub fn sent(&self, bytes: &[u8]) {
+        self.push(EventKind::Sent, bytes, None);
+    }
+
+    /// One write of `bytes` to the target, which took them all or failed
+    /// (a reset is recorded; other errors end the session without a segment).
+    pub fn sent_or_reset(&self, bytes: &[u8], written: &io::Result<()>) {
+        match written {
+            Ok(()) => self.sent(bytes),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.event(EventKind::Reset),
+            Err(_) => {}
+        }
+    }
+
+    /// One read from the target: bytes, end of stream, or an error.
+    pub fn read(&self, result: &io::Result<impl AsRef<[u8]>>) {
+        match result {
+            Ok(bytes) if bytes.as_ref().is_empty() => self.event(EventKind::Eof),
+            Ok(bytes) => self.push(EventKind::Received, bytes.as_ref(), None),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => self.event(EventKind::Reset),
+            Err(_) => {}
+        }
+    }
+
+    /// Something without bytes happened (a shutdown, a reset, the close).
+    pub fn event(&self, kind: EventKind) {
+        self.push(kind, &[], None);
+    }
+
+    /// The WebSocket session ended with this close frame.
+    pub fn closed(&self, code: u16, reason: String, by_browser: bool) {
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.state.lock().expect("no panics under the lock");
+        state.transcript.closed = Some(Closed {
+            t_us,
+            code,
+            reason,
+            by_browser,
+        });
+    }
+
+    /// The transcript so far.
+    pub fn transcript(&self) -> Transcript {
+        self.state
+            .lock()
+            .expect("no panics under the lock")
+            .transcript
+            .clone()
+    }
+
+    /// Writes the session's two files into `dir` on a blocking thread and
+    /// waits for them; failures are logged, never returned.
+    pub async fn save(self, dir: PathBuf, id: u64) {
+        let transcript = self
+            .state
+            .into_inner()
+            .expect("no panics under the lock")
+            .transcript;
+        if transcript.events.is_empty() {
+            return; // never connected: there is no TCP leg to show
+        }
+        let stem = file_stem(&transcript, id);
+        let written =
+            tokio::task::spawn_blocking(move || write_files(&dir, &stem, &transcript)).await;
+        let error = match written {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        if DISK_FAILED.swap(true, Ordering::Relaxed) {
+            tracing::debug!("--record: session {id} not saved: {error}");
+        } else {
+            tracing::warn!(
+                "--record: session {id} not saved: {error} (sessions go on; later failures are logged at debug level)"
+            );
+        }
+    }
+}
+
+/// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name
+/// first so a reader never sees half a file.
+fn write_files(dir: &Path, stem: &str, transcript: &Transcript) -> io::Result<()> {
+    let json = transcript.to_json().into_bytes();
+    for (ext, bytes) in [("pcapng", pcapng(transcript)), ("json", json)] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        let part = dir.join(format!(".{stem}.{ext}.part"));
+        std::fs::write(&part, bytes)?;
+        std::fs::rename(&part, &path)?;
+    }
+    Ok(())
+}
+
+/// `20261127T152312.123456Z-app-7`: sorts by time; the target's name keeps
+/// only characters safe in a file name.
+fn file_stem(transcript: &Transcript, id: u64) -> String {
+    let us = transcript.started_unix_us;
+    let secs = us / 1_000_000;
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let s = secs % 86_400;
+    let target: String = cut(&transcript.target, 40)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:06}Z-{target}-{id}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        us % 1_000_000
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (the
+/// era-based method of Howard Hinnant's `chrono`-compatible date algorithms).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_since_the_epoch_are_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
+    }
+
+    #[test]
+    fn file_names_sort_by_time_and_keep_only_safe_characters() {
+        // `date -u -d @1795000000`: Wed Nov 18 11:06:40 UTC 2026
+        let mut t = Transcript::new("../a b", 1_795_000_000_123_456);
+        t.events.push(Event::new(0, EventKind::Close));
+        assert_eq!(file_stem(&t, 7), "20261118T110640.123456Z-___a_b-7");
+    }
+
+    #[test]
+    fn bytes_past_the_cap_are_cut_and_the_recording_says_where() {
+        let r = Recorder::new("echo", Instant::now(), 2 * EVENT_BYTES + 5);
+        r.sent(b"abc");
+        r.read(&Ok::<_, io::Error>(b"defg".to_vec()));
+        r.sent(b"h");
+        r.event(EventKind::Close);
+        let t = r.transcript();
+        assert_eq!(t.stream(true), b"abc");
+        assert_eq!(t.stream(false), b"de");
+        let kinds: Vec<EventKind> = t.events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EventKind::Sent, EventKind::Received, EventKind::Truncated]
+        );
+    }
+}

@@ -1,0 +1,547 @@
+//! `--record DIR`: each tutorial exchange through a real relay, its pcapng
+//! read back by the real tshark (the exact bytes both ways, no warnings) and
+//! dissected by tools/wireshark/wirelab.lua.
+//!
+//! tshark missing: these tests fail when `CI=true` and skip with a message
+//! otherwise. tshark run as root prints one warning line about it on stderr;
+//! that line, and only that line, is allowed.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use protocol::app::request;
+use protocol::app::search_answer;
+use protocol::capture::{EventKind, Transcript};
+use protocol::{encode, encode_raw, Json};
+use relay::config::RelayConfig;
+use support::*;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+const DISSECTOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tools/wireshark/wirelab.lua"
+);
+
+/// Whether tshark can run here; `false` (with a message) only outside CI.
+fn have_tshark() -> bool {
+    let found = Command::new("tshark").arg("-v").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tshark is not installed (apt-get install -y tshark): CI must run these tests"
+        );
+        eprintln!("skipped: tshark is not installed (apt-get install -y tshark)");
+    }
+    found
+}
+
+/// Runs a Wireshark tool; returns stdout, failing on an exit status or on
+/// any stderr line but the warning about running as root.
+fn run(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool).args(args).output().expect(tool);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let unexpected: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("Running as user \"root\""))
+        .collect();
+    assert!(
+        out.status.success() && unexpected.is_empty(),
+        "{tool} {args:?}: {}\n{stderr}",
+        out.status
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn fresh_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "wirelab-record-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// One recorded session's files.
+struct Recorded {
+    pcapng: PathBuf,
+    transcript: Transcript,
+    received: Received,
+}
+
+/// Sends `messages` to `target` through a recording relay (an empty
+/// message is the browser's shutdown), reads to the close, and waits for
+/// the session's two files.
+async fn record(
+    target: &str,
+    extra: &[(&str, std::net::SocketAddr)],
+    messages: &[&[u8]],
+) -> Recorded {
+    record_with(test_config(), target, extra, messages).await
+}
+
+async fn record_with(
+    config: RelayConfig,
+    target: &str,
+    extra: &[(&str, std::net::SocketAddr)],
+    messages: &[&[u8]],
+) -> Recorded {
+    let dir = fresh_dir();
+    let config = RelayConfig {
+        record: Some(dir.clone()),
+        ..config
+    };
+    let relay = start(config, extra).await;
+    let mut ws = connect(relay.addr, target).await;
+    for message in messages {
+        send(&mut ws, message).await;
+    }
+    let received = read_to_close(&mut ws).await;
+    let (pcapng, json) = within(async {
+        loop {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                .collect();
+            names.sort();
+            if let [json, pcapng] = &names[..] {
+                return (pcapng.clone(), json.clone());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let name = pcapng.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.ends_with(&format!("-{target}-1.pcapng")), "{name}");
+    assert_eq!(json.with_extension("pcapng"), pcapng);
+    let transcript =
+        Transcript::from_json(&std::fs::read_to_string(&json).unwrap()).expect("a transcript");
+    Recorded {
+        pcapng,
+        transcript,
+        received,
+    }
+}
+
+/// `tshark -z follow,tcp,raw,0`: the bytes (relay → target, target → relay).
+fn follow(file: &Path) -> (Vec<u8>, Vec<u8>) {
+    let out = run(
+        "tshark",
+        &["-r", file.to_str().unwrap(), "-q", "-z", "follow,tcp,raw,0"],
+    );
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    let mut inside = false;
+    for line in out.lines() {
+        if line.starts_with("Node 1:") {
+            inside = true;
+            continue;
+        }
+        if !inside || line.starts_with("====") || line.is_empty() {
+            continue;
+        }
+        let (to, hex) = match line.strip_prefix('\t') {
+            Some(hex) => (&mut down, hex),
+            None => (&mut up, line),
+        };
+        for i in (0..hex.len()).step_by(2) {
+            to.push(u8::from_str_radix(&hex[i..i + 2], 16).expect(line));
+        }
+    }
+    (up, down)
+}
+
+/// capinfos and a tshark pass with both checksums checked: no warnings,
+/// and no expert finding at warning level or above.
+fn reads_cleanly(file: &Path) {
+    let file = file.to_str().unwrap();
+    run("capinfos", &[file]);
+    let flagged = run(
+        "tshark",
+        &[
+            "-r",
+            file,
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-Y",
+            "_ws.expert.severity >= 0x00600000 || ip.checksum.status == 0 || tcp.checksum.status == 0",
+        ],
+    );
+    assert_eq!(flagged, "", "{file}");
+}
+
+fn morpheus() -> Vec<u8> {
+    encode(&request("search", "morpheus")).unwrap().bytes
+}
+
+#[tokio::test]
+async fn a_recorded_morpheus_search_follows_in_tshark_as_the_exact_bytes_both_ways() {
+    if !have_tshark() {
+        return;
+    }
+    let frame = morpheus();
+    let rec = record("app", &[], &[&frame]).await;
+    reads_cleanly(&rec.pcapng);
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!(up, frame);
+    assert_eq!(down, rec.received.bytes());
+    assert_eq!(rec.transcript.stream(true), frame);
+    assert_eq!(rec.transcript.target, "app");
+    let kinds: Vec<EventKind> = rec.transcript.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.first(), Some(&EventKind::Connect));
+    assert!(
+        kinds.ends_with(&[EventKind::Eof, EventKind::Close]),
+        "{kinds:?}"
+    );
+    let closed = rec
+        .transcript
+        .closed
+        .as_ref()
+        .expect("the close is recorded");
+    assert_eq!(Some(closed.code), rec.received.close_code());
+    assert_eq!(closed.reason, rec.received.close_reason());
+    assert!(!closed.by_browser);
+}
+
+#[tokio::test]
+async fn a_recorded_echo_with_a_shutdown_shows_both_fins_and_the_echoed_bytes() {
+    if !have_tshark() {
+        return;
+    }
+    let rec = record("echo", &[], &[b"Hello, world", b""]).await;
+    reads_cleanly(&rec.pcapng);
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!(up, b"Hello, world");
+    assert_eq!(down, b"Hello, world");
+    let fins = run(
+        "tshark",
+        &[
+            "-r",
+            rec.pcapng.to_str().unwrap(),
+            "-Y",
+            "tcp.flags.fin == 1",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.srcport",
+        ],
+    );
+    let client_port = rec
+        .transcript
+        .client
+        .as_deref()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut fin_from: Vec<&str> = fins.lines().collect();
+    fin_from.sort();
+    let mut expected = vec![
+        client_port.as_str(),
+        rec.transcript
+            .server
+            .as_deref()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap(),
+    ];
+    expected.sort();
+    assert_eq!(fin_from, expected, "one FIN from each side");
+}
+
+#[tokio::test]
+async fn a_recorded_binary_reply_follows_as_its_exact_bytes() {
+    if !have_tshark() {
+        return;
+    }
+    let frame = encode(&request("binary", "😃")).unwrap().bytes;
+    let rec = record("app", &[], &[&frame]).await;
+    reads_cleanly(&rec.pcapng);
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!(up, frame);
+    assert_eq!(down, rec.received.bytes());
+    assert!(down.windows(4).any(|w| w == "😃".as_bytes()));
+}
+
+#[tokio::test]
+async fn a_recorded_reset_ends_the_capture_with_an_rst_from_the_target() {
+    if !have_tshark() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 5];
+        stream.read_exact(&mut request).await.unwrap();
+        // Linger 0: dropping sends RST instead of FIN.
+        let stream = stream.into_std().unwrap();
+        socket2::SockRef::from(&stream)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(stream);
+    });
+    let rec = record("flaky", &[("flaky", target)], &[b"hello"]).await;
+    assert_eq!(rec.received.close_code(), Some(1011));
+    run("capinfos", &[rec.pcapng.to_str().unwrap()]);
+    let (up, _) = follow(&rec.pcapng);
+    assert_eq!(up, b"hello");
+    let rst = run(
+        "tshark",
+        &[
+            "-r",
+            rec.pcapng.to_str().unwrap(),
+            "-Y",
+            "tcp.flags.reset == 1",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.srcport",
+        ],
+    );
+    assert_eq!(rst.trim(), target.port().to_string());
+}
+
+#[tokio::test]
+async fn a_session_past_record_max_bytes_is_cut_there_and_the_capture_says_so() {
+    if !have_tshark() {
+        return;
+    }
+    let config = RelayConfig {
+        // The connect event, then 100 bytes of the request (each event also
+        // counts relay::record::EVENT_BYTES).
+        record_max_bytes: 100 + 2 * relay::record::EVENT_BYTES,
+        ..test_config()
+    };
+    let frame = morpheus();
+    let rec = record_with(config, "app", &[], &[&frame]).await;
+    assert_eq!(rec.received.close_code(), Some(1000), "the session went on");
+    assert_eq!(rec.transcript.stream(true), frame[..100]);
+    assert!(rec.transcript.truncated().is_some());
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!((up.as_slice(), down.len()), (&frame[..100], 0));
+    let info = run("capinfos", &[rec.pcapng.to_str().unwrap()]);
+    assert!(info.contains("recording truncated at"), "{info}");
+    assert!(info.contains("--record-max-bytes 164"), "{info}");
+}
+
+/// `tshark -X lua_script:wirelab.lua -r FILE -Y wirelab -T fields -e …`:
+/// one line of tab-separated fields per frame with a wirelab message.
+/// A Lua error anywhere in the dissection fails the test.
+fn dissect(file: &Path, fields: &[&str]) -> Vec<Vec<String>> {
+    dissect_with(file, &[], fields)
+}
+
+/// [`dissect`] with more tshark options (`-o wirelab.port:N`).
+fn dissect_with(file: &Path, options: &[&str], fields: &[&str]) -> Vec<Vec<String>> {
+    let file = file.to_str().unwrap();
+    let script = format!("lua_script:{DISSECTOR}");
+    let mut verbose = vec!["-X", &script, "-r", file, "-V"];
+    verbose.extend(options);
+    let verbose = run("tshark", &verbose);
+    assert!(!verbose.contains("Lua Error"), "{verbose}");
+    let mut args = vec!["-X", &script, "-r", file, "-Y", "wirelab", "-T", "fields"];
+    args.extend(options);
+    for field in fields {
+        args.extend(["-e", field]);
+    }
+    run("tshark", &args)
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_dissector_shows_the_morpheus_requests_action_and_value_and_the_replys_result() {
+    if !have_tshark() {
+        return;
+    }
+    let rec = record("app", &[], &[&morpheus()]).await;
+    let rows = dissect(
+        &rec.pcapng,
+        &[
+            "wirelab.action",
+            "wirelab.value",
+            "wirelab.result",
+            "wirelab.malformed",
+        ],
+    );
+    let answer = search_answer(&Json::from("morpheus")).unwrap();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "search".to_owned(),
+                "morpheus".into(),
+                String::new(),
+                String::new()
+            ],
+            vec![String::new(), String::new(), answer, String::new()],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_request_sent_in_10_byte_segments_dissects_as_one_message() {
+    if !have_tshark() {
+        return;
+    }
+    let frame = morpheus();
+    let pieces: Vec<&[u8]> = frame.chunks(10).collect();
+    let rec = record("app", &[], &pieces).await;
+    let sent = rec
+        .transcript
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Sent)
+        .count();
+    assert_eq!(sent, pieces.len(), "one write per 10-byte message");
+    let requests: Vec<Vec<String>> = dissect(
+        &rec.pcapng,
+        &[
+            "tcp.srcport",
+            "wirelab.action",
+            "wirelab.value",
+            "wirelab.header.content_length",
+        ],
+    )
+    .into_iter()
+    .filter(|row| !row[1].is_empty())
+    .collect();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0][1..], ["search", "morpheus", "41"]);
+}
+
+/// The page's malformed presets (web/src/model/presets.rs), made the same
+/// way: (name, bytes, whether the server waits for more).
+fn malformed_presets() -> Vec<(&'static str, Vec<u8>, bool)> {
+    let content: &[u8] = br#"{"action": "search", "value": "morpheus"}"#;
+    let header = |fields: &[(&str, Json)]| -> Vec<(String, Json)> {
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    };
+    let required = |length: i64| {
+        header(&[
+            ("byteorder", "big".into()),
+            ("content-type", "text/json".into()),
+            ("content-encoding", "utf-8".into()),
+            ("content-length", length.into()),
+        ])
+    };
+    let morpheus = encode(&request("search", "morpheus").with_byteorder("big"))
+        .unwrap()
+        .bytes;
+    let mut not_json = morpheus.clone();
+    not_json[3] = b'\'';
+    let mut zero = morpheus.clone();
+    zero[..2].copy_from_slice(&[0, 0]);
+    let missing = header(&[
+        ("byteorder", "big".into()),
+        ("content-encoding", "utf-8".into()),
+        ("content-length", 41.into()),
+    ]);
+    vec![
+        (
+            "missing-header",
+            encode_raw(&missing, content).unwrap().bytes,
+            false,
+        ),
+        (
+            "length-small",
+            encode_raw(&required(20), content).unwrap().bytes,
+            false,
+        ),
+        (
+            "length-large",
+            encode_raw(&required(99), content).unwrap().bytes,
+            true,
+        ),
+        ("not-json", not_json, false),
+        ("truncated", morpheus[..60].to_vec(), true),
+        ("zero-header", zero, false),
+    ]
+}
+
+#[tokio::test]
+async fn each_malformed_preset_dissects_as_malformed_or_incomplete_without_a_lua_error() {
+    if !have_tshark() {
+        return;
+    }
+    for (name, bytes, waits) in malformed_presets() {
+        // A server left waiting gets the browser's shutdown, as the page sends it.
+        let messages: Vec<&[u8]> = if waits {
+            vec![&bytes, b""]
+        } else {
+            vec![&bytes]
+        };
+        let rec = record("app", &[], &messages).await;
+        let (up, _) = follow(&rec.pcapng);
+        assert_eq!(up, bytes, "{name}");
+        let rows = dissect(
+            &rec.pcapng,
+            &["wirelab.malformed", "wirelab.incomplete", "wirelab.action"],
+        );
+        let expert = if waits { 1 } else { 0 };
+        assert!(
+            rows.iter().any(|row| !row[expert].is_empty()),
+            "{name}: {rows:?}"
+        );
+        assert!(
+            rows.iter().all(|row| row[2].is_empty()),
+            "{name}: no message read as whole: {rows:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_session_over_ipv6_is_captured_as_ipv6_with_valid_checksums() {
+    if !have_tshark() {
+        return;
+    }
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 5];
+        stream.read_exact(&mut request).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, &request)
+            .await
+            .unwrap();
+    });
+    let rec = record("six", &[("six", target)], &[b"hello"]).await;
+    reads_cleanly(&rec.pcapng);
+    let (up, down) = follow(&rec.pcapng);
+    assert_eq!(
+        (up.as_slice(), down.as_slice()),
+        (&b"hello"[..], &b"hello"[..])
+    );
+    let sources = run(
+        "tshark",
+        &[
+            "-r",
+            rec.pcapng.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "ipv6.src",
+        ],
+    );
+    assert!(sources.lines().all(|l| l == "::1"), "{sources}");
+}

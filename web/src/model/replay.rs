@@ -1,0 +1,302 @@
+//! Transcripts on the page's side: the current session written as a
+//! `protocol::capture::Transcript` (the "Export transcript" file and, made
+//! from it by the protocol crate, the ".pcapng" download), and a transcript
+//! replayed: turned back into the socket events that made the session, so
+//! [`reduce`](super::reduce) draws it with the panels of a live one, one
+//! event at a time, forward and back.
+//!
+//! The page sees the browser↔relay leg; the transcript describes the
+//! relay↔target leg. Each browser message is one relay write and each
+//! received message one relay read, so the bytes and their order are the
+//! same; times are when the page saw them.
+
+use std::rc::Rc;
+
+use protocol::capture::{Closed, Event, EventKind, Transcript};
+use protocol::relay_api::{code, CloseReason, Observation, Observed};
+
+use super::observe::Observe;
+use super::session::{Conn, Party, Session, SessionAction, TimelineKind};
+use super::state::{reduce_session, State};
+
+/// Observations a session keeps for its transcript; a flood makes
+/// thousands a second, and the transcript says when some were left out.
+pub const RECORD_KEEP: usize = 5000;
+
+/// The replayed session's id: live socket events (other ids) change nothing.
+pub const REPLAY_ID: u32 = u32::MAX;
+
+/// Keeps `observation` for the transcript while there is room.
+pub fn record(observe: &mut Observe, observation: &Observation) {
+    if observe.recorded.len() < RECORD_KEEP {
+        observe.recorded.push(observation.clone());
+    }
+}
+
+fn micros(at_ms: f64) -> u64 {
+    (at_ms.max(0.0) * 1000.0).round() as u64
+}
+
+/// The session as a transcript (`session.started_at` is the page's clock,
+/// Unix milliseconds).
+pub fn transcript(session: &Session, observe: &Observe) -> Transcript {
+    let mut t = Transcript::new(&session.target, micros(session.started_at));
+    t.client = observe.relay.local.clone();
+    t.server = observe.relay.peer.clone();
+    t.observations = observe.recorded.clone();
+    let mut sent = session.sent_chunks.iter();
+    let mut received = session.chunks.iter();
+    let mut browser_closed = None;
+    for e in &session.timeline {
+        let t_us = micros(e.at_ms);
+        let event = match &e.kind {
+            TimelineKind::Open => Event::new(t_us, EventKind::Connect),
+            TimelineKind::Send { .. } => match sent.next() {
+                Some(chunk) => Event::bytes(t_us, EventKind::Sent, &chunk.bytes),
+                None => continue,
+            },
+            TimelineKind::Receive { .. } => match received.next() {
+                Some(chunk) => Event::bytes(t_us, EventKind::Received, &chunk.bytes),
+                None => continue,
+            },
+            TimelineKind::HalfClose => Event::new(t_us, EventKind::ShutdownWrite),
+            TimelineKind::Flood { len, .. } => Event {
+                note: Some(format!("a flood of {len} bytes, not kept by the page")),
+                ..Event::new(t_us, EventKind::Truncated)
+            },
+            TimelineKind::Close {
+                by: Party::Browser, ..
+            } => {
+                browser_closed = Some(t_us);
+                continue;
+            }
+            TimelineKind::Close { code, reason, .. } => {
+                let end = match CloseReason::parse(*code, reason) {
+                    CloseReason::UpstreamClosed => Some(EventKind::Eof),
+                    CloseReason::UpstreamReset => Some(EventKind::Reset),
+                    _ => None,
+                };
+                if let Some(kind) = end {
+                    t.events.push(Event::new(t_us, kind));
+                }
+                t.closed = Some(Closed {
+                    t_us,
+                    code: *code,
+                    reason: reason.clone(),
+                    by_browser: browser_closed.is_some(),
+                });
+                Event::new(t_us, EventKind::Close)
+            }
+            TimelineKind::Connect { .. } | TimelineKind::Error { .. } => continue,
+        };
+        t.events.push(event);
+    }
+    if let (None, Some(t_us)) = (&t.closed, browser_closed) {
+        t.events.push(Event::new(t_us, EventKind::Close));
+        t.closed = Some(Closed {
+            t_us,
+            code: code::NORMAL,
+            reason: String::new(),
+            by_browser: true,
+        });
+    }
+    if observe.recorded.len() >= RECORD_KEEP {
+        // Full: later observations may have been left out.
+        t.events.push(Event {
+            note: Some(format!(
+                "the page keeps the first {RECORD_KEEP} observations"
+            )),
+            ..Event::new(t.events.last().map_or(0, |e| e.t_us), EventKind::Truncated)
+        });
+    }
+    t
+}
+
+/// The socket events that replay `t`, in time order. Observation times are
+/// the relay's (from its accept), placed after the page saw the connection
+/// open.
+pub fn actions(t: &Transcript) -> Vec<SessionAction> {
+    let id = REPLAY_ID;
+    let start = t.started_unix_us as f64 / 1000.0;
+    let at = |t_us: u64| start + t_us as f64 / 1000.0;
+    let open_us = t
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Connect)
+        .map_or(0, |e| e.t_us);
+    let mut timed: Vec<(u64, SessionAction)> = Vec::new();
+    for e in &t.events {
+        let action = match e.kind {
+            EventKind::Connect => SessionAction::Opened { id, at: at(e.t_us) },
+            EventKind::Sent => SessionAction::Sent {
+                id,
+                at: at(e.t_us),
+                bytes: e.data.clone(),
+            },
+            EventKind::Received => SessionAction::Received {
+                id,
+                at: at(e.t_us),
+                bytes: e.data.clone(),
+            },
+            EventKind::ShutdownWrite => SessionAction::HalfClosed { id, at: at(e.t_us) },
+            _ => continue,
+        };
+        timed.push((e.t_us, action));
+    }
+    for o in &t.observations {
+        let t_us = open_us + o.t_us;
+        timed.push((
+            t_us,
+            SessionAction::Observed {
+                id,
+                at: at(t_us),
+                observation: o.clone(),
+            },
+        ));
+    }
+    if let Some(c) = &t.closed {
+        if c.by_browser {
+            timed.push((c.t_us, SessionAction::Closing { id, at: at(c.t_us) }));
+        }
+        timed.push((
+            c.t_us,
+            SessionAction::Closed {
+                id,
+                at: at(c.t_us),
+                code: c.code,
+                reason: c.reason.clone(),
+                clean: true,
+            },
+        ));
+    }
+    // Stable: events of one instant keep the order they were written in.
+    timed.sort_by_key(|(t_us, _)| *t_us);
+    let mut out = vec![SessionAction::Connecting {
+        id,
+        target: t.target.clone(),
+        at: start,
+    }];
+    out.extend(timed.into_iter().map(|(_, a)| a));
+    out
+}
+
+/// A transcript being stepped through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// The file's name.
+    pub name: String,
+    pub transcript: Rc<Transcript>,
+    pub actions: Rc<Vec<SessionAction>>,
+    /// How many of `actions` are shown (at least the first, the connect).
+    pub at: usize,
+}
+
+impl Replay {
+    /// What the latest shown step was, in a few words.
+    pub fn step_words(&self) -> String {
+        match self.actions.get(self.at.wrapping_sub(1)) {
+            Some(SessionAction::Connecting { target, .. }) => {
+                format!("browser opens /ws?target={target}")
+            }
+            Some(SessionAction::Opened { .. }) => "the relay connected to the target".into(),
+            Some(SessionAction::Sent { bytes, .. }) => format!("sent {} bytes", bytes.len()),
+            Some(SessionAction::Received { bytes, .. }) => {
+                format!("received {} bytes", bytes.len())
+            }
+            Some(SessionAction::HalfClosed { .. }) => "browser shut down its sending side".into(),
+            Some(SessionAction::Observed { observation, .. }) => match &observation.event {
+                Observed::Write { sent, .. } => format!("the relay's send() took {sent} bytes"),
+                Observed::Read { len, .. } => format!("the relay's recv() got {len} bytes"),
+                Observed::ServerRecv { len, .. } => format!("the server's recv() got {len} bytes"),
+                Observed::ServerSend { sent, .. } => {
+                    format!("the server's send() took {sent} bytes")
+                }
+                Observed::Socket(_) | Observed::ServerSocket(_) => {
+                    "the kernel's queues, sampled".into()
+                }
+                _ => "an observation of the sockets".into(),
+            },
+            Some(SessionAction::Closing { .. }) => "browser closed".into(),
+            Some(SessionAction::Closed { code, reason, .. }) => {
+                format!("closed ({code} {reason})").replace(" )", ")")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// Opening and stepping through a transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplayAction {
+    /// A transcript file was read: its name and text.
+    Open {
+        name: String,
+        text: String,
+    },
+    Back,
+    Forward,
+    /// Leaves the replay (the page is ready for a live session).
+    Close,
+}
+
+/// Applies a replay action to the state.
+pub fn apply(state: &mut State, action: ReplayAction) {
+    match action {
+        ReplayAction::Open { name, text } => {
+            let parsed = Transcript::from_json(&text);
+            match parsed {
+                Ok(t) => {
+                    let actions = actions(&t);
+                    state.replay = Some(Rc::new(Replay {
+                        name,
+                        transcript: Rc::new(t),
+                        actions: Rc::new(actions),
+                        at: 1,
+                    }));
+                    show(state);
+                }
+                Err(e) => state.view.notice = Some(format!("{name}: {e}")),
+            }
+        }
+        ReplayAction::Back | ReplayAction::Forward => {
+            let Some(replay) = &mut state.replay else {
+                return;
+            };
+            let r = Rc::make_mut(replay);
+            r.at = if action == ReplayAction::Back {
+                r.at.saturating_sub(1).max(1)
+            } else {
+                (r.at + 1).min(r.actions.len())
+            };
+            show(state);
+        }
+        ReplayAction::Close => {
+            state.replay = None;
+            clear(state);
+        }
+    }
+}
+
+fn clear(state: &mut State) {
+    state.session = Rc::default();
+    state.inbound = Rc::default();
+    state.observe = Rc::default();
+    state.conn = Conn::Idle;
+    state.local_decode = false;
+}
+
+/// Redraws the session from the replay's first `at` events: the reducer is
+/// a fold, so going back is folding fewer.
+fn show(state: &mut State) {
+    let Some(replay) = state.replay.clone() else {
+        return;
+    };
+    clear(state);
+    for action in &replay.actions[..replay.at] {
+        reduce_session(state, action.clone());
+    }
+}
+
+#[cfg(test)]
+#[path = "replay_tests.rs"]
+mod tests;
