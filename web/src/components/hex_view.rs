@@ -5,6 +5,7 @@
 //! Only the rows in the scroll window are rendered (virtual scrolling), so a
 //! 1 MiB message costs the same as a small one.
 
+use std::cell::Ref;
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -44,11 +45,28 @@ impl PartialEq for HexSource {
     }
 }
 
-impl HexSource {
-    pub fn bytes(&self) -> &[u8] {
+/// The bytes of a [`HexSource`], borrowed for as long as a render needs them.
+pub enum SourceBytes<'a> {
+    Plain(&'a [u8]),
+    Shared(Ref<'a, [u8]>),
+}
+
+impl std::ops::Deref for SourceBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
         match self {
-            HexSource::Outgoing(c) => &c.bytes,
-            HexSource::Incoming(i) => &i.bytes,
+            SourceBytes::Plain(b) => b,
+            SourceBytes::Shared(b) => b,
+        }
+    }
+}
+
+impl HexSource {
+    pub fn bytes(&self) -> SourceBytes<'_> {
+        match self {
+            HexSource::Outgoing(c) => SourceBytes::Plain(&c.bytes),
+            HexSource::Incoming(i) => SourceBytes::Shared(i.bytes.get()),
         }
     }
 
@@ -282,7 +300,7 @@ pub fn HexView(props: &Props) -> Html {
         let source = source.clone();
         html! {
             <button type="button" class="small" onclick={move |_| {
-                let text = make(source.bytes());
+                let text = make(&source.bytes());
                 copy_to_clipboard(text, format!("{label} ({} bytes)", source.bytes().len()), on_notice.clone());
             }}>{ format!("Copy {label}") }</button>
         }
@@ -294,7 +312,7 @@ pub fn HexView(props: &Props) -> Html {
             bytes.len() - LITERAL_SHOWN
         )
     } else {
-        python_bytes_repr(bytes)
+        python_bytes_repr(&bytes)
     };
     let id = &props.id;
     html! {

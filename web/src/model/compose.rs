@@ -46,7 +46,7 @@ pub fn compose(c: &Composer) -> Composed {
         },
         Ok(Built::Bytes(bytes)) => {
             let local = Inbound::from_chunks(&[Chunk {
-                bytes: bytes.clone(),
+                bytes: bytes.as_slice().into(),
                 at_ms: 0.0,
             }]);
             let verdict = local.verdict(true);

@@ -185,7 +185,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
                 .into_iter()
                 .enumerate()
                 .map(|(i, bytes)| Chunk {
-                    bytes,
+                    bytes: bytes.into(),
                     at_ms: i as f64 * f64::from(state.send.delay_ms),
                 })
                 .collect();
@@ -271,9 +271,13 @@ fn reduce_session(state: &mut State, action: SessionAction) {
             let offset: usize = s.chunks.iter().map(|c| c.bytes.len()).sum();
             let len = bytes.len();
             let at_ms = at - s.started_at;
-            s.chunks.push(Chunk { bytes, at_ms });
+            let chunk = Chunk {
+                bytes: bytes.into(),
+                at_ms,
+            };
+            Rc::make_mut(&mut state.inbound).push(&chunk);
+            s.chunks.push(chunk);
             s.push(at, TimelineKind::Receive { offset, len });
-            state.inbound = Rc::new(Inbound::from_chunks(&s.chunks));
         }
         SessionAction::HalfClosed { at, .. } => {
             Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);
