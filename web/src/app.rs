@@ -312,6 +312,9 @@ pub fn App() -> Html {
         Action::Compose(ComposeAction::Set(field, value))
     });
     let on_edit_as_hex = make_callback(&dispatcher, |()| Action::Compose(ComposeAction::EditAsHex));
+    let on_file = make_callback(&dispatcher, |file| {
+        Action::Compose(ComposeAction::Attach(file))
+    });
     let on_step = make_callback(&dispatcher, |step| Action::View(ViewAction::Step(step)));
     let (on_hover_out, on_select_out) = span_callbacks(&dispatcher, Pane::Outgoing);
     let (on_hover_in, on_select_in) = span_callbacks(&dispatcher, Pane::Incoming);
@@ -333,7 +336,7 @@ pub fn App() -> Html {
             <section class="panel" id="compose" aria-labelledby="compose-h">
                 <h2 id="compose-h">{ "1 · Compose" }</h2>
                 <Composer fields={state.composer.clone()} composed={state.composed.clone()}
-                    {on_preset} {on_mode} {on_field} {on_edit_as_hex} />
+                    {on_preset} {on_mode} {on_field} {on_edit_as_hex} {on_file} />
             </section>
             <section class="panel" id="encode" aria-labelledby="encode-h">
                 <h2 id="encode-h">{ "2 · Encode, step by step" }</h2>

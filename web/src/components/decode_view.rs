@@ -10,8 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
-use crate::model::{outcome_line, Inbound};
-use protocol::python::content_repr;
+use crate::model::{content_shown, outcome_line, Inbound};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -69,7 +68,7 @@ pub fn DecodeView(props: &Props) -> Html {
                 <dl>
                     <dt>{ "frame" }</dt><dd>{ format!("bytes {}..{} ({} B)", d.frame_start, d.frame_start as usize + d.frame_len, d.frame_len) }</dd>
                     <dt>{ "header" }</dt><dd class="mono">{ header_repr(&d.message) }</dd>
-                    <dt>{ "content" }</dt><dd class="mono">{ content_repr(&d.message.content) }</dd>
+                    <dt>{ "content" }</dt><dd class="mono">{ content_shown(&d.message.content) }</dd>
                     <dt>{ "log line" }</dt><dd class="mono">{ protocol::app::describe(&d.message, "response") }</dd>
                 </dl>
             </div>

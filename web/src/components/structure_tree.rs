@@ -90,7 +90,9 @@ fn nodes(props: &Props, layout: &Layout, parent: Option<usize>, budget: &mut usi
             continue;
         }
         let bytes = props.source.bytes();
-        let text = String::from_utf8_lossy(&bytes[span.range.clone()]);
+        // A preview needs its first characters only (a span may be 16 MiB).
+        let end = span.range.end.min(span.range.start + PREVIEW_CHARS * 4 + 4);
+        let text = String::from_utf8_lossy(&bytes[span.range.start..end]);
         let mut preview: String = text.chars().take(PREVIEW_CHARS).collect();
         if text.chars().count() > PREVIEW_CHARS {
             preview.push('…');

@@ -6,7 +6,7 @@ use protocol::hexdump::{hex_string, parse_hex};
 use protocol::json::{self, Json};
 use protocol::{encode, Content, Layout, Message, SpanKind};
 
-use super::composer::{Composer, Field, Mode};
+use super::composer::{Attached, Composer, Field, Mode};
 use super::inbound::{Chunk, Inbound, Verdict};
 use super::presets;
 
@@ -85,7 +85,9 @@ fn build(c: &Composer) -> Result<Built, String> {
         }
         Mode::Request => app::request(&c.action, &c.value),
         Mode::Custom => {
-            let content = if c.content_type == protocol::model::JSON_CONTENT_TYPE {
+            let content = if let Some(file) = &c.file {
+                Content::Binary(file.bytes.to_vec().into())
+            } else if c.content_type == protocol::model::JSON_CONTENT_TYPE {
                 Content::Json(
                     json::parse(&c.content).map_err(|e| format!("content is not JSON: {e}"))?,
                 )
@@ -132,6 +134,9 @@ pub enum ComposeAction {
     Set(Field, String),
     /// Copies the composed bytes into the hex editor, to hand-edit them.
     EditAsHex,
+    /// A file as the custom content (binary, its MIME type as
+    /// content-type), or back to typed content.
+    Attach(Option<Attached>),
 }
 
 /// Applies `action` to the fields; `composed` is the frame before it (what
@@ -154,6 +159,17 @@ pub fn apply(fields: &mut Composer, composed: &Composed, action: ComposeAction) 
             fields.hex = hex_string(&composed.bytes);
             fields.mode = Mode::Hex;
         }
+        ComposeAction::Attach(Some(file)) => {
+            fields.mode = Mode::Custom;
+            fields.content_type = if file.mime.is_empty() {
+                "application/octet-stream".to_owned()
+            } else {
+                file.mime.clone()
+            };
+            fields.content_encoding = "binary".to_owned();
+            fields.file = Some(file);
+        }
+        ComposeAction::Attach(None) => fields.file = None,
     }
 }
 

@@ -10,7 +10,8 @@ use std::fmt;
 use std::rc::Rc;
 
 use protocol::app::Outcome;
-use protocol::{DecodeError, Decoded, Decoder, Event, Layout, Message, Span, SpanKind};
+use protocol::python::{content_repr, python_bytes_repr};
+use protocol::{Content, DecodeError, Decoded, Decoder, Event, Layout, Message, Span, SpanKind};
 
 /// One binary message received from the relay (one TCP read on its side).
 /// The bytes are shared, so cloning a session copies no bytes.
@@ -340,9 +341,36 @@ fn describe_event(event: &Event) -> String {
     }
 }
 
-/// The reply in words, as the tutorial's client prints it.
+/// Most content bytes a line on the page spells out; the rest is counted
+/// (a 16 MiB reply spelled out is 64 MiB of text).
+pub const SHOWN_CONTENT: usize = 4096;
+
+/// The reply in words, as the tutorial's client prints it; raw content past
+/// [`SHOWN_CONTENT`] bytes is counted, not spelled out.
 pub fn outcome_line(message: &Message) -> String {
-    Outcome::of(message).to_string()
+    let raw: &[u8] = match &message.content {
+        Content::Binary(bytes) => bytes,
+        Content::Text(text) => text.as_bytes(),
+        Content::Json(_) => return Outcome::of(message).to_string(),
+    };
+    if raw.len() <= SHOWN_CONTENT {
+        return Outcome::of(message).to_string();
+    }
+    let shown = Outcome::Response(raw[..SHOWN_CONTENT].to_vec().into());
+    format!("{shown} … and {} more bytes", raw.len() - SHOWN_CONTENT)
+}
+
+/// `repr()` of the content as the tutorial's programs hold it, binary
+/// content past [`SHOWN_CONTENT`] bytes counted, not spelled out.
+pub fn content_shown(content: &Content) -> String {
+    match content {
+        Content::Binary(bytes) if bytes.len() > SHOWN_CONTENT => format!(
+            "{} … and {} more bytes",
+            python_bytes_repr(&bytes[..SHOWN_CONTENT]),
+            bytes.len() - SHOWN_CONTENT
+        ),
+        _ => content_repr(content),
+    }
 }
 
 #[cfg(test)]

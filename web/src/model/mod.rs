@@ -32,8 +32,8 @@ pub mod view;
 mod tests;
 
 pub use compose::{compose, ComposeAction, Composed};
-pub use composer::{Composer, Field, Mode};
-pub use inbound::{outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use composer::{Attached, Composer, Field, Mode};
+pub use inbound::{content_shown, outcome_line, Chunk, ChunkRecord, Inbound, Verdict};
 pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
 pub use send::{FloodEnd, FloodProgress, SendAction, SendOptions, FLOOD_LIMIT, MAX_SEGMENTS};

@@ -144,7 +144,10 @@ pub fn reduce(state: &mut State, action: Action) {
         } => {
             state.composer = *composer;
             state.target = target;
-            state.send = send;
+            state.send = SendOptions {
+                max_message: state.send.max_message,
+                ..send
+            };
         }
         Action::Send(action) => reduce_send(state, action),
         Action::Session(action) => reduce_session(state, action),
@@ -172,7 +175,10 @@ fn reduce_send(state: &mut State, action: SendAction) {
         SendAction::SelectTarget(t) => state.target = t,
         SendAction::SetSegment(n) => state.send.segment = n,
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
-        SendAction::LimitsLoaded(limits) => state.limits = limits,
+        SendAction::LimitsLoaded(limits) => {
+            state.limits = limits;
+            state.send.max_message = limits.map(|l| l.max_message_size);
+        }
         SendAction::DecodeLocally => {
             let segments = match state.send.cut(&state.composed.bytes) {
                 Ok(segments) => segments,
