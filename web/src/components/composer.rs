@@ -145,9 +145,6 @@ pub fn Composer(props: &Props) -> Html {
                             oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
                     </label>
                 }
-                <label class="file-pick">{ "or send a file as binary content (or drop one here): " }
-                    <input id="file" type="file" onchange={on_pick} />
-                </label>
             </div>
         },
         Mode::Hex => html! {
@@ -207,6 +204,11 @@ pub fn Composer(props: &Props) -> Html {
                 { mode_tab(Mode::Hex, "Raw bytes (hex)") }
             </div>
             { fields }
+            if f.mode != Mode::Hex {
+                <label class="file-pick">{ "or send a file as binary content (or drop one on this panel): " }
+                    <input id="file" type="file" onchange={on_pick} />
+                </label>
+            }
             { header_fields }
             <div class="status-line">{ status }{ edit_hex }</div>
             if !crate::share::content_fits(f) {
