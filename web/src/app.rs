@@ -219,6 +219,20 @@ pub fn App() -> Html {
         });
     }
 
+    {
+        // The result comes into view when it arrives, and again once the
+        // session ends (the panels above it have grown): at 1280x800 it
+        // sits far below Send.
+        let ended = matches!(state.conn, crate::model::Conn::Closed { .. });
+        use_effect_with((state.inbound.messages.len(), ended), |&(replies, _)| {
+            let decoded = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector("#decode .decoded").ok().flatten());
+            if let (true, Some(el)) = (replies > 0, decoded) {
+                el.scroll_into_view();
+            }
+        });
+    }
     let on_connect = {
         let socket = socket.clone();
         let target = state.target.clone();

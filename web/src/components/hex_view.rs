@@ -9,7 +9,9 @@ use std::cell::Ref;
 use std::ops::Range;
 use std::rc::Rc;
 
-use protocol::hexdump::{ascii_cell, hex_row_count, hex_string, rust_array_literal, HEX_ROW_WIDTH};
+use protocol::hexdump::{
+    ascii_cell, hex_row_count_with, hex_string, rust_array_literal, HEX_ROW_WIDTH, NARROW_ROW_WIDTH,
+};
 use protocol::python::python_bytes_repr;
 use protocol::{Layout, SpanKind};
 use wasm_bindgen::JsCast;
@@ -27,6 +29,20 @@ pub const WINDOW_ROWS: usize = 16;
 const OVERSCAN: usize = 8;
 /// Bytes shown as a Python literal on the page (copy gives all).
 const LITERAL_SHOWN: usize = 4096;
+/// Below this window width (px) rows hold [`NARROW_ROW_WIDTH`] bytes, so
+/// offset, hex and ASCII fit a phone without scrolling sideways.
+const NARROW_BELOW: f64 = 600.0;
+
+/// Bytes per row for the window as it is when the view renders.
+fn row_width() -> usize {
+    let inner = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64());
+    match inner {
+        Some(w) if w < NARROW_BELOW => NARROW_ROW_WIDTH,
+        _ => HEX_ROW_WIDTH,
+    }
+}
 
 /// The bytes a hex view shows: the composed frame or the received stream.
 #[derive(Clone)]
@@ -181,7 +197,8 @@ pub fn HexView(props: &Props) -> Html {
     let source = &props.source;
     let bytes = source.bytes();
     let layout = source.layout();
-    let rows = hex_row_count(bytes.len());
+    let width = row_width();
+    let rows = hex_row_count_with(bytes.len(), width);
 
     // Bring a span picked elsewhere (the structure tree) into view.
     {
@@ -192,7 +209,7 @@ pub fn HexView(props: &Props) -> Html {
             .map(|s| s.range.start);
         use_effect_with(start, move |start| {
             if let (Some(start), Some(el)) = (start, node.cast::<Element>()) {
-                let top = (*start / HEX_ROW_WIDTH) as i32 * ROW_HEIGHT;
+                let top = (*start / row_width()) as i32 * ROW_HEIGHT;
                 let view = el.client_height();
                 if top < el.scroll_top() || top + ROW_HEIGHT > el.scroll_top() + view {
                     el.set_scroll_top((top - view / 3).max(0));
@@ -247,9 +264,13 @@ pub fn HexView(props: &Props) -> Html {
         .and_then(|i| layout.spans.get(i))
         .map(|s| s.range.clone());
     let chunk_starts = source.chunk_starts();
+    // Three characters a byte ("7b "), so the columns line up at any width.
+    let hex_width = format!("width: {}ch", width * 3);
+    // Offset (9ch), hex, ASCII, the two gaps, padding and a scrollbar.
+    let view_width = format!("calc({}ch + 2.6rem + 16px)", 9 + width * 4);
     let row_html = |row: usize| -> Html {
-        let offset = row * HEX_ROW_WIDTH;
-        let slice = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
+        let offset = row * width;
+        let slice = &bytes[offset..bytes.len().min(offset + width)];
         let classes: Vec<String> = (offset..offset + slice.len())
             .map(|o| {
                 let (_, mut class) = region(layout, o);
@@ -289,12 +310,18 @@ pub fn HexView(props: &Props) -> Html {
         html! {
             <div class="hex-row" style="white-space: pre">
                 <span class="off">{ format!("{offset:08x}") }</span>
-                <span class="hx">{ hex }</span>
+                <span class="hx" style={hex_width.clone()}>{ hex }</span>
                 <span class="asc">{ ascii }</span>
             </div>
         }
     };
     let height = rows.clamp(1, WINDOW_ROWS) as i32 * ROW_HEIGHT;
+    let legend = (!chunk_starts.is_empty()).then(|| {
+        html! {
+            <p class="legend"><span class="mark" aria-hidden="true"></span>
+                { "a received chunk starts here (one read of the relay's socket, one WebSocket message)" }</p>
+        }
+    });
     let copy = |label: &'static str, make: fn(&[u8]) -> String| {
         let on_notice = props.on_notice.clone();
         let source = source.clone();
@@ -318,11 +345,11 @@ pub fn HexView(props: &Props) -> Html {
     html! {
         <div class="hex-view" id={id.clone()}>
             <div class="hex-head" aria-hidden="true">
-                <span class="off">{ "offset" }</span><span class="hx">{ "hex" }</span><span class="asc">{ "ascii" }</span>
+                <span class="off">{ "offset" }</span><span class="hx" style={hex_width.clone()}>{ "hex" }</span><span class="asc">{ "ascii" }</span>
             </div>
             <div class="hex-scroll" ref={node} tabindex="0" role="region"
                 aria-label={format!("hex dump, {} bytes", bytes.len())}
-                style={format!("height: {height}px; overflow-y: auto; position: relative")}
+                style={format!("height: {height}px; width: {view_width}; overflow-y: auto; position: relative")}
                 {onscroll} {onmouseover} {onmouseleave} {onclick}>
                 <div class="hex-space" style={format!("height: {}px", rows as i32 * ROW_HEIGHT)}>
                     <div class="hex-rows" style={format!("transform: translateY({}px)", start as i32 * ROW_HEIGHT)}>
@@ -330,6 +357,7 @@ pub fn HexView(props: &Props) -> Html {
                     </div>
                 </div>
             </div>
+            { legend }
             <div class="hex-foot">
                 <span class="count">{ format!("{} bytes", bytes.len()) }</span>
                 { copy("hex", hex_string) }

@@ -87,7 +87,10 @@ impl State {
                         )
                     }
                 } else {
-                    format!("{} reply frame(s) received", self.inbound.messages.len())
+                    match self.inbound.messages.len() {
+                        1 => "1 reply frame received".to_owned(),
+                        n => format!("{n} reply frames received"),
+                    }
                 };
                 let reason = if reason.is_empty() {
                     String::new()
