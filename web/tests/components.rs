@@ -45,6 +45,7 @@ async fn composer_shows_every_preset_and_the_request_fields() {
         on_mode: Callback::noop(),
         on_field: Callback::noop(),
         on_edit_as_hex: Callback::noop(),
+        on_file: Callback::noop(),
     })
     .await;
     let presets: Vec<String> = all(&div, "button.preset")
@@ -194,7 +195,7 @@ fn reply_inbound() -> Rc<Inbound> {
         .iter()
         .enumerate()
         .map(|(i, b)| Chunk {
-            bytes: b.to_vec(),
+            bytes: (*b).into(),
             at_ms: i as f64 * 10.0,
         })
         .collect::<Vec<_>>();
@@ -373,6 +374,7 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
         send: SendOptions {
             segment: 50,
             delay_ms: 100,
+            max_message: None,
         },
         conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
         frame_len: 143,
