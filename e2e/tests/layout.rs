@@ -108,6 +108,8 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     );
     let summary = wait_text(c, "#session-summary", |t| !t.is_empty()).await;
     assert!(summary.contains("1 reply frame received"), "{summary}");
+    let sent = wait_text(c, "#server-sent", |t| !t.is_empty()).await;
+    assert!(sent.ends_with("bytes in 1 call"), "{sent}");
     let font = js(c, "return getComputedStyle(document.body).fontFamily").await;
     assert!(
         font.as_str().unwrap().contains("Noto Color Emoji"),
@@ -119,6 +121,25 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         shot,
     )
     .unwrap();
+
+    // The content's label follows the content type.
+    for (hash, label) in [
+        ("p=invalid&t=app", "content (JSON)"),
+        (
+            "m=custom&ct=text%2Fplain&ce=utf-16&c=hi&t=echo",
+            "content (text, sent encoded as utf-16)",
+        ),
+        (
+            "m=custom&ct=image%2Fpng&ce=binary&c=hi&t=echo",
+            "content (binary: the UTF-8 bytes of what is typed)",
+        ),
+    ] {
+        open(c, relay, hash).await;
+        assert_eq!(
+            wait_text(c, "#content-label", |t| !t.is_empty()).await,
+            label
+        );
+    }
 
     // The bytes area keeps its rows: a truncated frame, then 1 MiB.
     for hash in [

@@ -29,6 +29,20 @@ pub struct Props {
     pub on_file: Callback<Option<Attached>>,
 }
 
+/// What the content box holds, for the content type typed: the label follows
+/// the rule `compose` applies.
+fn content_label(f: &Fields) -> String {
+    if f.content_type == protocol::model::JSON_CONTENT_TYPE {
+        "content (JSON)".to_owned()
+    } else if f.content_type.starts_with("text/")
+        && protocol::TextEncoding::from_name(&f.content_encoding).is_some()
+    {
+        format!("content (text, sent encoded as {})", f.content_encoding)
+    } else {
+        "content (binary: the UTF-8 bytes of what is typed)".to_owned()
+    }
+}
+
 /// Reads `file` whole and reports it as the content.
 fn attach(file: File, on_file: Callback<Option<Attached>>) {
     wasm_bindgen_futures::spawn_local(async move {
@@ -140,7 +154,7 @@ pub fn Composer(props: &Props) -> Html {
                         <button type="button" class="small" id="unattach" onclick={props.on_file.reform(|_: MouseEvent| None)}>{ "Type the content instead" }</button>
                     </p>
                 } else {
-                    <label>{ "content (JSON for text/json)" }
+                    <label id="content-label">{ content_label(f) }
                         <textarea id="content" rows="3" spellcheck="false" value={f.content.clone()}
                             oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
                     </label>

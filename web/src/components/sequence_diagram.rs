@@ -437,8 +437,8 @@ pub fn SequenceDiagram(props: &Props) -> Html {
         </div>
         if props.observe.writes.short > 0 {
             <p class="hint" id="short-write">{ format!(
-                "send() may send less: {} time(s) the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
-                props.observe.writes.short
+                "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
+                super::server_panel::counted(props.observe.writes.short, "time", "times")
             ) }</p>
         }
         </>
