@@ -12,6 +12,9 @@ use yew::prelude::*;
 use super::{HexSource, HexView, StructureTree};
 use crate::model::{content_shown, outcome_line, Inbound};
 
+/// Most chunk rows drawn: the newest ones.
+pub const MAX_CHUNK_ROWS: usize = 200;
+
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub inbound: Rc<Inbound>,
@@ -47,20 +50,28 @@ fn header_repr(message: &Message) -> String {
 pub fn DecodeView(props: &Props) -> Html {
     let inbound = &props.inbound;
     let decode_here = props.on_decode_here.reform(|_: MouseEvent| ());
-    let chunks = inbound.chunks.iter().enumerate().map(|(i, c)| {
-        html! {
-            <tr>
-                <td>{ i + 1 }</td>
-                <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
-                <td class="num">{ format!("{} B", c.len) }</td>
-                <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
-                <td>
-                    { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
-                    <div class="need">{ &c.state }</div>
-                </td>
-            </tr>
-        }
-    });
+    // The newest rows only: a 16 MiB reply is a thousand reads, and
+    // redrawing every one on each new one made receiving quadratic.
+    let hidden = inbound.chunks.len().saturating_sub(MAX_CHUNK_ROWS);
+    let chunks = inbound
+        .chunks
+        .iter()
+        .enumerate()
+        .skip(hidden)
+        .map(|(i, c)| {
+            html! {
+                <tr>
+                    <td>{ i + 1 }</td>
+                    <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
+                    <td class="num">{ format!("{} B", c.len) }</td>
+                    <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
+                    <td>
+                        { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
+                        <div class="need">{ &c.state }</div>
+                    </td>
+                </tr>
+            }
+        });
     let messages = inbound.messages.iter().map(|d| {
         html! {
             <div class="decoded">
@@ -91,7 +102,12 @@ pub fn DecodeView(props: &Props) -> Html {
             } else {
                 <table class="chunks" id="chunks">
                     <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
-                    <tbody>{ for chunks }</tbody>
+                    <tbody>
+                        if hidden > 0 {
+                            <tr class="more"><td colspan="5">{ format!("… {hidden} earlier chunks not shown ({} bytes)", inbound.chunks[hidden].offset) }</td></tr>
+                        }
+                        { for chunks }
+                    </tbody>
                 </table>
             }
             { for messages }
