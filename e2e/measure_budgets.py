@@ -210,6 +210,29 @@ def big_message(driver, relay):
         # "image/png" -> "image/x-edited": the header grows by 5 bytes.
         waited = driver.run_async(WAIT_FOR, ".composer .status-line", f"{frame_len + 5} bytes")
         print(long_tasks_line("one edit of content-type", driver.run(TAKE_LONG_TASKS), waited))
+        # Typed content: 1 MiB in the content box, then one more character.
+        driver.goto(f"{relay}/?typed#m=custom&ct=text%2Fplain&t=echo")
+        driver.run_async(FIRST_RENDER)
+        driver.run(LONG_TASKS)
+        driver.run(EDIT, "#content", "A" * (1 << 20))
+        waited = driver.run_async(WAIT_FOR, ".composer .status-line", "a valid frame")
+        print(long_tasks_line("pasting 1 MiB of text into the content box",
+                              driver.run(TAKE_LONG_TASKS), waited))
+        status = driver.run("return document.querySelector('.composer .status-line').textContent")
+        frame_len = int(status.split(" bytes")[0])
+        driver.run(EDIT, "#content", "A" * (1 << 20) + "B")
+        waited = driver.run_async(WAIT_FOR, ".composer .status-line", f"{frame_len + 1} bytes")
+        print(long_tasks_line("typing one more character after it",
+                              driver.run(TAKE_LONG_TASKS), waited))
+        # Back to the 16 MiB file, sent to echo.
+        driver.goto(f"{relay}/?big16b#p=morpheus&t=echo")
+        driver.run_async(FIRST_RENDER)
+        el = driver.call("POST", f"/session/{driver.session}/element",
+                         {"using": "css selector", "value": "#file"})
+        driver.call("POST", f"/session/{driver.session}/element/{next(iter(el.values()))}/value",
+                    {"text": path})
+        driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        driver.run(LONG_TASKS)
         driver.run("document.querySelector('#send').click()")
         waited = driver.run_async(WAIT_FOR, "[data-testid=outcome]", "more bytes")
         print(long_tasks_line("sending it to echo and decoding the reply",
