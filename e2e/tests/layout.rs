@@ -74,14 +74,13 @@ async fn page_widths(c: &Client) -> (i64, i64) {
     (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
 }
 
-/// Rows of the outgoing hex view in sight, and whether it scrolls sideways.
-async fn hex_rows_in_sight(c: &Client) -> (i64, bool) {
-    let v = js(
-        c,
-        "const s = document.querySelector('#hex-out .hex-scroll');
-         return [Math.floor(s.clientHeight / 20), s.scrollWidth > s.clientWidth];",
-    )
-    .await;
+/// Rows of a hex view in sight, and whether it scrolls sideways.
+async fn hex_rows_in_sight(c: &Client, view: &str) -> (i64, bool) {
+    let script = format!(
+        "const s = document.querySelector('{view} .hex-scroll');
+         return [Math.floor(s.clientHeight / 20), s.scrollWidth > s.clientWidth];"
+    );
+    let v = js(c, &script).await;
     (v[0].as_i64().unwrap(), v[1].as_bool().unwrap())
 }
 
@@ -108,6 +107,8 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     );
     let summary = wait_text(c, "#session-summary", |t| !t.is_empty()).await;
     assert!(summary.contains("1 reply frame received"), "{summary}");
+    let (_, sideways) = hex_rows_in_sight(c, "#hex-in").await;
+    assert!(!sideways, "the received bytes scroll sideways at 1280 px");
     let sent = wait_text(c, "#server-sent", |t| !t.is_empty()).await;
     assert!(sent.ends_with("bytes in 1 call"), "{sent}");
     let font = js(c, "return getComputedStyle(document.body).fontFamily").await;
@@ -150,7 +151,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         ),
     ] {
         open(c, relay, &hash).await;
-        let (rows, sideways) = hex_rows_in_sight(c).await;
+        let (rows, sideways) = hex_rows_in_sight(c, "#hex-out").await;
         screenshot(c, &format!("layout-1280-bytes-{}", &hash[..1]), "#bytes").await;
         assert!(
             !sideways,

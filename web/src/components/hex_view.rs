@@ -29,12 +29,26 @@ pub const WINDOW_ROWS: usize = 16;
 const OVERSCAN: usize = 8;
 /// Bytes shown as a Python literal on the page (copy gives all).
 const LITERAL_SHOWN: usize = 4096;
-/// Below this window width (px) rows hold [`NARROW_ROW_WIDTH`] bytes, so
-/// offset, hex and ASCII fit a phone without scrolling sideways.
+/// Below this window width (px) the first render already uses
+/// [`NARROW_ROW_WIDTH`]; after it, the view's own width decides.
 const NARROW_BELOW: f64 = 600.0;
 
-/// Bytes per row for the window as it is when the view renders.
-fn row_width() -> usize {
+/// The width the view may take: its grid's, less the column beside it (the
+/// structure tree, at least 14rem, when it sits on the same row).
+fn available(view: &HtmlElement) -> f64 {
+    let Some(grid) = view.parent_element() else {
+        return f64::from(view.client_width());
+    };
+    let beside = view
+        .next_element_sibling()
+        .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+        .filter(|t| t.offset_top() == view.offset_top());
+    let taken = beside.map_or(0.0, |_| 14.0 * 15.0 + 12.0);
+    f64::from(grid.client_width()) - taken
+}
+
+/// Bytes per row before the view could measure itself: from the window.
+fn initial_row_width() -> usize {
     let inner = web_sys::window()
         .and_then(|w| w.inner_width().ok())
         .and_then(|w| w.as_f64());
@@ -193,11 +207,44 @@ pub struct Props {
 pub fn HexView(props: &Props) -> Html {
     let scroll_top = use_state(|| 0i32);
     let node = use_node_ref();
+    let root = use_node_ref();
+    // Rows hold 16 bytes where they fit the view's column, else 8: the
+    // received bytes sit in a half-width panel on a laptop, the sent ones in
+    // a wide one, and both in one column on a phone.
+    let fit = use_state(initial_row_width);
+    {
+        let root = root.clone();
+        let fit = fit.clone();
+        use_effect(move || {
+            let Some(view) = root.cast::<HtmlElement>() else {
+                return;
+            };
+            let ch = view
+                .query_selector(".hex-head .off")
+                .ok()
+                .flatten()
+                .and_then(|o| o.dyn_into::<HtmlElement>().ok())
+                .map_or(0.0, |o| f64::from(o.offset_width()) / 9.0);
+            if ch <= 0.0 {
+                return;
+            }
+            // Offset (9ch), hex and ASCII (4ch a byte), gaps, padding, scrollbar.
+            let needed = (9 + 4 * HEX_ROW_WIDTH) as f64 * ch + 56.0;
+            let width = if available(&view) >= needed {
+                HEX_ROW_WIDTH
+            } else {
+                NARROW_ROW_WIDTH
+            };
+            if width != *fit {
+                fit.set(width);
+            }
+        });
+    }
     let last_hover = use_mut_ref(|| None::<usize>);
     let source = &props.source;
     let bytes = source.bytes();
     let layout = source.layout();
-    let width = row_width();
+    let width = *fit;
     let rows = hex_row_count_with(bytes.len(), width);
 
     // Bring a span picked elsewhere (the structure tree) into view.
@@ -207,9 +254,9 @@ pub fn HexView(props: &Props) -> Html {
             .selected
             .and_then(|i| layout.spans.get(i))
             .map(|s| s.range.start);
-        use_effect_with(start, move |start| {
+        use_effect_with((start, width), move |(start, width)| {
             if let (Some(start), Some(el)) = (start, node.cast::<Element>()) {
-                let top = (*start / row_width()) as i32 * ROW_HEIGHT;
+                let top = (*start / width) as i32 * ROW_HEIGHT;
                 let view = el.client_height();
                 if top < el.scroll_top() || top + ROW_HEIGHT > el.scroll_top() + view {
                     el.set_scroll_top((top - view / 3).max(0));
@@ -343,7 +390,7 @@ pub fn HexView(props: &Props) -> Html {
     };
     let id = &props.id;
     html! {
-        <div class="hex-view" id={id.clone()}>
+        <div class="hex-view" id={id.clone()} ref={root}>
             <div class="hex-head" aria-hidden="true">
                 <span class="off">{ "offset" }</span><span class="hx" style={hex_width.clone()}>{ "hex" }</span><span class="asc">{ "ascii" }</span>
             </div>
