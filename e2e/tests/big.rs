@@ -123,4 +123,33 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     assert!(!state.contains("1009"), "{state}");
     screenshot(c, "big-16mib-echo", "#decode").await;
     let _ = std::fs::remove_dir_all(&dir);
+
+    // A file dropped on the composer: its MIME type becomes the content-type.
+    open(c, relay, "p=morpheus&t=echo").await;
+    c.execute(
+        "const dt = new DataTransfer();
+         dt.items.add(new File([new Uint8Array(1000).fill(7)], 'report.pdf', {type: 'application/pdf'}));
+         document.querySelector('.composer').dispatchEvent(
+             new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+        vec![],
+    )
+    .await
+    .expect("drop a file");
+    let info = wait_text(c, "#file-info", |t| t.contains("bytes")).await;
+    assert!(info.contains("\"report.pdf\", 1000 bytes"), "{info}");
+    let dropped = Message::binary("application/pdf", vec![7u8; 1000]).with_byteorder("big");
+    let status = wait_text(c, ".composer .status-line", |t| !t.is_empty()).await;
+    assert!(
+        status.contains(&format!(
+            "{} bytes, a valid frame",
+            encode(&dropped).unwrap().bytes.len()
+        )),
+        "{status}"
+    );
+    click(c, "#send").await;
+    let outcome = wait_text(c, "[data-testid=outcome]", |t| !t.is_empty()).await;
+    assert_eq!(
+        outcome,
+        format!("Got response: {}", python_bytes_repr(&[7u8; 1000]))
+    );
 }
