@@ -226,7 +226,7 @@ fn a_session_records_its_timeline_and_ignores_stale_sockets() {
     );
     assert_eq!(
         state.session_summary().unwrap(),
-        "1 reply frame(s) received; close code 1000 \"upstream closed\""
+        "1 reply frame received; close code 1000 \"upstream closed\""
     );
     let exported = transcript_json(&state.session);
     assert!(
