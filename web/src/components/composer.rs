@@ -29,6 +29,11 @@ pub struct Props {
     pub on_file: Callback<Option<Attached>>,
 }
 
+/// Content longer than this is not wrapped in its box: Chromium takes
+/// seconds to wrap a long run without spaces (18 s for 1 MiB of one letter),
+/// and unwrapped it lays out at once.
+const UNWRAPPED_ABOVE: usize = 64 << 10;
+
 /// What the content box holds, for the content type typed: the label follows
 /// the rule `compose` applies.
 fn content_label(f: &Fields) -> String {
@@ -156,6 +161,7 @@ pub fn Composer(props: &Props) -> Html {
                 } else {
                     <label id="content-label">{ content_label(f) }
                         <textarea id="content" rows="3" spellcheck="false" value={f.content.clone()}
+                            class={classes!((f.content.len() > UNWRAPPED_ABOVE).then_some("unwrapped"))}
                             oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
                     </label>
                 }

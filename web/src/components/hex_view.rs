@@ -14,6 +14,7 @@ use protocol::hexdump::{
 };
 use protocol::python::python_bytes_repr;
 use protocol::{Layout, SpanKind};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
@@ -215,28 +216,46 @@ pub fn HexView(props: &Props) -> Html {
     {
         let root = root.clone();
         let fit = fit.clone();
-        use_effect(move || {
-            let Some(view) = root.cast::<HtmlElement>() else {
-                return;
-            };
-            let ch = view
-                .query_selector(".hex-head .off")
-                .ok()
-                .flatten()
-                .and_then(|o| o.dyn_into::<HtmlElement>().ok())
-                .map_or(0.0, |o| f64::from(o.offset_width()) / 9.0);
-            if ch <= 0.0 {
-                return;
-            }
-            // Offset (9ch), hex and ASCII (4ch a byte), gaps, padding, scrollbar.
-            let needed = (9 + 4 * HEX_ROW_WIDTH) as f64 * ch + 56.0;
-            let width = if available(&view) >= needed {
-                HEX_ROW_WIDTH
-            } else {
-                NARROW_ROW_WIDTH
-            };
-            if width != *fit {
+        // Measured once mounted and on each resize, not after every render:
+        // reading a width forces a layout, and with a 1 MiB content box in
+        // the page that is seconds.
+        use_effect_with((), move |_| {
+            let measure = move || {
+                let Some(view) = root.cast::<HtmlElement>() else {
+                    return;
+                };
+                let ch = view
+                    .query_selector(".hex-head .off")
+                    .ok()
+                    .flatten()
+                    .and_then(|o| o.dyn_into::<HtmlElement>().ok())
+                    .map_or(0.0, |o| f64::from(o.offset_width()) / 9.0);
+                if ch <= 0.0 {
+                    return;
+                }
+                // Offset (9ch), hex and ASCII (4ch a byte), gaps, padding, scrollbar.
+                let needed = (9 + 4 * HEX_ROW_WIDTH) as f64 * ch + 56.0;
+                let width = if available(&view) >= needed {
+                    HEX_ROW_WIDTH
+                } else {
+                    NARROW_ROW_WIDTH
+                };
                 fit.set(width);
+            };
+            measure();
+            let on_resize = Closure::<dyn FnMut()>::new(measure);
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w
+                    .add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "resize",
+                        on_resize.as_ref().unchecked_ref(),
+                    );
+                }
             }
         });
     }
