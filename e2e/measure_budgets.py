@@ -6,7 +6,10 @@
 - first render in headless Chromium: the `wirelab-first-render` performance
   mark the app sets once its first render is in the DOM (median of N loads);
 - scrolling the hex view of a 1 MiB message: frame gaps while the scroll
-  position jumps through the whole message, one step per animation frame.
+  position jumps through the whole message, one step per animation frame;
+- long tasks (PerformanceObserver 'longtask': tasks over 50 ms) while a
+  16 MiB file is picked as the content, while a field is edited with it
+  attached, and while it goes to `echo` and comes back.
 
 Usage (after `trunk build --release`, with the relay serving dist/):
     cargo run -p relay --bin relay &     # http://127.0.0.1:8780
@@ -57,6 +60,7 @@ class Driver:
         ]
         caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"args": args}}}}
         self.session = self.call("POST", "/session", caps)["sessionId"]
+        self.call("POST", f"/session/{self.session}/timeouts", {"script": 180000})
 
     def call(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -148,6 +152,111 @@ requestAnimationFrame(frame);
 """
 
 
+LONG_TASKS = """
+window.__longtasks = [];
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) window.__longtasks.push(e.duration);
+}).observe({type: 'longtask'});
+// Long tasks leave out the browser's style and layout after a task: the
+// longest gap between animation frames shows those too.
+window.__gap = 0;
+let last = performance.now();
+(function frame(now) {
+  window.__gap = Math.max(window.__gap, now - last);
+  last = now;
+  requestAnimationFrame(frame);
+})(last);
+"""
+
+WAIT_FOR = """
+const [css, needle, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const t0 = Date.now();
+(function poll() {
+  const el = document.querySelector(css);
+  if (el && el.textContent.includes(needle)) {
+    // Two frames more, so the render that showed it is counted too.
+    requestAnimationFrame(() => requestAnimationFrame(() => done(Date.now() - t0)));
+  } else if (Date.now() - t0 > 120000) { done(null); }
+  else { setTimeout(poll, 20); }
+})();
+"""
+
+TAKE_LONG_TASKS = """
+const t = {tasks: window.__longtasks, gap: window.__gap};
+window.__longtasks = []; window.__gap = 0;
+return t;
+"""
+
+EDIT = """
+const el = document.querySelector(arguments[0]);
+el.value = arguments[1];
+el.dispatchEvent(new Event('input', {bubbles: true}));
+"""
+
+
+def long_tasks_line(what, taken, waited):
+    tasks, gap = taken["tasks"], taken["gap"]
+    if not tasks:
+        head = f"- {what}: no long task"
+    else:
+        head = (f"- {what}: {len(tasks)} long tasks, longest {max(tasks):.0f} ms, "
+                f"{sum(tasks):.0f} ms in all")
+    return f"{head}; longest frame gap {gap:.0f} ms (done in {waited} ms)"
+
+
+def big_message(driver, relay):
+    path = os.path.join("/tmp", f"wirelab-budget-{os.getpid()}.png")
+    with open(path, "wb") as f:
+        f.write(os.urandom(16 << 20))
+    try:
+        driver.goto(f"{relay}/?big16#p=morpheus&t=echo")
+        driver.run_async(FIRST_RENDER)
+        driver.run(LONG_TASKS)
+        el = driver.call("POST", f"/session/{driver.session}/element",
+                         {"using": "css selector", "value": "#file"})
+        element = next(iter(el.values()))
+        driver.call("POST", f"/session/{driver.session}/element/{element}/value",
+                    {"text": path})
+        waited = driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        print("## Long tasks with a 16 MiB message (headless Chromium, 1280x800)")
+        print(long_tasks_line("picking the 16 MiB file", driver.run(TAKE_LONG_TASKS), waited))
+        status = driver.run("return document.querySelector('.composer .status-line').textContent")
+        frame_len = int(status.split(" bytes")[0])
+        driver.run(EDIT, "#content-type", "image/x-edited")
+        # "image/png" -> "image/x-edited": the header grows by 5 bytes.
+        waited = driver.run_async(WAIT_FOR, ".composer .status-line", f"{frame_len + 5} bytes")
+        print(long_tasks_line("one edit of content-type", driver.run(TAKE_LONG_TASKS), waited))
+        # Typed content: 1 MiB in the content box, then one more character.
+        driver.goto(f"{relay}/?typed#m=custom&ct=text%2Fplain&t=echo")
+        driver.run_async(FIRST_RENDER)
+        driver.run(LONG_TASKS)
+        driver.run(EDIT, "#content", "A" * (1 << 20))
+        waited = driver.run_async(WAIT_FOR, ".composer .status-line", "a valid frame")
+        print(long_tasks_line("pasting 1 MiB of text into the content box",
+                              driver.run(TAKE_LONG_TASKS), waited))
+        status = driver.run("return document.querySelector('.composer .status-line').textContent")
+        frame_len = int(status.split(" bytes")[0])
+        driver.run(EDIT, "#content", "A" * (1 << 20) + "B")
+        waited = driver.run_async(WAIT_FOR, ".composer .status-line", f"{frame_len + 1} bytes")
+        print(long_tasks_line("typing one more character after it",
+                              driver.run(TAKE_LONG_TASKS), waited))
+        # Back to the 16 MiB file, sent to echo.
+        driver.goto(f"{relay}/?big16b#p=morpheus&t=echo")
+        driver.run_async(FIRST_RENDER)
+        el = driver.call("POST", f"/session/{driver.session}/element",
+                         {"using": "css selector", "value": "#file"})
+        driver.call("POST", f"/session/{driver.session}/element/{next(iter(el.values()))}/value",
+                    {"text": path})
+        driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        driver.run(LONG_TASKS)
+        driver.run("document.querySelector('#send').click()")
+        waited = driver.run_async(WAIT_FOR, "[data-testid=outcome]", "more bytes")
+        print(long_tasks_line("sending it to echo and decoding the reply",
+                              driver.run(TAKE_LONG_TASKS), waited))
+    finally:
+        os.remove(path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--relay", default="http://127.0.0.1:8780")
@@ -189,6 +298,7 @@ def main():
         print(f"- {r['height']} px of rows, {r['rows']} rows in the DOM while scrolling")
         print(f"- frame gaps over {len(gaps)} scroll steps through the whole message: "
               f"median {statistics.median(gaps):.1f} ms, p95 {p95:.1f} ms, max {gaps[-1]:.1f} ms")
+        big_message(driver, args.relay)
     finally:
         driver.close()
 

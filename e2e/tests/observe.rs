@@ -104,5 +104,5 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         "Recv-Q went from {recv_q} to {later}"
     );
     let totals = wait_text(c, "#server-totals", |t| !t.is_empty()).await;
-    assert_eq!(totals, "0 recv() call(s), 0 bytes in all");
+    assert_eq!(totals, "0 recv() calls, 0 bytes in all");
 }

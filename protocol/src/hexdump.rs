@@ -7,6 +7,9 @@ use std::fmt::Write as _;
 /// Bytes per hex-dump row.
 pub const HEX_ROW_WIDTH: usize = 16;
 
+/// Bytes per row where 16 do not fit (a phone's width).
+pub const NARROW_ROW_WIDTH: usize = 8;
+
 /// One row of a hex dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HexRow {
@@ -33,18 +36,29 @@ impl HexRow {
 
 /// How many rows a dump of `len` bytes has.
 pub fn hex_row_count(len: usize) -> usize {
-    len.div_ceil(HEX_ROW_WIDTH)
+    hex_row_count_with(len, HEX_ROW_WIDTH)
+}
+
+/// How many rows of `width` bytes a dump of `len` bytes has.
+pub fn hex_row_count_with(len: usize, width: usize) -> usize {
+    len.div_ceil(width.max(1))
 }
 
 /// Row `index` of the dump of `bytes`; rows can be made one at a time, so a
 /// view of a large message only formats the rows on screen.
 pub fn hex_row(bytes: &[u8], index: usize) -> Option<HexRow> {
-    let offset = index.checked_mul(HEX_ROW_WIDTH)?;
+    hex_row_with(bytes, index, HEX_ROW_WIDTH)
+}
+
+/// Row `index` of the dump of `bytes` in rows of `width` bytes.
+pub fn hex_row_with(bytes: &[u8], index: usize, width: usize) -> Option<HexRow> {
+    let width = width.max(1);
+    let offset = index.checked_mul(width)?;
     if offset >= bytes.len() {
         return None;
     }
-    let row = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
-    let mut hex = String::with_capacity(HEX_ROW_WIDTH * 3);
+    let row = &bytes[offset..bytes.len().min(offset + width)];
+    let mut hex = String::with_capacity(width * 3);
     for (i, b) in row.iter().enumerate() {
         if i > 0 {
             hex.push(' ');
@@ -156,6 +170,20 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn narrow_rows_hold_eight_bytes_at_offsets_eight_apart() {
+        let bytes: Vec<u8> = (0..20).collect();
+        assert_eq!(hex_row_count_with(bytes.len(), NARROW_ROW_WIDTH), 3);
+        let row = hex_row_with(&bytes, 1, NARROW_ROW_WIDTH).unwrap();
+        assert_eq!(row.offset, 8);
+        assert_eq!(row.hex, "08 09 0a 0b 0c 0d 0e 0f");
+        assert_eq!(
+            hex_row_with(&bytes, 2, NARROW_ROW_WIDTH).unwrap().hex,
+            "10 11 12 13"
+        );
+        assert_eq!(hex_row_with(&bytes, 3, NARROW_ROW_WIDTH), None);
+    }
 
     #[test]
     fn hex_rows_have_offset_hex_and_ascii() {

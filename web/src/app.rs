@@ -303,6 +303,20 @@ pub fn Playground() -> Html {
         });
     }
 
+    {
+        // The result comes into view when it arrives, and again once the
+        // session ends (the panels above it have grown): at 1280x800 it
+        // sits far below Send.
+        let ended = matches!(state.conn, crate::model::Conn::Closed { .. });
+        use_effect_with((state.inbound.messages.len(), ended), |&(replies, _)| {
+            let decoded = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector("#decode .decoded").ok().flatten());
+            if let (true, Some(el)) = (replies > 0, decoded) {
+                el.scroll_into_view();
+            }
+        });
+    }
     let on_connect = {
         let socket = socket.clone();
         let target = state.target.clone();
@@ -399,6 +413,9 @@ pub fn Playground() -> Html {
         Action::Compose(ComposeAction::Set(field, value))
     });
     let on_edit_as_hex = make_callback(&dispatcher, |()| Action::Compose(ComposeAction::EditAsHex));
+    let on_file = make_callback(&dispatcher, |file| {
+        Action::Compose(ComposeAction::Attach(file))
+    });
     let on_step = make_callback(&dispatcher, |step| Action::View(ViewAction::Step(step)));
     let (on_hover_out, on_select_out) = span_callbacks(&dispatcher, Pane::Outgoing);
     let (on_hover_in, on_select_in) = span_callbacks(&dispatcher, Pane::Incoming);
@@ -426,7 +443,7 @@ pub fn Playground() -> Html {
             <section class="panel" id="compose" aria-labelledby="compose-h">
                 <h2 id="compose-h">{ "1 · Compose" }</h2>
                 <Composer fields={state.composer.clone()} composed={state.composed.clone()}
-                    {on_preset} {on_mode} {on_field} {on_edit_as_hex} />
+                    {on_preset} {on_mode} {on_field} {on_edit_as_hex} {on_file} />
             </section>
             <section class="panel" id="encode" aria-labelledby="encode-h">
                 <h2 id="encode-h">{ "2 · Encode, step by step" }</h2>

@@ -5,6 +5,11 @@
 //! composer field that differs from the defaults, e.g.
 //! `#m=custom&ct=text%2Fjson&c=...` or `#m=hex&h=00%2000`.
 //! Pure string work, so it is tested without a browser.
+//!
+//! A message whose content would make the link longer than
+//! [`MAX_LINK_CONTENT`] (or a file's bytes) is linked in a short form: the
+//! composer's settings without the content, marked `cut=1`, and the page says
+//! so ([`content_fits`]). A link of a few MiB breaks chat tools and browsers.
 
 use crate::model::presets;
 use crate::model::{Composer, Mode, SendOptions};
@@ -15,6 +20,36 @@ pub struct Shared {
     pub composer: Composer,
     pub target: String,
     pub send: SendOptions,
+}
+
+/// Most percent-encoded bytes of content a link carries (CyberChef stops
+/// putting inputs in its links at about 50 KB).
+pub const MAX_LINK_CONTENT: usize = 32 << 10;
+
+/// The keys that hold a message's content (the rest are settings).
+const CONTENT_KEYS: [&str; 3] = ["v", "c", "h"];
+
+/// Length of `text` once percent-encoded, without encoding it.
+fn encoded_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| if unreserved(b) { 1 } else { 3 })
+        .sum()
+}
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Whether a link can carry the composer's content; if not, the link is the
+/// short form, without it.
+pub fn content_fits(c: &Composer) -> bool {
+    let content = match c.mode {
+        Mode::Request => &c.value,
+        Mode::Custom if c.file.is_some() => return false,
+        Mode::Custom => &c.content,
+        Mode::Hex => &c.hex,
+    };
+    c.preset.is_some() || encoded_len(content) <= MAX_LINK_CONTENT
 }
 
 /// Writes the hash (without the leading `#`).
@@ -41,10 +76,17 @@ pub fn to_hash(shared: &Shared) -> String {
                 Mode::Custom => matches!(key, "bo" | "ct" | "ce" | "c" | "x"),
                 Mode::Hex => key == "h",
             };
+            let fits = content_fits(c);
             for (key, value, default) in fields {
+                if !fits && CONTENT_KEYS.contains(&key) {
+                    continue;
+                }
                 if relevant(key) && value != default {
                     pairs.push((key, value.clone()));
                 }
+            }
+            if !fits {
+                pairs.push(("cut", "1".to_owned()));
             }
         }
     }
@@ -110,7 +152,7 @@ pub fn from_hash(hash: &str) -> Option<Shared> {
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        if unreserved(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -161,6 +203,7 @@ mod tests {
             send: SendOptions {
                 segment: 4,
                 delay_ms: 250,
+                max_message: None,
             },
         };
         assert_eq!(to_hash(&shared), "p=dog&t=echo&seg=4&d=250");
@@ -202,5 +245,37 @@ mod tests {
         }
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(from_hash("#"), None);
+    }
+
+    #[test]
+    fn a_message_too_big_for_a_link_is_linked_without_its_content() {
+        let composer = Composer {
+            mode: Mode::Custom,
+            content_type: "text/plain".into(),
+            content: "é".repeat(MAX_LINK_CONTENT / 6 + 1),
+            preset: None,
+            ..Composer::default()
+        };
+        assert!(!content_fits(&composer));
+        let shared = Shared {
+            composer: composer.clone(),
+            target: "echo".into(),
+            send: SendOptions::default(),
+        };
+        let hash = to_hash(&shared);
+        assert_eq!(hash, "m=custom&ct=text%2Fplain&cut=1&t=echo");
+        let back = from_hash(&hash).unwrap();
+        assert_eq!(back.composer.content_type, "text/plain");
+        assert_eq!(back.composer.content, Composer::default().content);
+        let small = Composer {
+            content: "é".repeat(MAX_LINK_CONTENT / 6),
+            ..composer
+        };
+        assert!(content_fits(&small));
+        assert!(to_hash(&Shared {
+            composer: small,
+            ..shared
+        })
+        .contains("&c="));
     }
 }

@@ -45,6 +45,7 @@ async fn composer_shows_every_preset_and_the_request_fields() {
         on_mode: Callback::noop(),
         on_field: Callback::noop(),
         on_edit_as_hex: Callback::noop(),
+        on_file: Callback::noop(),
     })
     .await;
     let presets: Vec<String> = all(&div, "button.preset")
@@ -195,7 +196,7 @@ fn reply_inbound() -> Rc<Inbound> {
         .iter()
         .enumerate()
         .map(|(i, b)| Chunk {
-            bytes: b.to_vec(),
+            bytes: (*b).into(),
             at_ms: i as f64 * 10.0,
         })
         .collect::<Vec<_>>();
@@ -206,7 +207,7 @@ fn reply_inbound() -> Rc<Inbound> {
 async fn decode_view_shows_each_chunk_the_decoder_state_and_the_result() {
     let div = mount::<components::DecodeView>(components::decode_view::Props {
         inbound: reply_inbound(),
-        summary: Some("1 reply frame(s) received; close code 1000".into()),
+        summary: Some("1 reply frame received; close code 1000".into()),
         local: false,
         highlight: None,
         selected: None,
@@ -377,6 +378,7 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
         send: SendOptions {
             segment: 50,
             delay_ms: 100,
+            max_message: None,
         },
         conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
         frame_len: 143,
@@ -399,7 +401,7 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
         "the tutorial's app server"
     );
     assert!(text(&div, "#conn-state").contains("failed: target \"app\" unreachable"));
-    assert!(text(&div, "#segments-hint").contains("143 bytes go out as 3 WebSocket message(s)"));
+    assert!(text(&div, "#segments-hint").contains("143 bytes go out as 3 WebSocket messages"));
 }
 
 /// Mounts the whole app on a page whose URL carries no link, so it starts
@@ -484,7 +486,7 @@ async fn the_app_decodes_here_in_the_send_segments_and_leaves_the_frame_alone() 
         .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
         .unwrap();
     settle().await;
-    assert!(text(&div, "#segments-hint").contains("139 bytes go out as 14 WebSocket message(s)"));
+    assert!(text(&div, "#segments-hint").contains("139 bytes go out as 14 WebSocket messages"));
     let here: HtmlElement = element(&div, "#decode-here");
     here.click();
     settle().await;

@@ -183,7 +183,7 @@ async fn the_server_panel_shows_each_recv_and_the_servers_decoder_waiting() {
     );
     assert_eq!(
         text(&div, "#server-totals"),
-        "15 recv() call(s), 143 bytes in all"
+        "15 recv() calls, 143 bytes in all"
     );
     let rows = texts(&div, "#server-recvs tbody tr");
     assert_eq!(rows.len(), 15, "{rows:?}");
@@ -201,7 +201,7 @@ async fn the_server_panel_shows_each_recv_and_the_servers_decoder_waiting() {
         ["{'action': 'search', 'value': 'morpheus'}"]
     );
     assert!(text(&div, "#server-sent").starts_with("send(): "));
-    assert!(text(&div, "#server-sent").ends_with("bytes in 1 call(s)"));
+    assert!(text(&div, "#server-sent").ends_with("bytes in 1 call"));
     assert!(text(&div, "#server-log").contains("Received request"));
     assert!(text(&div, "#server-closed").contains("close()"));
 }
@@ -362,7 +362,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         arrows.contains(&"16 send() calls, 1047904 B".to_owned()),
         "{arrows:?}"
     );
-    assert!(text(&svg, "#short-write").contains("1 time(s) the kernel took fewer bytes"));
+    assert!(text(&svg, "#short-write").contains("1 time the kernel took fewer bytes"));
     assert!(text(&svg, "#short-write").contains("sendall() loops"));
 
     // The server never called recv().
@@ -374,7 +374,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
     .await;
     assert_eq!(
         text(&panel, "#server-totals"),
-        "0 recv() call(s), 0 bytes in all"
+        "0 recv() calls, 0 bytes in all"
     );
     assert!(panel.query_selector("#server-recvs").unwrap().is_none());
 }
@@ -496,11 +496,11 @@ async fn many_recvs_render_a_bounded_table_with_exact_totals() {
     assert_eq!(all(&div, "#server-recvs tbody tr:not(.more)").len(), max);
     assert_eq!(
         text(&div, "#server-recvs tr.more"),
-        format!("… {} earlier recv() call(s) not shown", 2 * (100 - max))
+        format!("… {} earlier recv() calls not shown", 2 * (100 - max))
     );
     assert_eq!(
         text(&div, "#server-totals"),
-        "200 recv() call(s), 102400 bytes in all"
+        "200 recv() calls, 102400 bytes in all"
     );
     // Rows say which calls they stand for: the last merges calls 199 and 200.
     let last = texts(&div, "#server-recvs tbody tr:last-child td");

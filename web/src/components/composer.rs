@@ -3,11 +3,15 @@
 
 use std::rc::Rc;
 
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DragEvent, File, HtmlInputElement};
 use yew::prelude::*;
 
 use super::event_value;
 use crate::model::presets::{self, Group};
-use crate::model::{Composed, Composer as Fields, Field, Mode};
+use crate::model::{Attached, Composed, Composer as Fields, Field, Mode};
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -20,6 +24,45 @@ pub struct Props {
     pub on_field: Callback<(Field, String)>,
     /// "Edit these bytes as hex".
     pub on_edit_as_hex: Callback<()>,
+    /// A file dropped or picked as the content (`None`: back to typed content).
+    #[prop_or_default]
+    pub on_file: Callback<Option<Attached>>,
+}
+
+/// Content longer than this is not wrapped in its box: Chromium takes
+/// seconds to wrap a long run without spaces (18 s for 1 MiB of one letter),
+/// and unwrapped it lays out at once.
+const UNWRAPPED_ABOVE: usize = 64 << 10;
+
+/// What the content box holds, for the content type typed: the label follows
+/// the rule `compose` applies.
+fn content_label(f: &Fields) -> String {
+    if f.content_type == protocol::model::JSON_CONTENT_TYPE {
+        "content (JSON)".to_owned()
+    } else if f.content_type.starts_with("text/")
+        && protocol::TextEncoding::from_name(&f.content_encoding).is_some()
+    {
+        format!("content (text, sent encoded as {})", f.content_encoding)
+    } else {
+        "content (binary: the UTF-8 bytes of what is typed)".to_owned()
+    }
+}
+
+/// Reads `file` whole and reports it as the content.
+fn attach(file: File, on_file: Callback<Option<Attached>>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(buffer) = JsFuture::from(file.array_buffer()).await else {
+            return;
+        };
+        let Ok(buffer) = buffer.dyn_into::<ArrayBuffer>() else {
+            return;
+        };
+        on_file.emit(Some(Attached {
+            name: file.name(),
+            mime: file.type_(),
+            bytes: Uint8Array::new(&buffer).to_vec().into(),
+        }));
+    });
 }
 
 /// Reports an edit of `field`, from its input's or textarea's events.
@@ -63,6 +106,31 @@ pub fn Composer(props: &Props) -> Html {
         .preset
         .and_then(presets::find)
         .map(|p| html! { <p class="expect">{ "Expect: " }{ p.expect }</p> });
+    let on_pick = {
+        let on_file = props.on_file.clone();
+        move |e: Event| {
+            let input = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+            if let Some(file) = input.and_then(|i| i.files()).and_then(|l| l.get(0)) {
+                attach(file, on_file.clone());
+            }
+        }
+    };
+    let ondragover = |e: DragEvent| e.prevent_default();
+    let ondrop = {
+        let on_file = props.on_file.clone();
+        move |e: DragEvent| {
+            e.prevent_default();
+            let file = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|l| l.get(0));
+            if let Some(file) = file {
+                attach(file, on_file.clone());
+            }
+        }
+    };
     let fields = match f.mode {
         Mode::Request => html! {
             <div class="row2">
@@ -85,10 +153,18 @@ pub fn Composer(props: &Props) -> Html {
                         <input id="content-encoding" value={f.content_encoding.clone()} oninput={on_edit::<InputEvent>(on_field, Field::ContentEncoding)} />
                     </label>
                 </div>
-                <label>{ "content (JSON for text/json)" }
-                    <textarea id="content" rows="3" spellcheck="false" value={f.content.clone()}
-                        oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
-                </label>
+                if let Some(file) = &f.file {
+                    <p class="file-info" id="file-info">
+                        { format!("content: the file {:?}, {} bytes, sent as they are (binary)", file.name, file.bytes.len()) }
+                        <button type="button" class="small" id="unattach" onclick={props.on_file.reform(|_: MouseEvent| None)}>{ "Type the content instead" }</button>
+                    </p>
+                } else {
+                    <label id="content-label">{ content_label(f) }
+                        <textarea id="content" rows="3" spellcheck="false" value={f.content.clone()}
+                            class={classes!((f.content.len() > UNWRAPPED_ABOVE).then_some("unwrapped"))}
+                            oninput={on_edit::<InputEvent>(on_field, Field::Content)} />
+                    </label>
+                }
             </div>
         },
         Mode::Hex => html! {
@@ -141,7 +217,7 @@ pub fn Composer(props: &Props) -> Html {
         })
     };
     html! {
-        <div class="composer">
+        <div class="composer" {ondragover} {ondrop}>
             <div class="presets" aria-label="tutorial presets">
                 <span class="group">{ "Tutorial" }</span>{ preset_buttons(Group::Tutorial) }
             </div>
@@ -155,8 +231,16 @@ pub fn Composer(props: &Props) -> Html {
                 { mode_tab(Mode::Hex, "Raw bytes (hex)") }
             </div>
             { fields }
+            if f.mode != Mode::Hex {
+                <label class="file-pick">{ "or send a file as binary content (or drop one on this panel): " }
+                    <input id="file" type="file" onchange={on_pick} />
+                </label>
+            }
             { header_fields }
             <div class="status-line">{ status }{ edit_hex }</div>
+            if !crate::share::content_fits(f) {
+                <p class="hint" id="link-note">{ "Too big for a link: the page's link keeps these settings, not the content." }</p>
+            }
         </div>
     }
 }

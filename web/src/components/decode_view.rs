@@ -10,8 +10,10 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
-use crate::model::{inbound_offence, outcome_line, request_line, Inbound};
-use protocol::python::content_repr;
+use crate::model::{content_shown, inbound_offence, outcome_line, request_line, Inbound};
+
+/// Most chunk rows drawn: the newest ones.
+pub const MAX_CHUNK_ROWS: usize = 200;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -48,20 +50,28 @@ fn header_repr(message: &Message) -> String {
 pub fn DecodeView(props: &Props) -> Html {
     let inbound = &props.inbound;
     let decode_here = props.on_decode_here.reform(|_: MouseEvent| ());
-    let chunks = inbound.chunks.iter().enumerate().map(|(i, c)| {
-        html! {
-            <tr>
-                <td>{ i + 1 }</td>
-                <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
-                <td class="num">{ format!("{} B", c.len) }</td>
-                <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
-                <td>
-                    { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
-                    <div class={classes!("need", c.stopped.then_some("error"))}>{ &c.state }</div>
-                </td>
-            </tr>
-        }
-    });
+    // The newest rows only: a 16 MiB reply is a thousand reads, and
+    // redrawing every one on each new one made receiving quadratic.
+    let hidden = inbound.chunks.len().saturating_sub(MAX_CHUNK_ROWS);
+    let chunks = inbound
+        .chunks
+        .iter()
+        .enumerate()
+        .skip(hidden)
+        .map(|(i, c)| {
+            html! {
+                <tr>
+                    <td>{ i + 1 }</td>
+                    <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
+                    <td class="num">{ format!("{} B", c.len) }</td>
+                    <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
+                    <td>
+                        { for c.completed.iter().map(|e| html! { <div class="event">{ e }</div> }) }
+                        <div class={classes!("need", c.stopped.then_some("error"))}>{ &c.state }</div>
+                    </td>
+                </tr>
+            }
+        });
     // Bytes decoded here are the composed request: say what the server
     // would log on receiving it, not what a client makes of a reply.
     let (line_of, role): (fn(&Message) -> String, &str) = if props.local {
@@ -76,7 +86,7 @@ pub fn DecodeView(props: &Props) -> Html {
                 <dl>
                     <dt>{ "frame" }</dt><dd>{ format!("bytes {}..{} ({} B)", d.frame_start, d.frame_start as usize + d.frame_len, d.frame_len) }</dd>
                     <dt>{ "header" }</dt><dd class="mono">{ header_repr(&d.message) }</dd>
-                    <dt>{ "content" }</dt><dd class="mono">{ content_repr(&d.message.content) }</dd>
+                    <dt>{ "content" }</dt><dd class="mono">{ content_shown(&d.message.content) }</dd>
                     <dt>{ "log line" }</dt><dd class="mono">{ protocol::app::describe(&d.message, role) }</dd>
                 </dl>
             </div>
@@ -109,7 +119,12 @@ pub fn DecodeView(props: &Props) -> Html {
             } else {
                 <table class="chunks" id="chunks">
                     <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
-                    <tbody>{ for chunks }</tbody>
+                    <tbody>
+                        if hidden > 0 {
+                            <tr class="more"><td colspan="5">{ format!("… {hidden} earlier chunks not shown ({} bytes)", inbound.chunks[hidden].offset) }</td></tr>
+                        }
+                        { for chunks }
+                    </tbody>
                 </table>
             }
             { for messages }

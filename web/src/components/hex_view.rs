@@ -5,12 +5,16 @@
 //! Only the rows in the scroll window are rendered (virtual scrolling), so a
 //! 1 MiB message costs the same as a small one.
 
+use std::cell::Ref;
 use std::ops::Range;
 use std::rc::Rc;
 
-use protocol::hexdump::{ascii_cell, hex_row_count, hex_string, rust_array_literal, HEX_ROW_WIDTH};
+use protocol::hexdump::{
+    ascii_cell, hex_row_count_with, hex_string, rust_array_literal, HEX_ROW_WIDTH, NARROW_ROW_WIDTH,
+};
 use protocol::python::python_bytes_repr;
 use protocol::{Layout, SpanKind};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
@@ -26,6 +30,34 @@ pub const WINDOW_ROWS: usize = 16;
 const OVERSCAN: usize = 8;
 /// Bytes shown as a Python literal on the page (copy gives all).
 const LITERAL_SHOWN: usize = 4096;
+/// Below this window width (px) the first render already uses
+/// [`NARROW_ROW_WIDTH`]; after it, the view's own width decides.
+const NARROW_BELOW: f64 = 600.0;
+
+/// The width the view may take: its grid's, less the column beside it (the
+/// structure tree, at least 14rem, when it sits on the same row).
+fn available(view: &HtmlElement) -> f64 {
+    let Some(grid) = view.parent_element() else {
+        return f64::from(view.client_width());
+    };
+    let beside = view
+        .next_element_sibling()
+        .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+        .filter(|t| t.offset_top() == view.offset_top());
+    let taken = beside.map_or(0.0, |_| 14.0 * 15.0 + 12.0);
+    f64::from(grid.client_width()) - taken
+}
+
+/// Bytes per row before the view could measure itself: from the window.
+fn initial_row_width() -> usize {
+    let inner = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64());
+    match inner {
+        Some(w) if w < NARROW_BELOW => NARROW_ROW_WIDTH,
+        _ => HEX_ROW_WIDTH,
+    }
+}
 
 /// The bytes a hex view shows: the composed frame or the received stream.
 #[derive(Clone)]
@@ -44,11 +76,28 @@ impl PartialEq for HexSource {
     }
 }
 
-impl HexSource {
-    pub fn bytes(&self) -> &[u8] {
+/// The bytes of a [`HexSource`], borrowed for as long as a render needs them.
+pub enum SourceBytes<'a> {
+    Plain(&'a [u8]),
+    Shared(Ref<'a, [u8]>),
+}
+
+impl std::ops::Deref for SourceBytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
         match self {
-            HexSource::Outgoing(c) => &c.bytes,
-            HexSource::Incoming(i) => &i.bytes,
+            SourceBytes::Plain(b) => b,
+            SourceBytes::Shared(b) => b,
+        }
+    }
+}
+
+impl HexSource {
+    pub fn bytes(&self) -> SourceBytes<'_> {
+        match self {
+            HexSource::Outgoing(c) => SourceBytes::Plain(&c.bytes),
+            HexSource::Incoming(i) => SourceBytes::Shared(i.bytes.get()),
         }
     }
 
@@ -177,11 +226,63 @@ pub struct Props {
 pub fn HexView(props: &Props) -> Html {
     let scroll_top = use_state(|| 0i32);
     let node = use_node_ref();
+    let root = use_node_ref();
+    // Rows hold 16 bytes where they fit the view's column, else 8: the
+    // received bytes sit in a half-width panel on a laptop, the sent ones in
+    // a wide one, and both in one column on a phone.
+    let fit = use_state(initial_row_width);
+    {
+        let root = root.clone();
+        let fit = fit.clone();
+        // Measured once mounted and on each resize, not after every render:
+        // reading a width forces a layout, and with a 1 MiB content box in
+        // the page that is seconds.
+        use_effect_with((), move |_| {
+            let measure = move || {
+                let Some(view) = root.cast::<HtmlElement>() else {
+                    return;
+                };
+                let ch = view
+                    .query_selector(".hex-head .off")
+                    .ok()
+                    .flatten()
+                    .and_then(|o| o.dyn_into::<HtmlElement>().ok())
+                    .map_or(0.0, |o| f64::from(o.offset_width()) / 9.0);
+                if ch <= 0.0 {
+                    return;
+                }
+                // Offset (9ch), hex and ASCII (4ch a byte), gaps, padding, scrollbar.
+                let needed = (9 + 4 * HEX_ROW_WIDTH) as f64 * ch + 56.0;
+                let width = if available(&view) >= needed {
+                    HEX_ROW_WIDTH
+                } else {
+                    NARROW_ROW_WIDTH
+                };
+                fit.set(width);
+            };
+            measure();
+            let on_resize = Closure::<dyn FnMut()>::new(measure);
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w
+                    .add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "resize",
+                        on_resize.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
     let last_hover = use_mut_ref(|| None::<usize>);
     let source = &props.source;
     let bytes = source.bytes();
     let layout = source.layout();
-    let rows = hex_row_count(bytes.len());
+    let width = *fit;
+    let rows = hex_row_count_with(bytes.len(), width);
 
     // Bring a span picked elsewhere (the structure tree) into view.
     {
@@ -190,9 +291,9 @@ pub fn HexView(props: &Props) -> Html {
             .selected
             .and_then(|i| layout.spans.get(i))
             .map(|s| s.range.start);
-        use_effect_with(start, move |start| {
+        use_effect_with((start, width), move |(start, width)| {
             if let (Some(start), Some(el)) = (start, node.cast::<Element>()) {
-                let top = (*start / HEX_ROW_WIDTH) as i32 * ROW_HEIGHT;
+                let top = (*start / width) as i32 * ROW_HEIGHT;
                 let view = el.client_height();
                 if top < el.scroll_top() || top + ROW_HEIGHT > el.scroll_top() + view {
                     el.set_scroll_top((top - view / 3).max(0));
@@ -248,9 +349,13 @@ pub fn HexView(props: &Props) -> Html {
         .map(|s| s.range.clone());
     let chunk_starts = source.chunk_starts();
     let marked = props.marked.as_ref();
+    // Three characters a byte ("7b "), so the columns line up at any width.
+    let hex_width = format!("width: {}ch", width * 3);
+    // Offset (9ch), hex, ASCII, the two gaps, padding and a scrollbar.
+    let view_width = format!("calc({}ch + 2.6rem + 16px)", 9 + width * 4);
     let row_html = |row: usize| -> Html {
-        let offset = row * HEX_ROW_WIDTH;
-        let slice = &bytes[offset..bytes.len().min(offset + HEX_ROW_WIDTH)];
+        let offset = row * width;
+        let slice = &bytes[offset..bytes.len().min(offset + width)];
         let classes: Vec<String> = (offset..offset + slice.len())
             .map(|o| {
                 let (_, mut class) = region(layout, o);
@@ -297,18 +402,24 @@ pub fn HexView(props: &Props) -> Html {
         html! {
             <div class="hex-row" style="white-space: pre">
                 <span class="off">{ format!("{offset:08x}") }</span>
-                <span class="hx">{ hex }</span>
+                <span class="hx" style={hex_width.clone()}>{ hex }</span>
                 <span class="asc">{ ascii }</span>
             </div>
         }
     };
     let height = rows.clamp(1, WINDOW_ROWS) as i32 * ROW_HEIGHT;
+    let legend = (!chunk_starts.is_empty()).then(|| {
+        html! {
+            <p class="legend"><span class="mark" aria-hidden="true"></span>
+                { "a received chunk starts here (one read of the relay's socket, one WebSocket message)" }</p>
+        }
+    });
     let copy = |label: &'static str, make: fn(&[u8]) -> String| {
         let on_notice = props.on_notice.clone();
         let source = source.clone();
         html! {
             <button type="button" class="small" onclick={move |_| {
-                let text = make(source.bytes());
+                let text = make(&source.bytes());
                 copy_to_clipboard(text, format!("{label} ({} bytes)", source.bytes().len()), on_notice.clone());
             }}>{ format!("Copy {label}") }</button>
         }
@@ -320,17 +431,17 @@ pub fn HexView(props: &Props) -> Html {
             bytes.len() - LITERAL_SHOWN
         )
     } else {
-        python_bytes_repr(bytes)
+        python_bytes_repr(&bytes)
     };
     let id = &props.id;
     html! {
-        <div class="hex-view" id={id.clone()}>
+        <div class="hex-view" id={id.clone()} ref={root}>
             <div class="hex-head" aria-hidden="true">
-                <span class="off">{ "offset" }</span><span class="hx">{ "hex" }</span><span class="asc">{ "ascii" }</span>
+                <span class="off">{ "offset" }</span><span class="hx" style={hex_width.clone()}>{ "hex" }</span><span class="asc">{ "ascii" }</span>
             </div>
             <div class="hex-scroll" ref={node} tabindex="0" role="region"
                 aria-label={format!("hex dump, {} bytes", bytes.len())}
-                style={format!("height: {height}px; overflow-y: auto; position: relative")}
+                style={format!("height: {height}px; width: {view_width}; overflow-y: auto; position: relative")}
                 {onscroll} {onmouseover} {onmouseleave} {onclick}>
                 <div class="hex-space" style={format!("height: {}px", rows as i32 * ROW_HEIGHT)}>
                     <div class="hex-rows" style={format!("transform: translateY({}px)", start as i32 * ROW_HEIGHT)}>
@@ -343,6 +454,7 @@ pub fn HexView(props: &Props) -> Html {
                     { format!("Bytes {}..{} (marked): {}", m.range.start, m.range.end, m.reason) }
                 </p>
             }
+            { legend }
             <div class="hex-foot">
                 <span class="count">{ format!("{} bytes", bytes.len()) }</span>
                 { copy("hex", hex_string) }

@@ -26,6 +26,10 @@ const TOP: i32 = 44;
 /// What fits right of the server lane at the diagram's font size; longer
 /// notes are cut, with the whole text in their tooltip.
 const NOTE_CHARS: usize = 42;
+/// Most rows drawn: the newest ones. A 16 MiB echo is thousands of reads,
+/// and redrawing them all on each one made receiving quadratic; the Server
+/// panel and the transcript keep the counts.
+pub const MAX_ROWS: usize = 300;
 
 fn x(p: Party) -> i32 {
     match p {
@@ -373,7 +377,46 @@ fn draw(i: usize, at: f64, row: &Row) -> Html {
 
 #[component]
 pub fn SequenceDiagram(props: &Props) -> Html {
-    let rows = rows(&props.session, &props.observe);
+    let mut rows = rows(&props.session, &props.observe);
+    let hidden = rows.len().saturating_sub(MAX_ROWS);
+    if hidden > 0 {
+        rows.drain(..hidden);
+        let at = rows.first().map_or(0.0, |(at, _)| *at);
+        rows.insert(
+            0,
+            (
+                at,
+                Row::Note {
+                    on: Party::Relay,
+                    label: format!("… {hidden} earlier rows not drawn"),
+                    detail: "the transcript lists every event".into(),
+                    class: "ctl",
+                },
+            ),
+        );
+    }
+    // Follow the newest row, unless the reader scrolled up to read.
+    let wrap = use_node_ref();
+    let pinned = use_mut_ref(|| true);
+    {
+        let wrap = wrap.clone();
+        let pinned = pinned.clone();
+        use_effect_with(rows.len(), move |_| {
+            if let Some(el) = wrap.cast::<web_sys::Element>() {
+                if *pinned.borrow() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            }
+        });
+    }
+    let onscroll = move |e: Event| {
+        if let Some(el) = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+        {
+            *pinned.borrow_mut() = el.scroll_top() + el.client_height() + ROW >= el.scroll_height();
+        }
+    };
     let height = TOP + ROW * rows.len() as i32 + 16;
     let lifeline = |p: Party, name: &'static str| {
         html! {
@@ -386,7 +429,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     };
     html! {
         <>
-        <div class="sequence-wrap" tabindex="0">
+        <div class="sequence-wrap" tabindex="0" ref={wrap} {onscroll}>
         <svg class="sequence" id="sequence" viewBox={format!("0 0 {WIDTH} {height}")} role="img"
             aria-label="sequence diagram of the session: browser, relay, server">
             { lifeline(Party::Browser, "browser") }
@@ -397,8 +440,8 @@ pub fn SequenceDiagram(props: &Props) -> Html {
         </div>
         if props.observe.writes.short > 0 {
             <p class="hint" id="short-write">{ format!(
-                "send() may send less: {} time(s) the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
-                props.observe.writes.short
+                "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
+                super::server_panel::counted(props.observe.writes.short, "time", "times")
             ) }</p>
         }
         </>

@@ -113,26 +113,26 @@ pub fn ServerPanel(props: &Props) -> Html {
             if let Some(peer) = &o.server.peer {
                 <p id="server-accept">{ format!("accept() → a connection from {peer}") }</p>
             }
-            <p class="hint" id="server-totals">{ format!("{} recv() call(s), {} bytes in all", o.recv_calls, o.recv_bytes) }</p>
+            <p class="hint" id="server-totals">{ format!("{}, {} bytes in all", counted(o.recv_calls, "recv() call", "recv() calls"), o.recv_bytes) }</p>
             if o.recv_calls > 0 {
                 <table class="chunks" id="server-recvs">
                     <thead><tr><th>{ "recv()" }</th><th>{ "at (relay clock)" }</th><th>{ "got" }</th><th>{ "server's decoder after it" }</th></tr></thead>
                     <tbody>
                         if hidden > 0 {
-                            <tr class="more"><td colspan="4">{ format!("… {hidden} earlier recv() call(s) not shown") }</td></tr>
+                            <tr class="more"><td colspan="4">{ format!("… {} not shown", counted(hidden, "earlier recv() call", "earlier recv() calls")) }</td></tr>
                         }
                         { for rows }
                     </tbody>
                 </table>
             }
             if requests_hidden > 0 {
-                <p class="hint">{ format!("… {requests_hidden} earlier request(s)") }</p>
+                <p class="hint">{ format!("… {}", counted(requests_hidden, "earlier request", "earlier requests")) }</p>
             }
             { for o.requests.iter().map(|r| html! {
                 <p class="server-request"><span class="tag">{ "request" }</span><span class="mono">{ r }</span></p>
             }) }
             if o.server_send_calls > 0 {
-                <p id="server-sent">{ format!("send(): {} bytes in {} call(s)", o.server_sent, o.server_send_calls) }</p>
+                <p id="server-sent">{ format!("send(): {} bytes in {}", o.server_sent, counted(o.server_send_calls, "call", "calls")) }</p>
             }
             if o.server.closed {
                 <p id="server-closed">{ "The server closed its socket: close()." }</p>
@@ -140,16 +140,28 @@ pub fn ServerPanel(props: &Props) -> Html {
             if o.log_count > 0 {
                 <h3>{ "the server's log" }</h3>
                 if logs_hidden > 0 {
-                    <p class="hint">{ format!("… {logs_hidden} earlier line(s)") }</p>
+                    <p class="hint">{ format!("… {}", counted(logs_hidden, "earlier line", "earlier lines")) }</p>
                 }
                 <ul class="server-log" id="server-log">{ for logs }</ul>
             }
             if o.lost > 0 {
-                <p class="error" id="observe-lost">{ format!("{} observation(s) lost: the browser read too slowly for the relay", o.lost) }</p>
+                <p class="error" id="observe-lost">{ format!("{} lost: the browser read too slowly for the relay", counted(o.lost, "observation", "observations")) }</p>
             }
             if o.unreadable > 0 {
-                <p class="error" id="observe-unreadable">{ format!("{} message(s) from the relay were not observations this page can read", o.unreadable) }</p>
+                <p class="error" id="observe-unreadable">{ match o.unreadable {
+                    1 => "1 message from the relay was not an observation this page can read".to_owned(),
+                    n => format!("{n} messages from the relay were not observations this page can read"),
+                } }</p>
             }
         </div>
+    }
+}
+
+/// `n` and the noun that agrees with it: "1 call", "2 calls".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }

@@ -120,7 +120,7 @@ fn nodes(
             continue;
         }
         let bytes = props.source.bytes();
-        let preview = preview(&props.source, span.kind, span.range.clone(), bytes);
+        let preview = preview(&props.source, span.kind, span.range.clone(), &bytes);
         let select = props.on_select.reform(move |_: MouseEvent| i);
         let enter = props.on_hover.reform(move |_: MouseEvent| Some(i));
         let leave = props.on_hover.reform(|_: MouseEvent| None);
@@ -165,20 +165,36 @@ fn nodes(
 /// declared content-encoding (else as a Python bytes literal), the header's
 /// parts as the UTF-8 text they are.
 fn preview(source: &HexSource, kind: SpanKind, range: Range<usize>, bytes: &[u8]) -> String {
-    let raw = &bytes[range.clone()];
+    let whole = &bytes[range.clone()];
+    if kind == SpanKind::LengthPrefix {
+        return protocol::hexdump::hex_string(whole);
+    }
+    // A preview needs its first characters only (a span may be 16 MiB): at
+    // most 4 bytes a character, and an even count for UTF-16.
+    let raw = &whole[..whole.len().min(PREVIEW_CHARS * 4 + 4)];
+    let cut = raw.len() < whole.len();
     let text = match kind {
-        SpanKind::LengthPrefix => return protocol::hexdump::hex_string(raw),
         SpanKind::Content => {
             let decoded = source
                 .message_at(range.start)
                 .filter(|m| !matches!(m.content, protocol::Content::Binary(_)))
                 .and_then(|m| TextEncoding::from_name(&m.header.content_encoding))
-                .and_then(|e| e.decode(raw).ok());
+                .and_then(|e| {
+                    // A cut may split a character: drop up to 3 bytes of it.
+                    let tries = if cut { 0..4 } else { 0..1 };
+                    tries
+                        .filter_map(|drop| e.decode(&raw[..raw.len() - drop]).ok())
+                        .next()
+                });
             match decoded {
                 Some(text) => text,
                 None => {
                     let shown = python_bytes_repr(&raw[..raw.len().min(PREVIEW_CHARS)]);
-                    let more = if raw.len() > PREVIEW_CHARS { "…" } else { "" };
+                    let more = if whole.len() > PREVIEW_CHARS {
+                        "…"
+                    } else {
+                        ""
+                    };
                     return format!("{shown}{more}");
                 }
             }
@@ -186,7 +202,7 @@ fn preview(source: &HexSource, kind: SpanKind, range: Range<usize>, bytes: &[u8]
         _ => String::from_utf8_lossy(raw).into_owned(),
     };
     let mut preview: String = text.chars().take(PREVIEW_CHARS).collect();
-    if text.chars().count() > PREVIEW_CHARS {
+    if cut || text.chars().count() > PREVIEW_CHARS {
         preview.push('…');
     }
     preview

@@ -138,7 +138,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                     <input id="delay" type="number" min="0" step="50" value={props.send.delay_ms.to_string()} oninput={on_delay} />
                 </label>
             </div>
-            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {segments} WebSocket message(s); the relay writes each to TCP as it comes.", props.frame_len) }</p>
+            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, super::server_panel::counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
                 <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending}

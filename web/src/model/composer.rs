@@ -1,6 +1,9 @@
 //! What the user typed in the composer: plain fields, no derived data, so
 //! presets, share links and the reducer can all build and compare them.
 
+use std::fmt;
+use std::rc::Rc;
+
 /// How the message is being composed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -31,6 +34,28 @@ impl Mode {
     }
 }
 
+/// A file given as custom content (dropped on the composer or picked): its
+/// bytes go out as they are, as binary content.
+#[derive(Clone, PartialEq)]
+pub struct Attached {
+    pub name: String,
+    /// The browser's MIME type for it; the frame's content-type.
+    pub mime: String,
+    pub bytes: Rc<[u8]>,
+}
+
+impl fmt::Debug for Attached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Attached({:?}, {}, {} bytes)",
+            self.name,
+            self.mime,
+            self.bytes.len()
+        )
+    }
+}
+
 /// What the user typed in the composer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Composer {
@@ -47,6 +72,8 @@ pub struct Composer {
     pub hex: String,
     /// The preset last applied, while the fields still match it.
     pub preset: Option<&'static str>,
+    /// Custom content from a file, in place of `content`; never in a link.
+    pub file: Option<Attached>,
 }
 
 impl Default for Composer {
@@ -62,6 +89,7 @@ impl Default for Composer {
             extra_headers: String::new(),
             hex: String::new(),
             preset: Some("morpheus"),
+            file: None,
         }
     }
 }

@@ -36,8 +36,10 @@ mod tests;
 mod truths_tests;
 
 pub use compose::{compose, ComposeAction, Composed};
-pub use composer::{Composer, Field, Mode};
-pub use inbound::{outcome_line, request_line, Chunk, ChunkRecord, Inbound, Verdict};
+pub use composer::{Attached, Composer, Field, Mode};
+pub use inbound::{
+    content_shown, outcome_line, request_line, Chunk, ChunkRecord, Inbound, Verdict,
+};
 pub use observe::{decoder_words, group_digits, Observe, SocketRow};
 pub use relay::Targets;
 pub use replay::{Replay, ReplayAction};

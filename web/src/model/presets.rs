@@ -172,6 +172,7 @@ fn base() -> Composer {
         extra_headers: String::new(),
         hex: String::new(),
         preset: None,
+        file: None,
     }
 }
 

@@ -104,7 +104,7 @@ fn a_sessions_transcript_has_its_bytes_addresses_and_close() {
         t.stream(true),
         encode(&request("search", "morpheus")).unwrap().bytes
     );
-    assert_eq!(t.stream(false), state.inbound.bytes);
+    assert_eq!(t.stream(false), &*state.inbound.bytes.get());
     let kinds: Vec<EventKind> = t.events.iter().map(|e| e.kind).collect();
     use EventKind::*;
     assert_eq!(kinds, [Connect, Sent, Sent, Received, Received, Eof, Close]);

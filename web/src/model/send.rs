@@ -67,6 +67,9 @@ pub struct SendOptions {
     pub segment: usize,
     /// Pause between segments, in milliseconds.
     pub delay_ms: u32,
+    /// The relay's largest WebSocket message (its `/limits`), once known: no
+    /// segment is larger, whatever `segment` says. Not part of a link.
+    pub max_message: Option<u64>,
 }
 
 impl Default for SendOptions {
@@ -74,6 +77,7 @@ impl Default for SendOptions {
         SendOptions {
             segment: 0,
             delay_ms: 300,
+            max_message: None,
         }
     }
 }
@@ -96,13 +100,21 @@ impl fmt::Display for TooManySegments {
 }
 
 impl SendOptions {
+    /// Bytes per segment for a frame of `len` bytes: the chosen segment
+    /// size (or the whole frame), never above [`max_message`](Self::max_message).
+    /// TCP keeps no message boundaries, so the server reads the same bytes
+    /// however they were cut.
+    pub fn segment_len(&self, len: usize) -> usize {
+        let chosen = if self.segment == 0 { len } else { self.segment };
+        let cap = self
+            .max_message
+            .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        chosen.min(cap).max(1)
+    }
+
     /// How many segments a frame of `len` bytes goes out in.
     pub fn count(&self, len: usize) -> usize {
-        match (len, self.segment) {
-            (0, _) => 0,
-            (_, 0) => 1,
-            (len, size) => len.div_ceil(size),
-        }
+        len.div_ceil(self.segment_len(len))
     }
 
     /// The frame cut into the segments to send, unless that makes too many;
@@ -112,14 +124,7 @@ impl SendOptions {
         if count > MAX_SEGMENTS {
             return Err(TooManySegments { count });
         }
-        if bytes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let size = if self.segment == 0 {
-            bytes.len()
-        } else {
-            self.segment
-        };
+        let size = self.segment_len(bytes.len());
         Ok(bytes.chunks(size).map(<[u8]>::to_vec).collect())
     }
 }
@@ -152,11 +157,30 @@ mod tests {
         let opts = SendOptions {
             segment: 50,
             delay_ms: 0,
+            max_message: None,
         };
         let segs = opts.cut(&[0; 143]).unwrap();
         assert_eq!(segs.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 43]);
         assert_eq!(SendOptions::default().cut(&[0; 143]).unwrap().len(), 1);
         assert_eq!(SendOptions::default().cut(&[]).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn no_segment_is_larger_than_the_relays_limit() {
+        let limited = SendOptions {
+            max_message: Some(100),
+            ..SendOptions::default()
+        };
+        let whole = limited.cut(&[0; 250]).unwrap();
+        assert_eq!(
+            whole.iter().map(Vec::len).collect::<Vec<_>>(),
+            [100, 100, 50]
+        );
+        let opts = SendOptions {
+            segment: 40,
+            ..limited
+        };
+        assert_eq!(opts.count(250), 7, "a smaller chosen size stays");
     }
 
     #[test]
@@ -172,6 +196,7 @@ mod tests {
         let opts = SendOptions {
             segment: 1,
             delay_ms: 0,
+            max_message: None,
         };
         assert_eq!(opts.cut(&[0; MAX_SEGMENTS]).unwrap().len(), MAX_SEGMENTS);
         let refused = opts.cut(&[0; MAX_SEGMENTS + 1]).unwrap_err();

@@ -117,7 +117,10 @@ impl State {
                         )
                     }
                 } else {
-                    format!("{} reply frame(s) received", self.inbound.messages.len())
+                    match self.inbound.messages.len() {
+                        1 => "1 reply frame received".to_owned(),
+                        n => format!("{n} reply frames received"),
+                    }
                 };
                 let reason = if reason.is_empty() {
                     String::new()
@@ -180,7 +183,10 @@ pub fn reduce(state: &mut State, action: Action) {
         } => {
             state.composer = *composer;
             state.target = target;
-            state.send = send;
+            state.send = SendOptions {
+                max_message: state.send.max_message,
+                ..send
+            };
         }
         Action::Send(action) => reduce_send(state, action),
         Action::Session(action) => {
@@ -225,7 +231,10 @@ fn reduce_send(state: &mut State, action: SendAction) {
         SendAction::SelectTarget(t) => state.target = t,
         SendAction::SetSegment(n) => state.send.segment = n,
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
-        SendAction::LimitsLoaded(limits) => state.limits = limits,
+        SendAction::LimitsLoaded(limits) => {
+            state.limits = limits;
+            state.send.max_message = limits.map(|l| l.max_message_size);
+        }
         SendAction::Started { segments } => {
             Rc::make_mut(&mut state.session).segments_due += segments as i64;
         }
@@ -241,7 +250,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
                 .into_iter()
                 .enumerate()
                 .map(|(i, bytes)| Chunk {
-                    bytes,
+                    bytes: bytes.into(),
                     at_ms: i as f64 * f64::from(state.send.delay_ms),
                 })
                 .collect();
@@ -325,7 +334,10 @@ pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
             s.sent += len;
             s.segments_due -= 1;
             let at_ms = at - s.started_at;
-            s.sent_chunks.push(Chunk { bytes, at_ms });
+            s.sent_chunks.push(Chunk {
+                bytes: bytes.into(),
+                at_ms,
+            });
             s.push(at, TimelineKind::Send { offset, len });
         }
         SessionAction::Received { at, bytes, .. } => {
@@ -333,11 +345,20 @@ pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
             let offset: usize = s.chunks.iter().map(|c| c.bytes.len()).sum();
             let len = bytes.len();
             let at_ms = at - s.started_at;
-            s.chunks.push(Chunk { bytes, at_ms });
+            let chunk = Chunk {
+                bytes: bytes.into(),
+                at_ms,
+            };
+            if state.local_decode {
+                // What was shown was "decode here"'s; from now on it is the server's.
+                s.chunks.push(chunk);
+                state.inbound = Rc::new(Inbound::from_chunks(&s.chunks));
+                state.local_decode = false;
+            } else {
+                Rc::make_mut(&mut state.inbound).push(&chunk);
+                s.chunks.push(chunk);
+            }
             s.push(at, TimelineKind::Receive { offset, len });
-            state.inbound = Rc::new(Inbound::from_chunks(&s.chunks));
-            // What is shown now came from the server, not from "decode here".
-            state.local_decode = false;
         }
         SessionAction::HalfClosed { at, .. } => {
             Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);

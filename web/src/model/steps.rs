@@ -255,7 +255,7 @@ pub fn inbound_offence(inbound: &Inbound) -> Option<Offence> {
     let error = inbound.error.as_ref()?;
     let start = inbound.last_frame_start.min(inbound.bytes.len());
     let found = offence_in(
-        &inbound.bytes[start..],
+        &inbound.bytes.get()[start..],
         inbound.announced_content_length,
         error,
     )?;
@@ -405,7 +405,10 @@ mod tests {
         let bad = preset("length-small").bytes;
         let chunks: Vec<crate::model::Chunk> = [good.clone(), bad]
             .into_iter()
-            .map(|bytes| crate::model::Chunk { bytes, at_ms: 0.0 })
+            .map(|bytes| crate::model::Chunk {
+                bytes: bytes.into(),
+                at_ms: 0.0,
+            })
             .collect();
         let inbound = Inbound::from_chunks(&chunks);
         let found = inbound_offence(&inbound).unwrap();
