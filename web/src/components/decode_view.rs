@@ -121,7 +121,7 @@ pub fn DecodeView(props: &Props) -> Html {
                     <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
                     <tbody>
                         if hidden > 0 {
-                            <tr class="more"><td colspan="5">{ format!("… {hidden} earlier chunks not shown ({} bytes)", inbound.chunks[hidden].offset) }</td></tr>
+                            <tr class="more"><td colspan="5">{ format!("… {} not shown ({} bytes)", super::server_panel::counted(hidden as u64, "earlier chunk", "earlier chunks"), inbound.chunks[hidden].offset) }</td></tr>
                         }
                         { for chunks }
                     </tbody>

@@ -388,7 +388,10 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                 at,
                 Row::Note {
                     on: Party::Relay,
-                    label: format!("… {hidden} earlier rows not drawn"),
+                    label: format!(
+                        "… {} not drawn",
+                        super::server_panel::counted(hidden as u64, "earlier row", "earlier rows")
+                    ),
                     detail: "the transcript lists every event".into(),
                     class: "ctl",
                 },

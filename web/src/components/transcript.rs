@@ -11,6 +11,11 @@ use yew::prelude::*;
 use crate::model::replay::transcript;
 use crate::model::{Observe, Session};
 
+/// Most timeline rows drawn: the newest ones. A 16 MiB echo is about a
+/// thousand events, and redrawing them all on every chunk was the page's
+/// main cost while receiving; the exported transcript keeps every one.
+pub const MAX_ROWS: usize = 300;
+
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub session: Rc<Session>,
@@ -64,12 +69,16 @@ pub fn Transcript(props: &Props) -> Html {
             };
         }
     };
+    let hidden = s.timeline.len().saturating_sub(MAX_ROWS);
     html! {
         <div class="transcript">
             <table id="transcript">
                 <thead><tr><th>{ "time" }</th><th>{ "event" }</th></tr></thead>
                 <tbody>
-                    { for s.timeline.iter().map(|e| html! {
+                    if hidden > 0 {
+                        <tr class="more"><td colspan="2">{ format!("… {} not shown (the exported transcript has them)", super::server_panel::counted(hidden as u64, "earlier event", "earlier events")) }</td></tr>
+                    }
+                    { for s.timeline.iter().skip(hidden).map(|e| html! {
                         <tr><td class="num">{ format!("{:.0} ms", e.at_ms) }</td><td>{ e.describe() }</td></tr>
                     }) }
                 </tbody>
