@@ -24,12 +24,18 @@ pub struct HexRow {
 impl HexRow {
     /// The row as `hexdump -C` lays it out: `00000000  00 64 7b ...  |.d{...|`.
     pub fn line(&self) -> String {
+        self.line_with(HEX_ROW_WIDTH)
+    }
+
+    /// [`line`](Self::line) for rows of `width` bytes: a short last row's
+    /// ASCII column still lines up with the others'.
+    pub fn line_with(&self, width: usize) -> String {
         format!(
-            "{:08x}  {:<width$}  |{}|",
+            "{:08x}  {:<pad$}  |{}|",
             self.offset,
             self.hex,
             self.ascii,
-            width = HEX_ROW_WIDTH * 3 - 1
+            pad = width.max(1) * 3 - 1
         )
     }
 }
@@ -80,7 +86,12 @@ pub fn ascii_cell(b: u8) -> char {
 
 /// Every row of the dump of `bytes`.
 pub fn hex_rows(bytes: &[u8]) -> impl Iterator<Item = HexRow> + '_ {
-    (0..hex_row_count(bytes.len())).filter_map(move |i| hex_row(bytes, i))
+    hex_rows_with(bytes, HEX_ROW_WIDTH)
+}
+
+/// Every row of the dump of `bytes`, `width` bytes a row.
+pub fn hex_rows_with(bytes: &[u8], width: usize) -> impl Iterator<Item = HexRow> + '_ {
+    (0..hex_row_count_with(bytes.len(), width)).filter_map(move |i| hex_row_with(bytes, i, width))
 }
 
 /// Bytes as space-separated hex: `00 64 7b`.
@@ -183,6 +194,20 @@ mod tests {
             "10 11 12 13"
         );
         assert_eq!(hex_row_with(&bytes, 3, NARROW_ROW_WIDTH), None);
+    }
+
+    #[test]
+    fn narrow_lines_pad_a_short_last_row_to_eight_bytes_so_ascii_lines_up() {
+        let lines: Vec<String> = hex_rows_with(b"Hello, world", NARROW_ROW_WIDTH)
+            .map(|row| row.line_with(NARROW_ROW_WIDTH))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "00000000  48 65 6c 6c 6f 2c 20 77  |Hello, w|",
+                "00000008  6f 72 6c 64              |orld|",
+            ]
+        );
     }
 
     #[test]

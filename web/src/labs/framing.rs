@@ -5,7 +5,7 @@
 //! cut, what it waits for) is the server's own report.
 
 use protocol::framing::Strategy;
-use protocol::hexdump::hex_rows;
+use protocol::hexdump::{hex_rows_with, NARROW_ROW_WIDTH};
 use protocol::python::python_bytes_repr;
 use yew::prelude::*;
 
@@ -14,10 +14,12 @@ use crate::app::socket_url;
 use crate::components::event_value;
 use crate::hooks::{use_websocket, SendPlan, SocketHandle};
 
-/// The bytes as `hexdump -C` rows (the protocol crate's rows, as the
-/// playground's copy format writes them).
+/// The bytes as `hexdump -C` rows (the protocol crate's rows), 8 bytes a
+/// row so that a quarter of a laptop screen holds them without scrolling.
 fn hex_block(bytes: &[u8]) -> Html {
-    let text: Vec<String> = hex_rows(bytes).map(|row| row.line()).collect();
+    let text: Vec<String> = hex_rows_with(bytes, NARROW_ROW_WIDTH)
+        .map(|row| row.line_with(NARROW_ROW_WIDTH))
+        .collect();
     html! { <pre class="hexrows">{ text.join("\n") }</pre> }
 }
 
