@@ -60,12 +60,23 @@ pub async fn open(c: &Client, relay: SocketAddr, hash: &str) {
     .await;
 }
 
-/// Clicks the element `css` names.
+/// Clicks the element `css` names, first scrolled to the middle of the
+/// window as a reader brings a control into view: WebDriver clicks an
+/// element where it already is, and the floating Send button (bottom right)
+/// may be over it there.
 pub async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
+    let el = c
+        .find(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    let arg = serde_json::to_value(&el).expect("element as a script argument");
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+        vec![arg],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
+    el.click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
