@@ -250,11 +250,7 @@ impl Transcript {
         });
         o.insert("events", Json::Array(events.collect()));
         if !self.observations.is_empty() {
-            // Each observation as the relay writes it, read into the value model.
-            let observations = self.observations.iter().filter_map(|obs| {
-                let text = serde_json::to_string(obs).ok()?;
-                json::parse(&text).ok()
-            });
+            let observations = self.observations.iter().map(Observation::to_json_value);
             o.insert("observations", Json::Array(observations.collect()));
         }
         if let Some(c) = &self.closed {
@@ -304,7 +300,7 @@ impl Transcript {
             });
         }
         for obs in array(o, "observations")? {
-            let obs = serde_json::from_str(&obs.to_python_json())
+            let obs = Observation::from_json_value(obs)
                 .map_err(|e| TranscriptError::Shape(format!("an observation: {e}")))?;
             t.observations.push(obs);
         }

@@ -30,30 +30,21 @@
 //! reads too slowly for even that, [`Observed::Lost`] says how many events
 //! were lost.
 
-use serde::{Deserialize, Serialize};
-
 use crate::decode::Need;
-use crate::framing::{FramePart, Wait};
+use crate::framing::Wait;
 
 /// One observation event and when it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "super::wire::ObservationWire")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     /// Microseconds since the relay accepted the session.
     pub t_us: u64,
     /// What happened.
-    #[serde(flatten)]
     pub event: Observed,
-}
-
-fn is_one(n: &u32) -> bool {
-    *n == 1
 }
 
 /// What happened, at which socket. Addresses are `HOST:PORT` as Rust
 /// writes a `SocketAddr` (`[::1]:65432` for IPv6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {
     /// The first event of a session: what can be observed.
     Observing {
@@ -79,7 +70,6 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for (see the module docs).
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay's `recv()` from the target returned bytes.
@@ -87,7 +77,6 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay called `shutdown(SHUT_WR)`: a FIN goes to the server.
@@ -112,10 +101,8 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
         /// The app server's decoder after this chunk (other servers have none).
-        #[serde(skip_serializing_if = "Option::is_none")]
         decoder: Option<DecoderState>,
     },
     /// The server decoded a whole request, written as it logs it.
@@ -130,7 +117,6 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// A line the server logged about this connection.
@@ -174,8 +160,7 @@ pub enum Observed {
 
 /// What a socket was ready for in one event-loop iteration, as the
 /// tutorial's `mask` says it (`EVENT_READ`, `EVENT_WRITE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
     /// The listening socket was readable: a connection waited to be accepted.
     Accept,
@@ -234,55 +219,9 @@ pub enum FramerStep {
     },
 }
 
-impl Serialize for FramerStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        match self {
-            FramerStep::Waiting(wait) => match *wait {
-                Wait::Bytes { part, have, need } => {
-                    let step = match part {
-                        FramePart::Prefix => "wait_prefix",
-                        FramePart::Payload => "wait_payload",
-                    };
-                    map.serialize_entry("step", step)?;
-                    map.serialize_entry("have", &have)?;
-                    map.serialize_entry("need", &need)?;
-                }
-                Wait::Delimiter { byte, have } => {
-                    map.serialize_entry("step", "wait_delimiter")?;
-                    map.serialize_entry("byte", &byte)?;
-                    map.serialize_entry("have", &have)?;
-                }
-                Wait::Eof { have } => {
-                    map.serialize_entry("step", "wait_eof")?;
-                    map.serialize_entry("have", &have)?;
-                }
-            },
-            FramerStep::Cut {
-                start,
-                frame_len,
-                len,
-            } => {
-                map.serialize_entry("step", "cut")?;
-                map.serialize_entry("start", start)?;
-                map.serialize_entry("frame_len", frame_len)?;
-                map.serialize_entry("len", len)?;
-            }
-            FramerStep::Failed { error } => {
-                map.serialize_entry("step", "failed")?;
-                map.serialize_entry("error", error)?;
-            }
-        }
-        map.end()
-    }
-}
-
 /// The decoder's state after a chunk, typed so the page says it in the
 /// protocol crate's words ([`Need`]'s `Display`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-#[serde(try_from = "super::wire::DecoderWire")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecoderState {
     /// Part of a frame is in; this much of this part.
     Waiting(Need),
@@ -315,8 +254,7 @@ impl std::fmt::Display for FramerStep {
 }
 
 /// How serious a server's log line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
     /// What the tutorial's programs print as they work.
     Info,
@@ -327,7 +265,7 @@ pub enum LogLevel {
 }
 
 /// A socket's kernel state, as `netstat -an` and `ss -ti` show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketInfo {
     /// The TCP state.
     pub state: TcpState,
@@ -336,19 +274,15 @@ pub struct SocketInfo {
     /// Bytes written by the program and not yet acknowledged by the peer (SIOCOUTQ).
     pub send_q: u64,
     /// Smoothed round-trip time, microseconds (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_us: Option<u32>,
     /// Segments sent and not yet acknowledged (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unacked: Option<u32>,
     /// Retransmissions over the connection's life (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retransmits: Option<u32>,
 }
 
 /// TCP states, named as `netstat` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // RFC 793's names; netstat's spelling
 pub enum TcpState {
     Established,
@@ -386,20 +320,7 @@ impl TcpState {
 
     /// The name `netstat` prints.
     pub fn name(self) -> &'static str {
-        use TcpState::*;
-        match self {
-            Established => "ESTABLISHED",
-            SynSent => "SYN_SENT",
-            SynRecv => "SYN_RECV",
-            FinWait1 => "FIN_WAIT1",
-            FinWait2 => "FIN_WAIT2",
-            TimeWait => "TIME_WAIT",
-            Close => "CLOSE",
-            CloseWait => "CLOSE_WAIT",
-            LastAck => "LAST_ACK",
-            Listen => "LISTEN",
-            Closing => "CLOSING",
-        }
+        super::names::name_of(&super::names::TCP_STATES, self)
     }
 }
 
@@ -407,10 +328,13 @@ impl TcpState {
 mod tests {
     use super::*;
     use crate::decode::Part;
+    use crate::framing::FramePart;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn round_trip(json: &str) -> Observation {
-        let parsed: Observation = serde_json::from_str(json).unwrap();
-        assert_eq!(serde_json::to_string(&parsed).unwrap(), json);
+        let parsed = Observation::from_json(json).unwrap();
+        assert_eq!(parsed.to_json(), json);
         parsed
     }
 
@@ -440,8 +364,44 @@ mod tests {
         }
     }
 
+    /// What serde_json wrote for `every_kind`'s events before the derive
+    /// went: the hand-written writer must keep the wire byte for byte.
+    const SERDE_WROTE: [&str; 31] = [
+        r#"{"t_us":0,"kind":"observing","target":"py-app","server":false}"#,
+        r#"{"t_us":1,"kind":"connect","local":"[::1]:5","peer":"[::1]:65432","connect_us":7}"#,
+        r#"{"t_us":2,"kind":"write","len":65494,"sent":32768}"#,
+        r#"{"t_us":3,"kind":"write","len":9,"sent":0,"count":3}"#,
+        r#"{"t_us":4,"kind":"read","len":4,"count":2}"#,
+        r#"{"t_us":5,"kind":"shutdown_write"}"#,
+        r#"{"t_us":6,"kind":"eof"}"#,
+        r#"{"t_us":7,"kind":"reset"}"#,
+        r#"{"t_us":8,"kind":"close"}"#,
+        r#"{"t_us":9,"kind":"socket","state":"FIN_WAIT2","recv_q":1,"send_q":2,"unacked":3}"#,
+        r#"{"t_us":10,"kind":"server_accept","local":"127.0.0.1:1","peer":"127.0.0.1:2"}"#,
+        r#"{"t_us":11,"kind":"server_recv","len":0}"#,
+        r#"{"t_us":12,"kind":"server_recv","len":3,"decoder":{"state":"failed","error":"content is not valid JSON"}}"#,
+        r#"{"t_us":13,"kind":"server_recv","len":10,"count":2,"decoder":{"state":"waiting","part":"length_prefix","have":1,"need":2}}"#,
+        r#"{"t_us":14,"kind":"server_recv","len":41,"decoder":{"state":"complete"}}"#,
+        r#"{"t_us":15,"kind":"server_request","repr":"b'binary\\xf0'"}"#,
+        r#"{"t_us":16,"kind":"server_log","level":"info","line":"tab\there, \u0001, \"quoted\", back\\slash, 🐍 é"}"#,
+        r#"{"t_us":17,"kind":"socket","state":"ESTABLISHED","recv_q":18446744073709551615,"send_q":0,"rtt_us":41,"unacked":0,"retransmits":7}"#,
+        r#"{"t_us":18,"kind":"server_send","len":148,"sent":100,"count":2}"#,
+        r#"{"t_us":19,"kind":"server_log","level":"warning","line":"Error for ('127.0.0.1', 5000): malformed request"}"#,
+        r#"{"t_us":20,"kind":"server_socket","state":"FIN_WAIT2","recv_q":1,"send_q":2,"unacked":3}"#,
+        r#"{"t_us":21,"kind":"server_close"}"#,
+        r#"{"t_us":22,"kind":"lost","events":12}"#,
+        r#"{"t_us":23,"kind":"server_ready","iteration":1,"ready":1,"io":"accept"}"#,
+        r#"{"t_us":24,"kind":"server_ready","iteration":4000000000000,"ready":512,"io":"read_write"}"#,
+        r#"{"t_us":25,"kind":"server_framer","step":"wait_prefix","have":1,"need":2}"#,
+        r#"{"t_us":26,"kind":"server_framer","step":"wait_payload","have":0,"need":16}"#,
+        r#"{"t_us":27,"kind":"server_framer","step":"wait_delimiter","byte":10,"have":3}"#,
+        r#"{"t_us":28,"kind":"server_framer","step":"wait_eof","have":0}"#,
+        r#"{"t_us":29,"kind":"server_framer","step":"cut","start":16,"frame_len":16,"len":16}"#,
+        r#"{"t_us":30,"kind":"server_framer","step":"failed","error":"a message of 65535 bytes is over the limit of 1000"}"#,
+    ];
+
     #[test]
-    fn every_kind_reads_back_as_it_was_written() {
+    fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
         let socket = SocketInfo {
             state: TcpState::FinWait2,
             recv_q: 1,
@@ -492,9 +452,35 @@ mod tests {
                     error: "content is not valid JSON".into(),
                 }),
             },
+            Observed::ServerRecv {
+                len: 10,
+                count: 2,
+                decoder: Some(DecoderState::Waiting(Need {
+                    part: Part::LengthPrefix,
+                    have: 1,
+                    need: 2,
+                })),
+            },
+            Observed::ServerRecv {
+                len: 41,
+                count: 1,
+                decoder: Some(DecoderState::Complete),
+            },
             Observed::ServerRequest {
                 repr: "b'binary\\xf0'".into(),
             },
+            Observed::ServerLog {
+                level: LogLevel::Info,
+                line: "tab\there, \u{1}, \"quoted\", back\\slash, 🐍 é".into(),
+            },
+            Observed::Socket(SocketInfo {
+                state: TcpState::Established,
+                recv_q: u64::MAX,
+                send_q: 0,
+                rtt_us: Some(41),
+                unacked: Some(0),
+                retransmits: Some(7),
+            }),
             Observed::ServerSend {
                 len: 148,
                 sent: 100,
@@ -538,27 +524,30 @@ mod tests {
                 error: "a message of 65535 bytes is over the limit of 1000".into(),
             }),
         ];
+        assert_eq!(every.len(), SERDE_WROTE.len());
         for (t_us, event) in every.into_iter().enumerate() {
             let obs = Observation {
                 t_us: t_us as u64,
                 event,
             };
-            let json = serde_json::to_string(&obs).unwrap();
+            let json = obs.to_json();
+            assert_eq!(json, SERDE_WROTE[t_us], "event {t_us}");
+            assert_eq!(Observation::from_json(&json).unwrap(), obs, "{json}");
             assert_eq!(
-                serde_json::from_str::<Observation>(&json).unwrap(),
-                obs,
-                "{json}"
+                Observation::from_json_value(&obs.to_json_value()).unwrap(),
+                obs
             );
         }
     }
 
     #[test]
     fn a_kind_without_its_fields_is_refused_by_name() {
-        let err = serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"write","len":3}"#)
+        let err = Observation::from_json(r#"{"t_us":1,"kind":"write","len":3}"#)
             .unwrap_err()
             .to_string();
         assert!(err.contains("missing field `sent`"), "{err}");
-        assert!(serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"gossip"}"#).is_err());
+        let err = Observation::from_json(r#"{"t_us":1,"kind":"gossip"}"#).unwrap_err();
+        assert_eq!(err.to_string(), r#"unknown kind "gossip""#);
     }
 
     #[test]
@@ -595,7 +584,7 @@ mod tests {
             },
         };
         assert_eq!(
-            serde_json::to_string(&single).unwrap(),
+            single.to_json(),
             r#"{"t_us":5,"kind":"write","len":10,"sent":10}"#
         );
         round_trip(r#"{"t_us":5,"kind":"read","len":65536,"count":4}"#);
@@ -619,11 +608,25 @@ mod tests {
     fn socket_states_use_netstats_names() {
         for n in 1..=11 {
             let state = TcpState::from_linux(n).unwrap();
-            assert_eq!(
-                serde_json::to_string(&state).unwrap(),
-                format!("\"{}\"", state.name())
+            let obs = Observation {
+                t_us: 3,
+                event: Observed::Socket(SocketInfo {
+                    state,
+                    recv_q: 0,
+                    send_q: 0,
+                    rtt_us: Some(41),
+                    unacked: None,
+                    retransmits: Some(0),
+                }),
+            };
+            let json = format!(
+                r#"{{"t_us":3,"kind":"socket","state":"{}","recv_q":0,"send_q":0,"rtt_us":41,"retransmits":0}}"#,
+                state.name()
             );
+            assert_eq!(obs.to_json(), json);
+            assert_eq!(Observation::from_json(&json).unwrap(), obs);
         }
+        assert_eq!(TcpState::from_linux(4).unwrap().name(), "FIN_WAIT1");
         assert_eq!(TcpState::from_linux(0), None);
         round_trip(
             r#"{"t_us":9,"kind":"server_socket","state":"CLOSE_WAIT","recv_q":408300,"send_q":0}"#,
@@ -641,7 +644,7 @@ mod tests {
         assert!(io.readable() && io.writable());
         assert_eq!(Readiness::of(false, true), Some(Readiness::Write));
         assert_eq!(Readiness::of(false, false), None);
-        assert!(serde_json::from_str::<Observation>(
+        assert!(Observation::from_json(
             r#"{"t_us":1,"kind":"server_ready","iteration":3,"ready":2}"#
         )
         .is_err());
