@@ -13,6 +13,11 @@
 //! With `observe=1` the relay also sends text messages, each one
 //! [`Observation`]: what its socket to the target did and, for the servers it
 //! runs itself, what the server's side of that connection did ([`observe`]).
+//!
+//! Each body and message is JSON, read and written by one function pair per
+//! type on the crate's own JSON (`Observation::from_json` / `to_json`,
+//! `TargetInfo::list_from_json` / `list_to_json`, `Limits::from_json` /
+//! `to_json`), so the page links no serde; enum names sit in one table each.
 
 mod close;
 mod names;
