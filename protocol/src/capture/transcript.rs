@@ -19,7 +19,7 @@
 //! ([`Observation`]) when it was observed, as the relay sent them; `closed`
 //! is the close frame that ended the WebSocket session.
 
-use crate::json::{self, Json, Number, Object};
+use crate::json::{self, Json, Object};
 use crate::relay_api::Observation;
 
 /// The version this crate writes and reads.
@@ -151,14 +151,16 @@ fn shape<T>(what: impl Into<String>) -> Result<T, TranscriptError> {
 }
 
 fn uint(n: u64) -> Json {
-    Json::Number(Number::Int(n.min(i64::MAX as u64) as i64))
+    Json::from_u64(n)
 }
 
 fn get_uint(o: &Object, key: &str) -> Result<Option<u64>, TranscriptError> {
     match o.get(key) {
         None => Ok(None),
-        Some(Json::Number(Number::Int(n))) if *n >= 0 => Ok(Some(*n as u64)),
-        Some(_) => shape(format!("`{key}` must be a non-negative integer")),
+        Some(value) => match value.as_u64() {
+            Some(n) => Ok(Some(n)),
+            None => shape(format!("`{key}` must be a non-negative integer")),
+        },
     }
 }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::decode::Part;
 use crate::framing::FramePart;
+use crate::relay_api::WireError;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -323,4 +324,52 @@ fn an_event_loop_iteration_is_one_flat_object() {
         Observation::from_json(r#"{"t_us":1,"kind":"server_ready","iteration":3,"ready":2}"#)
             .is_err()
     );
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_refused_by_name_and_unknown_keys_are_ignored() {
+    let in_range = "a non-negative integer in range";
+    for (json, error) in [
+        (
+            r#"{"t_us":1,"kind":"read","len":"3"}"#,
+            format!("field `len` must be {in_range}"),
+        ),
+        (
+            r#"{"t_us":1,"kind":"read","len":3,"count":4294967296}"#,
+            format!("field `count` must be {in_range}"),
+        ),
+        (
+            r#"{"t_us":1,"kind":"server_framer","step":"wait_delimiter","byte":256,"have":0}"#,
+            format!("field `byte` must be {in_range}"),
+        ),
+        (
+            r#"{"t_us":1,"kind":"observing","target":"app","server":1}"#,
+            "field `server` must be true or false".into(),
+        ),
+        (
+            r#"{"t_us":1,"kind":"server_log","level":"debug","line":"x"}"#,
+            r#"unknown level "debug""#.into(),
+        ),
+        (
+            r#"{"t_us":1,"kind":"server_recv","len":3,"decoder":"complete"}"#,
+            "`decoder` must be a JSON object".into(),
+        ),
+        ("[1]", "an observation must be a JSON object".into()),
+        (r#"{"kind":"eof"}"#, "missing field `t_us`".into()),
+    ] {
+        assert_eq!(
+            Observation::from_json(json).unwrap_err().to_string(),
+            error,
+            "{json}"
+        );
+    }
+    assert!(matches!(
+        Observation::from_json(r#"{"t_us":1,"#),
+        Err(WireError::Json(_))
+    ));
+    let obs = Observation::from_json(r#"{"t_us":1,"kind":"eof","later":[1,{"x":null}]}"#).unwrap();
+    assert_eq!(obs.event, Observed::Eof);
+    let obs = Observation::from_json(r#"{"t_us":2,"kind":"server_recv","len":0,"decoder":null}"#)
+        .unwrap();
+    assert_eq!(obs.to_json(), r#"{"t_us":2,"kind":"server_recv","len":0}"#);
 }
