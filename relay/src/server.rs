@@ -494,7 +494,12 @@ async fn run_session(
     .await
 }
 
-async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<TargetInfo>> {
+/// A contract body (written by `protocol::relay_api`) as `application/json`.
+fn json_body(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn targets_handler(State(inner): State<Arc<Inner>>) -> Response {
     let info = |target: &Target| TargetInfo {
         name: target.name.clone(),
         description: target.description.clone(),
@@ -503,13 +508,15 @@ async fn targets_handler(State(inner): State<Arc<Inner>>) -> Json<Vec<TargetInfo
             .show_addresses
             .then(|| target.address.to_string()),
     };
-    Json(inner.targets.iter().map(info).collect())
+    let list: Vec<TargetInfo> = inner.targets.iter().map(info).collect();
+    json_body(TargetInfo::list_to_json(&list))
 }
 
-async fn limits_handler(State(inner): State<Arc<Inner>>) -> Json<Limits> {
-    Json(Limits {
+async fn limits_handler(State(inner): State<Arc<Inner>>) -> Response {
+    let limits = Limits {
         max_message_size: inner.config.max_message_size as u64,
-    })
+    };
+    json_body(limits.to_json())
 }
 
 async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Json<serde_json::Value> {

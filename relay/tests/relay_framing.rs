@@ -39,7 +39,7 @@ async fn read_until(ws: &mut Ws, seen: &mut Seen, done: impl Fn(&Seen) -> bool) 
             match ws.next().await {
                 Some(Ok(Message::Binary(bytes))) => seen.bytes.extend_from_slice(&bytes),
                 Some(Ok(Message::Text(text))) => {
-                    let observation: Observation = serde_json::from_str(&text)
+                    let observation = Observation::from_json(&text)
                         .unwrap_or_else(|e| panic!("{}: {e}", text.as_str()));
                     seen.events.push(observation.event);
                 }

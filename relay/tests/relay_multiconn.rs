@@ -23,8 +23,8 @@ async fn read_all(mut ws: Ws) -> (Vec<u8>, Vec<Observed>, Option<u16>) {
             match message.expect("no websocket error") {
                 Message::Binary(chunk) => bytes.extend_from_slice(&chunk),
                 Message::Text(text) => {
-                    let observation: Observation =
-                        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+                    let observation =
+                        Observation::from_json(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
                     events.push(observation.event);
                 }
                 Message::Close(frame) => {

@@ -32,18 +32,18 @@ impl Seen {
 }
 
 fn kind(event: &Observed) -> String {
-    let json = serde_json::to_value(Observation {
+    let json = Observation {
         t_us: 0,
         event: event.clone(),
-    })
-    .unwrap();
-    json["kind"].as_str().unwrap().to_owned()
+    }
+    .to_json_value();
+    let kind = json.as_object().and_then(|o| o.get("kind"));
+    kind.and_then(|k| k.as_str()).unwrap().to_owned()
 }
 
 /// Parses one text message, checking the contract's shape on the way.
 fn parse(text: &str, last_t: &mut u64) -> Observed {
-    let observation: Observation =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    let observation = Observation::from_json(text).unwrap_or_else(|e| panic!("{text}: {e}"));
     assert!(observation.t_us >= *last_t, "time runs backwards: {text}");
     *last_t = observation.t_us;
     observation.event

@@ -210,7 +210,7 @@ async fn limits_tell_the_page_the_configured_message_size() {
     let relay = start(config, &[]).await;
     let (status, body) = http_get(relay.addr, protocol::relay_api::LIMITS_PATH, &[]).await;
     assert_eq!(status, 200);
-    let limits: protocol::relay_api::Limits = serde_json::from_str(&body).unwrap();
+    let limits = protocol::relay_api::Limits::from_json(&body).unwrap();
     assert_eq!(
         limits,
         protocol::relay_api::Limits {

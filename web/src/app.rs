@@ -94,7 +94,7 @@ async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
 /// The relay's limits; without them a flood sends one frame per message,
 /// which any relay that accepts the frame accepts.
 async fn fetch_limits() -> Option<Limits> {
-    serde_json::from_str(&fetch_text(LIMITS_PATH).await.ok()?).ok()
+    Limits::from_json(&fetch_text(LIMITS_PATH).await.ok()?).ok()
 }
 
 /// A callback that dispatches the action `make` builds from what a panel

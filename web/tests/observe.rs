@@ -4,8 +4,8 @@
 //! Chromium. The assertions are on the words and numbers a learner reads.
 #![cfg(target_arch = "wasm32")]
 
+use protocol::encode;
 use protocol::relay_api::Observation;
-use protocol::{encode, Part};
 use wasm_bindgen_test::*;
 use web::components;
 use web::model::{
@@ -51,8 +51,7 @@ impl Run {
     /// One text message from the relay, `ms` after the previous event.
     fn observe(&mut self, ms: f64, json: &str) {
         self.at += ms;
-        let observation: Observation =
-            serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        let observation = Observation::from_json(json).unwrap_or_else(|e| panic!("{json}: {e}"));
         self.session(SessionAction::Observed {
             id: 1,
             at: self.at,
@@ -78,13 +77,12 @@ impl Run {
 /// request (2 + 100 + 41 bytes) are in, as the relay reports it.
 fn decoder_json(offset: usize) -> String {
     let (part, have, need) = match offset {
-        0..2 => (Part::LengthPrefix, offset, 2),
-        2..102 => (Part::Header, offset - 2, 100),
-        102..143 => (Part::Content, offset - 102, 41),
+        0..2 => ("length_prefix", offset, 2),
+        2..102 => ("header", offset - 2, 100),
+        102..143 => ("content", offset - 102, 41),
         _ => return r#"{"state":"complete"}"#.into(),
     };
-    let part = serde_json::to_string(&part).unwrap();
-    format!(r#"{{"state":"waiting","part":{part},"have":{have},"need":{need}}}"#)
+    format!(r#"{{"state":"waiting","part":"{part}","have":{have},"need":{need}}}"#)
 }
 
 /// The morpheus request sent in 10-byte segments to the app server: each

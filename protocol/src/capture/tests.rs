@@ -49,8 +49,10 @@ fn blocks(file: &[u8]) -> Vec<(u32, &[u8])> {
 fn a_transcript_reads_back_as_it_was_written_with_its_bytes_in_base64() {
     let mut t = session(&[b"\x00\x02{}\xff"], &[b"hi"], EventKind::Eof);
     t.observations.push(
-        serde_json::from_str(r#"{"t_us":0,"kind":"observing","target":"app","server":true}"#)
-            .unwrap(),
+        crate::relay_api::Observation::from_json(
+            r#"{"t_us":0,"kind":"observing","target":"app","server":true}"#,
+        )
+        .unwrap(),
     );
     t.closed = Some(Closed {
         t_us: 300,

@@ -19,7 +19,7 @@
 //! ([`Observation`]) when it was observed, as the relay sent them; `closed`
 //! is the close frame that ended the WebSocket session.
 
-use crate::json::{self, Json, Number, Object};
+use crate::json::{self, Json, Object};
 use crate::relay_api::Observation;
 
 /// The version this crate writes and reads.
@@ -151,14 +151,16 @@ fn shape<T>(what: impl Into<String>) -> Result<T, TranscriptError> {
 }
 
 fn uint(n: u64) -> Json {
-    Json::Number(Number::Int(n.min(i64::MAX as u64) as i64))
+    Json::from_u64(n)
 }
 
 fn get_uint(o: &Object, key: &str) -> Result<Option<u64>, TranscriptError> {
     match o.get(key) {
         None => Ok(None),
-        Some(Json::Number(Number::Int(n))) if *n >= 0 => Ok(Some(*n as u64)),
-        Some(_) => shape(format!("`{key}` must be a non-negative integer")),
+        Some(value) => match value.as_u64() {
+            Some(n) => Ok(Some(n)),
+            None => shape(format!("`{key}` must be a non-negative integer")),
+        },
     }
 }
 
@@ -250,11 +252,7 @@ impl Transcript {
         });
         o.insert("events", Json::Array(events.collect()));
         if !self.observations.is_empty() {
-            // Each observation as the relay writes it, read into the value model.
-            let observations = self.observations.iter().filter_map(|obs| {
-                let text = serde_json::to_string(obs).ok()?;
-                json::parse(&text).ok()
-            });
+            let observations = self.observations.iter().map(Observation::to_json_value);
             o.insert("observations", Json::Array(observations.collect()));
         }
         if let Some(c) = &self.closed {
@@ -304,7 +302,7 @@ impl Transcript {
             });
         }
         for obs in array(o, "observations")? {
-            let obs = serde_json::from_str(&obs.to_python_json())
+            let obs = Observation::from_json_value(obs)
                 .map_err(|e| TranscriptError::Shape(format!("an observation: {e}")))?;
             t.observations.push(obs);
         }

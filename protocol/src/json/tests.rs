@@ -193,3 +193,32 @@ fn inserting_an_existing_key_replaces_its_value_in_place() {
         ]
     );
 }
+
+#[test]
+fn the_compact_form_drops_only_the_spaces_after_separators() {
+    let value =
+        parse(r#"{"a": [1, 2.5, null, true], "b": "tab\t\u0001 \"q\" é", "c": {}}"#).unwrap();
+    let compact = value.to_compact_json();
+    assert_eq!(
+        compact,
+        r#"{"a":[1,2.5,null,true],"b":"tab\t\u0001 \"q\" é","c":{}}"#
+    );
+    assert_eq!(parse(&compact).unwrap(), value);
+    assert_eq!(
+        compact.len() + 8,
+        value.to_python_json().len(),
+        "one space after each of the 5 commas and 3 colons"
+    );
+}
+
+#[test]
+fn every_u64_is_written_and_read_back_as_itself() {
+    for n in [0, 1, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+        let written = Json::from_u64(n).to_compact_json();
+        assert_eq!(written, n.to_string());
+        assert_eq!(parse(&written).unwrap().as_u64(), Some(n));
+    }
+    for refused in ["-1", "1.0", "18446744073709551616", "\"1\""] {
+        assert_eq!(parse(refused).unwrap().as_u64(), None, "{refused}");
+    }
+}

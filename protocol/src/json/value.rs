@@ -213,6 +213,27 @@ impl Json {
         }
     }
 
+    /// An unsigned integer; past `i64::MAX` (no real count gets there) as
+    /// [`Number::BigInt`] digits, so every `u64` writes as itself. Not a
+    /// `From` impl: that would leave untyped literals (`Json::from(3)`)
+    /// ambiguous.
+    pub fn from_u64(n: u64) -> Json {
+        Json::Number(match i64::try_from(n) {
+            Ok(i) => Number::Int(i),
+            Err(_) => Number::BigInt(n.to_string().into()),
+        })
+    }
+
+    /// The integer, if this is one from 0 to `u64::MAX` (a float, even
+    /// `1.0`, is not: Python would not take it as an `int` either).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Number(Number::Int(i)) => u64::try_from(*i).ok(),
+            Json::Number(Number::BigInt(digits)) => digits.parse().ok(),
+            _ => None,
+        }
+    }
+
     /// The object, if this is one.
     pub fn as_object(&self) -> Option<&Object> {
         match self {

@@ -52,6 +52,50 @@ impl Json {
     }
 }
 
+impl Json {
+    /// The value with no spaces after `,` and `:` (as `json.dumps(value,
+    /// separators=(",", ":"), ensure_ascii=False)` writes it): the form the
+    /// relay sends the page, one short line per message. Strings and numbers
+    /// are written as [`to_python_json`](Self::to_python_json) writes them.
+    pub fn to_compact_json(&self) -> String {
+        let mut out = Vec::new();
+        write_compact(&mut out, self);
+        String::from_utf8(out).expect("the writer only writes UTF-8")
+    }
+}
+
+fn write_compact(out: &mut Vec<u8>, value: &Json) {
+    match value {
+        Json::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_compact(out, item);
+            }
+            out.push(b']');
+        }
+        Json::Object(object) => {
+            out.push(b'{');
+            for (i, (key, val)) in object.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_compact(out, val);
+            }
+            out.push(b'}');
+        }
+        Json::Null => out.extend_from_slice(b"null"),
+        Json::Bool(true) => out.extend_from_slice(b"true"),
+        Json::Bool(false) => out.extend_from_slice(b"false"),
+        Json::Number(n) => write_number(out, n),
+        Json::String(s) => write_str(out, s),
+    }
+}
+
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_python_json())

@@ -13,8 +13,14 @@
 //! With `observe=1` the relay also sends text messages, each one
 //! [`Observation`]: what its socket to the target did and, for the servers it
 //! runs itself, what the server's side of that connection did ([`observe`]).
+//!
+//! Each body and message is JSON, read and written by one function pair per
+//! type on the crate's own JSON (`Observation::from_json` / `to_json`,
+//! `TargetInfo::list_from_json` / `list_to_json`, `Limits::from_json` /
+//! `to_json`), so the page links no serde; enum names sit in one table each.
 
 mod close;
+mod names;
 pub mod observe;
 mod wire;
 
@@ -22,8 +28,7 @@ pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
 pub use observe::{
     DecoderState, FramerStep, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
 };
-
-use serde::{Deserialize, Serialize};
+pub use wire::WireError;
 
 /// Where the relay serves WebSocket sessions: `/ws?target=NAME`.
 pub const WS_PATH: &str = "/ws";
@@ -35,20 +40,18 @@ pub const LIMITS_PATH: &str = "/limits";
 pub const OBSERVE_PARAM: &str = "observe";
 
 /// One entry of `GET /targets`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetInfo {
     /// What the page puts in `/ws?target=`; the only way to name a host.
     pub name: String,
     /// One line for the picker.
-    #[serde(default)]
     pub description: String,
     /// `HOST:PORT` the relay connects to, when the relay discloses it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
 
 /// `GET /limits`: what the page must respect for a session to survive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// The largest WebSocket message the relay accepts; a larger one closes
     /// the session with [`code::TOO_BIG`]. TCP keeps no message boundaries,
@@ -59,21 +62,58 @@ pub struct Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn targets_and_limits_have_the_documented_json_shape() {
-        let target: TargetInfo =
-            serde_json::from_str(r#"{"name": "app", "description": "the app server"}"#).unwrap();
-        assert_eq!(target.address, None);
-        assert_eq!(
-            serde_json::to_string(&TargetInfo {
+        let targets = TargetInfo::list_from_json(
+            r#"[{"name": "app", "description": "the app server"}, {"name": "echo"}]"#,
+        )
+        .unwrap();
+        assert_eq!(targets[0].address, None);
+        assert_eq!(targets[1].description, "");
+        let written = r#"[{"name":"app","description":"the app server","address":"127.0.0.1:65432"},{"name":"echo","description":""}]"#;
+        let listed = [
+            TargetInfo {
                 address: Some("127.0.0.1:65432".into()),
-                ..target
-            })
-            .unwrap(),
-            r#"{"name":"app","description":"the app server","address":"127.0.0.1:65432"}"#
-        );
-        let limits: Limits = serde_json::from_str(r#"{"max_message_size": 1048576}"#).unwrap();
+                ..targets[0].clone()
+            },
+            targets[1].clone(),
+        ];
+        assert_eq!(TargetInfo::list_to_json(&listed), written);
+        assert_eq!(TargetInfo::list_from_json(written).unwrap(), listed);
+        assert_eq!(TargetInfo::list_to_json(&[]), "[]");
+        let limits = Limits::from_json(r#"{"max_message_size": 1048576}"#).unwrap();
         assert_eq!(limits.max_message_size, 1 << 20);
+        assert_eq!(limits.to_json(), r#"{"max_message_size":1048576}"#);
+        let most = Limits {
+            max_message_size: u64::MAX,
+        };
+        assert_eq!(Limits::from_json(&most.to_json()).unwrap(), most);
+    }
+
+    #[test]
+    fn a_body_of_another_shape_is_refused_by_what_is_wrong() {
+        let not_json = TargetInfo::list_from_json("<html>").unwrap_err();
+        assert!(matches!(not_json, WireError::Json(_)), "{not_json}");
+        assert_eq!(
+            TargetInfo::list_from_json(r#"{"name":"app"}"#)
+                .unwrap_err()
+                .to_string(),
+            "the target list must be a JSON array"
+        );
+        assert_eq!(
+            TargetInfo::list_from_json(r#"[{"description":"x"}]"#)
+                .unwrap_err()
+                .to_string(),
+            "missing field `name`"
+        );
+        assert_eq!(
+            Limits::from_json(r#"{"max_message_size":-1}"#)
+                .unwrap_err()
+                .to_string(),
+            "field `max_message_size` must be a non-negative integer in range"
+        );
     }
 }

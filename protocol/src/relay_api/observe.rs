@@ -30,30 +30,21 @@
 //! reads too slowly for even that, [`Observed::Lost`] says how many events
 //! were lost.
 
-use serde::{Deserialize, Serialize};
-
 use crate::decode::Need;
-use crate::framing::{FramePart, Wait};
+use crate::framing::Wait;
 
 /// One observation event and when it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "super::wire::ObservationWire")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observation {
     /// Microseconds since the relay accepted the session.
     pub t_us: u64,
     /// What happened.
-    #[serde(flatten)]
     pub event: Observed,
-}
-
-fn is_one(n: &u32) -> bool {
-    *n == 1
 }
 
 /// What happened, at which socket. Addresses are `HOST:PORT` as Rust
 /// writes a `SocketAddr` (`[::1]:65432` for IPv6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {
     /// The first event of a session: what can be observed.
     Observing {
@@ -79,7 +70,6 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for (see the module docs).
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay's `recv()` from the target returned bytes.
@@ -87,7 +77,6 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// The relay called `shutdown(SHUT_WR)`: a FIN goes to the server.
@@ -112,10 +101,8 @@ pub enum Observed {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
         /// The app server's decoder after this chunk (other servers have none).
-        #[serde(skip_serializing_if = "Option::is_none")]
         decoder: Option<DecoderState>,
     },
     /// The server decoded a whole request, written as it logs it.
@@ -130,7 +117,6 @@ pub enum Observed {
         /// Bytes the kernel took.
         sent: u64,
         /// How many system calls this event stands for.
-        #[serde(skip_serializing_if = "is_one")]
         count: u32,
     },
     /// A line the server logged about this connection.
@@ -174,8 +160,7 @@ pub enum Observed {
 
 /// What a socket was ready for in one event-loop iteration, as the
 /// tutorial's `mask` says it (`EVENT_READ`, `EVENT_WRITE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
     /// The listening socket was readable: a connection waited to be accepted.
     Accept,
@@ -234,55 +219,9 @@ pub enum FramerStep {
     },
 }
 
-impl Serialize for FramerStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        match self {
-            FramerStep::Waiting(wait) => match *wait {
-                Wait::Bytes { part, have, need } => {
-                    let step = match part {
-                        FramePart::Prefix => "wait_prefix",
-                        FramePart::Payload => "wait_payload",
-                    };
-                    map.serialize_entry("step", step)?;
-                    map.serialize_entry("have", &have)?;
-                    map.serialize_entry("need", &need)?;
-                }
-                Wait::Delimiter { byte, have } => {
-                    map.serialize_entry("step", "wait_delimiter")?;
-                    map.serialize_entry("byte", &byte)?;
-                    map.serialize_entry("have", &have)?;
-                }
-                Wait::Eof { have } => {
-                    map.serialize_entry("step", "wait_eof")?;
-                    map.serialize_entry("have", &have)?;
-                }
-            },
-            FramerStep::Cut {
-                start,
-                frame_len,
-                len,
-            } => {
-                map.serialize_entry("step", "cut")?;
-                map.serialize_entry("start", start)?;
-                map.serialize_entry("frame_len", frame_len)?;
-                map.serialize_entry("len", len)?;
-            }
-            FramerStep::Failed { error } => {
-                map.serialize_entry("step", "failed")?;
-                map.serialize_entry("error", error)?;
-            }
-        }
-        map.end()
-    }
-}
-
 /// The decoder's state after a chunk, typed so the page says it in the
 /// protocol crate's words ([`Need`]'s `Display`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-#[serde(try_from = "super::wire::DecoderWire")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecoderState {
     /// Part of a frame is in; this much of this part.
     Waiting(Need),
@@ -315,8 +254,7 @@ impl std::fmt::Display for FramerStep {
 }
 
 /// How serious a server's log line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
     /// What the tutorial's programs print as they work.
     Info,
@@ -327,7 +265,7 @@ pub enum LogLevel {
 }
 
 /// A socket's kernel state, as `netstat -an` and `ss -ti` show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketInfo {
     /// The TCP state.
     pub state: TcpState,
@@ -336,19 +274,15 @@ pub struct SocketInfo {
     /// Bytes written by the program and not yet acknowledged by the peer (SIOCOUTQ).
     pub send_q: u64,
     /// Smoothed round-trip time, microseconds (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_us: Option<u32>,
     /// Segments sent and not yet acknowledged (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unacked: Option<u32>,
     /// Retransmissions over the connection's life (TCP_INFO).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retransmits: Option<u32>,
 }
 
 /// TCP states, named as `netstat` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // RFC 793's names; netstat's spelling
 pub enum TcpState {
     Established,
@@ -386,264 +320,10 @@ impl TcpState {
 
     /// The name `netstat` prints.
     pub fn name(self) -> &'static str {
-        use TcpState::*;
-        match self {
-            Established => "ESTABLISHED",
-            SynSent => "SYN_SENT",
-            SynRecv => "SYN_RECV",
-            FinWait1 => "FIN_WAIT1",
-            FinWait2 => "FIN_WAIT2",
-            TimeWait => "TIME_WAIT",
-            Close => "CLOSE",
-            CloseWait => "CLOSE_WAIT",
-            LastAck => "LAST_ACK",
-            Listen => "LISTEN",
-            Closing => "CLOSING",
-        }
+        super::names::name_of(&super::names::TCP_STATES, self)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::decode::Part;
-
-    fn round_trip(json: &str) -> Observation {
-        let parsed: Observation = serde_json::from_str(json).unwrap();
-        assert_eq!(serde_json::to_string(&parsed).unwrap(), json);
-        parsed
-    }
-
-    #[test]
-    fn the_documented_example_session_reads_and_writes_back_unchanged() {
-        let docs = include_str!("observe.rs");
-        let examples: Vec<&str> = docs
-            .lines()
-            .filter_map(|l| l.strip_prefix("//! {"))
-            .collect();
-        assert_eq!(examples.len(), 6);
-        for example in examples {
-            round_trip(&format!("{{{example}"));
-        }
-    }
-
-    #[test]
-    fn the_readmes_example_session_reads_and_writes_back_unchanged() {
-        let readme = include_str!("../../../README.md");
-        let examples: Vec<&str> = readme
-            .lines()
-            .filter(|l| l.starts_with(r#"{"t_us":"#))
-            .collect();
-        assert!(examples.len() >= 20, "the README shows a whole session");
-        for example in examples {
-            round_trip(example);
-        }
-    }
-
-    #[test]
-    fn every_kind_reads_back_as_it_was_written() {
-        let socket = SocketInfo {
-            state: TcpState::FinWait2,
-            recv_q: 1,
-            send_q: 2,
-            rtt_us: None,
-            unacked: Some(3),
-            retransmits: None,
-        };
-        let every = [
-            Observed::Observing {
-                target: "py-app".into(),
-                server: false,
-            },
-            Observed::Connect {
-                local: "[::1]:5".into(),
-                peer: "[::1]:65432".into(),
-                connect_us: 7,
-            },
-            Observed::Write {
-                len: 65494,
-                sent: 32768,
-                count: 1,
-            },
-            Observed::Write {
-                len: 9,
-                sent: 0,
-                count: 3,
-            },
-            Observed::Read { len: 4, count: 2 },
-            Observed::ShutdownWrite,
-            Observed::Eof,
-            Observed::Reset,
-            Observed::Close,
-            Observed::Socket(socket),
-            Observed::ServerAccept {
-                local: "127.0.0.1:1".into(),
-                peer: "127.0.0.1:2".into(),
-            },
-            Observed::ServerRecv {
-                len: 0,
-                count: 1,
-                decoder: None,
-            },
-            Observed::ServerRecv {
-                len: 3,
-                count: 1,
-                decoder: Some(DecoderState::Failed {
-                    error: "content is not valid JSON".into(),
-                }),
-            },
-            Observed::ServerRequest {
-                repr: "b'binary\\xf0'".into(),
-            },
-            Observed::ServerSend {
-                len: 148,
-                sent: 100,
-                count: 2,
-            },
-            Observed::ServerLog {
-                level: LogLevel::Warning,
-                line: "Error for ('127.0.0.1', 5000): malformed request".into(),
-            },
-            Observed::ServerSocket(socket),
-            Observed::ServerClose,
-            Observed::Lost { events: 12 },
-            Observed::ServerReady {
-                iteration: 1,
-                ready: 1,
-                io: Readiness::Accept,
-            },
-            Observed::ServerReady {
-                iteration: 4_000_000_000_000,
-                ready: 512,
-                io: Readiness::ReadWrite,
-            },
-            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
-                part: FramePart::Prefix,
-                have: 1,
-                need: 2,
-            })),
-            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
-                part: FramePart::Payload,
-                have: 0,
-                need: 16,
-            })),
-            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 })),
-            Observed::ServerFramer(FramerStep::Waiting(Wait::Eof { have: 0 })),
-            Observed::ServerFramer(FramerStep::Cut {
-                start: 16,
-                frame_len: 16,
-                len: 16,
-            }),
-            Observed::ServerFramer(FramerStep::Failed {
-                error: "a message of 65535 bytes is over the limit of 1000".into(),
-            }),
-        ];
-        for (t_us, event) in every.into_iter().enumerate() {
-            let obs = Observation {
-                t_us: t_us as u64,
-                event,
-            };
-            let json = serde_json::to_string(&obs).unwrap();
-            assert_eq!(
-                serde_json::from_str::<Observation>(&json).unwrap(),
-                obs,
-                "{json}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_kind_without_its_fields_is_refused_by_name() {
-        let err = serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"write","len":3}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("missing field `sent`"), "{err}");
-        assert!(serde_json::from_str::<Observation>(r#"{"t_us":1,"kind":"gossip"}"#).is_err());
-    }
-
-    #[test]
-    fn a_server_recv_carries_the_decoders_need() {
-        let obs = round_trip(
-            r#"{"t_us":1950,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"content","have":20,"need":41}}"#,
-        );
-        let Observed::ServerRecv {
-            decoder: Some(DecoderState::Waiting(need)),
-            ..
-        } = obs.event
-        else {
-            panic!("{obs:?}");
-        };
-        assert_eq!(
-            need,
-            Need {
-                part: Part::Content,
-                have: 20,
-                need: 41
-            }
-        );
-        assert_eq!(need.to_string(), "content: 20 of 41 bytes");
-    }
-
-    #[test]
-    fn merged_byte_events_carry_a_count_single_ones_do_not() {
-        let single = Observation {
-            t_us: 5,
-            event: Observed::Write {
-                len: 10,
-                sent: 10,
-                count: 1,
-            },
-        };
-        assert_eq!(
-            serde_json::to_string(&single).unwrap(),
-            r#"{"t_us":5,"kind":"write","len":10,"sent":10}"#
-        );
-        round_trip(r#"{"t_us":5,"kind":"read","len":65536,"count":4}"#);
-    }
-
-    #[test]
-    fn a_framer_step_is_flat_on_the_wire() {
-        let obs = round_trip(
-            r#"{"t_us":7,"kind":"server_framer","step":"wait_delimiter","byte":10,"have":3}"#,
-        );
-        assert!(matches!(
-            obs.event,
-            Observed::ServerFramer(FramerStep::Waiting(Wait::Delimiter { byte: 10, have: 3 }))
-        ));
-        round_trip(
-            r#"{"t_us":8,"kind":"server_framer","step":"cut","start":0,"frame_len":16,"len":16}"#,
-        );
-    }
-
-    #[test]
-    fn socket_states_use_netstats_names() {
-        for n in 1..=11 {
-            let state = TcpState::from_linux(n).unwrap();
-            assert_eq!(
-                serde_json::to_string(&state).unwrap(),
-                format!("\"{}\"", state.name())
-            );
-        }
-        assert_eq!(TcpState::from_linux(0), None);
-        round_trip(
-            r#"{"t_us":9,"kind":"server_socket","state":"CLOSE_WAIT","recv_q":408300,"send_q":0}"#,
-        );
-    }
-
-    #[test]
-    fn an_event_loop_iteration_is_one_flat_object() {
-        let obs = round_trip(
-            r#"{"t_us":77,"kind":"server_ready","iteration":3,"ready":2,"io":"read_write"}"#,
-        );
-        let Observed::ServerReady { io, .. } = obs.event else {
-            panic!("{obs:?}");
-        };
-        assert!(io.readable() && io.writable());
-        assert_eq!(Readiness::of(false, true), Some(Readiness::Write));
-        assert_eq!(Readiness::of(false, false), None);
-        assert!(serde_json::from_str::<Observation>(
-            r#"{"t_us":1,"kind":"server_ready","iteration":3,"ready":2}"#
-        )
-        .is_err());
-    }
-}
+#[path = "observe_tests.rs"]
+mod tests;

@@ -154,7 +154,7 @@ impl SessionObserver {
 }
 
 fn text(event: &Observation) -> String {
-    serde_json::to_string(event).expect("observations serialise")
+    event.to_json()
 }
 
 impl ConnectionSink for SessionObserver {

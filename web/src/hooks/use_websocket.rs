@@ -142,7 +142,7 @@ impl SocketHandle {
                 };
                 let data = event.data();
                 if let Some(text) = data.as_string() {
-                    dispatch.emit(match serde_json::from_str::<Observation>(&text) {
+                    dispatch.emit(match Observation::from_json(&text) {
                         Ok(observation) => SessionAction::Observed {
                             id,
                             at: now(),

@@ -78,7 +78,7 @@ fn open(
             };
             let data = event.data();
             if let Some(text) = data.as_string() {
-                if let Ok(observation) = serde_json::from_str::<Observation>(&text) {
+                if let Ok(observation) = Observation::from_json(&text) {
                     emit(&dispatch, ConnEvent::Observed(observation));
                 }
             } else if let Ok(buffer) = data.dyn_into::<ArrayBuffer>() {

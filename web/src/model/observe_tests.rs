@@ -130,7 +130,7 @@ fn an_unreadable_message_is_one_notice_and_a_count() {
         }),
     );
     for i in 0..3 {
-        let error = serde_json::from_str::<Observation>(r#"{"kind":"teleport"}"#)
+        let error = Observation::from_json(r#"{"kind":"teleport"}"#)
             .unwrap_err()
             .to_string();
         reduce(

@@ -3,7 +3,7 @@
 //! relay says is read through the contract's types; the page never matches
 //! on text the relay wrote, it only shows it.
 
-use protocol::relay_api::{CloseReason, TargetInfo, TARGETS_PATH, WS_PATH};
+use protocol::relay_api::{CloseReason, TargetInfo, WireError, TARGETS_PATH, WS_PATH};
 
 /// Whether the relay's target list is known.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,11 +15,9 @@ pub enum Targets {
 
 /// Parses the relay's `GET /targets` body, a JSON array of [`TargetInfo`].
 pub fn parse_targets(body: &str) -> Result<Vec<TargetInfo>, String> {
-    serde_json::from_str(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            format!("{TARGETS_PATH} is not a JSON list of targets: {e}")
-        }
-        _ => format!("{TARGETS_PATH} is not JSON: {e}"),
+    TargetInfo::list_from_json(body).map_err(|e| match e {
+        WireError::Json(e) => format!("{TARGETS_PATH} is not JSON: {e}"),
+        e => format!("{TARGETS_PATH} is not a JSON list of targets: {e}"),
     })
 }
 

@@ -12,7 +12,7 @@ use super::*;
 use crate::model::{reduce, Action, ChunkRecord};
 
 fn observation(json: &str) -> Observation {
-    serde_json::from_str(json).unwrap()
+    Observation::from_json(json).unwrap()
 }
 
 /// The morpheus search as the page lives it: the request in two messages,
