@@ -5,14 +5,11 @@
 use std::fmt;
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
 use crate::layout::Layout;
 use crate::model::Message;
 
 /// The part of a frame being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     /// The 2-byte big-endian length of the JSON header.
     LengthPrefix,
@@ -23,8 +20,9 @@ pub enum Part {
 }
 
 /// What the decoder is waiting for: `have` of `need` bytes of `part`.
-/// Serialisable because the relay reports its servers' decoders to the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The relay reports its servers' decoders to the page in these terms
+/// (`relay_api`'s `decoder` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Need {
     /// The part being read.
     pub part: Part,

@@ -69,7 +69,6 @@ mod tests;
 use std::fmt;
 
 use bytes::{Buf, BytesMut};
-use serde::{Deserialize, Serialize};
 
 pub use encode::Encoded;
 
@@ -87,8 +86,7 @@ pub const DEFAULT_DELIMITER: u8 = b'\n';
 
 /// The four strategies, by the names of the relay's targets and the
 /// `framing-server --mode` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Strategy {
     /// A fixed length.
     Fixed,
