@@ -11,10 +11,14 @@
 //! observation JSON, and [`EVENT_BYTES`] per event or observation (past it
 //! a `truncated` event ends the recording, and the pcapng's comment says
 //! so; the session goes on). A socket sample equal to the last one recorded
-//! of that socket says nothing new and is not recorded. The files are written after the session
-//! has closed, on a blocking thread, so recording adds a copy of each chunk
-//! to the hot path and nothing else. In the worst case the relay holds
-//! `--max-sessions × --record-max-bytes` bytes of recordings.
+//! of that socket says nothing new and is not recorded.
+//!
+//! The files are written after the session has closed, on a blocking
+//! thread, so recording adds to the hot path a copy of each chunk and what
+//! observing costs (a reported write per system call, a socket sample per
+//! flush and per `--observe-sample`, an event serialised to count it). In
+//! the worst case the relay holds `--max-sessions × --record-max-bytes`
+//! bytes of recordings.
 //!
 //! A disk that fails is logged once per relay (then at debug level) and
 //! ends no session.
@@ -334,5 +338,40 @@ mod tests {
             kinds,
             [EventKind::Sent, EventKind::Received, EventKind::Truncated]
         );
+    }
+
+    fn sample(recv_q: u64) -> Observed {
+        Observed::Socket(SocketInfo {
+            state: protocol::relay_api::TcpState::Established,
+            recv_q,
+            send_q: 0,
+            rtt_us: None,
+            unacked: None,
+            retransmits: None,
+        })
+    }
+
+    #[test]
+    fn observations_are_recorded_whole_until_the_cap_and_an_unchanged_sample_is_not() {
+        let at = |t_us, event| Observation { t_us, event };
+        let eof = at(1, Observed::Eof);
+        let first = at(2, sample(0));
+        let changed = at(4, sample(5));
+        let cap = 3 * EVENT_BYTES
+            + observation_bytes(&eof)
+            + observation_bytes(&first)
+            + observation_bytes(&changed);
+        let r = Recorder::new("echo", Instant::now(), cap);
+        r.observed(&eof);
+        r.observed(&first);
+        r.observed(&at(3, sample(0)));
+        r.observed(&changed);
+        r.observed(&at(5, Observed::Close));
+        r.observed(&at(6, Observed::ServerClose));
+        let t = r.transcript();
+        assert_eq!(t.observations, [eof, first, changed]);
+        let cut = t.truncated().expect("the cap was reached");
+        assert_eq!(cut.t_us, 5, "where the first observation did not fit");
+        assert_eq!(t.events.len(), 1, "nothing after the cut");
     }
 }
