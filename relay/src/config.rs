@@ -160,14 +160,16 @@ pub struct RelayConfig {
     pub observe_sample: Duration,
 
     /// Write every session's TCP leg into this directory as a transcript
-    /// (`.json`, replayable in the page) and a capture (`.pcapng`, for
+    /// (`.json` with every observation, replayable in the page; sessions are
+    /// observed whatever the browser asked) and a capture (`.pcapng`, for
     /// Wireshark with tools/wireshark/wirelab.lua).
     #[arg(long, value_name = "DIR")]
     pub record: Option<std::path::PathBuf>,
 
-    /// --record: most bytes recorded per session (payload both ways, and 32
-    /// for each event), held in memory until the session ends; past it the
-    /// recording stops and says so (the session goes on).
+    /// --record: most bytes recorded per session (payload both ways,
+    /// observations as JSON, and 32 for each event), held in memory until
+    /// the session ends; past it the recording stops and says so (the
+    /// session goes on).
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
     pub record_max_bytes: u64,
 }

@@ -1,15 +1,24 @@
 //! `--record DIR`: every session's TCP leg written to `DIR` as a transcript
-//! (`protocol::capture::Transcript`, JSON with every byte) and a pcapng made
-//! from it, named `<start>-<target>-<id>.json` / `.pcapng` (start in UTC).
+//! (`protocol::capture::Transcript`, JSON with every byte and every
+//! observation) and a pcapng made from it, named
+//! `<start>-<target>-<id>.json` / `.pcapng` (start in UTC).
 //!
-//! A session's [`Recorder`] is fed by the bridge's pumps as bytes move and
-//! holds the transcript in memory, at most `--record-max-bytes` of payload
-//! and [`EVENT_BYTES`] per event (past it a `truncated` event ends the
-//! recording, and the pcapng's comment
-//! says so; the session goes on). The files are written after the session
-//! has closed, on a blocking thread, so recording adds a copy of each chunk
-//! to the hot path and nothing else. In the worst case the relay holds
-//! `--max-sessions × --record-max-bytes` bytes of recordings.
+//! A session's [`Recorder`] is fed by the bridge's pumps as bytes move, and
+//! by the session's `SessionObserver` with each observation as it is pushed
+//! (before the browser's queue merges or drops any: a recording is
+//! lossless, whether or not the browser asked for `observe=1`). It holds the
+//! transcript in memory, at most `--record-max-bytes` of payload and
+//! observation JSON, and [`EVENT_BYTES`] per event or observation (past it
+//! a `truncated` event ends the recording, and the pcapng's comment says
+//! so; the session goes on). A socket sample equal to the last one recorded
+//! of that socket says nothing new and is not recorded.
+//!
+//! The files are written after the session has closed, on a blocking
+//! thread, so recording adds to the hot path a copy of each chunk and what
+//! observing costs (a reported write per system call, a socket sample per
+//! flush and per `--observe-sample`, an event serialised to count it). In
+//! the worst case the relay holds `--max-sessions × --record-max-bytes`
+//! bytes of recordings.
 //!
 //! A disk that fails is logged once per relay (then at debug level) and
 //! ends no session.
@@ -22,6 +31,7 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use protocol::capture::{pcapng, Closed, Event, EventKind, Transcript};
+use protocol::relay_api::{Observation, Observed, SocketInfo};
 use tutorial::truncate::cut;
 
 /// One session's recording.
@@ -34,14 +44,17 @@ pub struct Recorder {
 struct State {
     transcript: Transcript,
     bytes: u64,
-    /// Past the cap: nothing more is recorded.
+    /// Past the cap, or saved: nothing more is recorded.
     full: bool,
+    /// The last sample recorded of (the relay's, the server's) socket.
+    samples: [Option<SocketInfo>; 2],
 }
 
 static DISK_FAILED: AtomicBool = AtomicBool::new(false);
 
-/// What each recorded event counts against `--record-max-bytes` besides
-/// its payload (about what it takes in memory).
+/// What each recorded event or observation counts against
+/// `--record-max-bytes` besides its payload or JSON (about what it takes
+/// in memory).
 pub const EVENT_BYTES: u64 = 32;
 
 impl Recorder {
@@ -59,6 +72,7 @@ impl Recorder {
                 transcript: Transcript::new(target, unix_us),
                 bytes: 0,
                 full: false,
+                samples: [None; 2],
             }),
         }
     }
@@ -83,15 +97,49 @@ impl Recorder {
             });
         }
         if !fits || kept.len() < data.len() {
-            state.full = true;
-            state.transcript.events.push(Event {
-                note: Some(format!(
-                    "--record-max-bytes {}: the session went on unrecorded",
-                    self.max_bytes
-                )),
-                ..Event::new(t_us, EventKind::Truncated)
-            });
+            self.cut(&mut state, t_us);
         }
+    }
+
+    /// Past the cap: the `truncated` event, then nothing more.
+    fn cut(&self, state: &mut State, t_us: u64) {
+        state.full = true;
+        state.transcript.events.push(Event {
+            note: Some(format!(
+                "--record-max-bytes {}: the session went on unrecorded",
+                self.max_bytes
+            )),
+            ..Event::new(t_us, EventKind::Truncated)
+        });
+    }
+
+    /// One observation, as pushed (stamped, before any merge); whole or
+    /// not at all, charged [`EVENT_BYTES`] plus its JSON's length.
+    pub fn observed(&self, observation: &Observation) {
+        let mut state = self.state.lock().expect("no panics under the lock");
+        if state.full {
+            return;
+        }
+        let socket = match &observation.event {
+            Observed::Socket(info) => Some((0, *info)),
+            Observed::ServerSocket(info) => Some((1, *info)),
+            _ => None,
+        };
+        if let Some((which, info)) = socket {
+            if state.samples[which] == Some(info) {
+                return;
+            }
+        }
+        let charged = state.bytes + EVENT_BYTES + observation_bytes(observation);
+        if charged > self.max_bytes {
+            self.cut(&mut state, observation.t_us);
+            return;
+        }
+        if let Some((which, info)) = socket {
+            state.samples[which] = Some(info);
+        }
+        state.bytes = charged;
+        state.transcript.observations.push(observation.clone());
     }
 
     /// The relay's `connect()` to `peer` from `local` completed.
@@ -156,13 +204,14 @@ impl Recorder {
     }
 
     /// Writes the session's two files into `dir` on a blocking thread and
-    /// waits for them; failures are logged, never returned.
-    pub async fn save(self, dir: PathBuf, id: u64) {
-        let transcript = self
-            .state
-            .into_inner()
-            .expect("no panics under the lock")
-            .transcript;
+    /// waits for them; failures are logged, never returned. Whatever comes
+    /// later (a server still holding its connection) is not recorded.
+    pub async fn save(&self, dir: PathBuf, id: u64) {
+        let transcript = {
+            let mut state = self.state.lock().expect("no panics under the lock");
+            state.full = true;
+            std::mem::replace(&mut state.transcript, Transcript::new("", 0))
+        };
         if transcript.events.is_empty() {
             return; // never connected: there is no TCP leg to show
         }
@@ -182,6 +231,24 @@ impl Recorder {
             );
         }
     }
+}
+
+/// What an observation counts against `--record-max-bytes` besides
+/// [`EVENT_BYTES`]: the length of its JSON, as the relay sends it.
+pub fn observation_bytes(observation: &Observation) -> u64 {
+    struct Count(u64);
+    impl io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, observation).expect("observations serialise");
+    count.0
 }
 
 /// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name
@@ -271,5 +338,40 @@ mod tests {
             kinds,
             [EventKind::Sent, EventKind::Received, EventKind::Truncated]
         );
+    }
+
+    fn sample(recv_q: u64) -> Observed {
+        Observed::Socket(SocketInfo {
+            state: protocol::relay_api::TcpState::Established,
+            recv_q,
+            send_q: 0,
+            rtt_us: None,
+            unacked: None,
+            retransmits: None,
+        })
+    }
+
+    #[test]
+    fn observations_are_recorded_whole_until_the_cap_and_an_unchanged_sample_is_not() {
+        let at = |t_us, event| Observation { t_us, event };
+        let eof = at(1, Observed::Eof);
+        let first = at(2, sample(0));
+        let changed = at(4, sample(5));
+        let cap = 3 * EVENT_BYTES
+            + observation_bytes(&eof)
+            + observation_bytes(&first)
+            + observation_bytes(&changed);
+        let r = Recorder::new("echo", Instant::now(), cap);
+        r.observed(&eof);
+        r.observed(&first);
+        r.observed(&at(3, sample(0)));
+        r.observed(&changed);
+        r.observed(&at(5, Observed::Close));
+        r.observed(&at(6, Observed::ServerClose));
+        let t = r.transcript();
+        assert_eq!(t.observations, [eof, first, changed]);
+        let cut = t.truncated().expect("the cap was reached");
+        assert_eq!(cut.t_us, 5, "where the first observation did not fit");
+        assert_eq!(t.events.len(), 1, "nothing after the cut");
     }
 }

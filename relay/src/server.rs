@@ -415,8 +415,19 @@ async fn run_session(
             inbound.arm(inner.metrics.held_bytes(), config.max_buffered_bytes, cap);
             stats = stats.with_inbound(inbound.clone());
         }
-        let observer = observe.then(|| {
-            let observer = SessionObserver::new(stats.started(), config);
+        let record = config.record.is_some().then(|| {
+            Arc::new(Recorder::new(
+                name,
+                stats.started(),
+                config.record_max_bytes,
+            ))
+        });
+        // A recorded session is observed whatever the browser asked: the
+        // recording has the observations; the browser gets them only with
+        // `observe=1`.
+        let observer = (observe || record.is_some()).then(|| {
+            let observer =
+                SessionObserver::with_sinks(stats.started(), config, observe, record.clone());
             observer.push(Observed::Observing {
                 target: name.clone(),
                 server: target.embedded,
@@ -435,10 +446,6 @@ async fn run_session(
                 Tap::new(format!("session {id} {name} → browser"), max),
             )
         });
-        let record = config
-            .record
-            .is_some()
-            .then(|| Recorder::new(name, stats.started(), config.record_max_bytes));
         let (mut ws_tx, mut ws_rx) = socket.split();
         let report = connect_and_bridge(
             &mut ws_tx,
@@ -450,7 +457,7 @@ async fn run_session(
                 shutdown: &inner.shutdown,
                 taps,
                 observing,
-                record: record.as_ref(),
+                record: record.as_deref(),
             },
         )
         .await;

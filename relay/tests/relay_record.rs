@@ -13,14 +13,17 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use protocol::app::request;
 use protocol::app::search_answer;
 use protocol::capture::{EventKind, Transcript};
+use protocol::relay_api::{DecoderState, Observation, Observed};
 use protocol::{encode, encode_raw, Json};
 use relay::config::RelayConfig;
 use support::*;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
 
 const DISSECTOR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -94,17 +97,41 @@ async fn record_with(
     extra: &[(&str, std::net::SocketAddr)],
     messages: &[&[u8]],
 ) -> Recorded {
+    record_session(config, target, false, extra, messages)
+        .await
+        .0
+}
+
+/// [`record_with`], with `observe=1` if `observe`: then also the
+/// observations the browser got, in order.
+async fn record_session(
+    config: RelayConfig,
+    target: &str,
+    observe: bool,
+    extra: &[(&str, std::net::SocketAddr)],
+    messages: &[&[u8]],
+) -> (Recorded, Vec<Observation>) {
     let dir = fresh_dir();
     let config = RelayConfig {
         record: Some(dir.clone()),
         ..config
     };
     let relay = start(config, extra).await;
-    let mut ws = connect(relay.addr, target).await;
+    let query = if observe {
+        format!("{target}&observe=1")
+    } else {
+        target.to_owned()
+    };
+    let mut ws = connect(relay.addr, &query).await;
     for message in messages {
         send(&mut ws, message).await;
     }
-    let received = read_to_close(&mut ws).await;
+    // Without observe=1, `read_to_close` fails on any text message.
+    let (received, observed) = if observe {
+        read_observed_to_close(&mut ws).await
+    } else {
+        (read_to_close(&mut ws).await, Vec::new())
+    };
     let (pcapng, json) = within(async {
         loop {
             let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -125,11 +152,38 @@ async fn record_with(
     assert_eq!(json.with_extension("pcapng"), pcapng);
     let transcript =
         Transcript::from_json(&std::fs::read_to_string(&json).unwrap()).expect("a transcript");
-    Recorded {
+    let recorded = Recorded {
         pcapng,
         transcript,
         received,
-    }
+    };
+    (recorded, observed)
+}
+
+/// Reads binary and text messages to the close frame (answering it).
+async fn read_observed_to_close(ws: &mut Ws) -> (Received, Vec<Observation>) {
+    let mut received = Received {
+        messages: Vec::new(),
+        close: None,
+    };
+    let mut observed = Vec::new();
+    within(async {
+        while let Some(message) = ws.next().await {
+            match message.expect("no websocket error") {
+                Message::Binary(bytes) => received.messages.push(bytes.to_vec()),
+                Message::Text(text) => observed
+                    .push(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))),
+                Message::Close(frame) => {
+                    received.close = frame;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    within(async { while let Some(Ok(_)) = ws.next().await {} }).await;
+    (received, observed)
 }
 
 /// `tshark -z follow,tcp,raw,0`: the bytes (relay → target, target → relay).
@@ -314,27 +368,251 @@ async fn a_recorded_reset_ends_the_capture_with_an_rst_from_the_target() {
     assert_eq!(rst.trim(), target.port().to_string());
 }
 
+/// What a transcript's recording counted against `--record-max-bytes`.
+fn charged(t: &Transcript) -> u64 {
+    let events: u64 = t
+        .events
+        .iter()
+        .filter(|e| e.kind != EventKind::Truncated)
+        .map(|e| relay::record::EVENT_BYTES + e.data.len() as u64)
+        .sum();
+    let observations: u64 = t
+        .observations
+        .iter()
+        .map(|o| relay::record::EVENT_BYTES + serde_json::to_string(o).unwrap().len() as u64)
+        .sum();
+    events + observations
+}
+
 #[tokio::test]
 async fn a_session_past_record_max_bytes_is_cut_there_and_the_capture_says_so() {
     if !have_tshark() {
         return;
     }
+    // The bytes alone (5 events: connect, sent, received, eof, close) fit;
+    // with the observations they do not.
+    let cap = 600;
     let config = RelayConfig {
-        // The connect event, then 100 bytes of the request (each event also
-        // counts relay::record::EVENT_BYTES).
-        record_max_bytes: 100 + 2 * relay::record::EVENT_BYTES,
+        record_max_bytes: cap,
         ..test_config()
     };
     let frame = morpheus();
     let rec = record_with(config, "app", &[], &[&frame]).await;
     assert_eq!(rec.received.close_code(), Some(1000), "the session went on");
-    assert_eq!(rec.transcript.stream(true), frame[..100]);
+    let bytes_only = frame.len() + rec.received.bytes().len();
+    assert!(bytes_only as u64 + 5 * relay::record::EVENT_BYTES <= cap);
     assert!(rec.transcript.truncated().is_some());
-    let (up, down) = follow(&rec.pcapng);
-    assert_eq!((up.as_slice(), down.len()), (&frame[..100], 0));
+    assert!(!rec.transcript.observations.is_empty());
+    assert!(
+        charged(&rec.transcript) <= cap,
+        "the cap counts observations too"
+    );
+    let up = rec.transcript.stream(true);
+    assert!(
+        frame.starts_with(&up),
+        "what is recorded is where it was cut"
+    );
+    let (pcap_up, _) = follow(&rec.pcapng);
+    assert_eq!(pcap_up, up);
     let info = run("capinfos", &[rec.pcapng.to_str().unwrap()]);
     assert!(info.contains("recording truncated at"), "{info}");
-    assert!(info.contains("--record-max-bytes 164"), "{info}");
+    assert!(
+        info.contains(&format!("--record-max-bytes {cap}")),
+        "{info}"
+    );
+}
+
+#[tokio::test]
+async fn a_recorded_session_without_observe_has_the_servers_and_the_relays_observations() {
+    if !have_tshark() {
+        return;
+    }
+    let frame = morpheus();
+    // `record` reads with `read_to_close`, which fails on a text message:
+    // the browser that did not ask for observations gets none.
+    let rec = record("app", &[], &[&frame]).await;
+    assert_eq!(rec.received.close_code(), Some(1000));
+    let obs = &rec.transcript.observations;
+    assert_eq!(
+        obs.first().map(|o| &o.event),
+        Some(&Observed::Observing {
+            target: "app".into(),
+            server: true
+        })
+    );
+    assert!(
+        obs.windows(2).all(|w| w[0].t_us <= w[1].t_us),
+        "in time order"
+    );
+    let kinds: Vec<String> = obs
+        .iter()
+        .map(|o| {
+            serde_json::to_value(o).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for expected in [
+        "connect",
+        "write",
+        "socket",
+        "read",
+        "eof",
+        "close",
+        "server_accept",
+        "server_recv",
+        "server_request",
+        "server_send",
+        "server_socket",
+        "server_close",
+    ] {
+        assert!(kinds.iter().any(|k| k == expected), "{expected}: {kinds:?}");
+    }
+    let states: Vec<&DecoderState> = obs
+        .iter()
+        .filter_map(|o| match &o.event {
+            Observed::ServerRecv { len, decoder, .. } if *len > 0 => decoder.as_ref(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states.last(), Some(&&DecoderState::Complete), "{states:?}");
+    let sent: u64 = obs
+        .iter()
+        .filter_map(|o| match &o.event {
+            Observed::Write { sent, .. } => Some(*sent),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(sent, frame.len() as u64);
+    assert!(obs.iter().any(|o| matches!(
+        &o.event,
+        Observed::ServerRequest { repr } if repr == "{'action': 'search', 'value': 'morpheus'}"
+    )));
+}
+
+/// The byte events' kind, for matching merged events to what was pushed.
+fn byte_kind(event: &Observed) -> Option<usize> {
+    match event {
+        Observed::Write { .. } => Some(0),
+        Observed::Read { .. } => Some(1),
+        Observed::ServerRecv { .. } => Some(2),
+        Observed::ServerSend { .. } => Some(3),
+        _ => None,
+    }
+}
+
+/// (count, len, sent) of a byte event.
+fn byte_sums(event: &Observed) -> (u32, u64, u64) {
+    match event {
+        Observed::Write { len, sent, count } | Observed::ServerSend { len, sent, count } => {
+            (*count, *len, *sent)
+        }
+        Observed::Read { len, count } | Observed::ServerRecv { len, count, .. } => {
+            (*count, *len, 0)
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+#[tokio::test]
+async fn an_observed_recorded_session_records_each_event_it_sent_before_any_merge() {
+    if !have_tshark() {
+        return;
+    }
+    let config = RelayConfig {
+        // One byte event per 10 ms goes out alone: the rest merge.
+        observe_burst: 1,
+        ..test_config()
+    };
+    let frame = morpheus();
+    // One byte a message: many byte events share a 10 ms window.
+    let pieces: Vec<&[u8]> = frame.chunks(1).collect();
+    let (rec, sent) = record_session(config, "app", true, &[], &pieces).await;
+    assert_eq!(rec.received.close_code(), Some(1000));
+    let recorded = &rec.transcript.observations;
+    assert!(
+        recorded.iter().all(|o| byte_sums(&o.event).0 <= 1),
+        "the recording takes each event as pushed"
+    );
+    assert!(
+        sent.iter().any(|o| byte_sums(&o.event).0 > 1),
+        "the browser got merged events"
+    );
+    // Byte events: each one sent stands for `count` recorded ones of its
+    // kind, in order, starting at its time, adding up to it.
+    for kind in 0..4 {
+        let mut mine = recorded
+            .iter()
+            .filter(|o| byte_kind(&o.event) == Some(kind));
+        for s in sent.iter().filter(|o| byte_kind(&o.event) == Some(kind)) {
+            let (count, len, bytes) = byte_sums(&s.event);
+            let group: Vec<&Observation> = mine.by_ref().take(count as usize).collect();
+            assert_eq!(group.len(), count as usize, "{s:?}");
+            assert_eq!(group[0].t_us, s.t_us, "{s:?}");
+            let sums = group.iter().fold((0, 0), |(l, b), o| {
+                let (_, len, sent) = byte_sums(&o.event);
+                (l + len, b + sent)
+            });
+            assert_eq!(sums, (len, bytes), "{s:?}");
+            if let Observed::ServerRecv { decoder, .. } = &s.event {
+                let last = &group[group.len() - 1].event;
+                assert!(
+                    matches!(last, Observed::ServerRecv { decoder: d, .. } if d == decoder),
+                    "a merged recv has the last one's state"
+                );
+            }
+        }
+    }
+    // Other events (samples aside, which the queue replaces in place) are
+    // sent as recorded, in the same order, but for those the browser's
+    // queue counted as lost (log lines past the burst); the recording
+    // loses none.
+    let plain = |o: &&Observation| {
+        byte_kind(&o.event).is_none()
+            && !matches!(
+                o.event,
+                Observed::Socket(_) | Observed::ServerSocket(_) | Observed::Lost { .. }
+            )
+    };
+    let lost: u64 = sent
+        .iter()
+        .filter_map(|o| match o.event {
+            Observed::Lost { events } => Some(events),
+            _ => None,
+        })
+        .sum();
+    assert!(!recorded
+        .iter()
+        .any(|o| matches!(o.event, Observed::Lost { .. })));
+    let sent_plain: Vec<&Observation> = sent.iter().filter(plain).collect();
+    let mut recorded_plain = recorded.iter().filter(plain);
+    let mut missing = 0u64;
+    for s in &sent_plain {
+        loop {
+            let r = recorded_plain
+                .next()
+                .unwrap_or_else(|| panic!("{s:?} sent but not recorded"));
+            if r == *s {
+                break;
+            }
+            missing += 1;
+        }
+    }
+    assert!(
+        missing <= lost,
+        "{missing} recorded events not sent, {lost} lost"
+    );
+    assert!(sent_plain.iter().any(|o| o.event == Observed::Close));
+    // Every sample sent was recorded.
+    for s in &sent {
+        if let Observed::Socket(_) | Observed::ServerSocket(_) = &s.event {
+            assert!(
+                recorded.iter().any(|r| r.event == s.event),
+                "{s:?} not recorded"
+            );
+        }
+    }
 }
 
 /// `tshark -X lua_script:wirelab.lua -r FILE -Y wirelab -T fields -e …`:

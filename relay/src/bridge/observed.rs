@@ -1,4 +1,4 @@
-//! The bridge's side of observation (`observe=1`): connecting so the
+//! The bridge's side of observation (`observe=1`, or `--record`): connecting so the
 //! embedded server's accept can be paired with the session, writes that
 //! report each system call, socket samples, and the text messages the
 //! downstream pump interleaves with the bytes.
@@ -10,8 +10,10 @@
 //! followed by a sample taken after it, for one `TCP_INFO` and two ioctls
 //! per flush instead of per system call.
 //!
-//! None of this runs for a session without `observe=1`: the pumps take
-//! their old paths when [`Observing`] is absent.
+//! None of this runs for a session without `observe=1` or `--record`: the
+//! pumps take their old paths when [`Observing`] is absent. A recorded
+//! session without `observe=1` runs it all, but its observer queues nothing
+//! for the browser, so no text message goes out.
 
 use std::fmt;
 use std::io;

@@ -3,6 +3,10 @@
 //! side of that connection did, sent to the browser as text messages
 //! (`protocol::relay_api::Observation`, one JSON object each).
 //!
+//! With `--record` every session is observed: each event goes to the
+//! session's recording as it is pushed, and to the browser's queue only if
+//! the browser asked for `observe=1`.
+//!
 //! - [`SessionObserver`]: one session's bounded queue ([`queue`]) and clock;
 //!   the bridge pushes the relay-side events, the embedded server pushes
 //!   the `server_*` ones through its [`ConnectionSink`] face, and the
@@ -30,6 +34,7 @@ use tokio::sync::Notify;
 use tutorial::servers::observe::{ConnectionSink, ServerHook};
 
 use crate::config::RelayConfig;
+use crate::record::Recorder;
 use queue::{Budget, Queue};
 
 /// Text bytes (frames included) a session queues for the browser between
@@ -42,7 +47,12 @@ pub const MAX_EVENT_TEXT: usize = 4 * 1024;
 /// One observed session.
 pub struct SessionObserver {
     started: Instant,
+    /// Also orders the recording: events are stamped and recorded under it.
     queue: Mutex<Queue>,
+    /// The browser asked for `observe=1`: events are queued for it.
+    to_browser: bool,
+    /// `--record`: every event as pushed, before the queue merges any.
+    record: Option<Arc<Recorder>>,
     ready: Notify,
     sample_every: Duration,
     /// The session is over: later events (a server still holding its
@@ -56,8 +66,20 @@ pub struct SessionObserver {
 }
 
 impl SessionObserver {
-    /// A session that started at `started`, with `config`'s budget.
+    /// A session that started at `started`, with `config`'s budget,
+    /// observed for its browser.
     pub fn new(started: Instant, config: &RelayConfig) -> Arc<SessionObserver> {
+        SessionObserver::with_sinks(started, config, true, None)
+    }
+
+    /// A session observed for its browser (`to_browser`), its recording,
+    /// or both.
+    pub fn with_sinks(
+        started: Instant,
+        config: &RelayConfig,
+        to_browser: bool,
+        record: Option<Arc<Recorder>>,
+    ) -> Arc<SessionObserver> {
         let sample_every = config.observe_sample;
         Arc::new(SessionObserver {
             started,
@@ -66,6 +88,8 @@ impl SessionObserver {
                 burst: config.observe_burst,
                 sample_every_us: sample_every.as_micros() as u64,
             })),
+            to_browser,
+            record,
             ready: Notify::new(),
             sample_every,
             ended: AtomicBool::new(false),
@@ -84,7 +108,18 @@ impl SessionObserver {
         // Stamped under the lock: the relay's and the server's events come
         // from different tasks and must not be queued out of time order.
         let t_us = self.started.elapsed().as_micros() as u64;
-        let woke = queue.push(t_us, event);
+        let woke = match (&self.record, self.to_browser) {
+            (None, _) => queue.push(t_us, event),
+            (Some(record), false) => {
+                record.observed(&Observation { t_us, event });
+                false
+            }
+            (Some(record), true) => {
+                let observation = Observation { t_us, event };
+                record.observed(&observation);
+                queue.push(t_us, observation.event)
+            }
+        };
         drop(queue);
         if woke {
             self.ready.notify_one();

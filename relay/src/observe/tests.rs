@@ -1,4 +1,5 @@
-//! The observation queue's bounds and merges, and the hub's pairing.
+//! The observation queue's bounds and merges, the hub's pairing, and what a
+//! recorded session's observer records and queues.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -152,4 +153,50 @@ fn the_hub_gives_a_connection_to_the_session_expecting_it_once() {
     assert_eq!(hub.waiting(), 1);
     drop(expected);
     assert_eq!(hub.waiting(), 0);
+}
+
+fn bytes_event(sent: u64) -> Observed {
+    Observed::Write {
+        len: 10,
+        sent,
+        count: 1,
+    }
+}
+
+#[test]
+fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it() {
+    let started = Instant::now();
+    let record = Arc::new(crate::record::Recorder::new("echo", started, 1 << 20));
+    let config = RelayConfig::default();
+    let observer = SessionObserver::with_sinks(started, &config, false, Some(record.clone()));
+    observer.push(Observed::Eof);
+    observer.push(bytes_event(10));
+    assert!(!observer.pending());
+    assert!(observer.drain(&mut (1 << 20)).is_empty());
+    let recorded: Vec<Observed> = record
+        .transcript()
+        .observations
+        .into_iter()
+        .map(|o| o.event)
+        .collect();
+    assert_eq!(recorded, [Observed::Eof, bytes_event(10)]);
+}
+
+#[test]
+fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
+    let started = Instant::now();
+    let record = Arc::new(crate::record::Recorder::new("echo", started, 1 << 20));
+    let config = RelayConfig {
+        observe_burst: 1,
+        ..RelayConfig::default()
+    };
+    let observer = SessionObserver::with_sinks(started, &config, true, Some(record.clone()));
+    for sent in 1..=3 {
+        observer.push(bytes_event(sent));
+    }
+    let sent = observer.drain(&mut (1 << 20));
+    let recorded = record.transcript().observations;
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    assert!(sent.len() < 3, "merged for the browser: {sent:?}");
+    assert!(recorded.windows(2).all(|w| w[0].t_us <= w[1].t_us));
 }
