@@ -236,19 +236,7 @@ impl Recorder {
 /// What an observation counts against `--record-max-bytes` besides
 /// [`EVENT_BYTES`]: the length of its JSON, as the relay sends it.
 pub fn observation_bytes(observation: &Observation) -> u64 {
-    struct Count(u64);
-    impl io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, observation).expect("observations serialise");
-    count.0
+    observation.to_json().len() as u64
 }
 
 /// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name

@@ -172,7 +172,7 @@ async fn read_observed_to_close(ws: &mut Ws) -> (Received, Vec<Observation>) {
             match message.expect("no websocket error") {
                 Message::Binary(bytes) => received.messages.push(bytes.to_vec()),
                 Message::Text(text) => observed
-                    .push(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))),
+                    .push(Observation::from_json(&text).unwrap_or_else(|e| panic!("{text}: {e}"))),
                 Message::Close(frame) => {
                     received.close = frame;
                     break;
@@ -379,7 +379,7 @@ fn charged(t: &Transcript) -> u64 {
     let observations: u64 = t
         .observations
         .iter()
-        .map(|o| relay::record::EVENT_BYTES + serde_json::to_string(o).unwrap().len() as u64)
+        .map(|o| relay::record::EVENT_BYTES + o.to_json().len() as u64)
         .sum();
     events + observations
 }
@@ -447,10 +447,9 @@ async fn a_recorded_session_without_observe_has_the_servers_and_the_relays_obser
     let kinds: Vec<String> = obs
         .iter()
         .map(|o| {
-            serde_json::to_value(o).unwrap()["kind"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            let json = o.to_json_value();
+            let kind = json.as_object().and_then(|o| o.get("kind"));
+            kind.and_then(|k| k.as_str()).unwrap().to_owned()
         })
         .collect();
     for expected in [

@@ -72,6 +72,19 @@ fn a_transcript_reads_back_as_it_was_written_with_its_bytes_in_base64() {
 }
 
 #[test]
+fn where_the_relays_accept_falls_on_the_events_clock_is_kept_and_zero_is_left_out() {
+    let mut t = session(&[b"x"], &[], EventKind::Eof);
+    assert!(!t.to_json().contains("observed_from_us"));
+    t.observed_from_us = 4_321;
+    let json = t.to_json();
+    assert!(json.contains(r#""observed_from_us": 4321"#), "{json}");
+    assert_eq!(
+        Transcript::from_json(&json).unwrap().observed_from_us,
+        4_321
+    );
+}
+
+#[test]
 fn a_transcript_of_another_version_or_with_bad_base64_is_refused() {
     let v1 = r#"{"version":1,"started_unix_us":0,"target":"app","events":[]}"#;
     assert!(matches!(

@@ -16,8 +16,9 @@
 //! (the server): each `sent` is one write of the relay, each `received`
 //! one read, in the order they happened, with `t_us` counted from
 //! `started_unix_us`. `observations` are the session's observation events
-//! ([`Observation`]) when it was observed, as the relay sent them; `closed`
-//! is the close frame that ended the WebSocket session.
+//! ([`Observation`]) when it was observed, as the relay sent them (timed
+//! from the relay's accept, which `observed_from_us` places on the events'
+//! clock); `closed` is the close frame that ended the WebSocket session.
 
 use crate::json::{self, Json, Object};
 use crate::relay_api::Observation;
@@ -38,8 +39,13 @@ pub struct Transcript {
     pub server: Option<String>,
     /// What happened on the TCP leg, in order.
     pub events: Vec<Event>,
-    /// The observation events of an observed session.
+    /// The observation events of an observed session, timed by the relay
+    /// from its accept of the session.
     pub observations: Vec<Observation>,
+    /// Where the relay's accept (observation time 0) falls on the events'
+    /// clock: 0 when the relay recorded both; the time the page's socket
+    /// opened in a page's export (the nearest moment the page can see).
+    pub observed_from_us: u64,
     /// How the WebSocket session ended, when it did.
     pub closed: Option<Closed>,
 }
@@ -200,6 +206,7 @@ impl Transcript {
             server: None,
             events: Vec::new(),
             observations: Vec::new(),
+            observed_from_us: 0,
             closed: None,
         }
     }
@@ -251,6 +258,9 @@ impl Transcript {
             Json::from(m)
         });
         o.insert("events", Json::Array(events.collect()));
+        if self.observed_from_us != 0 {
+            o.insert("observed_from_us", uint(self.observed_from_us));
+        }
         if !self.observations.is_empty() {
             let observations = self.observations.iter().map(Observation::to_json_value);
             o.insert("observations", Json::Array(observations.collect()));
@@ -301,6 +311,7 @@ impl Transcript {
                 note: get_str(e, "note")?,
             });
         }
+        t.observed_from_us = get_uint(o, "observed_from_us")?.unwrap_or(0);
         for obs in array(o, "observations")? {
             let obs = Observation::from_json_value(obs)
                 .map_err(|e| TranscriptError::Shape(format!("an observation: {e}")))?;

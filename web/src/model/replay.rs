@@ -44,6 +44,13 @@ pub fn transcript(session: &Session, observe: &Observe) -> Transcript {
     t.client = observe.relay.local.clone();
     t.server = observe.relay.peer.clone();
     t.observations = observe.recorded.clone();
+    // The relay times observations from its accept; the nearest moment the
+    // page sees is its socket's open.
+    t.observed_from_us = session
+        .timeline
+        .iter()
+        .find(|e| matches!(e.kind, TimelineKind::Open))
+        .map_or(0, |e| micros(e.at_ms));
     let mut sent = session.sent_chunks.iter();
     let mut received = session.chunks.iter();
     let mut browser_closed = None;
@@ -112,18 +119,12 @@ pub fn transcript(session: &Session, observe: &Observe) -> Transcript {
     t
 }
 
-/// The socket events that replay `t`, in time order. Observation times are
-/// the relay's (from its accept), placed after the page saw the connection
-/// open.
+/// The socket events that replay `t`, in time order; observations are
+/// placed on the events' clock by `observed_from_us`.
 pub fn actions(t: &Transcript) -> Vec<SessionAction> {
     let id = REPLAY_ID;
     let start = t.started_unix_us as f64 / 1000.0;
     let at = |t_us: u64| start + t_us as f64 / 1000.0;
-    let open_us = t
-        .events
-        .iter()
-        .find(|e| e.kind == EventKind::Connect)
-        .map_or(0, |e| e.t_us);
     let mut timed: Vec<(u64, SessionAction)> = Vec::new();
     for e in &t.events {
         let action = match e.kind {
@@ -144,7 +145,7 @@ pub fn actions(t: &Transcript) -> Vec<SessionAction> {
         timed.push((e.t_us, action));
     }
     for o in &t.observations {
-        let t_us = open_us + o.t_us;
+        let t_us = t.observed_from_us + o.t_us;
         timed.push((
             t_us,
             SessionAction::Observed {
