@@ -1,7 +1,8 @@
 //! A session to Wireshark and back: the page's ".pcapng" download is the
 //! protocol crate's pcapng of the page's own exported transcript, byte for
 //! byte; and that transcript, reopened in the page and stepped to its end,
-//! shows the live session's bytes and decoder states again.
+//! shows the live session's bytes and decoder states again. So does the
+//! transcript the relay's `--record` wrote of a session.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -109,31 +110,13 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     // Reopened on a fresh page and stepped to the end.
     open(c, relay, "p=ring&t=app").await;
     let path: PathBuf = download_dir().join(json_name);
-    c.find(Locator::Css("#open-transcript"))
-        .await
-        .expect("the file picker")
-        .send_keys(path.to_str().unwrap())
-        .await
-        .expect("choose the transcript");
-    let first = wait_text(c, "#replay-step", |t| t.contains("step 1 of")).await;
-    let steps: usize = first
-        .split("step 1 of ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{first}"));
-    assert!(steps > 30, "{first}");
+    let steps = open_transcript(c, &path).await;
+    assert!(steps > 30, "{steps} steps");
     assert!(
         c.find(Locator::Css("#chunks")).await.is_err(),
         "nothing received yet at step 1"
     );
-    for _ in 1..steps {
-        click(c, "#replay-forward").await;
-    }
-    wait_text(c, "#replay-step", |t| {
-        t.contains(&format!("step {steps} of {steps}"))
-    })
-    .await;
+    step_to_end(c, steps).await;
     assert_eq!(
         session_view(c).await,
         live,
@@ -170,4 +153,92 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     screenshot(c, "replay-phone", "#replay-bar").await;
     c.set_window_size(1280, 800).await.expect("laptop size");
     click(c, "#replay-close").await;
+}
+
+/// Opens the transcript at `path` in the page (at step 1); returns how
+/// many steps it has.
+async fn open_transcript(c: &Client, path: &Path) -> usize {
+    c.find(Locator::Css("#open-transcript"))
+        .await
+        .expect("the file picker")
+        .send_keys(path.to_str().unwrap())
+        .await
+        .expect("choose the transcript");
+    let first = wait_text(c, "#replay-step", |t| t.contains("step 1 of")).await;
+    first
+        .split("step 1 of ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{first}"))
+}
+
+/// Forward from step 1 to the last of `steps`.
+async fn step_to_end(c: &Client, steps: usize) {
+    for _ in 1..steps {
+        click(c, "#replay-forward").await;
+    }
+    wait_text(c, "#replay-step", |t| {
+        t.contains(&format!("step {steps} of {steps}"))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_relay_recorded_replays_in_the_page_as_it_was_live() {
+    run(async |c: &Client, _: SocketAddr| {
+        let dir = std::env::temp_dir().join(format!("wirelab-e2e-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let recording = e2e::harness::start_relay(relay::config::RelayConfig {
+            record: Some(dir.clone()),
+            ..Default::default()
+        })
+        .await;
+
+        // Live, through the recording relay: the morpheus search in 10-byte segments.
+        open(c, recording, "p=morpheus&t=app&seg=10&d=20").await;
+        click(c, "#send").await;
+        wait_text(c, "[data-testid=outcome]", |t| !t.is_empty()).await;
+        wait_text(c, "#conn-state", |t| t.contains("closed")).await;
+        wait_text(c, "#server-panel", |t| t.contains("close()")).await;
+        let live = session_view(c).await;
+
+        // The relay writes its files once the session has closed.
+        let mut recorded = None;
+        for _ in 0..POLLS {
+            recorded = std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    p.extension().is_some_and(|x| x == "json")
+                        && !p.file_name().unwrap().to_string_lossy().starts_with('.')
+                });
+            if recorded.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let recorded = recorded.expect("the relay recorded the session");
+        let transcript = Transcript::from_json(&std::fs::read_to_string(&recorded).unwrap())
+            .expect("the relay's transcript reads");
+        assert!(
+            !transcript.observations.is_empty(),
+            "a recording carries the observations"
+        );
+
+        open(c, recording, "p=ring&t=app").await;
+        let steps = open_transcript(c, &recorded).await;
+        step_to_end(c, steps).await;
+        assert_eq!(
+            session_view(c).await,
+            live,
+            "the relay's recording replays as the page saw the session live"
+        );
+        screenshot(c, "replay-relay-recording", "#timeline").await;
+        click(c, "#replay-close").await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
 }
