@@ -10,9 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{
-    python3, python_fixture, read_to_close, run, write_split, Process, Split, HANG_GUARD,
-};
+use common::{echoes_every_byte, python3, python_fixture, read_to_close, run, Process, HANG_GUARD};
 use protocol::relay_api::{Observed, Readiness};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -152,35 +150,8 @@ fn the_rust_multiconn_client_and_the_event_loop_server_processes_interoperate() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_connections_get_every_byte_back() {
-    use rand::{RngCore, SeedableRng};
     let server = start(Config::default(), None);
-    let addr = server.addr;
-    let clients: Vec<_> = (0..200u64)
-        .map(|i| {
-            tokio::spawn(async move {
-                let mut data = vec![0u8; 3_000 + i as usize * 211];
-                rand::rngs::StdRng::seed_from_u64(i).fill_bytes(&mut data);
-                tokio::time::timeout(HANG_GUARD, async {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    let (mut read, mut write) = stream.into_split();
-                    let reader = tokio::spawn(async move {
-                        let mut out = Vec::new();
-                        read.read_to_end(&mut out).await.unwrap();
-                        out
-                    });
-                    write_split(&mut write, &data, Split::Random(i)).await;
-                    write.shutdown().await.unwrap();
-                    (reader.await.unwrap() == data, i)
-                })
-                .await
-                .expect("hang guard")
-            })
-        })
-        .collect();
-    for client in clients {
-        let (ok, i) = client.await.unwrap();
-        assert!(ok, "connection {i}: echo differs");
-    }
+    echoes_every_byte(server.addr, 200, |i| 3_000 + i as usize * 211).await;
     server.stop().await;
 }
 

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{read_to_close, run, start_echo, write_split, Process, Split, HANG_GUARD};
+use common::{echoes_every_byte, read_to_close, run, start_echo, Process, HANG_GUARD};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tutorial::servers::echo;
@@ -60,38 +60,8 @@ fn multiconn_client_and_server_processes_echo_fifty_connections_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_connections_get_every_byte_back() {
-    use rand::{RngCore, SeedableRng};
     let server = start_echo(echo::Config::default());
-    let addr = server.addr;
-    let clients: Vec<_> = (0..50u64)
-        .map(|i| {
-            tokio::spawn(async move {
-                let mut data = vec![0u8; 20_000 + i as usize * 997];
-                rand::rngs::StdRng::seed_from_u64(i).fill_bytes(&mut data);
-                tokio::time::timeout(HANG_GUARD, async {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    let (mut read, mut write) = stream.into_split();
-                    // Read while writing: the echo must not wait for the end.
-                    let reader = tokio::spawn(async move {
-                        let mut out = Vec::new();
-                        tokio::io::AsyncReadExt::read_to_end(&mut read, &mut out)
-                            .await
-                            .unwrap();
-                        out
-                    });
-                    write_split(&mut write, &data, Split::Random(i)).await;
-                    write.shutdown().await.unwrap();
-                    (reader.await.unwrap() == data, i)
-                })
-                .await
-                .expect("hang guard")
-            })
-        })
-        .collect();
-    for client in clients {
-        let (ok, i) = client.await.unwrap();
-        assert!(ok, "connection {i}: echo differs");
-    }
+    echoes_every_byte(server.addr, 50, |i| 20_000 + i as usize * 997).await;
     server.stop().await;
 }
 

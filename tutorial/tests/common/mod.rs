@@ -86,6 +86,40 @@ pub async fn exchange(addr: SocketAddr, bytes: &[u8], split: Split) -> Vec<u8> {
     .expect("exchange finished within the hang guard")
 }
 
+/// `clients` connections at once to the echo server at `addr`, client `i`
+/// sending `size(i)` pseudo-random bytes in random cuts while reading, then
+/// half-closing: each must get exactly its bytes back.
+pub async fn echoes_every_byte(addr: SocketAddr, clients: u64, size: fn(u64) -> usize) {
+    use rand::{RngCore, SeedableRng};
+    let clients: Vec<_> = (0..clients)
+        .map(|i| {
+            tokio::spawn(async move {
+                let mut data = vec![0u8; size(i)];
+                rand::rngs::StdRng::seed_from_u64(i).fill_bytes(&mut data);
+                tokio::time::timeout(HANG_GUARD, async {
+                    let stream = TcpStream::connect(addr).await.unwrap();
+                    let (mut read, mut write) = stream.into_split();
+                    // Read while writing: the echo must not wait for the end.
+                    let reader = tokio::spawn(async move {
+                        let mut out = Vec::new();
+                        read.read_to_end(&mut out).await.unwrap();
+                        out
+                    });
+                    write_split(&mut write, &data, Split::Random(i)).await;
+                    write.shutdown().await.unwrap();
+                    (reader.await.unwrap() == data, i)
+                })
+                .await
+                .expect("hang guard")
+            })
+        })
+        .collect();
+    for client in clients {
+        let (ok, i) = client.await.unwrap();
+        assert!(ok, "connection {i}: echo differs");
+    }
+}
+
 pub async fn write_split<W: AsyncWrite + Unpin>(stream: &mut W, bytes: &[u8], split: Split) {
     use rand::{Rng, SeedableRng};
     match split {
