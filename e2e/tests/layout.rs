@@ -111,10 +111,24 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     assert!(!sideways, "the received bytes scroll sideways at 1280 px");
     let sent = wait_text(c, "#server-sent", |t| !t.is_empty()).await;
     assert!(sent.ends_with("bytes in 1 call"), "{sent}");
-    let font = js(c, "return getComputedStyle(document.body).fontFamily").await;
+    // Drawn with the page's own font stack, an emoji has coloured pixels;
+    // a text font's monochrome glyph (DejaVu's) has only greys.
+    let coloured = js(
+        c,
+        "const cv = document.createElement('canvas'); cv.width = 64; cv.height = 64;
+         const g = cv.getContext('2d');
+         g.font = '40px ' + getComputedStyle(document.body).fontFamily;
+         g.fillStyle = '#000'; g.textBaseline = 'top'; g.fillText('\u{1F603}', 4, 4);
+         const d = g.getImageData(0, 0, 64, 64).data; let n = 0;
+         for (let i = 0; i < d.length; i += 4) {
+           if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
+         }
+         return n;",
+    )
+    .await;
     assert!(
-        font.as_str().unwrap().contains("Noto Color Emoji"),
-        "{font}"
+        coloured.as_u64().unwrap() > 100,
+        "😃 drew {coloured} coloured pixels: a monochrome emoji font came first"
     );
     let shot = c.screenshot().await.unwrap();
     std::fs::write(
