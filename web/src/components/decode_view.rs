@@ -10,6 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
+use crate::model::counted;
 use crate::model::{content_shown, inbound_offence, outcome_line, request_line, Inbound};
 
 /// Most chunk rows drawn: the newest ones.
@@ -121,7 +122,7 @@ pub fn DecodeView(props: &Props) -> Html {
                     <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
                     <tbody>
                         if hidden > 0 {
-                            <tr class="more"><td colspan="5">{ format!("… {} not shown ({} bytes)", super::server_panel::counted(hidden as u64, "earlier chunk", "earlier chunks"), inbound.chunks[hidden].offset) }</td></tr>
+                            <tr class="more"><td colspan="5">{ format!("… {} not shown ({} bytes)", counted(hidden as u64, "earlier chunk", "earlier chunks"), inbound.chunks[hidden].offset) }</td></tr>
                         }
                         { for chunks }
                     </tbody>

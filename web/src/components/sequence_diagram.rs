@@ -16,6 +16,7 @@ use protocol::relay_api::CloseReason;
 
 use protocol::relay_api::{DecoderState, Observed};
 
+use crate::model::counted;
 use crate::model::observe::LaneEntry;
 use crate::model::relay::is_connect_failure;
 use crate::model::{decoder_words, Observe, Party, Session, TimelineKind};
@@ -390,7 +391,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
                     on: Party::Relay,
                     label: format!(
                         "… {} not drawn",
-                        super::server_panel::counted(hidden as u64, "earlier row", "earlier rows")
+                        counted(hidden as u64, "earlier row", "earlier rows")
                     ),
                     detail: "the transcript lists every event".into(),
                     class: "ctl",
@@ -444,7 +445,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
         if props.observe.writes.short > 0 {
             <p class="hint" id="short-write">{ format!(
                 "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
-                super::server_panel::counted(props.observe.writes.short, "time", "times")
+                counted(props.observe.writes.short, "time", "times")
             ) }</p>
         }
         </>

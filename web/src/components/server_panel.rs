@@ -9,6 +9,7 @@ use std::rc::Rc;
 use protocol::relay_api::LogLevel;
 use yew::prelude::*;
 
+use crate::model::counted;
 use crate::model::observe::ServerRecv;
 use crate::model::{decoder_words, Observe};
 
@@ -154,14 +155,5 @@ pub fn ServerPanel(props: &Props) -> Html {
                 } }</p>
             }
         </div>
-    }
-}
-
-/// `n` and the noun that agrees with it: "1 call", "2 calls".
-pub fn counted(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }

@@ -5,6 +5,7 @@
 use yew::prelude::*;
 
 use super::event_value;
+use crate::model::counted;
 use crate::model::{
     group_digits, Conn, FloodEnd, FloodProgress, SendOptions, Targets, FLOOD_LIMIT,
 };
@@ -138,7 +139,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                     <input id="delay" type="number" min="0" step="50" value={props.send.delay_ms.to_string()} oninput={on_delay} />
                 </label>
             </div>
-            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, super::server_panel::counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
+            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
                 <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending}

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::model::counted;
 use crate::model::replay::transcript;
 use crate::model::{Observe, Session};
 
@@ -76,7 +77,7 @@ pub fn Transcript(props: &Props) -> Html {
                 <thead><tr><th>{ "time" }</th><th>{ "event" }</th></tr></thead>
                 <tbody>
                     if hidden > 0 {
-                        <tr class="more"><td colspan="2">{ format!("… {} not shown (the exported transcript has them)", super::server_panel::counted(hidden as u64, "earlier event", "earlier events")) }</td></tr>
+                        <tr class="more"><td colspan="2">{ format!("… {} not shown (the exported transcript has them)", counted(hidden as u64, "earlier event", "earlier events")) }</td></tr>
                     }
                     { for s.timeline.iter().skip(hidden).map(|e| html! {
                         <tr><td class="num">{ format!("{:.0} ms", e.at_ms) }</td><td>{ e.describe() }</td></tr>

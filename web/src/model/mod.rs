@@ -29,6 +29,7 @@ pub mod session;
 pub mod state;
 pub mod steps;
 pub mod view;
+pub mod words;
 
 #[cfg(test)]
 mod tests;
@@ -50,3 +51,4 @@ pub use session::{
 pub use state::{reduce, Action, State};
 pub use steps::{encode_steps, inbound_offence, offence, EncodeStep, Offence};
 pub use view::{Pane, StepMove, View, ViewAction, LAST_STEP};
+pub use words::counted;

@@ -117,10 +117,14 @@ impl State {
                         )
                     }
                 } else {
-                    match self.inbound.messages.len() {
-                        1 => "1 reply frame received".to_owned(),
-                        n => format!("{n} reply frames received"),
-                    }
+                    format!(
+                        "{} received",
+                        super::counted(
+                            self.inbound.messages.len() as u64,
+                            "reply frame",
+                            "reply frames"
+                        )
+                    )
                 };
                 let reason = if reason.is_empty() {
                     String::new()
