@@ -40,8 +40,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Extension;
-use axum::{Json, Router};
+use axum::Router;
 use futures_util::StreamExt;
+use protocol::json::Json;
 use protocol::relay_api::{
     Limits, Observed, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH,
 };
@@ -526,14 +527,15 @@ async fn limits_handler(State(inner): State<Arc<Inner>>) -> Response {
     json_body(limits.to_json())
 }
 
-async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Json<serde_json::Value> {
+async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Response {
     let m = &inner.metrics;
-    Json(serde_json::json!({
-        "status": "ok",
-        "sessions": m.active_sessions(),
-        "total_sessions": m.total_sessions(),
-        "refused": m.refused(),
-        "buffered_bytes": m.buffered_bytes(),
-        "targets": inner.targets.names(),
-    }))
+    let mut o = protocol::json::Object::new();
+    o.insert("status", "ok");
+    o.insert("sessions", Json::from_u64(m.active_sessions() as u64));
+    o.insert("total_sessions", Json::from_u64(m.total_sessions()));
+    o.insert("refused", Json::from_u64(m.refused()));
+    o.insert("buffered_bytes", Json::from_u64(m.buffered_bytes() as u64));
+    let names = inner.targets.names().into_iter().map(Json::from).collect();
+    o.insert("targets", Json::Array(names));
+    json_body(Json::from(o).to_compact_json())
 }
