@@ -172,6 +172,12 @@ pub struct RelayConfig {
     /// session goes on).
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
     pub record_max_bytes: u64,
+
+    /// --record: most bytes of files the relay writes in all; past it later
+    /// sessions are not saved (logged once; they go on). What recordings
+    /// hold in memory counts against --max-buffered-bytes.
+    #[arg(long, default_value_t = 1 << 30, value_parser = positive_u64)]
+    pub record_max_total: u64,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read

@@ -16,9 +16,12 @@
 //! The files are written after the session has closed, on a blocking
 //! thread, so recording adds to the hot path a copy of each chunk and what
 //! observing costs (a reported write per system call, a socket sample per
-//! flush and per `--observe-sample`, an event serialised to count it). In
-//! the worst case the relay holds `--max-sessions × --record-max-bytes`
-//! bytes of recordings.
+//! flush and per `--observe-sample`, an event serialised to count it).
+//!
+//! Bounds beyond one session ([`Recordings`]): what recordings hold counts
+//! in the relay's held bytes (`/healthz` `buffered_bytes`), and a recording
+//! stops where that total would pass `--max-buffered-bytes`; the files all
+//! sessions write stop at `--record-max-total` (1 GiB), logged once.
 //!
 //! A disk that fails is logged once per relay (then at debug level) and
 //! ends no session.
@@ -26,18 +29,76 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use protocol::capture::{pcapng, Closed, Event, EventKind, Transcript};
 use protocol::relay_api::{Observation, Observed, SocketInfo};
 use tutorial::truncate::cut;
 
+use crate::bridge::HeldBytes;
+
+/// What all of one relay's recordings may hold together. What a recording
+/// holds in memory counts in the relay's held bytes (`/healthz`
+/// `buffered_bytes`), and a recording stops where that total would pass
+/// `--max-buffered-bytes`; what they write to disk over the relay's life
+/// stops at `--record-max-total`.
+#[derive(Debug)]
+pub struct Recordings {
+    held: Arc<HeldBytes>,
+    max_held: usize,
+    written: AtomicU64,
+    max_written: u64,
+    /// The disk cap was reached (logged once).
+    disk_full: AtomicBool,
+}
+
+impl Recordings {
+    /// Recordings counted in `held`, within `max_held` of it, writing at
+    /// most `max_written` bytes of files.
+    pub fn new(held: Arc<HeldBytes>, max_held: usize, max_written: u64) -> Arc<Recordings> {
+        Arc::new(Recordings {
+            held,
+            max_held,
+            written: AtomicU64::new(0),
+            max_written,
+            disk_full: AtomicBool::new(false),
+        })
+    }
+
+    /// Counted, never cut (tests of one recording).
+    pub fn unbounded() -> Arc<Recordings> {
+        Recordings::new(Arc::default(), usize::MAX, u64::MAX)
+    }
+
+    /// Bytes of files written so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes of the disk cap; false (and nothing taken) past it.
+    fn reserve_disk(&self, n: u64) -> bool {
+        let before = self.written.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) <= self.max_written {
+            return true;
+        }
+        self.written.fetch_sub(n, Ordering::Relaxed);
+        if !self.disk_full.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "--record-max-total {} reached: later sessions are not saved (they go on)",
+                self.max_written
+            );
+        }
+        false
+    }
+}
+
 /// One session's recording.
 pub struct Recorder {
     started: Instant,
     max_bytes: u64,
+    all: Arc<Recordings>,
     state: Mutex<State>,
 }
 
@@ -58,8 +119,9 @@ static DISK_FAILED: AtomicBool = AtomicBool::new(false);
 pub const EVENT_BYTES: u64 = 32;
 
 impl Recorder {
-    /// A recording of a session to `target` that started at `started`.
-    pub fn new(target: &str, started: Instant, max_bytes: u64) -> Recorder {
+    /// A recording of a session to `target` that started at `started`,
+    /// one of `all`.
+    pub fn new(target: &str, started: Instant, max_bytes: u64, all: Arc<Recordings>) -> Recorder {
         let unix_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_micros() as u64)
@@ -68,6 +130,7 @@ impl Recorder {
         Recorder {
             started,
             max_bytes,
+            all,
             state: Mutex::new(State {
                 transcript: Transcript::new(target, unix_us),
                 bytes: 0,
@@ -90,25 +153,39 @@ impl Recorder {
         let kept = &data[..data.len().min(room as usize)];
         let fits = overhead <= self.max_bytes;
         if fits && (!kept.is_empty() || data.is_empty()) {
-            state.bytes = overhead + kept.len() as u64;
+            if !self.hold(&mut state, EVENT_BYTES + kept.len() as u64, t_us) {
+                return;
+            }
             state.transcript.events.push(Event {
                 connect_us,
                 ..Event::bytes(t_us, kind, kept)
             });
         }
         if !fits || kept.len() < data.len() {
-            self.cut(&mut state, t_us);
+            let note = format!("--record-max-bytes {}", self.max_bytes);
+            self.cut(&mut state, t_us, note);
         }
     }
 
-    /// Past the cap: the `truncated` event, then nothing more.
-    fn cut(&self, state: &mut State, t_us: u64) {
+    /// Counts `n` more bytes held, in this recording and in the relay's
+    /// total; past the relay's budget the recording is cut instead.
+    fn hold(&self, state: &mut State, n: u64, t_us: u64) -> bool {
+        let total = self.all.held.add(n as usize);
+        if total > self.all.max_held {
+            self.all.held.sub(n as usize);
+            let note = format!("--max-buffered-bytes {}", self.all.max_held);
+            self.cut(state, t_us, note);
+            return false;
+        }
+        state.bytes += n;
+        true
+    }
+
+    /// Past a cap (`why` names it): the `truncated` event, then nothing more.
+    fn cut(&self, state: &mut State, t_us: u64, why: String) {
         state.full = true;
         state.transcript.events.push(Event {
-            note: Some(format!(
-                "--record-max-bytes {}: the session went on unrecorded",
-                self.max_bytes
-            )),
+            note: Some(format!("{why}: the session went on unrecorded")),
             ..Event::new(t_us, EventKind::Truncated)
         });
     }
@@ -130,15 +207,18 @@ impl Recorder {
                 return;
             }
         }
-        let charged = state.bytes + EVENT_BYTES + observation_bytes(observation);
-        if charged > self.max_bytes {
-            self.cut(&mut state, observation.t_us);
+        let n = EVENT_BYTES + observation_bytes(observation);
+        if state.bytes + n > self.max_bytes {
+            let note = format!("--record-max-bytes {}", self.max_bytes);
+            self.cut(&mut state, observation.t_us, note);
+            return;
+        }
+        if !self.hold(&mut state, n, observation.t_us) {
             return;
         }
         if let Some((which, info)) = socket {
             state.samples[which] = Some(info);
         }
-        state.bytes = charged;
         state.transcript.observations.push(observation.clone());
     }
 
@@ -210,14 +290,23 @@ impl Recorder {
         let transcript = {
             let mut state = self.state.lock().expect("no panics under the lock");
             state.full = true;
+            self.all.held.sub(std::mem::take(&mut state.bytes) as usize);
             std::mem::replace(&mut state.transcript, Transcript::new("", 0))
         };
         if transcript.events.is_empty() {
             return; // never connected: there is no TCP leg to show
         }
         let stem = file_stem(&transcript, id);
-        let written =
-            tokio::task::spawn_blocking(move || write_files(&dir, &stem, &transcript)).await;
+        let all = self.all.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let json = transcript.to_json().into_bytes();
+            let capture = pcapng(&transcript);
+            if !all.reserve_disk((json.len() + capture.len()) as u64) {
+                return Ok(());
+            }
+            write_files(&dir, &stem, [("pcapng", capture), ("json", json)])
+        })
+        .await;
         let error = match written {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e.to_string(),
@@ -233,6 +322,16 @@ impl Recorder {
     }
 }
 
+impl Drop for Recorder {
+    /// A recording never saved (its session setup failed) gives back what
+    /// it held.
+    fn drop(&mut self) {
+        if let Ok(state) = self.state.get_mut() {
+            self.all.held.sub(state.bytes as usize);
+        }
+    }
+}
+
 /// What an observation counts against `--record-max-bytes` besides
 /// [`EVENT_BYTES`]: the length of its JSON, as the relay sends it.
 pub fn observation_bytes(observation: &Observation) -> u64 {
@@ -241,9 +340,8 @@ pub fn observation_bytes(observation: &Observation) -> u64 {
 
 /// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name
 /// first so a reader never sees half a file.
-fn write_files(dir: &Path, stem: &str, transcript: &Transcript) -> io::Result<()> {
-    let json = transcript.to_json().into_bytes();
-    for (ext, bytes) in [("pcapng", pcapng(transcript)), ("json", json)] {
+fn write_files(dir: &Path, stem: &str, files: [(&str, Vec<u8>); 2]) -> io::Result<()> {
+    for (ext, bytes) in files {
         let path = dir.join(format!("{stem}.{ext}"));
         let part = dir.join(format!(".{stem}.{ext}.part"));
         std::fs::write(&part, bytes)?;
@@ -313,7 +411,12 @@ mod tests {
 
     #[test]
     fn bytes_past_the_cap_are_cut_and_the_recording_says_where() {
-        let r = Recorder::new("echo", Instant::now(), 2 * EVENT_BYTES + 5);
+        let r = Recorder::new(
+            "echo",
+            Instant::now(),
+            2 * EVENT_BYTES + 5,
+            Recordings::unbounded(),
+        );
         r.sent(b"abc");
         r.read(&Ok::<_, io::Error>(b"defg".to_vec()));
         r.sent(b"h");
@@ -349,7 +452,7 @@ mod tests {
             + observation_bytes(&eof)
             + observation_bytes(&first)
             + observation_bytes(&changed);
-        let r = Recorder::new("echo", Instant::now(), cap);
+        let r = Recorder::new("echo", Instant::now(), cap, Recordings::unbounded());
         r.observed(&eof);
         r.observed(&first);
         r.observed(&at(3, sample(0)));
@@ -361,5 +464,85 @@ mod tests {
         let cut = t.truncated().expect("the cap was reached");
         assert_eq!(cut.t_us, 5, "where the first observation did not fit");
         assert_eq!(t.events.len(), 1, "nothing after the cut");
+    }
+
+    fn scratch_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wirelab-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn files_in(dir: &Path) -> Vec<std::fs::Metadata> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_recording_is_counted_in_the_relays_held_bytes_until_it_is_saved_or_dropped() {
+        let held = Arc::new(HeldBytes::default());
+        let all = Recordings::new(held.clone(), usize::MAX, u64::MAX);
+        let saved = Recorder::new("echo", Instant::now(), 1 << 20, all.clone());
+        saved.sent(&[7; 100]);
+        assert_eq!(held.get() as u64, EVENT_BYTES + 100);
+        let dropped = Recorder::new("echo", Instant::now(), 1 << 20, all.clone());
+        dropped.sent(&[7; 10]);
+        assert_eq!(held.get() as u64, 2 * EVENT_BYTES + 110);
+        drop(dropped);
+        assert_eq!(held.get() as u64, EVENT_BYTES + 100);
+        let dir = scratch_dir("record-held");
+        saved.save(dir.clone(), 1).await;
+        assert_eq!(held.get(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_recording_stops_where_the_relay_would_hold_more_than_its_budget() {
+        let held = Arc::new(HeldBytes::default());
+        held.add(90); // other sessions' bytes
+        let all = Recordings::new(held.clone(), 90 + EVENT_BYTES as usize + 20, u64::MAX);
+        let r = Recorder::new("echo", Instant::now(), 1 << 20, all);
+        r.sent(&[1; 20]);
+        r.sent(&[2; 1]);
+        r.sent(&[3; 1]);
+        let t = r.transcript();
+        assert_eq!(t.stream(true), [1; 20]);
+        let cut = t.truncated().expect("the relay's budget was reached");
+        assert!(
+            cut.note
+                .as_deref()
+                .unwrap()
+                .starts_with(&format!("--max-buffered-bytes {}", 90 + EVENT_BYTES + 20)),
+            "{cut:?}"
+        );
+        assert_eq!(
+            held.get() as u64,
+            90 + EVENT_BYTES + 20,
+            "the cut took nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn past_record_max_total_later_sessions_are_not_saved() {
+        let dir = scratch_dir("record-total");
+        let one = |all: &Arc<Recordings>| {
+            let r = Recorder::new("echo", Instant::now(), 1 << 20, all.clone());
+            r.sent(b"hello");
+            r
+        };
+        let roomy = Recordings::unbounded();
+        one(&roomy).save(dir.clone(), 1).await;
+        let sizes: u64 = files_in(&dir).iter().map(|m| m.len()).sum();
+        assert_eq!(files_in(&dir).len(), 2);
+        assert_eq!(roomy.written(), sizes);
+
+        let all = Recordings::new(Arc::default(), usize::MAX, sizes + sizes / 2);
+        one(&all).save(dir.clone(), 2).await;
+        one(&all).save(dir.clone(), 3).await;
+        assert_eq!(files_in(&dir).len(), 4, "the third session is over the cap");
+        assert_eq!(all.written(), sizes);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

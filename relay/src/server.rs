@@ -71,7 +71,7 @@ use crate::clients::{client_ip, ClientSlot, PerClient};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
-use crate::record::Recorder;
+use crate::record::{Recorder, Recordings};
 use crate::tap::Tap;
 use crate::targets::{Target, Targets};
 
@@ -91,6 +91,8 @@ struct Inner {
     per_client: PerClient,
     /// `--refusal-log-rate`.
     refusal_log: RefusalLog,
+    /// `--record`'s relay-wide bounds (memory in the held bytes, disk).
+    recordings: Arc<Recordings>,
     tracker: TaskTracker,
     /// Cancelled when [`Relay::serve`]'s token is: sessions close with 1001.
     shutdown: CancellationToken,
@@ -111,12 +113,18 @@ impl Relay {
         let sessions = Arc::new(Semaphore::new(config.max_sessions));
         let per_client = PerClient::new(config.max_sessions_per_ip);
         let refusal_log = RefusalLog::new(config.refusal_log_rate);
+        let metrics = Arc::new(Metrics::default());
         Relay {
             inner: Arc::new(Inner {
+                recordings: Recordings::new(
+                    metrics.held_bytes(),
+                    config.max_buffered_bytes,
+                    config.record_max_total,
+                ),
                 config,
                 targets,
                 dist,
-                metrics: Arc::new(Metrics::default()),
+                metrics,
                 per_client,
                 refusal_log,
                 sessions,
@@ -421,6 +429,7 @@ async fn run_session(
                 name,
                 stats.started(),
                 config.record_max_bytes,
+                inner.recordings.clone(),
             ))
         });
         // A recorded session is observed whatever the browser asked: the

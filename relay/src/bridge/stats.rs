@@ -23,11 +23,11 @@ impl HeldBytes {
     }
 
     /// Counts `n` more; returns the new total.
-    pub(super) fn add(&self, n: usize) -> usize {
+    pub(crate) fn add(&self, n: usize) -> usize {
         self.0.fetch_add(n, Ordering::Relaxed) + n
     }
 
-    pub(super) fn sub(&self, n: usize) {
+    pub(crate) fn sub(&self, n: usize) {
         self.0.fetch_sub(n, Ordering::Relaxed);
     }
 }

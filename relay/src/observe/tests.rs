@@ -166,7 +166,12 @@ fn bytes_event(sent: u64) -> Observed {
 #[test]
 fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it() {
     let started = Instant::now();
-    let record = Arc::new(crate::record::Recorder::new("echo", started, 1 << 20));
+    let record = Arc::new(crate::record::Recorder::new(
+        "echo",
+        started,
+        1 << 20,
+        crate::record::Recordings::unbounded(),
+    ));
     let config = RelayConfig::default();
     let observer = SessionObserver::with_sinks(started, &config, false, Some(record.clone()));
     observer.push(Observed::Eof);
@@ -185,7 +190,12 @@ fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it()
 #[test]
 fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
     let started = Instant::now();
-    let record = Arc::new(crate::record::Recorder::new("echo", started, 1 << 20));
+    let record = Arc::new(crate::record::Recorder::new(
+        "echo",
+        started,
+        1 << 20,
+        crate::record::Recordings::unbounded(),
+    ));
     let config = RelayConfig {
         observe_burst: 1,
         ..RelayConfig::default()
