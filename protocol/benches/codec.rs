@@ -1,6 +1,6 @@
 //! Encode and decode throughput: the tutorial's search request (small
 //! frames) and a frame with 1 MiB of binary content, fed whole and in 1 KiB
-//! chunks. `cargo bench -p protocol`; figures are in the README.
+//! chunks. `cargo bench -p protocol`; figures are in docs/benchmarks.md.
 
 use std::hint::black_box;
 

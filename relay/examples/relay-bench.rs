@@ -12,7 +12,7 @@
 //! `--max-sessions-per-ip 1024 --max-http-connections-per-ip 256` (its
 //! defaults, 16 and 32, are for strangers, not for one load generator).
 //!
-//! Workloads (the README has the figures):
+//! Workloads (docs/benchmarks.md has the figures):
 //! - `echo64`: 64-byte round trips over 16 persistent sessions to echo;
 //! - `bulk`: 64 KiB round trips over 4 persistent sessions to echo;
 //! - `app`: one search request per session against the app server, 16 clients.

@@ -4,7 +4,7 @@
 //! the flags' defaults).
 //!
 //! Memory per idle session is what [`RelayConfig::ws_read_buffer`] and
-//! [`RelayConfig::read_chunk`] decide: see the README for the measured figures.
+//! [`RelayConfig::read_chunk`] decide: see docs/benchmarks.md for the measured figures.
 
 use std::time::Duration;
 

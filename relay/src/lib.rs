@@ -21,7 +21,7 @@
 //! - [`record`]: `--record`, each session as a transcript and a pcapng.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
-//! `protocol::relay_api`. The README is the user's guide.
+//! `protocol::relay_api`. The README is the user's guide; docs/reference.md holds every flag and route.
 
 pub mod bridge;
 pub mod clients;

@@ -1,5 +1,5 @@
 //! Requests through a real relay to the real app and echo servers: bytes
-//! unchanged both ways, close codes as the README's table gives them.
+//! unchanged both ways, close codes as docs/reference.md's table gives them.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! Observation tests: the documented and README examples, every kind against
+//! Observation tests: the documented and docs/reference.md examples, every kind against
 //! what serde wrote before the hand-written writer, refusals.
 
 use super::*;
@@ -28,13 +28,13 @@ fn the_documented_example_session_reads_and_writes_back_unchanged() {
 }
 
 #[test]
-fn the_readmes_example_session_reads_and_writes_back_unchanged() {
-    let readme = include_str!("../../../README.md");
+fn the_reference_example_session_reads_and_writes_back_unchanged() {
+    let readme = include_str!("../../../docs/reference.md");
     let examples: Vec<&str> = readme
         .lines()
         .filter(|l| l.starts_with(r#"{"t_us":"#))
         .collect();
-    assert!(examples.len() >= 20, "the README shows a whole session");
+    assert!(examples.len() >= 20, "docs/reference.md shows a whole session");
     for example in examples {
         round_trip(example);
     }

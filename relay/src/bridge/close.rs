@@ -32,7 +32,7 @@ pub enum Ending {
     ClientClosed(Option<(u16, String)>),
     /// The browser's connection ended without a close handshake.
     ClientGone(String),
-    /// The browser sent a text message: refused (see the README, "The relay").
+    /// The browser sent a text message: refused (see docs/reference.md, "The relay").
     TextRefused,
     /// The browser sent a message above `--max-message-size`.
     TooBig(String),
