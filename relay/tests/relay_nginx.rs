@@ -70,9 +70,13 @@ impl Drop for Nginx {
 
 /// deploy/nginx/wirelab.conf with the test's ports and certificate: the
 /// marked lines the file says the test rewrites, each of which must be there.
-fn site_config(relays: [SocketAddr; 2], dir: &Path, at: &Listeners) -> String {
-    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx/wirelab.conf");
-    let mut site = std::fs::read_to_string(template).unwrap();
+fn site_config(
+    relays: [SocketAddr; 2],
+    dir: &Path,
+    at: &Listeners,
+    tweaks: &[(&str, String)],
+) -> String {
+    let mut site = site_template();
     let dir = dir.display();
     for (from, to) in [
         ("server 127.0.0.1:8781 ", format!("server {} ", relays[0])),
@@ -92,15 +96,29 @@ fn site_config(relays: [SocketAddr; 2], dir: &Path, at: &Listeners) -> String {
             "/etc/letsencrypt/live/wirelab.example.edu/privkey.pem; # key",
             format!("{dir}/key.pem;"),
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(tweaks.iter().cloned())
+    {
         assert!(site.contains(from), "the template lost {from:?}");
         site = site.replace(from, &to);
     }
     site
 }
 
+/// The site as the deployment guide installs it.
+fn site_template() -> String {
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx/wirelab.conf");
+    std::fs::read_to_string(template).unwrap()
+}
+
 /// Starts nginx in front of `relays`, or `None` without nginx.
 async fn start_nginx(relays: [SocketAddr; 2]) -> Option<Nginx> {
+    start_nginx_with(relays, &[]).await
+}
+
+/// [`start_nginx`] with more of the site's lines rewritten (`from`, `to`).
+async fn start_nginx_with(relays: [SocketAddr; 2], tweaks: &[(&str, String)]) -> Option<Nginx> {
     let program = nginx_program()?;
     let dir = std::env::temp_dir().join(format!(
         "wirelab-nginx-{}-{}",
@@ -127,7 +145,11 @@ async fn start_nginx(relays: [SocketAddr; 2]) -> Option<Nginx> {
         tls: loopback(free_port()),
         redirect: loopback(free_port()),
     };
-    std::fs::write(dir.join("wirelab.conf"), site_config(relays, &dir, &at)).unwrap();
+    std::fs::write(
+        dir.join("wirelab.conf"),
+        site_config(relays, &dir, &at, tweaks),
+    )
+    .unwrap();
     let d = dir.display();
     let main = format!(
         "master_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
@@ -166,11 +188,18 @@ async fn start_nginx(relays: [SocketAddr; 2]) -> Option<Nginx> {
 /// Two relays as a deployment runs them: behind the proxy, knowing their
 /// public origin and trusting the proxy's address.
 async fn two_relays() -> [TestRelay; 2] {
-    let config = || RelayConfig {
-        public_origins: vec![ORIGIN.to_owned()],
-        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
-        max_sessions_per_ip: 2,
-        ..test_config()
+    two_relays_with(|config| config).await
+}
+
+/// [`two_relays`] with their configuration changed by `change`.
+async fn two_relays_with(change: impl Fn(RelayConfig) -> RelayConfig) -> [TestRelay; 2] {
+    let config = || {
+        change(RelayConfig {
+            public_origins: vec![ORIGIN.to_owned()],
+            trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+            max_sessions_per_ip: 2,
+            ..test_config()
+        })
     };
     [start(config(), &[]).await, start(config(), &[]).await]
 }
@@ -226,7 +255,8 @@ async fn sessions_through_nginx_work_and_both_relays_serve_them() {
     // plain http is sent there.
     // tokio's Command: the relays answer on this test's own runtime.
     let curl = tokio::process::Command::new("curl")
-        .args(["-sk", "--resolve"])
+        // The stand-in port is not 443: send the Host a browser sends there.
+        .args(["-sk", "-H", "Host: wirelab.example.edu", "--resolve"])
         .arg(format!("{SITE}:{}:127.0.0.1", nginx.at.tls.port()))
         .arg(format!("https://{SITE}:{}/targets", nginx.at.tls.port()))
         .output();
@@ -300,4 +330,79 @@ async fn a_foreign_origin_and_a_rebinding_host_are_refused_through_nginx() {
     for relay in &relays {
         assert!(relay.metrics.refused() >= 1, "both relays refused");
     }
+}
+
+#[tokio::test]
+async fn a_public_origin_on_a_port_other_than_443_works_through_nginx() {
+    // A class hosted at https://wirelab.example.edu:8443: the browser's Host
+    // carries the port, and the relay compares it with its public origin.
+    let origin = "https://wirelab.example.edu:8443";
+    let relays = two_relays_with(|config| RelayConfig {
+        public_origins: vec![origin.to_owned()],
+        ..config
+    })
+    .await;
+    let Some(nginx) = start_nginx([relays[0].addr, relays[1].addr]).await else {
+        return;
+    };
+    let page = [
+        "Host: wirelab.example.edu:8443",
+        "Origin: https://wirelab.example.edu:8443",
+    ];
+    let (status, head, mut ws) = upgrade("127.0.0.6", nginx.at.plain, &page).await;
+    assert_eq!(status, 101, "nginx must pass the Host's port on: {head}");
+    assert_eq!(echo_round_trip(&mut ws, b"port 8443").await, b"port 8443");
+    let targets = upgrade_request("/targets", &[page[0]]);
+    let (status, body) = raw_request(nginx.at.plain, &targets).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Seconds in the site's `proxy_read_timeout` line for `/ws`.
+fn site_read_timeout() -> u64 {
+    let site = site_template();
+    let line = site
+        .lines()
+        .find(|l| l.contains("# read timeout"))
+        .expect("the /ws read timeout is marked");
+    let value = line.split_whitespace().nth(1).unwrap();
+    value
+        .trim_end_matches(';')
+        .trim_end_matches('s')
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_relay_closes_a_quiet_session_before_nginx_cuts_it_so_the_page_reads_why() {
+    // The site's read timeout sits above the relay's own idle timeout, as
+    // its comment says: the relay's close frame then reaches the page.
+    let defaults = relay::config::RelayConfig::default();
+    assert!(
+        site_read_timeout() > defaults.idle_timeout.as_secs(),
+        "proxy_read_timeout {}s must stay above --idle-timeout {:?}",
+        site_read_timeout(),
+        defaults.idle_timeout
+    );
+    // The same rule with the idle timeout raised (to 2 s here, the site's
+    // read timeout raised with it to 4 s, scaled down from 60 s and 75 s):
+    // the session ends with the relay's 1008 and its reason, through nginx.
+    let relays = two_relays_with(|config| RelayConfig {
+        idle_timeout: std::time::Duration::from_secs(2),
+        ..config
+    })
+    .await;
+    let tweak = [(
+        "proxy_read_timeout 75s; # read timeout",
+        "proxy_read_timeout 4s;".to_owned(),
+    )];
+    let Some(nginx) = start_nginx_with([relays[0].addr, relays[1].addr], &tweak).await else {
+        return;
+    };
+    let (status, head, mut ws) = upgrade("127.0.0.7", nginx.at.plain, &PAGE).await;
+    assert_eq!(status, 101, "{head}");
+    let started = std::time::Instant::now();
+    let (code, reason) = read_close(&mut ws).await;
+    assert_eq!(code, 1008, "{reason}");
+    assert!(reason.contains("idle"), "{reason}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
 }

@@ -15,7 +15,7 @@ use crate::components::{
 };
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::labs::many::ManyConnections;
-use crate::model::relay::parse_targets;
+use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
@@ -66,7 +66,7 @@ async fn fetch_text(path: &str) -> Result<String, String> {
     let window = web_sys::window().ok_or("no window")?;
     let unreachable = |e: wasm_bindgen::JsValue| {
         let why = js_sys::Error::from(e).message();
-        format!("relay unreachable: GET {path} failed ({why})")
+        format!("{UNREACHABLE}: GET {path} failed ({why})")
     };
     let response: Response = JsFuture::from(window.fetch_with_str(path))
         .await
@@ -74,10 +74,12 @@ async fn fetch_text(path: &str) -> Result<String, String> {
         .dyn_into()
         .map_err(|_| format!("GET {path}: not a response"))?;
     if !response.ok() {
-        return Err(format!(
-            "relay unreachable: GET {path} answered {} {}",
+        let page_origin = window.location().origin().unwrap_or_default();
+        return Err(refused_words(
+            path,
             response.status(),
-            response.status_text()
+            &response.status_text(),
+            &page_origin,
         ));
     }
     Ok(JsFuture::from(response.text().map_err(unreachable)?)

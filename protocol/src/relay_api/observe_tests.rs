@@ -34,7 +34,10 @@ fn the_reference_example_session_reads_and_writes_back_unchanged() {
         .lines()
         .filter(|l| l.starts_with(r#"{"t_us":"#))
         .collect();
-    assert!(examples.len() >= 20, "docs/reference.md shows a whole session");
+    assert!(
+        examples.len() >= 20,
+        "docs/reference.md shows a whole session"
+    );
     for example in examples {
         round_trip(example);
     }

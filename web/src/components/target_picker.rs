@@ -6,6 +6,7 @@ use yew::prelude::*;
 
 use super::event_value;
 use crate::model::counted;
+use crate::model::relay::relay_is_down;
 use crate::model::{
     group_digits, Conn, FloodEnd, FloodProgress, SendOptions, Targets, FLOOD_LIMIT,
 };
@@ -90,10 +91,12 @@ pub fn TargetPicker(props: &Props) -> Html {
         other => {
             let note = match other {
                 Targets::Loading => "asking the relay for its targets…".to_owned(),
-                Targets::Failed(e) => format!(
+                Targets::Failed(e) if relay_is_down(e) => format!(
                     "{e}. Composing and decoding work without it; to send, start the relay \
                      (cargo run -p relay --bin relay) and reload."
                 ),
+                // The relay is up and refused: its words say what to change.
+                Targets::Failed(e) => format!("{e} Composing and decoding work without it."),
                 Targets::Loaded(_) => "the relay offers no targets".to_owned(),
             };
             let on_type = props.on_target.reform(|e: InputEvent| event_value(&e));

@@ -21,6 +21,45 @@ pub fn parse_targets(body: &str) -> Result<Vec<TargetInfo>, String> {
     })
 }
 
+/// How the page's words begin when the relay could not be reached at all
+/// (as opposed to a relay that answered with a refusal).
+pub const UNREACHABLE: &str = "relay unreachable";
+
+/// Whether `why` (a [`Targets::Failed`] text) says the relay is down, so
+/// that starting it is the advice.
+pub fn relay_is_down(why: &str) -> bool {
+    why.starts_with(UNREACHABLE) || !why.contains(" answered ")
+}
+
+/// Why `GET path` did not answer 200, in words a user can act on.
+///
+/// A relay answers `421` to a `Host` that is not one of its own names (which
+/// is what stops DNS rebinding): behind a proxy, or at a name it was not
+/// told about, the page itself still loads (static files are served to any
+/// `Host`) but nothing in it works, so the page says which flag is missing
+/// for the address it was loaded from (`page_origin`). `403` is an `Origin`
+/// the relay does not allow, `429` and `503` its limits.
+pub fn refused_words(path: &str, status: u16, status_text: &str, page_origin: &str) -> String {
+    let answered = format!("GET {path} answered {status} {status_text}");
+    match status {
+        421 => format!(
+            "{answered}: the relay does not answer to this page's address ({page_origin}). \
+             It answers only to its own names, which stops DNS rebinding; whoever runs it \
+             adds --public-origin {page_origin} to its command line (deploy/README.md)."
+        ),
+        403 => format!(
+            "{answered}: the relay does not allow pages from {page_origin}; \
+             whoever runs it adds --allow-origin {page_origin} (or --public-origin)."
+        ),
+        429 => format!(
+            "{answered}: too many connections from your address at once; close other \
+             tabs, or whoever runs the relay raises its per-address limits."
+        ),
+        503 => format!("{answered}: the relay is at its limits; try again in a moment."),
+        _ => answered,
+    }
+}
+
 /// Whether a close is the relay saying it could not connect to the target,
 /// as opposed to the target hanging up (reset, I/O error) once connected.
 pub fn is_connect_failure(reason: &CloseReason) -> bool {
@@ -30,7 +69,8 @@ pub fn is_connect_failure(reason: &CloseReason) -> bool {
 /// Why a socket that never opened failed: the relay or the target, and why.
 pub fn unreachable_reason(targets: &Targets, target: &str) -> String {
     match targets {
-        Targets::Failed(e) => format!("relay unreachable: {e}"),
+        Targets::Failed(e) if e.starts_with(UNREACHABLE) || !relay_is_down(e) => e.clone(),
+        Targets::Failed(e) => format!("{UNREACHABLE}: {e}"),
         Targets::Loaded(list) if !list.iter().any(|t| t.name == target) => {
             format!("the relay has no target named {target:?}")
         }
@@ -48,6 +88,38 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_421_names_the_flag_for_the_address_the_page_was_loaded_from() {
+        let words = refused_words(
+            "/targets",
+            421,
+            "Misdirected Request",
+            "https://wirelab.example.edu:8443",
+        );
+        assert!(
+            words.starts_with("GET /targets answered 421 Misdirected Request: "),
+            "{words}"
+        );
+        assert!(
+            words.contains("--public-origin https://wirelab.example.edu:8443"),
+            "{words}"
+        );
+        assert!(words.contains("DNS rebinding"), "{words}");
+    }
+
+    #[test]
+    fn other_refusals_say_what_refused_and_an_unknown_status_is_only_named() {
+        assert!(
+            refused_words("/targets", 403, "Forbidden", "http://a.example")
+                .contains("--allow-origin http://a.example")
+        );
+        assert!(refused_words("/targets", 429, "Too Many Requests", "x").contains("per-address"));
+        assert_eq!(
+            refused_words("/limits", 500, "Internal Server Error", "x"),
+            "GET /limits answered 500 Internal Server Error"
+        );
+    }
 
     #[test]
     fn targets_list_is_read_from_the_relays_json() {
