@@ -43,6 +43,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use protocol::relay_api::UPGRADE_LIMITS;
+
 use super::pool::Pool;
 use crate::bridge::Inbound;
 use crate::clients::PerClient;
@@ -187,18 +189,19 @@ enum Refusal {
 impl Refusal {
     fn status(self) -> u16 {
         match self {
-            Refusal::PerAddress(_) => 429,
-            Refusal::Full(_) => 503,
+            Refusal::PerAddress(_) => UPGRADE_LIMITS[0].status,
+            Refusal::Full(_) => UPGRADE_LIMITS[2].status,
         }
     }
 
     fn text(self) -> String {
+        let [per_address, _, full, ..] = UPGRADE_LIMITS.map(|l| l.flag);
         match self {
             Refusal::PerAddress(n) => format!(
-                "too many connections from your address (--max-http-connections-per-ip {n}); close some or ask the relay's operator to raise it"
+                "too many connections from your address ({per_address} {n}); close some or ask the relay's operator to raise it"
             ),
             Refusal::Full(n) => format!(
-                "relay busy: all its connections are taken (--max-http-connections {n}); try again later or ask the relay's operator to raise it"
+                "relay busy: all its connections are taken ({full} {n}); try again later or ask the relay's operator to raise it"
             ),
         }
     }
