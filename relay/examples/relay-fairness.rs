@@ -24,7 +24,9 @@
 //! - `record`: `--record` with 16 sessions sending 1-byte messages for
 //!   `--seconds`: the relay's `buffered_bytes` and its VmHWM.
 //!
-//! Each gets a fresh release relay (`--relay-bin`) with its defaults.
+//! Each gets a fresh release relay (`--relay-bin`) with its defaults. The
+//! attackers run on one thread, so they take at most one core of two;
+//! the legitimate client runs on a thread of its own.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -51,6 +53,9 @@ struct Args {
     /// How long the legitimate client measures during each attack.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Sessions in the class (all at once).
+    #[arg(long, default_value_t = 200)]
+    class: usize,
 }
 
 struct Relay {
@@ -97,13 +102,13 @@ impl Relay {
 
     /// CPU seconds (user + system) so far.
     fn cpu(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
         let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: f64 = fields
-            .get(11..13)
-            .map_or(0.0, |f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum());
+        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+            f.iter().filter_map(|t| t.parse::<f64>().ok()).sum()
+        });
         ticks / 100.0 // USER_HZ
     }
 }
@@ -137,13 +142,21 @@ async fn ws(from: IpAddr, relay: SocketAddr, query: &str) -> Option<Ws> {
 }
 
 fn morpheus() -> Vec<u8> {
-    encode(&request("search", "morpheus")).unwrap().bytes.to_vec()
+    encode(&request("search", "morpheus"))
+        .unwrap()
+        .bytes
+        .to_vec()
 }
 
 /// A handshake and the morpheus round trip from `from`, in `pieces`-byte
 /// messages (observations, text messages, are skipped); its time, or
 /// `None` if it failed.
-async fn round_trip(from: IpAddr, relay: SocketAddr, query: &str, pieces: usize) -> Option<Duration> {
+async fn round_trip(
+    from: IpAddr,
+    relay: SocketAddr,
+    query: &str,
+    pieces: usize,
+) -> Option<Duration> {
     let start = Instant::now();
     let mut ws = ws(from, relay, query).await?;
     for piece in morpheus().chunks(pieces) {
@@ -167,8 +180,23 @@ async fn round_trip(from: IpAddr, relay: SocketAddr, query: &str, pieces: usize)
     (got > 0).then_some(took)
 }
 
-/// The legitimate client: a trip every 100 ms for `seconds`.
+/// The legitimate client, on a thread and runtime of its own so the
+/// attackers' tasks in this process do not delay it: a trip every 100 ms
+/// for `seconds`.
 async fn legit(relay: SocketAddr, seconds: u64) -> (Vec<Duration>, usize) {
+    let thread = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(legit_here(relay, seconds))
+    });
+    tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn legit_here(relay: SocketAddr, seconds: u64) -> (Vec<Duration>, usize) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let (mut times, mut failed) = (Vec::new(), 0);
     while Instant::now() < deadline {
@@ -247,7 +275,8 @@ async fn sessions(
                     continue;
                 };
                 let (mut tx, mut rx) = ws.split();
-                let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+                let reader =
+                    tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
                 while !stop.load(Ordering::Relaxed) {
                     if tx.send(Message::binary(message.clone())).await.is_err() {
                         break;
@@ -298,6 +327,7 @@ async fn attack(args: &Args, name: &str) {
             Duration::ZERO,
             s,
         )),
+        "none" => tokio::spawn(async {}),
         other => panic!("unknown attack {other}"),
     };
     tokio::time::sleep(Duration::from_secs(2)).await; // the attack in place
@@ -319,7 +349,14 @@ async fn attack(args: &Args, name: &str) {
 async fn class(args: &Args) {
     let relay = Relay::start(
         &args.relay_bin,
-        &["--max-sessions-per-ip", "256", "--max-http-connections-per-ip", "256"],
+        &[
+            "--max-sessions-per-ip",
+            "2048",
+            "--max-http-connections-per-ip",
+            "2048",
+            "--max-http-connections",
+            "2048",
+        ],
     );
     let addr = relay.addr;
     let stop = Arc::new(AtomicBool::new(false));
@@ -334,7 +371,7 @@ async fn class(args: &Args) {
     let cpu = relay.cpu();
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..200 {
+    for i in 0..args.class {
         let from = IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1 + (i % 250) as u8));
         tasks.push(tokio::spawn(async move {
             tokio::time::timeout(
@@ -359,7 +396,8 @@ async fn class(args: &Args) {
     stop.store(true, Ordering::Relaxed);
     multi.abort();
     println!(
-        "class: 200 observed morpheus sessions in 10-byte segments + 8 multiconn: {}; {failed} failed; all done in {wall:.2} s; relay CPU {cpu:.2} s ({:.0}% of one core over that time), VmHWM {} KiB",
+        "class: {} observed morpheus sessions in 10-byte segments + 8 multiconn: {}; {failed} failed; all done in {wall:.2} s; relay CPU {cpu:.2} s ({:.0}% of one core over that time), VmHWM {} KiB",
+        args.class,
         percentiles(&mut times),
         100.0 * cpu / wall,
         relay.status("VmHWM:")
@@ -395,7 +433,9 @@ async fn record(args: &Args) {
         let sent = sent.clone();
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         tasks.push(tokio::spawn(async move {
-            let ws = ws(attacker(i), addr, "target=echo").await.expect("a session");
+            let ws = ws(attacker(i), addr, "target=echo")
+                .await
+                .expect("a session");
             let (mut tx, mut rx) = ws.split();
             let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
             while Instant::now() < deadline {
@@ -452,7 +492,9 @@ async fn buffered(relay: SocketAddr) -> Option<u64> {
     body["buffered_bytes"].as_u64()
 }
 
-#[tokio::main]
+/// The attackers share one thread (at most one core of the two); the
+/// legitimate client has a thread of its own.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = Args::parse();
     let runs: Vec<String> = if args.runs.is_empty() {
