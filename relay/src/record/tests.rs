@@ -230,3 +230,36 @@ async fn the_streamed_files_are_the_bytes_of_the_whole_transcript_and_its_pcapng
     assert_eq!(pcap, protocol::capture::pcapng(&t));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 23: 16 sessions of 1-byte messages held far more than they were
+/// counted, and more again while saving: now a session's memory is its
+/// batch, whatever it has recorded, and the rest is on disk already.
+#[tokio::test]
+async fn a_long_session_of_tiny_messages_is_on_disk_as_it_goes_and_holds_only_its_batch() {
+    let held = Arc::new(HeldBytes::default());
+    let all = Recordings::new(held.clone(), usize::MAX, u64::MAX, u64::MAX);
+    let (r, dir) = recorder(1 << 30, all);
+    r.connected(None, "127.0.0.1:9".parse().unwrap(), 1);
+    for _ in 0..20_000 {
+        r.sent(b"x");
+        r.read(&Ok::<_, io::Error>(b"x".to_vec()));
+        // Its batch, and what waits for the writer (a fraction of the
+        // 8 MB it records).
+        assert!(held.get() <= 2 << 20, "held {}", held.get());
+    }
+    let mut on_disk = 0;
+    for _ in 0..200 {
+        on_disk = files_in(&dir)
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum::<u64>();
+        if on_disk > 1 << 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(on_disk > 1 << 20, "written as it went: {on_disk} bytes");
+    let t = saved(&r, &dir).await;
+    assert_eq!(t.events.len(), 40_001);
+    assert_eq!(held.get(), 0);
+}
