@@ -107,14 +107,17 @@ pub struct RelayConfig {
     pub max_header_bytes: usize,
 
     /// Most HTTP connections open at once that have not upgraded to a
-    /// WebSocket (sessions count against --max-sessions instead); beyond it
-    /// new connections are closed at once, not queued.
+    /// WebSocket (sessions count against --max-sessions instead). When all
+    /// are taken, a connection from an address holding fewer takes the
+    /// oldest place of the address holding the most; otherwise it is
+    /// answered 503 and closed, not queued.
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_http_connections: usize,
 
     /// Most of those from one client address (by TCP peer; a
     /// --trusted-proxy's connections are not counted here, they carry many
-    /// clients); beyond it that address's new connections are closed at once.
+    /// clients); beyond it that address's new connections are answered 429
+    /// and closed.
     #[arg(long, default_value_t = 32, value_parser = positive)]
     pub max_http_connections_per_ip: usize,
 

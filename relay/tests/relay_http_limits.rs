@@ -1,7 +1,9 @@
 //! The HTTP side before the upgrade (issue #13): a request head must arrive
 //! within `--header-timeout` and fit in `--max-header-bytes`, a connection
 //! without traffic is closed after `--http-idle-timeout`, connections beyond
-//! `--max-http-connections` are closed at once, and shutdown ends within
+//! `--max-http-connections` are answered 503 (429 past the per-address
+//! share) and closed, a new address gets a place while others hold every
+//! one (issue 23), and shutdown ends within
 //! `--close-grace` whatever a client is part-way through.
 
 mod support;
