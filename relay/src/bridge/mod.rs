@@ -31,6 +31,8 @@ mod activity;
 mod close;
 #[cfg(test)]
 mod doubles;
+#[cfg(test)]
+mod fairness_tests;
 mod inbound;
 mod observed;
 mod pump;
