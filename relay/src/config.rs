@@ -107,14 +107,17 @@ pub struct RelayConfig {
     pub max_header_bytes: usize,
 
     /// Most HTTP connections open at once that have not upgraded to a
-    /// WebSocket (sessions count against --max-sessions instead); beyond it
-    /// new connections are closed at once, not queued.
+    /// WebSocket (sessions count against --max-sessions instead). When all
+    /// are taken, a connection from an address holding fewer takes the
+    /// oldest place of the address holding the most; otherwise it is
+    /// answered 503 and closed, not queued.
     #[arg(long, default_value_t = 256, value_parser = positive)]
     pub max_http_connections: usize,
 
     /// Most of those from one client address (by TCP peer; a
     /// --trusted-proxy's connections are not counted here, they carry many
-    /// clients); beyond it that address's new connections are closed at once.
+    /// clients); beyond it that address's new connections are answered 429
+    /// and closed.
     #[arg(long, default_value_t = 32, value_parser = positive)]
     pub max_http_connections_per_ip: usize,
 
@@ -167,17 +170,25 @@ pub struct RelayConfig {
     pub record: Option<std::path::PathBuf>,
 
     /// --record: most bytes recorded per session (payload both ways,
-    /// observations as JSON, and 32 for each event), held in memory until
-    /// the session ends; past it the recording stops and says so (the
-    /// session goes on).
+    /// observations as JSON, and 32 for each event), written as the
+    /// session goes; past it the recording stops and says so (the session
+    /// goes on).
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
     pub record_max_bytes: u64,
 
-    /// --record: most bytes of files the relay writes in all; past it later
-    /// sessions are not saved (logged once; they go on). What recordings
-    /// hold in memory counts against --max-buffered-bytes.
+    /// --record: most disk the relay's files take in all, counted in 4 KiB
+    /// blocks (a 10-byte file takes one); a session that would pass it is
+    /// not saved (its partial files are removed; logged once; it goes on).
+    /// What recordings hold in memory until written counts against
+    /// --max-buffered-bytes.
     #[arg(long, default_value_t = 1 << 30, value_parser = positive_u64)]
     pub record_max_total: u64,
+
+    /// --record: most files the relay's recordings keep in DIR (each saved
+    /// session has two; one being written, up to four); past it, as past
+    /// --record-max-total.
+    #[arg(long, default_value_t = 20_000, value_parser = positive_u64)]
+    pub record_max_files: u64,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read

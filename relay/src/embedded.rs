@@ -78,19 +78,20 @@ pub fn start_all(
         targets,
         "app",
         app_addr,
-        format!("the tutorial's application server (embedded, {app_addr}): search requests and binary replies"),
+        "the tutorial's application server (embedded): search requests and binary replies".into(),
     )?;
     register(
         targets,
         "echo",
         echo_addr,
-        format!("echo server (embedded, {echo_addr}): every byte comes back"),
+        "echo server (embedded): every byte comes back".into(),
     )?;
     register(
         targets,
         "blackhole",
         blackhole_addr,
-        format!("the tutorial's app-server-test (embedded, {blackhole_addr}): accepts and never reads, so the queues fill"),
+        "the tutorial's app-server-test (embedded): accepts and never reads, so the queues fill"
+            .into(),
     )?;
     start_framing(targets, &mut servers, shutdown)?;
     Ok(servers)
@@ -119,7 +120,7 @@ fn start_multiconn(
         targets,
         "multiconn",
         addr,
-        format!("the tutorial's multi-connection server (embedded, {addr}): one thread, a selectors-style event loop echoing every connection"),
+        "the tutorial's multi-connection server (embedded): one thread, a selectors-style event loop echoing every connection".into(),
     )
 }
 
@@ -152,9 +153,7 @@ fn start_framing(
             targets,
             strategy.name(),
             addr,
-            format!(
-                "framing lab (embedded, {addr}): {how}; echoes each message framed the same way"
-            ),
+            format!("framing lab (embedded): {how}; echoes each message framed the same way"),
         )?;
     }
     Ok(())

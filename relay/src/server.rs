@@ -57,6 +57,7 @@ use tutorial::truncate::{cut, for_log};
 
 mod conn;
 mod identity;
+mod pool;
 mod refusal_log;
 
 pub use identity::Identity;
@@ -120,6 +121,7 @@ impl Relay {
                     metrics.held_bytes(),
                     config.max_buffered_bytes,
                     config.record_max_total,
+                    config.record_max_files,
                 ),
                 config,
                 targets,
@@ -303,6 +305,9 @@ async fn ws_handler(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    if let Err(why) = websocket_key_valid(&headers) {
+        return refuse(&inner, WS_PATH, StatusCode::BAD_REQUEST, why);
+    }
     let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
         return refuse(
             &inner,
@@ -369,6 +374,26 @@ async fn ws_handler(
         })
 }
 
+/// RFC 6455 4.2.1: one `Sec-WebSocket-Key`, the base64 of 16 bytes (the
+/// library only checks that there is one).
+fn websocket_key_valid(headers: &HeaderMap) -> Result<(), String> {
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Err("one Sec-WebSocket-Key, please (RFC 6455 4.2.1)".into());
+    };
+    let decoded = key
+        .to_str()
+        .ok()
+        .and_then(protocol::capture::base64::decode);
+    match decoded {
+        Some(nonce) if nonce.len() == 16 => Ok(()),
+        _ => Err(format!(
+            "Sec-WebSocket-Key {:?} is not the base64 of 16 bytes (RFC 6455 4.2.1)",
+            for_log(&String::from_utf8_lossy(key.as_bytes()))
+        )),
+    }
+}
+
 /// What a session was admitted with: its client, the count of its
 /// connection's unread bytes, and the places it takes under the limits.
 struct Admitted {
@@ -424,12 +449,14 @@ async fn run_session(
             inbound.arm(inner.metrics.held_bytes(), config.max_buffered_bytes, cap);
             stats = stats.with_inbound(inbound.clone());
         }
-        let record = config.record.is_some().then(|| {
+        let record = config.record.as_deref().map(|dir| {
             Arc::new(Recorder::new(
                 name,
                 stats.started(),
                 config.record_max_bytes,
                 inner.recordings.clone(),
+                dir,
+                id,
             ))
         });
         // A recorded session is observed whatever the browser asked: the
@@ -474,7 +501,7 @@ async fn run_session(
         if let Some(observer) = &observer {
             observer.end();
         }
-        if let (Some(record), Some(dir)) = (record, &config.record) {
+        if let Some(record) = record {
             match (&report.close, &report.ending) {
                 (Some(reason), _) => record.closed(reason.code(), reason.text(), false),
                 (None, Ending::ClientClosed(frame)) => {
@@ -483,7 +510,7 @@ async fn run_session(
                 }
                 _ => {}
             }
-            record.save(dir.clone(), id).await;
+            record.save().await;
         }
         fields.record("bytes_to_target", report.to_upstream);
         fields.record("bytes_to_browser", report.to_client);

@@ -14,12 +14,19 @@ use protocol::{app, Decoder, DecoderConfig, Event};
 /// message would cost the session its size once more per direction.
 pub const TAP_MAX_CONTENT: u64 = 16 * 1024;
 
+/// What a tap keeps allocated between reads at most, beyond what it
+/// holds of an unfinished frame.
+pub const TAP_IDLE_BYTES: usize = 4 * 1024;
+
 /// Bytes of a frame shown in its log line; longer frames end "… (N bytes)".
 pub const TAP_LOG_BYTES: usize = 256;
 
 /// One direction of one session. Holds at most one JSON header (64 KiB by
 /// the 2-byte prefix) or [`TAP_MAX_CONTENT`] bytes of content, plus
-/// [`TAP_LOG_BYTES`] for the log line.
+/// [`TAP_LOG_BYTES`] for the log line, and a read's chunk while it decodes
+/// it; between reads no more than it keeps of an unfinished frame and
+/// [`TAP_IDLE_BYTES`] (whatever size a message declared), all counted in
+/// the relay's held bytes.
 pub struct Tap {
     /// `"browser → app"` or `"app → browser"`.
     direction: String,
@@ -62,9 +69,19 @@ impl Tap {
         }
     }
 
-    /// Bytes the tap holds now (its bound is in the type's docs).
+    /// Bytes the tap holds now, as allocated (its bound is in the type's
+    /// docs); the bridge counts them in the relay's held bytes.
     pub fn held(&self) -> usize {
-        self.pending.len() + self.head.len()
+        self.pending.capacity() + self.head.capacity()
+    }
+
+    /// Gives back what a large chunk or the decoder's reservation for a
+    /// declared content length grew the buffer to, keeping only what is
+    /// pending: an idle tap holds next to nothing.
+    fn shrink(&mut self) {
+        if self.pending.capacity() > TAP_IDLE_BYTES.max(2 * self.pending.len()) {
+            self.pending = BytesMut::from(&self.pending[..]);
+        }
     }
 
     /// The log lines for the frames `chunk` completes.
@@ -112,7 +129,10 @@ impl Tap {
                 Ok(Some(Event::Header { content_length, .. }))
                     if content_length > TAP_MAX_CONTENT =>
                 {
+                    // The decoder reserved room for the content the tap
+                    // only counts: not held.
                     self.skip = content_length;
+                    self.shrink();
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => break,
@@ -128,6 +148,7 @@ impl Tap {
                 }
             }
         }
+        self.shrink();
         lines
     }
 
@@ -177,6 +198,28 @@ mod tests {
             lines[0]
         );
         assert!(lines[0].ends_with(&python_bytes_repr(&frame)));
+    }
+
+    /// Issue 23: the decoder reserved the declared 1 MiB and the tap kept
+    /// it (2,160 KiB per idle session), while `held` counted only lengths.
+    #[test]
+    fn after_a_large_frame_an_idle_tap_holds_next_to_nothing_and_counts_what_it_holds() {
+        let frame = protocol::encode(&app::request("search", &"x".repeat(1 << 20)))
+            .unwrap()
+            .bytes;
+        let mut tap = Tap::new("browser → app".into(), 2 << 20);
+        let mut most = 0;
+        for chunk in frame.chunks(64 * 1024) {
+            tap.frames(chunk);
+            assert!(tap.held() >= tap.pending.capacity() + tap.head.capacity());
+            most = most.max(tap.held());
+        }
+        assert!(most <= 64 * 1024 + 16 * 1024 + 4096, "held {most} bytes");
+        assert!(
+            tap.held() <= TAP_IDLE_BYTES + TAP_LOG_BYTES,
+            "idle: {}",
+            tap.held()
+        );
     }
 
     #[test]

@@ -202,7 +202,7 @@ impl Targets {
         self.add(
             &spec.name,
             address,
-            format!("TCP {address} (--target {spec})"),
+            format!("a TCP server (--target {})", spec.name),
         )
     }
 
@@ -295,8 +295,8 @@ mod tests {
         let target = targets.get("local").unwrap();
         assert_eq!(target.address, first);
         assert_eq!(
-            target.description,
-            "TCP 192.0.2.7:65432 (--target local=some-host:65432)"
+            target.description, "a TCP server (--target local)",
+            "the address only in TargetInfo.address, with --show-addresses"
         );
     }
 

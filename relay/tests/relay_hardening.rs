@@ -103,9 +103,43 @@ async fn targets_show_addresses_only_with_show_addresses() {
         assert_eq!(status, 200);
         let targets: serde_json::Value = serde_json::from_str(&body).unwrap();
         let address = targets[0].get("address").and_then(|a| a.as_str());
+        // Nor does a description name an address (the embedded servers' ports
+        // or a --target's HOST:PORT) without --show-addresses.
+        let port = |s: &str| s.contains("127.0.0.1") || s.contains("localhost");
+        for t in targets.as_array().unwrap() {
+            assert!(!port(t["description"].as_str().unwrap()), "{body}");
+        }
         match show {
             false => assert_eq!(address, None, "{body}"),
             true => assert!(address.unwrap().starts_with("127.0.0.1:"), "{body}"),
         }
     }
+}
+
+/// RFC 6455 4.2.1: the key is the base64 of a 16-byte nonce; an upgrade
+/// with an empty, non-base64, wrong-length or doubled key gets 400.
+#[tokio::test]
+async fn a_websocket_key_that_is_not_16_bytes_of_base64_is_refused_with_400() {
+    let relay = start(test_config(), &[]).await;
+    let host = format!("Host: {}", relay.addr);
+    let with_key = |key: Option<&str>| {
+        let mut request = upgrade_request("/ws?target=echo", &[&host]);
+        let good = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        let line = key.map_or(String::new(), |k| format!("Sec-WebSocket-Key: {k}\r\n"));
+        request = request.replace(good, &line);
+        request
+    };
+    for bad in [
+        Some(""),
+        Some("not base64 at all!"),
+        Some("dGhlIHNhbXBsZQ=="),                 // 10 bytes
+        Some("dGhlIHNhbXBsZSBub25jZSBub25jZQ=="), // 22 bytes
+        Some("dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="),
+    ] {
+        let (status, response) = raw_request(relay.addr, &with_key(bad)).await;
+        assert_eq!(status, 400, "{bad:?}: {response}");
+    }
+    let (status, response) =
+        raw_request(relay.addr, &with_key(Some("dGhlIHNhbXBsZSBub25jZQ=="))).await;
+    assert_eq!(status, 101, "{response}");
 }

@@ -1,7 +1,9 @@
 //! The HTTP side before the upgrade (issue #13): a request head must arrive
 //! within `--header-timeout` and fit in `--max-header-bytes`, a connection
 //! without traffic is closed after `--http-idle-timeout`, connections beyond
-//! `--max-http-connections` are closed at once, and shutdown ends within
+//! `--max-http-connections` are answered 503 (429 past the per-address
+//! share) and closed, a new address gets a place while others hold every
+//! one (issue 23), and shutdown ends within
 //! `--close-grace` whatever a client is part-way through.
 
 mod support;
@@ -148,9 +150,14 @@ async fn connections_beyond_max_http_connections_are_closed_and_service_returns(
         attackers.push(half_head(relay.addr).await);
     }
     // Accepted after the four (the listen queue is first come, first
-    // served) while they hold every slot: closed at once, not queued.
+    // served) while they hold every slot, from the address holding them:
+    // not queued, answered 503 with the flag to raise, and closed.
     let mut fifth = within(TcpStream::connect(relay.addr)).await.unwrap();
-    assert!(until_closed(&mut fifth).await.is_empty());
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", relay.addr);
+    fifth.write_all(request.as_bytes()).await.unwrap();
+    let answer = String::from_utf8_lossy(&until_closed(&mut fifth).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("--max-http-connections 4"), "{answer}");
     // The attackers are dropped by the header timeout; then the relay serves again.
     for attacker in &mut attackers {
         until_closed(attacker).await;
@@ -184,8 +191,22 @@ async fn one_address_cannot_take_every_http_connection() {
         half_head_from(relay.addr, attacker).await,
         half_head_from(relay.addr, attacker).await,
     ];
+    // Its third is answered 429, naming the limit, once its head is read.
     let mut third = connect_from(attacker, relay.addr).await;
-    assert!(until_closed(&mut third).await.is_empty());
+    third
+        .write_all(upgrade_request("/ws?target=echo", &[]).as_bytes())
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&until_closed(&mut third).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        answer.contains("--max-http-connections-per-ip 2"),
+        "{answer}"
+    );
+    // One that never sends its head is answered too, after the wait.
+    let mut silent = connect_from(attacker, relay.addr).await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut silent).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
     // Others still get in while the attacker holds its two.
     assert_eq!(http_get(relay.addr, "/healthz", &[]).await.0, 200);
     // A trusted proxy carries many clients: not capped per address.
@@ -228,4 +249,56 @@ async fn serve_returns_within_close_grace_while_a_client_holds_a_half_sent_head(
     // The hang guard (30 s) is far below the header and idle timeouts (120 s).
     within(relay.served).await.unwrap().unwrap();
     drop(session);
+}
+
+/// Issue 23: 8 addresses holding every pre-upgrade place (unfinished
+/// heads) kept a ninth address out. A full pool now gives a newcomer the
+/// oldest place of the address holding the most.
+#[tokio::test]
+async fn a_new_address_gets_in_while_eight_others_hold_every_unfinished_head() {
+    let relay = start(
+        RelayConfig {
+            max_http_connections: 16,
+            max_http_connections_per_ip: 2,
+            ..patient()
+        },
+        &[],
+    )
+    .await;
+    let mut held = Vec::new();
+    for n in 2..10u8 {
+        for _ in 0..2 {
+            held.push(half_head_from(relay.addr, [127, 0, 0, n].into()).await);
+        }
+    }
+    // Every place is taken, and the attackers cannot take a 17th...
+    let mut more = connect_from([127, 0, 0, 2].into(), relay.addr).await;
+    let answer = String::from_utf8_lossy(&until_closed(&mut more).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 "), "answered: {answer}");
+    // ...but a client from a ninth address is served, session included.
+    let legit: std::net::IpAddr = [127, 0, 0, 10].into();
+    let mut stream = connect_from(legit, relay.addr).await;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        relay.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let answer = String::from_utf8_lossy(&until_closed(&mut stream).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let stream = connect_from(legit, relay.addr).await;
+    let request = upgrade_request("/ws?target=echo", &[&format!("Host: {}", relay.addr)]);
+    let (status, head, _ws) = raw_upgrade(stream, &request).await;
+    assert_eq!(status, 101, "{head}");
+    // One attacker's oldest head made room for the first; the second took
+    // the place the first gave back.
+    let mut closed = 0;
+    for stream in &mut held {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(50), stream.read(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 1, "one place made");
 }

@@ -120,14 +120,25 @@ async fn a_target_that_is_not_listening_closes_with_1011_and_the_reason() {
         .unwrap();
     let port = reserved.local_addr().unwrap().as_socket().unwrap().port();
     let dead = format!("127.0.0.1:{port}").parse().unwrap();
-    let relay = start(test_config(), &[("dead", dead)]).await;
-    let mut ws = connect(relay.addr, "dead").await;
-    let received = read_to_close(&mut ws).await;
-    assert_eq!(received.close_code(), Some(1011));
-    assert_eq!(
-        received.close_reason(),
-        format!("connection refused: 127.0.0.1:{port}")
-    );
+    // The address only with --show-addresses, as in /targets.
+    for show_addresses in [false, true] {
+        let config = relay::config::RelayConfig {
+            show_addresses,
+            ..test_config()
+        };
+        let relay = start(config, &[("dead", dead)]).await;
+        let mut ws = connect(relay.addr, "dead").await;
+        let received = read_to_close(&mut ws).await;
+        assert_eq!(received.close_code(), Some(1011));
+        let shown = match show_addresses {
+            true => format!("127.0.0.1:{port}"),
+            false => relay::bridge::HIDDEN_ADDRESS.to_owned(),
+        };
+        assert_eq!(
+            received.close_reason(),
+            format!("connection refused: {shown}")
+        );
+    }
 }
 
 #[tokio::test]

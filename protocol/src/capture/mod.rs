@@ -8,12 +8,16 @@
 //! page's downloads call the same functions, so the page's file and the
 //! relay's are the same bytes for the same transcript.
 
-mod base64;
+pub mod base64;
 pub mod pcapng;
 pub mod tcp;
 #[cfg(test)]
 mod tests;
 pub mod transcript;
 
-pub use pcapng::pcapng;
-pub use transcript::{Closed, Event, EventKind, Transcript, TranscriptError, VERSION};
+pub use pcapng::{pcapng, Packets};
+pub use tcp::Segmenter;
+pub use transcript::{
+    Closed, Event, EventKind, Transcript, TranscriptError, JSON_SEPARATOR, OBSERVATIONS_END,
+    OBSERVATIONS_START, VERSION,
+};

@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 
-use super::tcp::{packet, segments};
+use super::tcp::{packet, segments, Segment};
 use super::transcript::Transcript;
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -54,10 +54,20 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
 /// unreadable are drawn as [`DEFAULT_CLIENT`] and [`DEFAULT_SERVER`]; a
 /// truncated recording says so in the section's comment.
 pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
-    let client = address(transcript.client.as_deref(), DEFAULT_CLIENT);
-    let server = address(transcript.server.as_deref(), DEFAULT_SERVER);
-    let mut out = Vec::new();
+    let mut out = header(transcript);
+    let mut packets = Packets::new(transcript);
+    for segment in segments(transcript) {
+        packets.write(&segment, &mut out);
+    }
+    out
+}
 
+/// The section and interface blocks that start [`pcapng`]'s file: all it
+/// takes of `transcript` is its target, addresses, start and truncation,
+/// so a recording written as it goes calls it last, with a transcript of
+/// those alone, and puts it before the [`Packets`] it wrote.
+pub fn header(transcript: &Transcript) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut body = Vec::new();
     body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
     body.extend_from_slice(&1u16.to_le_bytes());
@@ -90,11 +100,36 @@ pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
     option(&mut body, IF_NAME, b"relay-target");
     option(&mut body, OPT_END, &[]); // if_tsresol absent: microseconds
     block(&mut out, IDB, &body);
+    out
+}
 
-    for (n, segment) in segments(transcript).iter().enumerate() {
-        let data = packet(segment, client, server, n as u16);
-        let ts = transcript.started_unix_us.saturating_add(segment.t_us);
-        body.clear();
+/// The packet blocks of one capture, one segment at a time.
+#[derive(Debug, Clone)]
+pub struct Packets {
+    client: SocketAddr,
+    server: SocketAddr,
+    started_unix_us: u64,
+    /// Packets written so far (the IPv4 identification of the next).
+    n: u32,
+}
+
+impl Packets {
+    /// The packets of `transcript`'s session (its addresses and start).
+    pub fn new(transcript: &Transcript) -> Packets {
+        Packets {
+            client: address(transcript.client.as_deref(), DEFAULT_CLIENT),
+            server: address(transcript.server.as_deref(), DEFAULT_SERVER),
+            started_unix_us: transcript.started_unix_us,
+            n: 0,
+        }
+    }
+
+    /// Appends `segment`'s enhanced packet block to `out`.
+    pub fn write(&mut self, segment: &Segment<'_>, out: &mut Vec<u8>) {
+        let data = packet(segment, self.client, self.server, self.n as u16);
+        self.n = self.n.wrapping_add(1);
+        let ts = self.started_unix_us.saturating_add(segment.t_us);
+        let mut body = Vec::with_capacity(20 + data.len() + 3);
         body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
         body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
         body.extend_from_slice(&(ts as u32).to_le_bytes());
@@ -102,7 +137,6 @@ pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(&data);
         body.resize(body.len().next_multiple_of(4), 0);
-        block(&mut out, EPB, &body);
+        block(out, EPB, &body);
     }
-    out
 }

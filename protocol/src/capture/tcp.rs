@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::transcript::{EventKind, Transcript};
+use super::transcript::{Event, EventKind, Transcript};
 
 /// The largest payload in one segment: an IPv4 packet is at most 65,535
 /// bytes, less 20 of IP header and 20 of TCP header. IPv6 could carry 20
@@ -53,40 +53,60 @@ pub struct Segment<'a> {
 }
 
 /// Each side's next sequence number and whether it is finished.
+#[derive(Debug, Clone)]
 struct Side {
     next: u32,
     fin: bool,
 }
 
-/// The segments of `transcript`'s events, in time order.
-pub fn segments(transcript: &Transcript) -> Vec<Segment<'_>> {
-    use flags::*;
-    let mut out = Vec::new();
-    let mut c = Side {
-        next: CLIENT_ISN,
-        fin: false,
-    };
-    let mut s = Side {
-        next: SERVER_ISN,
-        fin: false,
-    };
-    let mut connected = false;
-    let mut reset = false;
-    let seg = |t_us, from_client, flags, seq, ack, payload| Segment {
-        t_us,
-        from_client,
-        flags,
-        seq,
-        ack,
-        payload,
-    };
-    for event in &transcript.events {
-        let t = event.t_us;
-        if reset || event.kind == EventKind::Truncated {
-            continue;
+/// The segments of a transcript's events one event at a time, so a
+/// recording can write its capture as the session goes ([`segments`] is
+/// this over a whole transcript).
+#[derive(Debug, Clone)]
+pub struct Segmenter {
+    c: Side,
+    s: Side,
+    connected: bool,
+    reset: bool,
+}
+
+impl Default for Segmenter {
+    fn default() -> Self {
+        Segmenter {
+            c: Side {
+                next: CLIENT_ISN,
+                fin: false,
+            },
+            s: Side {
+                next: SERVER_ISN,
+                fin: false,
+            },
+            connected: false,
+            reset: false,
         }
-        if !connected {
-            connected = true;
+    }
+}
+
+impl Segmenter {
+    /// Appends to `out` the segments `event` stands for (the handshake
+    /// before the first event; nothing after a reset or for a `truncated`).
+    pub fn feed<'a>(&mut self, event: &'a Event, out: &mut Vec<Segment<'a>>) {
+        use flags::*;
+        let seg = |t_us, from_client, flags, seq, ack, payload| Segment {
+            t_us,
+            from_client,
+            flags,
+            seq,
+            ack,
+            payload,
+        };
+        let t = event.t_us;
+        if self.reset || event.kind == EventKind::Truncated {
+            return;
+        }
+        let (c, s) = (&mut self.c, &mut self.s);
+        if !self.connected {
+            self.connected = true;
             let took = event.connect_us.unwrap_or(0);
             let syn = t.saturating_sub(took);
             out.push(seg(syn, true, SYN, c.next, 0, &[][..]));
@@ -106,13 +126,9 @@ pub fn segments(transcript: &Transcript) -> Vec<Segment<'_>> {
             EventKind::Connect | EventKind::Truncated => {}
             EventKind::Sent | EventKind::Received => {
                 let client = event.kind == EventKind::Sent;
-                let (from, to) = if client {
-                    (&mut c, &mut s)
-                } else {
-                    (&mut s, &mut c)
-                };
+                let (from, to) = if client { (c, s) } else { (s, c) };
                 if event.data.is_empty() {
-                    continue;
+                    return;
                 }
                 for chunk in event.data.chunks(MAX_PAYLOAD) {
                     out.push(seg(t, client, PSH | ACK, from.next, to.next, chunk));
@@ -135,10 +151,19 @@ pub fn segments(transcript: &Transcript) -> Vec<Segment<'_>> {
                 out.push(seg(t, true, ACK, c.next, s.next, &[][..]));
             }
             EventKind::Reset => {
-                reset = true;
+                self.reset = true;
                 out.push(seg(t, false, RST | ACK, s.next, c.next, &[][..]));
             }
         }
+    }
+}
+
+/// The segments of `transcript`'s events, in time order.
+pub fn segments(transcript: &Transcript) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut segmenter = Segmenter::default();
+    for event in &transcript.events {
+        segmenter.feed(event, &mut out);
     }
     out
 }

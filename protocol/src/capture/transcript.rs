@@ -23,6 +23,14 @@
 use crate::json::{self, Json, Object};
 use crate::relay_api::Observation;
 
+/// Between two elements of the transcript's arrays, as the JSON writer
+/// puts it.
+pub const JSON_SEPARATOR: &str = ", ";
+/// Before the first observation (after [`Transcript::json_after_events`]).
+pub const OBSERVATIONS_START: &str = ", \"observations\": [";
+/// After the last observation.
+pub const OBSERVATIONS_END: &str = "]";
+
 /// The version this crate writes and reads.
 pub const VERSION: u32 = 2;
 
@@ -132,6 +140,23 @@ impl Event {
         }
     }
 
+    /// The event as JSON: one element of the transcript's `events`.
+    pub fn to_json(&self) -> String {
+        let mut m = Object::new();
+        m.insert("t_us", uint(self.t_us));
+        m.insert("kind", self.kind.name());
+        if let Some(us) = self.connect_us {
+            m.insert("connect_us", uint(us));
+        }
+        if !self.data.is_empty() {
+            m.insert("data", super::base64::encode(&self.data));
+        }
+        if let Some(note) = &self.note {
+            m.insert("note", note.as_str());
+        }
+        Json::from(m).to_python_json()
+    }
+
     /// A `sent` or `received` event with its bytes.
     pub fn bytes(t_us: u64, kind: EventKind, data: &[u8]) -> Event {
         Event {
@@ -232,7 +257,40 @@ impl Transcript {
 
     /// The transcript as JSON, written by the crate's JSON writer (the
     /// page links it anyway; serde's derive for this shape cost it 10 kB).
+    /// Made of the pieces a recording writes as it goes: [`json_head`],
+    /// the events' [`Event::to_json`] and the observations' JSON joined by
+    /// [`JSON_SEPARATOR`], [`json_after_events`], [`OBSERVATIONS_START`] …
+    /// [`OBSERVATIONS_END`] when there are any, and [`json_end`].
+    ///
+    /// [`json_head`]: Self::json_head
+    /// [`json_after_events`]: Self::json_after_events
+    /// [`json_end`]: Self::json_end
     pub fn to_json(&self) -> String {
+        let mut out = self.json_head();
+        for (n, e) in self.events.iter().enumerate() {
+            if n > 0 {
+                out.push_str(JSON_SEPARATOR);
+            }
+            out.push_str(&e.to_json());
+        }
+        out.push_str(&self.json_after_events());
+        if !self.observations.is_empty() {
+            out.push_str(OBSERVATIONS_START);
+            for (n, o) in self.observations.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(JSON_SEPARATOR);
+                }
+                out.push_str(&o.to_json_value().to_python_json());
+            }
+            out.push_str(OBSERVATIONS_END);
+        }
+        out.push_str(&self.json_end());
+        out
+    }
+
+    /// The JSON up to the first event: `{"version": 2, …, "events": [`
+    /// (of this transcript, only its version, start, target and addresses).
+    pub fn json_head(&self) -> String {
         let mut o = Object::new();
         o.insert("version", uint(u64::from(VERSION)));
         o.insert("started_unix_us", uint(self.started_unix_us));
@@ -242,40 +300,41 @@ impl Transcript {
                 o.insert(key, v.as_str());
             }
         }
-        let events = self.events.iter().map(|e| {
-            let mut m = Object::new();
-            m.insert("t_us", uint(e.t_us));
-            m.insert("kind", e.kind.name());
-            if let Some(us) = e.connect_us {
-                m.insert("connect_us", uint(us));
-            }
-            if !e.data.is_empty() {
-                m.insert("data", super::base64::encode(&e.data));
-            }
-            if let Some(note) = &e.note {
-                m.insert("note", note.as_str());
-            }
-            Json::from(m)
-        });
-        o.insert("events", Json::Array(events.collect()));
+        o.insert("events", Json::Array(Vec::new()));
+        let mut text = Json::from(o).to_python_json();
+        text.truncate(text.len() - "]}".len());
+        text
+    }
+
+    /// What follows the last event: the array's end and `observed_from_us`.
+    pub fn json_after_events(&self) -> String {
+        let mut out = String::from("]");
         if self.observed_from_us != 0 {
-            o.insert("observed_from_us", uint(self.observed_from_us));
+            out.push_str(JSON_SEPARATOR);
+            out.push_str(&Json::from("observed_from_us").to_python_json());
+            out.push_str(": ");
+            out.push_str(&uint(self.observed_from_us).to_python_json());
         }
-        if !self.observations.is_empty() {
-            let observations = self.observations.iter().map(Observation::to_json_value);
-            o.insert("observations", Json::Array(observations.collect()));
+        out
+    }
+
+    /// The end of the JSON: `closed`, if the session closed, and `}`.
+    pub fn json_end(&self) -> String {
+        let Some(c) = &self.closed else {
+            return "}".into();
+        };
+        let mut m = Object::new();
+        m.insert("t_us", uint(c.t_us));
+        m.insert("code", uint(u64::from(c.code)));
+        m.insert("reason", c.reason.as_str());
+        if c.by_browser {
+            m.insert("by_browser", true);
         }
-        if let Some(c) = &self.closed {
-            let mut m = Object::new();
-            m.insert("t_us", uint(c.t_us));
-            m.insert("code", uint(u64::from(c.code)));
-            m.insert("reason", c.reason.as_str());
-            if c.by_browser {
-                m.insert("by_browser", true);
-            }
-            o.insert("closed", m);
-        }
-        Json::from(o).to_python_json()
+        let mut o = Object::new();
+        o.insert("closed", m);
+        // `{"closed": {…}}` less its `{`, after the members before it.
+        let text = Json::from(o).to_python_json();
+        format!("{JSON_SEPARATOR}{}", &text[1..])
     }
 
     /// Reads a transcript written by [`to_json`](Self::to_json) (or by hand).

@@ -39,6 +39,50 @@ pub const LIMITS_PATH: &str = "/limits";
 /// The query parameter that turns observation on: `/ws?target=NAME&observe=1`.
 pub const OBSERVE_PARAM: &str = "observe";
 
+/// The relay's limits that refuse a WebSocket before it opens, answered
+/// with an HTTP status (429: the client's address is over its share; 503:
+/// the relay is full) and a text naming the flag. A browser's WebSocket
+/// shows none of it (only that the socket did not open), so the page names
+/// these flags; the relay writes its refusals with the same names.
+pub const UPGRADE_LIMITS: [UpgradeLimit; 5] = [
+    UpgradeLimit {
+        flag: "--max-http-connections-per-ip",
+        status: 429,
+        counts: "connections from one address not yet upgraded",
+    },
+    UpgradeLimit {
+        flag: "--max-sessions-per-ip",
+        status: 429,
+        counts: "sessions from one address",
+    },
+    UpgradeLimit {
+        flag: "--max-http-connections",
+        status: 503,
+        counts: "connections not yet upgraded",
+    },
+    UpgradeLimit {
+        flag: "--max-sessions",
+        status: 503,
+        counts: "sessions",
+    },
+    UpgradeLimit {
+        flag: "--max-buffered-bytes",
+        status: 503,
+        counts: "bytes all sessions hold",
+    },
+];
+
+/// One of [`UPGRADE_LIMITS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpgradeLimit {
+    /// The relay's flag, which its operator can raise.
+    pub flag: &'static str,
+    /// The HTTP status of the refusal.
+    pub status: u16,
+    /// What the flag counts.
+    pub counts: &'static str,
+}
+
 /// One entry of `GET /targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetInfo {

@@ -117,7 +117,12 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     for target in targets.iter() {
-        tracing::info!("target {}: {}", target.name, target.description);
+        tracing::info!(
+            "target {} at {}: {}",
+            target.name,
+            target.address,
+            target.description
+        );
     }
     tracing::info!("relay listening on http://{addr}/ (WebSocket: ws://{addr}/ws?target=NAME)");
 

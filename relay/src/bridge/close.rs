@@ -24,7 +24,8 @@ pub enum Ending {
     /// Connecting to the target failed.
     ConnectFailed {
         failure: ConnectFailure,
-        address: SocketAddr,
+        /// What the browser is told of the address ([`shown_address`]).
+        address: String,
     },
     /// Another read or write error on the TCP side (the OS's words).
     UpstreamError(String),
@@ -48,6 +49,20 @@ pub enum Ending {
     OverBudget,
 }
 
+/// A target's address as a close reason may name it: only with
+/// `--show-addresses`, like `/targets` (the relay's network is the
+/// operator's business, not a stranger's).
+pub fn shown_address(address: SocketAddr, show: bool) -> String {
+    if show {
+        address.to_string()
+    } else {
+        HIDDEN_ADDRESS.to_owned()
+    }
+}
+
+/// What a close reason says in place of a hidden address.
+pub const HIDDEN_ADDRESS: &str = "the target (address shown with --show-addresses)";
+
 impl Ending {
     /// The close frame the relay sends for this ending, if it sends one
     /// (none when the browser ended the session).
@@ -58,7 +73,7 @@ impl Ending {
             Ending::UpstreamBroken => CloseReason::UpstreamBroken,
             Ending::ConnectFailed { failure, address } => CloseReason::ConnectFailed {
                 failure: failure.clone(),
-                address: address.to_string(),
+                address: address.clone(),
             },
             Ending::UpstreamError(why) => CloseReason::UpstreamError(why.clone()),
             Ending::TextRefused => CloseReason::TextRefused,
@@ -89,8 +104,8 @@ impl Ending {
         }
     }
 
-    /// A failed connect to `address`.
-    pub fn connect_failed(e: &io::Error, address: SocketAddr) -> Ending {
+    /// A failed connect to the address the browser is told of as `address`.
+    pub fn connect_failed(e: &io::Error, address: String) -> Ending {
         let failure = match e.kind() {
             io::ErrorKind::ConnectionRefused => ConnectFailure::Refused,
             io::ErrorKind::TimedOut => ConnectFailure::TimedOut,
@@ -215,7 +230,7 @@ mod tests {
         let address: SocketAddr = "127.0.0.1:65432".parse().unwrap();
         let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
         assert_eq!(
-            frame(Ending::connect_failed(&refused, address)),
+            frame(Ending::connect_failed(&refused, address.to_string())),
             (
                 code::INTERNAL_ERROR,
                 "connection refused: 127.0.0.1:65432".to_owned()

@@ -31,6 +31,8 @@ mod activity;
 mod close;
 #[cfg(test)]
 mod doubles;
+#[cfg(test)]
+mod fairness_tests;
 mod inbound;
 mod observed;
 mod pump;
@@ -57,7 +59,7 @@ use activity::Touching;
 use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
-pub use close::{Ending, SessionReport};
+pub use close::{Ending, SessionReport, HIDDEN_ADDRESS};
 pub use inbound::Inbound;
 pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
@@ -104,14 +106,15 @@ where
         }
     };
     let connecting = std::time::Instant::now();
+    let shown = || close::shown_address(address, ctx.config.show_addresses);
     let connect = tokio::time::timeout(ctx.config.connect_timeout, connect);
     let stream = tokio::select! {
         connected = connect => match connected {
             Ok(Ok(stream)) => Ok(stream),
-            Ok(Err(e)) => Err(Ending::connect_failed(&e, address)),
+            Ok(Err(e)) => Err(Ending::connect_failed(&e, shown())),
             Err(_) => Err(Ending::ConnectFailed {
                 failure: ConnectFailure::TimedOut,
-                address,
+                address: shown(),
             }),
         },
         _ = ctx.shutdown.cancelled() => Err(Ending::Shutdown),

@@ -134,6 +134,9 @@ where
         stats.to_client.fetch_add(held.n as u64, Ordering::Relaxed);
         drop(held);
         stats.touch();
+        if observing.is_some() {
+            tokio::task::yield_now().await; // as in pump_up
+        }
     }
 }
 
@@ -286,6 +289,12 @@ where
                 drop(held);
                 stats.to_upstream.fetch_add(n as u64, Ordering::Relaxed);
                 stats.touch();
+                if observing.is_some() {
+                    // An observed message costs several events and a
+                    // sample: one per turn, so a flood of them cannot keep
+                    // other sessions' tasks waiting behind it.
+                    tokio::task::yield_now().await;
+                }
             }
             Message::Text(_) => return Ending::TextRefused,
             Message::Close(frame) => {

@@ -163,23 +163,21 @@ fn bytes_event(sent: u64) -> Observed {
     }
 }
 
-#[test]
-fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it() {
+#[tokio::test]
+async fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it() {
+    let (record, dir) =
+        crate::record::tests::recorder(1 << 20, crate::record::Recordings::unbounded());
     let started = Instant::now();
-    let record = Arc::new(crate::record::Recorder::new(
-        "echo",
-        started,
-        1 << 20,
-        crate::record::Recordings::unbounded(),
-    ));
+    let record = Arc::new(record);
+    record.connected(None, "127.0.0.1:9".parse().unwrap(), 1); // files only with a TCP leg
     let config = RelayConfig::default();
     let observer = SessionObserver::with_sinks(started, &config, false, Some(record.clone()));
     observer.push(Observed::Eof);
     observer.push(bytes_event(10));
     assert!(!observer.pending());
     assert!(observer.drain(&mut (1 << 20)).is_empty());
-    let recorded: Vec<Observed> = record
-        .transcript()
+    let recorded: Vec<Observed> = crate::record::tests::saved(&record, &dir)
+        .await
         .observations
         .into_iter()
         .map(|o| o.event)
@@ -187,15 +185,13 @@ fn a_recorded_session_the_browser_did_not_ask_to_observe_queues_nothing_for_it()
     assert_eq!(recorded, [Observed::Eof, bytes_event(10)]);
 }
 
-#[test]
-fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
+#[tokio::test]
+async fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
+    let (record, dir) =
+        crate::record::tests::recorder(1 << 20, crate::record::Recordings::unbounded());
     let started = Instant::now();
-    let record = Arc::new(crate::record::Recorder::new(
-        "echo",
-        started,
-        1 << 20,
-        crate::record::Recordings::unbounded(),
-    ));
+    let record = Arc::new(record);
+    record.connected(None, "127.0.0.1:9".parse().unwrap(), 1); // files only with a TCP leg
     let config = RelayConfig {
         observe_burst: 1,
         ..RelayConfig::default()
@@ -205,7 +201,9 @@ fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
         observer.push(bytes_event(sent));
     }
     let sent = observer.drain(&mut (1 << 20));
-    let recorded = record.transcript().observations;
+    let recorded = crate::record::tests::saved(&record, &dir)
+        .await
+        .observations;
     assert_eq!(recorded.len(), 3, "{recorded:?}");
     assert!(sent.len() < 3, "merged for the browser: {sent:?}");
     assert!(recorded.windows(2).all(|w| w[0].t_us <= w[1].t_us));

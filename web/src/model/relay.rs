@@ -3,7 +3,9 @@
 //! relay says is read through the contract's types; the page never matches
 //! on text the relay wrote, it only shows it.
 
-use protocol::relay_api::{CloseReason, TargetInfo, WireError, TARGETS_PATH, WS_PATH};
+use protocol::relay_api::{
+    CloseReason, TargetInfo, WireError, TARGETS_PATH, UPGRADE_LIMITS, WS_PATH,
+};
 
 /// Whether the relay's target list is known.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +77,17 @@ pub fn unreachable_reason(targets: &Targets, target: &str) -> String {
             format!("the relay has no target named {target:?}")
         }
         Targets::Loaded(_) => {
-            format!("the relay refused or dropped the WebSocket for {target:?} before it opened")
+            // The browser hides the relay's answer: name what it can be.
+            let flags: Vec<String> = UPGRADE_LIMITS
+                .iter()
+                .map(|l| format!("{} ({}, {})", l.flag, l.counts, l.status))
+                .collect();
+            format!(
+                "the relay refused or dropped the WebSocket for {target:?} before it opened; \
+                 the browser does not show why, the relay's log does. If it was a limit, \
+                 the relay's operator can raise it: {}",
+                flags.join(", ")
+            )
         }
         Targets::Loading => {
             format!("relay unreachable: the WebSocket to {WS_PATH} did not open")
@@ -137,6 +149,22 @@ mod tests {
         );
         assert!(parse_targets("{}").is_err());
         assert!(parse_targets("[{]").unwrap_err().contains("is not JSON"));
+    }
+
+    /// Issue 23: a refused upgrade (a class behind one address past
+    /// `--max-http-connections-per-ip`) said nothing of why.
+    #[test]
+    fn a_refused_websocket_names_the_limits_an_operator_can_raise() {
+        let targets = Targets::Loaded(parse_targets(r#"[{"name": "app"}]"#).unwrap());
+        let text = unreachable_reason(&targets, "app");
+        for flag in [
+            "--max-http-connections-per-ip",
+            "--max-sessions-per-ip",
+            "--max-sessions",
+        ] {
+            assert!(text.contains(flag), "{text}");
+        }
+        assert!(text.contains("raise"), "{text}");
     }
 
     #[test]
