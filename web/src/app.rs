@@ -9,12 +9,14 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use yew::prelude::*;
 
+use crate::components::lessons::{self as lesson, LessonHub, LessonMsg, Lessons, LessonsPage};
 use crate::components::{
     Composer, DecodeView, EncodeSteps, HexSource, HexView, ReplayBar, SequenceDiagram, ServerPanel,
     SocketTable, StructureTree, TargetPicker, Transcript,
 };
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::labs::many::ManyConnections;
+use crate::model::lessons::{lesson_from_hash, Evidence, Place, Setup, LESSONS};
 use crate::model::relay::parse_targets;
 use crate::model::send::flood_message_len;
 use crate::model::{
@@ -125,6 +127,8 @@ fn span_callbacks(
 /// The page's modes, one tab each (labs add theirs here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// The lessons: a path through the tutorial.
+    Lessons,
     /// One message, byte by byte.
     Playground,
     /// The four ways to find a message's end.
@@ -135,11 +139,12 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in the bar's order.
-    pub const ALL: [Tab; 3] = [Tab::Playground, Tab::Framing, Tab::Many];
+    pub const ALL: [Tab; 4] = [Tab::Lessons, Tab::Playground, Tab::Framing, Tab::Many];
 
     /// The tab button's label.
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Lessons => "Lessons",
             Tab::Playground => "Playground",
             Tab::Framing => "Framing",
             Tab::Many => "Many connections",
@@ -149,6 +154,7 @@ impl Tab {
     /// The tab button's element id.
     pub fn id(self) -> &'static str {
         match self {
+            Tab::Lessons => "tab-lessons",
             Tab::Playground => "tab-playground",
             Tab::Framing => "tab-framing",
             Tab::Many => "tab-many",
@@ -157,11 +163,29 @@ impl Tab {
 
     fn view(self) -> Html {
         match self {
+            Tab::Lessons => html! { <LessonsPage /> },
             Tab::Playground => html! { <Playground /> },
             Tab::Framing => html! { <crate::labs::FramingLab /> },
             Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
         }
     }
+}
+
+impl From<Place> for Tab {
+    fn from(place: Place) -> Tab {
+        match place {
+            Place::Playground => Tab::Playground,
+            Place::Framing => Tab::Framing,
+            Place::Many => Tab::Many,
+        }
+    }
+}
+
+/// The page's hash now.
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
 }
 
 /// Moves focus to Send; the link's own navigation would replace the hash,
@@ -178,10 +202,64 @@ fn skip_to_send(e: MouseEvent) {
     }
 }
 
-/// The tab bar over the page; the chosen tab's page below it.
+/// The tab bar over the page; the chosen tab's page below it. The
+/// playground stays mounted (hidden) while another tab shows, so its
+/// session, bytes and events survive a visit to the labs or the lessons.
 #[component]
 pub fn App() -> Html {
-    let tab = use_state(|| Tab::Playground);
+    let linked = use_memo((), |_| lesson_from_hash(&current_hash()));
+    let tab = use_state(|| {
+        if linked.is_some() {
+            Tab::Lessons
+        } else {
+            Tab::Playground
+        }
+    });
+    let lessons = use_reducer(|| Lessons::load(*linked));
+    let applied = use_memo((), |_| std::cell::Cell::new(0u32));
+    let on_lesson = {
+        let tab = tab.clone();
+        let dispatcher = lessons.dispatcher();
+        Callback::from(move |msg: LessonMsg| {
+            match &msg {
+                LessonMsg::Open(_) => tab.set(Tab::Lessons),
+                LessonMsg::SetUp(n) => tab.set(LESSONS[*n].setup.place().into()),
+                _ => {}
+            }
+            dispatcher.dispatch(msg);
+        })
+    };
+    {
+        // `#lesson=N` pasted or clicked: open lesson N.
+        let on_lesson = on_lesson.clone();
+        use_effect_with((), move |_| {
+            let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                if let Some(n) = lesson_from_hash(&current_hash()) {
+                    on_lesson.emit(LessonMsg::Open(n));
+                }
+            });
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w.add_event_listener_with_callback(
+                    "hashchange",
+                    listener.as_ref().unchecked_ref(),
+                );
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "hashchange",
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
+    let hub = LessonHub {
+        lessons: std::rc::Rc::new((*lessons).clone()),
+        applied: applied.clone(),
+        on: on_lesson,
+    };
     let buttons = Tab::ALL.into_iter().map(|t| {
         let tab = tab.clone();
         let selected = *tab == t;
@@ -198,7 +276,13 @@ pub fn App() -> Html {
             <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         }
         <nav class="tabs" role="tablist" aria-label="wirelab modes">{ for buttons }</nav>
-        { tab.view() }
+        <ContextProvider<LessonHub> context={hub}>
+            if *tab != Tab::Playground {
+                { tab.view() }
+            }
+            // After the other tab: its element ids come first in the document.
+            <div id="playground-tab" hidden={*tab != Tab::Playground}><Playground /></div>
+        </ContextProvider<LessonHub>>
         </>
     }
 }
@@ -212,6 +296,42 @@ pub fn Playground() -> Html {
         Action::View(ViewAction::Notice(Some(notice)))
     });
     let socket = use_websocket(make_callback(&dispatcher, Action::Session));
+    let hub = use_context::<LessonHub>();
+    {
+        // A lesson's Set it up: a fresh session with its message and options.
+        let pending = hub.as_ref().and_then(|h| h.lessons.pending);
+        let (hub, socket, dispatcher) = (hub.clone(), socket.clone(), dispatcher.clone());
+        let key = state.session.id;
+        use_effect_with(pending, move |_| {
+            let hub = hub.as_ref();
+            if let Some((hub, setup)) =
+                hub.and_then(|h| Some((h, h.take_setup(Place::Playground)?)))
+            {
+                if let Setup::Playground {
+                    preset,
+                    target,
+                    segment,
+                    delay_ms,
+                } = setup
+                {
+                    socket.close();
+                    let composer = crate::model::presets::find(preset)
+                        .map(|p| p.composer())
+                        .unwrap_or_default();
+                    dispatcher.dispatch(Action::Load {
+                        composer: Box::new(composer),
+                        target: target.into(),
+                        send: crate::model::SendOptions {
+                            segment,
+                            delay_ms,
+                            max_message: None,
+                        },
+                    });
+                }
+                hub.on.emit(LessonMsg::Applied(Place::Playground, key));
+            }
+        });
+    }
 
     use_effect_with((), |_| {
         // Effects run once the first render is in the DOM: the budget script
@@ -439,6 +559,7 @@ pub fn Playground() -> Html {
         if let Some(notice) = &view.notice {
             <div class="notice" role="status" id="notice">{ notice }</div>
         }
+        { lesson::bar(&hub, &Evidence::Playground(&state)) }
         <main class="grid">
             <section class="panel" id="compose" aria-labelledby="compose-h">
                 <h2 id="compose-h">{ "1 · Compose" }</h2>

@@ -1,0 +1,266 @@
+//! The Lessons tab and the lesson bar over the tab a lesson is done in.
+//!
+//! The app root holds which lesson is open, the progress and a pending
+//! **Set it up**, and shares them as a [`LessonHub`] context. The tab a
+//! setup is for applies it once ([`LessonHub::take_setup`]) and draws the
+//! bar ([`bar`]) from its own state: the checks
+//! (`model::lesson_checks`) read exactly what that tab shows.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use wasm_bindgen::{JsCast, JsValue};
+use yew::prelude::*;
+
+use crate::model::lessons::{source, verdict, Evidence, Place, Progress, Setup, LESSONS};
+
+/// The `localStorage` key of the progress.
+const STORAGE_KEY: &str = "wirelab.lessons";
+
+/// What the lessons' parts tell the app root.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LessonMsg {
+    /// Show lesson `n` (0-based) in the Lessons tab.
+    Open(usize),
+    /// **Set it up** was pressed on lesson `n`.
+    SetUp(usize),
+    /// A tab applied the setup: its session key at that moment.
+    Applied(Place, u32),
+    /// A part of lesson `n` passed (`turn`: the Your turn part).
+    Passed { lesson: usize, turn: bool },
+    /// Hide the lesson bar.
+    Close,
+}
+
+/// The lessons' state, held by the app root.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Lessons {
+    pub open: Option<usize>,
+    /// The last **Set it up**: which lesson, and a number that grows.
+    pub pending: Option<(usize, u32)>,
+    /// The tab and its session key when the setup was applied.
+    pub baseline: Option<(Place, u32)>,
+    pub progress: Progress,
+}
+
+impl Lessons {
+    /// With the progress kept in this browser and the lesson a link opens.
+    pub fn load(open: Option<usize>) -> Lessons {
+        Lessons {
+            open,
+            progress: Progress::from_text(&storage("getItem", None).unwrap_or_default()),
+            ..Lessons::default()
+        }
+    }
+}
+
+impl Reducible for Lessons {
+    type Action = LessonMsg;
+
+    fn reduce(self: Rc<Self>, msg: LessonMsg) -> Rc<Self> {
+        if let LessonMsg::Passed { lesson, turn } = msg {
+            let mut progress = self.progress;
+            progress.pass(lesson, turn);
+            if progress == self.progress {
+                // Passing again changes nothing: no new state, no redraw.
+                return self;
+            }
+        }
+        let mut l = Rc::unwrap_or_clone(self);
+        match msg {
+            LessonMsg::Open(n) => l.open = Some(n),
+            LessonMsg::SetUp(n) => {
+                l.open = Some(n);
+                l.pending = Some((n, l.pending.map_or(1, |(_, k)| k + 1)));
+                l.baseline = None;
+            }
+            LessonMsg::Applied(place, key) => l.baseline = Some((place, key)),
+            LessonMsg::Passed { lesson, turn } => {
+                l.progress.pass(lesson, turn);
+                storage("setItem", Some(&l.progress.to_text()));
+            }
+            LessonMsg::Close => l.open = None,
+        }
+        Rc::new(l)
+    }
+}
+
+/// `localStorage.getItem(KEY)` or `setItem(KEY, value)`, through js_sys
+/// (no web-sys feature for one key); `None` where storage is off.
+fn storage(method: &str, value: Option<&str>) -> Option<String> {
+    let window = web_sys::window()?;
+    let store = js_sys::Reflect::get(&window, &"localStorage".into()).ok()?;
+    let call: js_sys::Function = js_sys::Reflect::get(&store, &method.into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let key = JsValue::from_str(STORAGE_KEY);
+    let out = match value {
+        Some(v) => call.call2(&store, &key, &v.into()),
+        None => call.call1(&store, &key),
+    };
+    out.ok()?.as_string()
+}
+
+/// The lessons as every tab sees them.
+#[derive(Clone, PartialEq)]
+pub struct LessonHub {
+    pub lessons: Rc<Lessons>,
+    /// The last setup number applied, so a tab mounted again does not
+    /// apply it twice.
+    pub applied: Rc<Cell<u32>>,
+    pub on: Callback<LessonMsg>,
+}
+
+impl LessonHub {
+    /// The pending setup, if it is for `place` and not applied yet; marks it
+    /// applied.
+    pub fn take_setup(&self, place: Place) -> Option<Setup> {
+        let (n, k) = self.lessons.pending?;
+        let setup = LESSONS[n].setup;
+        (setup.place() == place && self.applied.get() < k).then(|| {
+            self.applied.set(k);
+            setup
+        })
+    }
+}
+
+/// The bar over a tab while a lesson is open: its two checks, judged on
+/// `evidence` (that tab's state).
+pub fn bar(hub: &Option<LessonHub>, evidence: &Evidence) -> Html {
+    let Some(hub) = hub else {
+        return Html::default();
+    };
+    let Some(n) = hub.lessons.open else {
+        return Html::default();
+    };
+    let lesson = &LESSONS[n];
+    let baseline = hub.lessons.baseline;
+    let check = verdict(lesson.check, evidence, baseline);
+    let turn = verdict(lesson.turn_check, evidence, baseline);
+    html! {
+        <LessonBar lesson={n} {check} {turn} on={hub.on.clone()} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BarProps {
+    pub lesson: usize,
+    pub check: Result<String, String>,
+    pub turn: Result<String, String>,
+    pub on: Callback<LessonMsg>,
+}
+
+/// One part's status: **Done** and what was seen, or what is missing.
+fn status(id: &'static str, verdict: &Result<String, String>) -> Html {
+    match verdict {
+        Ok(seen) => html! {
+            <p class="lesson-status" {id} role="status"><strong class="lesson-done">{ "Done" }</strong>{ format!(": {seen}") }</p>
+        },
+        Err(missing) => html! {
+            <p class="lesson-status" {id} role="status"><strong>{ "Not yet" }</strong>{ format!(": {missing}") }</p>
+        },
+    }
+}
+
+#[component]
+pub fn LessonBar(props: &BarProps) -> Html {
+    let lesson = &LESSONS[props.lesson];
+    {
+        let on = props.on.clone();
+        let passed = (props.lesson, props.check.is_ok(), props.turn.is_ok());
+        use_effect_with(passed, move |&(lesson, check, turn)| {
+            if check {
+                on.emit(LessonMsg::Passed {
+                    lesson,
+                    turn: false,
+                });
+            }
+            if turn {
+                on.emit(LessonMsg::Passed { lesson, turn: true });
+            }
+        });
+    }
+    let close = props.on.reform(|_: MouseEvent| LessonMsg::Close);
+    html! {
+        <aside class="lesson-bar" id="lesson-bar" aria-label="lesson">
+            <div class="lesson-bar-head">
+                <a href={format!("#lesson={}", props.lesson + 1)}>{ format!("Lesson {} · {}", props.lesson + 1, lesson.title) }</a>
+                <button type="button" class="small" id="lesson-close" onclick={close} aria-label="hide the lesson">{ "×" }</button>
+            </div>
+            <p class="lesson-action">{ lesson.action }</p>
+            { status("lesson-check", &props.check) }
+            <p class="lesson-action"><strong>{ "Your turn: " }</strong>{ lesson.turn }</p>
+            { status("lesson-turn", &props.turn) }
+        </aside>
+    }
+}
+
+/// The Lessons tab: the twelve, and the open one.
+#[component]
+pub fn LessonsPage() -> Html {
+    let Some(hub) = use_context::<LessonHub>() else {
+        return Html::default();
+    };
+    let lessons = &hub.lessons;
+    let progress = lessons.progress;
+    let open = lessons.open.unwrap_or(0);
+    let items = LESSONS.iter().enumerate().map(|(i, l)| {
+        let mark = if progress.done(i) {
+            "✓ both parts done"
+        } else if progress.checked & (1 << i) != 0 {
+            "✓ set-up check done"
+        } else {
+            ""
+        };
+        html! {
+            <li class={classes!((i == open).then_some("on"))}>
+                <a href={format!("#lesson={}", i + 1)} id={format!("lesson-link-{}", i + 1)}>{ l.title }</a>
+                if !mark.is_empty() { <span class="lesson-mark">{ format!(" {mark}") }</span> }
+            </li>
+        }
+    });
+    let lesson = &LESSONS[open];
+    let setup = hub.on.reform(move |_: MouseEvent| LessonMsg::SetUp(open));
+    let what = match lesson.setup {
+        Setup::Playground {
+            preset,
+            target,
+            segment,
+            delay_ms,
+        } => {
+            let how = if segment == 0 {
+                "whole".to_owned()
+            } else {
+                format!("in {segment}-byte segments, {delay_ms} ms apart")
+            };
+            format!("Playground: the preset {preset:?}, target {target}, sent {how}")
+        }
+        Setup::Framing {
+            payload,
+            segment,
+            delay_ms,
+        } => format!(
+            "Framing: the payload {payload:?}, {segment}-byte segments, {delay_ms} ms apart"
+        ),
+        Setup::Many { connections } => format!("Many connections: {connections} connections"),
+    };
+    html! {
+        <main class="lessons" id="lessons">
+            <nav class="panel lesson-list" aria-labelledby="lessons-h">
+                <h2 id="lessons-h">{ "Lessons" }</h2>
+                <ol>{ for items }</ol>
+            </nav>
+            <article class="panel lesson" id="lesson" aria-labelledby="lesson-h">
+                <h2 id="lesson-h">{ format!("Lesson {} · {}", open + 1, lesson.title) }</h2>
+                <p class="lesson-source">{ "From the tutorial: " }<cite>{ source(lesson.section) }</cite></p>
+                <p>{ lesson.text }</p>
+                <p class="hint">{ format!("Sets up the {what}; then: {}", lesson.action) }</p>
+                <button type="button" class="primary" id="lesson-setup" onclick={setup}>{ "Set it up" }</button>
+                <h3>{ "Your turn" }</h3>
+                <p id="lesson-task">{ lesson.turn }</p>
+                <p class="hint">{ "Each part is checked live against what the relay observes; it shows Done when it passes, and what is missing when it does not." }</p>
+            </article>
+        </main>
+    }
+}
