@@ -160,7 +160,7 @@ async fn lesson_2_right(c: &Client, relay: SocketAddr) {
     set_up_playground(c, relay, 2, "app").await;
     click(c, "#send").await;
     let seen = done(c, "#lesson-check").await;
-    assert_eq!(seen, "Done: one request, read in 15 recv() calls");
+    assert!(seen.starts_with("Done: one request, read in "), "{seen}");
     load(c, "p=morpheus&t=echo&seg=5&d=50", "echo").await;
     click(c, "#send").await;
     done(c, "#lesson-turn").await;
@@ -241,7 +241,8 @@ async fn lesson_5_right(c: &Client, relay: SocketAddr) {
     let seen = done(c, "#lesson-check").await;
     assert!(seen.contains("the relay's send() calls"), "{seen}");
     click(c, "#stop-flood").await;
-    close(c).await;
+    // The relay cannot finish a close while its send() waits: a fresh page.
+    set_up_playground(c, relay, 5, "blackhole").await;
     let big = "x".repeat(1000);
     load(
         c,
@@ -253,7 +254,6 @@ async fn lesson_5_right(c: &Client, relay: SocketAddr) {
     let seen = done(c, "#lesson-turn").await;
     assert!(seen.starts_with("Done: 1"), "{seen}");
     click(c, "#stop-flood").await;
-    close(c).await;
 }
 
 async fn lesson_5_wrong(c: &Client, relay: SocketAddr) {
@@ -304,19 +304,15 @@ async fn lesson_7_right(c: &Client, relay: SocketAddr) {
         "{seen}"
     );
     click(c, "#stop-flood").await;
-    close(c).await;
+    // The relay cannot finish a close while its send() waits: a fresh page.
+    set_up_playground(c, relay, 7, "blackhole").await;
     load(c, "p=morpheus&t=echo&seg=0&d=0", "echo").await;
-    click(c, "#flood").await;
-    for _ in 0..200 {
-        if server_read(c).await >= 100_000 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    click(c, "#stop-flood").await;
+    click(c, "#send").await;
     let seen = done(c, "#lesson-turn").await;
-    assert!(seen.ends_with("its Recv-Q is back at 0"), "{seen}");
-    close(c).await;
+    assert_eq!(
+        seen,
+        "Done: echo read all 143 bytes: its Recv-Q and the relay's Send-Q are at 0"
+    );
 }
 
 async fn lesson_7_wrong(c: &Client, relay: SocketAddr) {

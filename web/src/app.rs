@@ -9,7 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use yew::prelude::*;
 
-use crate::components::lessons::{self as lesson, LessonHub, LessonMsg, Lessons, LessonsPage};
+use crate::components::lessons::{self as lesson, LessonHub, LessonMsg, Lessons};
 use crate::components::{
     Composer, DecodeView, EncodeSteps, HexSource, HexView, ReplayBar, SequenceDiagram, ServerPanel,
     SocketTable, StructureTree, TargetPicker, Transcript,
@@ -163,7 +163,7 @@ impl Tab {
 
     fn view(self) -> Html {
         match self {
-            Tab::Lessons => html! { <LessonsPage /> },
+            Tab::Lessons => Html::default(),
             Tab::Playground => html! { <Playground /> },
             Tab::Framing => html! { <crate::labs::FramingLab /> },
             Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
@@ -207,16 +207,11 @@ fn skip_to_send(e: MouseEvent) {
 /// session, bytes and events survive a visit to the labs or the lessons.
 #[component]
 pub fn App() -> Html {
-    let linked = use_memo((), |_| lesson_from_hash(&current_hash()));
-    let tab = use_state(|| {
-        if linked.is_some() {
-            Tab::Lessons
-        } else {
-            Tab::Playground
-        }
+    let tab = use_state(|| match lesson_from_hash(&current_hash()) {
+        Some(_) => Tab::Lessons,
+        None => Tab::Playground,
     });
-    let lessons = use_reducer(|| Lessons::load(*linked));
-    let applied = use_memo((), |_| std::cell::Cell::new(0u32));
+    let lessons = use_reducer(|| Lessons::load(lesson_from_hash(&current_hash())));
     let on_lesson = {
         let tab = tab.clone();
         let dispatcher = lessons.dispatcher();
@@ -257,7 +252,6 @@ pub fn App() -> Html {
     }
     let hub = LessonHub {
         lessons: std::rc::Rc::new((*lessons).clone()),
-        applied: applied.clone(),
         on: on_lesson,
     };
     let buttons = Tab::ALL.into_iter().map(|t| {
@@ -276,8 +270,10 @@ pub fn App() -> Html {
             <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         }
         <nav class="tabs" role="tablist" aria-label="wirelab modes">{ for buttons }</nav>
-        <ContextProvider<LessonHub> context={hub}>
-            if *tab != Tab::Playground {
+        <ContextProvider<LessonHub> context={hub.clone()}>
+            if *tab == Tab::Lessons {
+                { lesson::page(&hub) }
+            } else if *tab != Tab::Playground {
                 { tab.view() }
             }
             // After the other tab: its element ids come first in the document.
@@ -297,40 +293,32 @@ pub fn Playground() -> Html {
     });
     let socket = use_websocket(make_callback(&dispatcher, Action::Session));
     let hub = use_context::<LessonHub>();
-    {
-        // A lesson's Set it up: a fresh session with its message and options.
-        let pending = hub.as_ref().and_then(|h| h.lessons.pending);
-        let (hub, socket, dispatcher) = (hub.clone(), socket.clone(), dispatcher.clone());
-        let key = state.session.id;
-        use_effect_with(pending, move |_| {
-            let hub = hub.as_ref();
-            if let Some((hub, setup)) =
-                hub.and_then(|h| Some((h, h.take_setup(Place::Playground)?)))
-            {
-                if let Setup::Playground {
-                    preset,
-                    target,
+    // A lesson's Set it up, on the render that brings it: a fresh session
+    // with its message and options.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Playground {
+            preset,
+            target,
+            segment,
+            delay_ms,
+        }) = hub.take_setup(Place::Playground)
+        {
+            socket.close();
+            let composer = crate::model::presets::find(preset)
+                .map(|p| p.composer())
+                .unwrap_or_default();
+            dispatcher.dispatch(Action::Load {
+                composer: Box::new(composer),
+                target: target.into(),
+                send: crate::model::SendOptions {
                     segment,
                     delay_ms,
-                } = setup
-                {
-                    socket.close();
-                    let composer = crate::model::presets::find(preset)
-                        .map(|p| p.composer())
-                        .unwrap_or_default();
-                    dispatcher.dispatch(Action::Load {
-                        composer: Box::new(composer),
-                        target: target.into(),
-                        send: crate::model::SendOptions {
-                            segment,
-                            delay_ms,
-                            max_message: None,
-                        },
-                    });
-                }
-                hub.on.emit(LessonMsg::Applied(Place::Playground, key));
-            }
-        });
+                    max_message: None,
+                },
+            });
+            hub.on
+                .emit(LessonMsg::Applied(Place::Playground, state.session.id));
+        }
     }
 
     use_effect_with((), |_| {

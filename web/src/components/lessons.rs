@@ -6,8 +6,8 @@
 //! bar ([`bar`]) from its own state: the checks
 //! (`model::lesson_checks`) read exactly what that tab shows.
 
-use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use wasm_bindgen::{JsCast, JsValue};
 use yew::prelude::*;
@@ -102,31 +102,45 @@ fn storage(method: &str, value: Option<&str>) -> Option<String> {
     out.ok()?.as_string()
 }
 
+/// The last setup number applied, so that a tab mounted again does not
+/// apply it twice (one page, one thread).
+static APPLIED: AtomicU32 = AtomicU32::new(0);
+
 /// The lessons as every tab sees them.
 #[derive(Clone, PartialEq)]
 pub struct LessonHub {
     pub lessons: Rc<Lessons>,
-    /// The last setup number applied, so a tab mounted again does not
-    /// apply it twice.
-    pub applied: Rc<Cell<u32>>,
     pub on: Callback<LessonMsg>,
 }
 
 impl LessonHub {
     /// The pending setup, if it is for `place` and not applied yet; marks it
-    /// applied.
+    /// applied. Tabs call it as they render (no effect hook: each costs the
+    /// page's size budget), so a setup is applied on the render that shows it.
     pub fn take_setup(&self, place: Place) -> Option<Setup> {
         let (n, k) = self.lessons.pending?;
         let setup = LESSONS[n].setup;
-        (setup.place() == place && self.applied.get() < k).then(|| {
-            self.applied.set(k);
+        (setup.place() == place && APPLIED.load(Ordering::Relaxed) < k).then(|| {
+            APPLIED.store(k, Ordering::Relaxed);
             setup
         })
     }
 }
 
+/// One part's status: **Done** and what was seen, or what is missing.
+fn status(id: &'static str, verdict: &Result<String, String>) -> Html {
+    let (word, class, text) = match verdict {
+        Ok(seen) => ("Done", "lesson-done", seen),
+        Err(missing) => ("Not yet", "", missing),
+    };
+    html! {
+        <p class="lesson-status" {id} role="status"><strong {class}>{ word }</strong>{ ": " }{ text }</p>
+    }
+}
+
 /// The bar over a tab while a lesson is open: its two checks, judged on
-/// `evidence` (that tab's state).
+/// `evidence` (that tab's state). A part that passes is recorded as the
+/// bar renders (the reducer ignores a pass it already has).
 pub fn bar(hub: &Option<LessonHub>, evidence: &Evidence) -> Html {
     let Some(hub) = hub else {
         return Html::default();
@@ -138,113 +152,50 @@ pub fn bar(hub: &Option<LessonHub>, evidence: &Evidence) -> Html {
     let baseline = hub.lessons.baseline;
     let check = verdict(lesson.check, evidence, baseline);
     let turn = verdict(lesson.turn_check, evidence, baseline);
-    html! {
-        <LessonBar lesson={n} {check} {turn} on={hub.on.clone()} />
+    let progress = hub.lessons.progress;
+    for (ok, turn, done) in [
+        (check.is_ok(), false, progress.checked),
+        (turn.is_ok(), true, progress.turned),
+    ] {
+        if ok && done & (1 << n) == 0 {
+            hub.on.emit(LessonMsg::Passed { lesson: n, turn });
+        }
     }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct BarProps {
-    pub lesson: usize,
-    pub check: Result<String, String>,
-    pub turn: Result<String, String>,
-    pub on: Callback<LessonMsg>,
-}
-
-/// One part's status: **Done** and what was seen, or what is missing.
-fn status(id: &'static str, verdict: &Result<String, String>) -> Html {
-    match verdict {
-        Ok(seen) => html! {
-            <p class="lesson-status" {id} role="status"><strong class="lesson-done">{ "Done" }</strong>{ format!(": {seen}") }</p>
-        },
-        Err(missing) => html! {
-            <p class="lesson-status" {id} role="status"><strong>{ "Not yet" }</strong>{ format!(": {missing}") }</p>
-        },
-    }
-}
-
-#[component]
-pub fn LessonBar(props: &BarProps) -> Html {
-    let lesson = &LESSONS[props.lesson];
-    {
-        let on = props.on.clone();
-        let passed = (props.lesson, props.check.is_ok(), props.turn.is_ok());
-        use_effect_with(passed, move |&(lesson, check, turn)| {
-            if check {
-                on.emit(LessonMsg::Passed {
-                    lesson,
-                    turn: false,
-                });
-            }
-            if turn {
-                on.emit(LessonMsg::Passed { lesson, turn: true });
-            }
-        });
-    }
-    let close = props.on.reform(|_: MouseEvent| LessonMsg::Close);
     html! {
         <aside class="lesson-bar" id="lesson-bar" aria-label="lesson">
             <div class="lesson-bar-head">
-                <a href={format!("#lesson={}", props.lesson + 1)}>{ format!("Lesson {} · {}", props.lesson + 1, lesson.title) }</a>
-                <button type="button" class="small" id="lesson-close" onclick={close} aria-label="hide the lesson">{ "×" }</button>
+                <a href={format!("#lesson={}", n + 1)}>{ format!("Lesson {} · {}", n + 1, lesson.title) }</a>
+                <button type="button" class="small" id="lesson-close" onclick={hub.on.reform(|_| LessonMsg::Close)} aria-label="hide the lesson">{ "×" }</button>
             </div>
-            <p class="lesson-action">{ lesson.action }</p>
-            { status("lesson-check", &props.check) }
-            <p class="lesson-action"><strong>{ "Your turn: " }</strong>{ lesson.turn }</p>
-            { status("lesson-turn", &props.turn) }
+            <p>{ lesson.action }</p>
+            { status("lesson-check", &check) }
+            <p><strong>{ "Your turn: " }</strong>{ lesson.turn }</p>
+            { status("lesson-turn", &turn) }
         </aside>
     }
 }
 
 /// The Lessons tab: the twelve, and the open one.
-#[component]
-pub fn LessonsPage() -> Html {
-    let Some(hub) = use_context::<LessonHub>() else {
-        return Html::default();
-    };
+pub fn page(hub: &LessonHub) -> Html {
     let lessons = &hub.lessons;
     let progress = lessons.progress;
     let open = lessons.open.unwrap_or(0);
     let items = LESSONS.iter().enumerate().map(|(i, l)| {
         let mark = if progress.done(i) {
-            "✓ both parts done"
+            " ✓ both parts done"
         } else if progress.checked & (1 << i) != 0 {
-            "✓ set-up check done"
+            " ✓ set-up check done"
         } else {
             ""
         };
         html! {
-            <li class={classes!((i == open).then_some("on"))}>
-                <a href={format!("#lesson={}", i + 1)} id={format!("lesson-link-{}", i + 1)}>{ l.title }</a>
-                if !mark.is_empty() { <span class="lesson-mark">{ format!(" {mark}") }</span> }
+            <li class={(i == open).then_some("on")}>
+                <a href={format!("#lesson={}", i + 1)}>{ l.title }</a>
+                <span class="lesson-mark">{ mark }</span>
             </li>
         }
     });
     let lesson = &LESSONS[open];
-    let setup = hub.on.reform(move |_: MouseEvent| LessonMsg::SetUp(open));
-    let what = match lesson.setup {
-        Setup::Playground {
-            preset,
-            target,
-            segment,
-            delay_ms,
-        } => {
-            let how = if segment == 0 {
-                "whole".to_owned()
-            } else {
-                format!("in {segment}-byte segments, {delay_ms} ms apart")
-            };
-            format!("Playground: the preset {preset:?}, target {target}, sent {how}")
-        }
-        Setup::Framing {
-            payload,
-            segment,
-            delay_ms,
-        } => format!(
-            "Framing: the payload {payload:?}, {segment}-byte segments, {delay_ms} ms apart"
-        ),
-        Setup::Many { connections } => format!("Many connections: {connections} connections"),
-    };
     html! {
         <main class="lessons" id="lessons">
             <nav class="panel lesson-list" aria-labelledby="lessons-h">
@@ -255,11 +206,11 @@ pub fn LessonsPage() -> Html {
                 <h2 id="lesson-h">{ format!("Lesson {} · {}", open + 1, lesson.title) }</h2>
                 <p class="lesson-source">{ "From the tutorial: " }<cite>{ source(lesson.section) }</cite></p>
                 <p>{ lesson.text }</p>
-                <p class="hint">{ format!("Sets up the {what}; then: {}", lesson.action) }</p>
-                <button type="button" class="primary" id="lesson-setup" onclick={setup}>{ "Set it up" }</button>
+                <p class="hint">{ lesson.action }</p>
+                <button type="button" class="primary" id="lesson-setup" onclick={hub.on.reform(move |_| LessonMsg::SetUp(open))}>{ "Set it up" }</button>
                 <h3>{ "Your turn" }</h3>
                 <p id="lesson-task">{ lesson.turn }</p>
-                <p class="hint">{ "Each part is checked live against what the relay observes; it shows Done when it passes, and what is missing when it does not." }</p>
+                <p class="hint">{ "Set it up puts the lesson's message, target, segment size and delay in place, in the tab it is done in. Each part is checked live against what the relay observes: Done when it passes, and what is missing when it does not." }</p>
             </article>
         </main>
     }

@@ -117,24 +117,20 @@ pub fn FramingLab() -> Html {
     ];
 
     let hub = use_context::<LessonHub>();
-    {
-        // A lesson's Set it up: its payload, segment size and delay.
-        let pending = hub.as_ref().and_then(|h| h.lessons.pending);
-        let (hub, lab, key) = (hub.clone(), lab.dispatcher(), lesson_facts(&lab).key);
-        use_effect_with(pending, move |_| {
-            let Some(hub) = hub else { return };
-            if let Some(Setup::Framing {
-                payload,
-                segment,
-                delay_ms,
-            }) = hub.take_setup(Place::Framing)
-            {
-                lab.dispatch(LabAction::SetPayload(payload.into()));
-                lab.dispatch(LabAction::SetSegment(segment));
-                lab.dispatch(LabAction::SetDelay(delay_ms));
-                hub.on.emit(LessonMsg::Applied(Place::Framing, key));
-            }
-        });
+    // A lesson's Set it up, on the render that brings it.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Framing {
+            payload,
+            segment,
+            delay_ms,
+        }) = hub.take_setup(Place::Framing)
+        {
+            lab.dispatch(LabAction::SetPayload(payload.into()));
+            lab.dispatch(LabAction::SetSegment(segment));
+            lab.dispatch(LabAction::SetDelay(delay_ms));
+            hub.on
+                .emit(LessonMsg::Applied(Place::Framing, lesson_facts(&lab).key));
+        }
     }
     let lesson_bar = crate::components::lessons::bar(&hub, &Evidence::Framing(lesson_facts(&lab)));
 

@@ -162,17 +162,13 @@ pub fn ManyConnections() -> Html {
     let run = use_mut_ref(|| 0u32);
 
     let hub = use_context::<LessonHub>();
-    {
-        // A lesson's Set it up: how many connections.
-        let pending = hub.as_ref().and_then(|h| h.lessons.pending);
-        let (hub, count, key) = (hub.clone(), count.clone(), lab.borrow().run);
-        use_effect_with(pending, move |_| {
-            let Some(hub) = hub else { return };
-            if let Some(Setup::Many { connections }) = hub.take_setup(Place::Many) {
-                count.set(connections);
-                hub.on.emit(LessonMsg::Applied(Place::Many, key));
-            }
-        });
+    // A lesson's Set it up, on the render that brings it.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Many { connections }) = hub.take_setup(Place::Many) {
+            count.set(connections);
+            hub.on
+                .emit(LessonMsg::Applied(Place::Many, lab.borrow().run));
+        }
     }
 
     let on_count = {

@@ -332,32 +332,30 @@ pub fn both_queues_full(e: &Evidence) -> Verdict {
     Ok(format!("{words}: both full, so the relay's send() waits"))
 }
 
-/// Lesson 7, your turn: a server that reads empties its Recv-Q.
+/// Lesson 7, your turn: a server that reads keeps both queues empty.
 pub fn echo_drained(e: &Evidence) -> Verdict {
     let s = playground(e)?;
     on(s, "echo")?;
-    match s.session.flood {
-        None => return Err("no flood yet: press Flood".into()),
-        Some(f) if f.running() => return Err("the flood is still running: Stop it".into()),
-        Some(_) => {}
-    }
     let read = s.observe.recv_bytes;
-    if read < 100_000 {
+    if read == 0 || read < s.session.sent as u64 {
         return Err(format!(
-            "echo read {} bytes; let the flood run past 100,000",
-            group_digits(read)
+            "echo has read {} of the {} bytes sent",
+            group_digits(read),
+            group_digits(s.session.sent as u64)
         ));
     }
-    match recv_q(s) {
-        0 => Ok(format!(
-            "echo read {} bytes and its Recv-Q is back at 0",
-            group_digits(read)
-        )),
-        q => Err(format!(
-            "echo's Recv-Q still holds {} bytes",
+    let (r, q) = (recv_q(s), s.observe.relay.info.map_or(0, |i| i.send_q));
+    if r > 0 || q > 0 {
+        return Err(format!(
+            "echo's Recv-Q holds {} bytes and the relay's Send-Q {}",
+            group_digits(r),
             group_digits(q)
-        )),
+        ));
     }
+    Ok(format!(
+        "echo read all {} bytes: its Recv-Q and the relay's Send-Q are at 0",
+        group_digits(read)
+    ))
 }
 
 fn echoed(m: ManyFacts, least: usize) -> Verdict {

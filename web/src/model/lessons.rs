@@ -209,7 +209,7 @@ pub const LESSONS: [Lesson; 12] = [
         setup: play("morpheus", "blackhole", 0, 0),
         action: "Press Flood and read the socket table.",
         check: check::both_queues_full,
-        turn: "Now a server that reads: flood echo, Stop after a moment, and see its Recv-Q back at 0 once it has read everything.",
+        turn: "Now a server that reads: Send the message to echo. Its recv() takes the bytes out of the Recv-Q as they come, so both queues stay at 0.",
         turn_check: check::echo_drained,
     },
     Lesson {
@@ -285,15 +285,15 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// `checked.turned` in hex: what `localStorage` keeps.
+    /// `checked.turned`, two bit sets in decimal: what `localStorage` keeps.
     pub fn to_text(self) -> String {
-        format!("{:x}.{:x}", self.checked, self.turned)
+        format!("{}.{}", self.checked, self.turned)
     }
 
     /// [`Progress::to_text`] read back; anything else is no progress.
     pub fn from_text(text: &str) -> Progress {
         let mask = (1u32 << LESSONS.len()) - 1;
-        let mut parts = text.split('.').map(|p| u32::from_str_radix(p, 16).ok());
+        let mut parts = text.split('.').map(|p| p.parse::<u32>().ok());
         match (parts.next().flatten(), parts.next().flatten(), parts.next()) {
             (Some(checked), Some(turned), None) => Progress {
                 checked: checked & mask,

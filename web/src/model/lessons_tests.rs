@@ -354,34 +354,20 @@ fn lessons_6_and_7_the_queues() {
     );
 
     let mut s = session("echo");
+    sent(&mut s, &frame());
     assert_eq!(
         echo_drained(&play(&s)),
-        Err("no flood yet: press Flood".into())
+        Err("echo has read 0 of the 143 bytes sent".into())
     );
-    let flood = |end| SessionAction::Flood {
-        id: ID,
-        at: 3.0,
-        progress: FloodProgress {
-            offered: 300_000,
-            messages: 3,
-            buffered: 0,
-            end,
-        },
-    };
-    reduce(&mut s, Action::Session(flood(FloodEnd::Running)));
+    recv(&mut s, 143, None);
+    event(&mut s, Observed::ServerSocket(queues(143, 0)));
     assert!(echo_drained(&play(&s))
         .unwrap_err()
-        .contains("still running"));
-    reduce(&mut s, Action::Session(flood(FloodEnd::Stopped)));
-    recv(&mut s, 300_000, None);
-    event(&mut s, Observed::ServerSocket(queues(5000, 0)));
-    assert!(echo_drained(&play(&s))
-        .unwrap_err()
-        .contains("still holds 5,000"));
+        .contains("Recv-Q holds 143 bytes"));
     event(&mut s, Observed::ServerSocket(queues(0, 0)));
     assert_eq!(
         echo_drained(&play(&s)),
-        Ok("echo read 300,000 bytes and its Recv-Q is back at 0".into())
+        Ok("echo read all 143 bytes: its Recv-Q and the relay's Send-Q are at 0".into())
     );
 }
 
