@@ -127,15 +127,28 @@ impl LessonHub {
     }
 }
 
+/// Text for HTML: lesson texts and check results hold no markup.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+/// Markup made as text: the lessons' static parts are strings, not
+/// `html!` trees, whose code would cost the page's size budget many
+/// times more. Only what reacts (the buttons) is a yew element.
+fn raw(markup: String) -> Html {
+    Html::from_html_unchecked(markup.into())
+}
+
 /// One part's status: **Done** and what was seen, or what is missing.
-fn status(id: &'static str, verdict: &Result<String, String>) -> Html {
+fn status(id: &str, verdict: &Result<String, String>) -> String {
     let (word, class, text) = match verdict {
         Ok(seen) => ("Done", "lesson-done", seen),
         Err(missing) => ("Not yet", "", missing),
     };
-    html! {
-        <p class="lesson-status" {id} role="status"><strong {class}>{ word }</strong>{ ": " }{ text }</p>
-    }
+    format!(
+        r#"<p class="lesson-status" id="{id}" role="status"><strong class="{class}">{word}</strong>: {}</p>"#,
+        esc(text)
+    )
 }
 
 /// The bar over a tab while a lesson is open: its two checks, judged on
@@ -161,16 +174,19 @@ pub fn bar(hub: &Option<LessonHub>, evidence: &Evidence) -> Html {
             hub.on.emit(LessonMsg::Passed { lesson: n, turn });
         }
     }
+    let body = format!(
+        r##"<div><a href="#lesson={k}">Lesson {k} · {}</a><p>{}</p>{}<p><strong>Your turn: </strong>{}</p>{}</div>"##,
+        esc(lesson.title),
+        esc(lesson.action),
+        status("lesson-check", &check),
+        esc(lesson.turn),
+        status("lesson-turn", &turn),
+        k = n + 1,
+    );
     html! {
         <aside class="lesson-bar" id="lesson-bar" aria-label="lesson">
-            <div class="lesson-bar-head">
-                <a href={format!("#lesson={}", n + 1)}>{ format!("Lesson {} · {}", n + 1, lesson.title) }</a>
-                <button type="button" class="small" id="lesson-close" onclick={hub.on.reform(|_| LessonMsg::Close)} aria-label="hide the lesson">{ "×" }</button>
-            </div>
-            <p>{ lesson.action }</p>
-            { status("lesson-check", &check) }
-            <p><strong>{ "Your turn: " }</strong>{ lesson.turn }</p>
-            { status("lesson-turn", &turn) }
+            <button type="button" class="small" id="lesson-close" onclick={hub.on.reform(|_| LessonMsg::Close)} aria-label="hide the lesson">{ "×" }</button>
+            { raw(body) }
         </aside>
     }
 }
@@ -180,7 +196,8 @@ pub fn page(hub: &LessonHub) -> Html {
     let lessons = &hub.lessons;
     let progress = lessons.progress;
     let open = lessons.open.unwrap_or(0);
-    let items = LESSONS.iter().enumerate().map(|(i, l)| {
+    let mut list = String::from(r#"<nav class="panel lesson-list" aria-labelledby="lessons-h"><h2 id="lessons-h">Lessons</h2><ol>"#);
+    for (i, l) in LESSONS.iter().enumerate() {
         let mark = if progress.done(i) {
             " ✓ both parts done"
         } else if progress.checked & (1 << i) != 0 {
@@ -188,29 +205,34 @@ pub fn page(hub: &LessonHub) -> Html {
         } else {
             ""
         };
-        html! {
-            <li class={(i == open).then_some("on")}>
-                <a href={format!("#lesson={}", i + 1)}>{ l.title }</a>
-                <span class="lesson-mark">{ mark }</span>
-            </li>
-        }
-    });
+        let on = if i == open { " class=\"on\"" } else { "" };
+        list += &format!(
+            r##"<li{on}><a href="#lesson={}">{}</a><span class="lesson-mark">{mark}</span></li>"##,
+            i + 1,
+            esc(l.title)
+        );
+    }
+    list += "</ol></nav>";
     let lesson = &LESSONS[open];
+    let head = format!(
+        r#"<div><h2 id="lesson-h">Lesson {} · {}</h2><p class="lesson-source">From the tutorial: <cite>{}</cite></p><p>{}</p><p class="hint">{}</p></div>"#,
+        open + 1,
+        esc(lesson.title),
+        esc(&source(lesson.section)),
+        esc(lesson.text),
+        esc(lesson.action)
+    );
+    let tail = format!(
+        r#"<div><h3>Your turn</h3><p id="lesson-task">{}</p><p class="hint">Set it up puts the lesson's message, target, segment size and delay in place, in the tab it is done in. Each part is checked live against what the relay observes: Done when it passes, and what is missing when it does not.</p></div>"#,
+        esc(lesson.turn)
+    );
     html! {
         <main class="lessons" id="lessons">
-            <nav class="panel lesson-list" aria-labelledby="lessons-h">
-                <h2 id="lessons-h">{ "Lessons" }</h2>
-                <ol>{ for items }</ol>
-            </nav>
+            { raw(list) }
             <article class="panel lesson" id="lesson" aria-labelledby="lesson-h">
-                <h2 id="lesson-h">{ format!("Lesson {} · {}", open + 1, lesson.title) }</h2>
-                <p class="lesson-source">{ "From the tutorial: " }<cite>{ source(lesson.section) }</cite></p>
-                <p>{ lesson.text }</p>
-                <p class="hint">{ lesson.action }</p>
+                { raw(head) }
                 <button type="button" class="primary" id="lesson-setup" onclick={hub.on.reform(move |_| LessonMsg::SetUp(open))}>{ "Set it up" }</button>
-                <h3>{ "Your turn" }</h3>
-                <p id="lesson-task">{ lesson.turn }</p>
-                <p class="hint">{ "Set it up puts the lesson's message, target, segment size and delay in place, in the tab it is done in. Each part is checked live against what the relay observes: Done when it passes, and what is missing when it does not." }</p>
+                { raw(tail) }
             </article>
         </main>
     }
