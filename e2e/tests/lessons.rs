@@ -459,3 +459,94 @@ async fn lesson_12_wrong(c: &Client, relay: SocketAddr) {
     )
     .await;
 }
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`):
+/// fantoccini has no call for emulated media.
+#[derive(Debug)]
+struct Cdp(&'static str, serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn color_scheme(c: &Client, scheme: &str) {
+    c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+    ))
+    .await
+    .expect("emulate prefers-color-scheme");
+}
+
+/// Issue 20's navigation: switching tabs keeps the Playground's session
+/// (connection, bytes, events); its picker leaves out the framing lab's
+/// targets and offers lesson 12's. Then the Lessons tab and a lesson bar,
+/// light and dark, at 1280 and 390 px (screenshots `lessons-*.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_keep_the_playground_and_the_lessons_look_right() {
+    run(async |c: &Client, relay: SocketAddr| {
+        let visit = VISITS.fetch_add(1, Ordering::Relaxed);
+        c.goto(&format!("http://{relay}/?lesson-visit={visit}#p=morpheus&t=echo&seg=0&d=0"))
+            .await
+            .expect("open the playground");
+        wait_picked(c, "echo").await;
+        let options = c
+            .execute(
+                "return [...document.querySelectorAll('#target option')].map(o => o.value)",
+                vec![],
+            )
+            .await
+            .expect("the picker's options");
+        let options: Vec<String> = serde_json::from_value(options).unwrap();
+        for lab in ["fixed", "lines", "prefix", "close"] {
+            assert!(!options.iter().any(|o| o == lab), "{options:?}");
+        }
+        for name in ["app", "echo", "blackhole", "refused", "reset"] {
+            assert!(options.iter().any(|o| o == name), "{options:?}");
+        }
+        click(c, "#send").await;
+        wait_text(c, "#conn-state", |t| t == "connected").await;
+        let transcript = wait_text(c, "#transcript", |t| t.contains("received 143 bytes")).await;
+        click(c, "#tab-framing").await;
+        wait_text(c, "#framing-h", |t| !t.is_empty()).await;
+        click(c, "#tab-lessons").await;
+        wait_text(c, "#lesson-h", |t| t.starts_with("Lesson 1 ·")).await;
+        click(c, "#tab-playground").await;
+        assert_eq!(text_of(c, "#conn-state").await, "connected");
+        assert_eq!(text_of(c, "#transcript").await, transcript);
+
+        for scheme in ["light", "dark"] {
+            color_scheme(c, scheme).await;
+            for (w, h) in [(1280, 800), (390, 844)] {
+                c.set_window_size(w, h).await.expect("window size");
+                let visit = VISITS.fetch_add(1, Ordering::Relaxed);
+                c.goto(&format!("http://{relay}/?lesson-visit={visit}#lesson=4"))
+                    .await
+                    .expect("open lesson 4");
+                wait_text(c, "#lesson-h", |t| t.starts_with("Lesson 4 ·")).await;
+                screenshot(c, &format!("lessons-tab-{w}-{scheme}"), "body").await;
+                click(c, "#lesson-setup").await;
+                wait_text(c, "#target-description", |t| !t.is_empty()).await;
+                click(c, "#send").await;
+                done(c, "#lesson-check").await;
+                screenshot(c, &format!("lessons-bar-{w}-{scheme}"), "#lesson-bar").await;
+            }
+        }
+        c.set_window_size(1280, 800).await.expect("window size");
+    })
+    .await;
+}
