@@ -79,17 +79,6 @@ async fn not_yet(c: &Client, part: &str, why: &str) {
     wait_text(c, part, |t| t.starts_with("Not yet: ") && t.contains(why)).await;
 }
 
-/// The server's total bytes read, from the Server panel.
-async fn server_read(c: &Client) -> u64 {
-    let totals = text_of(c, "#server-totals").await;
-    totals
-        .split(", ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lessons_1_to_6_done_right_and_wrong() {
     run(async |c: &Client, relay: SocketAddr| {
@@ -539,6 +528,11 @@ async fn tabs_keep_the_playground_and_the_lessons_look_right() {
                     .expect("open lesson 4");
                 wait_text(c, "#lesson-h", |t| t.starts_with("Lesson 4 ·")).await;
                 screenshot(c, &format!("lessons-tab-{w}-{scheme}"), "body").await;
+                let wide = c
+                    .execute("return [document.documentElement.scrollWidth, [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)]", vec![])
+                    .await
+                    .expect("measure");
+                assert_eq!(wide[1], json!([]), "wider than the window at {w} px: {wide}");
                 click(c, "#lesson-setup").await;
                 wait_text(c, "#target-description", |t| !t.is_empty()).await;
                 click(c, "#send").await;

@@ -196,7 +196,9 @@ pub fn page(hub: &LessonHub) -> Html {
     let lessons = &hub.lessons;
     let progress = lessons.progress;
     let open = lessons.open.unwrap_or(0);
-    let mut list = String::from(r#"<nav class="panel lesson-list" aria-labelledby="lessons-h"><h2 id="lessons-h">Lessons</h2><ol>"#);
+    let mut list = String::from(
+        r#"<nav class="panel lesson-list" aria-labelledby="lessons-h"><h2 id="lessons-h">Lessons</h2><ol>"#,
+    );
     for (i, l) in LESSONS.iter().enumerate() {
         let mark = if progress.done(i) {
             " ✓ both parts done"
