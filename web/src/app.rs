@@ -224,32 +224,6 @@ pub fn App() -> Html {
             dispatcher.dispatch(msg);
         })
     };
-    {
-        // `#lesson=N` pasted or clicked: open lesson N.
-        let on_lesson = on_lesson.clone();
-        use_effect_with((), move |_| {
-            let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-                if let Some(n) = lesson_from_hash(&current_hash()) {
-                    on_lesson.emit(LessonMsg::Open(n));
-                }
-            });
-            let window = web_sys::window();
-            if let Some(w) = &window {
-                let _ = w.add_event_listener_with_callback(
-                    "hashchange",
-                    listener.as_ref().unchecked_ref(),
-                );
-            }
-            move || {
-                if let Some(w) = window {
-                    let _ = w.remove_event_listener_with_callback(
-                        "hashchange",
-                        listener.as_ref().unchecked_ref(),
-                    );
-                }
-            }
-        });
-    }
     let hub = LessonHub {
         lessons: std::rc::Rc::new((*lessons).clone()),
         on: on_lesson,
@@ -341,12 +315,17 @@ pub fn Playground() -> Html {
     }
     {
         // A link pasted into this tab changes only the hash: load it.
+        // (`#lesson=N` opens lesson N: one listener serves both.)
         let dispatcher = dispatcher.clone();
+        let lesson_on = hub.as_ref().map(|h| h.on.clone());
         use_effect_with((), move |_| {
             let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 let hash = web_sys::window()
                     .and_then(|w| w.location().hash().ok())
                     .unwrap_or_default();
+                if let (Some(n), Some(on)) = (lesson_from_hash(&hash), &lesson_on) {
+                    on.emit(LessonMsg::Open(n));
+                }
                 if let Some(Shared {
                     composer,
                     target,
