@@ -5,6 +5,8 @@
 //! setup is for applies it once ([`LessonHub::take_setup`]) and draws the
 //! bar ([`bar`]) from its own state: the checks
 //! (`model::lesson_checks`) read exactly what that tab shows.
+//! Plain functions, not components, and text for the static markup:
+//! each component type and `html!` tree costs the page's size budget.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};

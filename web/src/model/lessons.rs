@@ -175,7 +175,7 @@ pub const LESSONS: [Lesson; 12] = [
     Lesson {
         title: "The server's recv() calls and its decoder",
         section: "Server Message Class",
-        text: "The server does the same with what its recv() returns: _read() appends to a buffer, then the same three steps run, each once its bytes are in. The Server panel shows each recv() and what the decoder waits for after it.",
+        text: "The server does the same with what its recv() returns: _read() appends to a buffer, then process_protoheader(), process_jsonheader() and process_request() run, each once its bytes are in. The Server panel shows each recv() and what the decoder waits for after it.",
         setup: play("morpheus", "app", 60, 100),
         action: "Press Send and read the Server panel.",
         check: check::server_waited,
@@ -189,7 +189,7 @@ pub const LESSONS: [Lesson; 12] = [
         setup: play("morpheus", "blackhole", 0, 0),
         action: "Press Flood (not Send) and watch for a short send().",
         check: check::short_send,
-        turn: "Bigger messages fill the buffers in fewer calls: compose a message of at least 1,000 bytes (Custom content) and flood blackhole with it until a send() comes up short again.",
+        turn: "Any message fills them: compose one of your own of at least 1,000 bytes (Custom content) and flood blackhole with it until a send() comes up short again.",
         turn_check: check::short_send_big,
     },
     Lesson {
@@ -209,7 +209,7 @@ pub const LESSONS: [Lesson; 12] = [
         setup: play("morpheus", "blackhole", 0, 0),
         action: "Press Flood and read the socket table.",
         check: check::both_queues_full,
-        turn: "Now a server that reads: Send the message to echo. Its recv() takes the bytes out of the Recv-Q as they come, so both queues stay at 0.",
+        turn: "Now a server that reads: Send the message to echo. Its recv() takes the bytes out of the Recv-Q as they come, so both queues are back at 0 at once.",
         turn_check: check::echo_drained,
     },
     Lesson {
