@@ -1,7 +1,8 @@
 //! The tutorial's app, echo, blackhole and event-loop servers and the
 //! framing lab's `fixed`, `lines`, `prefix` and `close`, run in-process on
 //! loopback and registered as the targets `app`, `echo`, `blackhole`,
-//! `multiconn` and those four names:
+//! `multiconn` and those four names, and lesson 12's `refused` (nothing
+//! listens) and `reset` (closes with unread data):
 //! what makes one `relay` command the whole back end. The relay binary and
 //! the tests start them here. Each reports observed sessions' connections
 //! to the registry's hub ([`Targets::hub`]).
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use protocol::framing::{Framing, Strategy};
 use tutorial::servers::observe::Hook;
-use tutorial::servers::{app, blackhole, echo, event_loop, framing, net};
+use tutorial::servers::{app, blackhole, echo, event_loop, framing, net, reset};
 
 use crate::targets::Targets;
 
@@ -94,6 +95,7 @@ pub fn start_all(
             .into(),
     )?;
     start_framing(targets, &mut servers, shutdown)?;
+    start_errors(targets, &mut servers, shutdown)?;
     Ok(servers)
 }
 
@@ -157,6 +159,46 @@ fn start_framing(
         )?;
     }
     Ok(())
+}
+
+/// Lesson 12's two errors: `refused`, a loopback port that is bound but
+/// never listens (held until shutdown, so no other program takes it), and
+/// `reset`, a server that closes with unread data.
+fn start_errors(
+    targets: &mut Targets,
+    servers: &mut JoinSet<io::Result<()>>,
+    shutdown: &CancellationToken,
+) -> io::Result<()> {
+    let bound = tokio::net::TcpSocket::new_v4()?;
+    bound.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+    let refused_addr = bound.local_addr()?;
+    let held = shutdown.clone();
+    servers.spawn(async move {
+        held.cancelled().await;
+        drop(bound);
+        Ok(())
+    });
+    targets
+        .add(
+            "refused",
+            refused_addr,
+            format!("nothing listens at {refused_addr} (the port is bound, never listening): the kernel answers the SYN with RST, connect() fails with ECONNREFUSED"),
+        )
+        .map_err(|e| io::Error::other(format!("cannot register refused: {e}")))?;
+    let listener = bind_loopback()?;
+    let addr = listener.local_addr()?;
+    servers.spawn(reset::serve_observed(
+        listener,
+        reset::Config::default(),
+        Some(Hook(targets.hub().clone())),
+        shutdown.clone(),
+    ));
+    register(
+        targets,
+        "reset",
+        addr,
+        format!("reset server (embedded, {addr}): reads {} bytes, then closes with the rest unread, so the kernel sends RST: ECONNRESET at the client", reset::READ),
+    )
 }
 
 fn bind_loopback() -> io::Result<tokio::net::TcpListener> {

@@ -195,7 +195,9 @@ async fn targets_and_healthz_are_json() {
             "fixed",
             "lines",
             "multiconn",
-            "prefix"
+            "prefix",
+            "refused",
+            "reset"
         ]
     );
     assert!(targets[0]["description"]

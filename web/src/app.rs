@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 use yew::prelude::*;
 
+use crate::components::lessons::{self as lesson, LessonHub, LessonMsg, Lessons};
 use crate::components::{
     Composer, DecodeView, EncodeSteps, HexSource, HexView, ReplayBar, SequenceDiagram, ServerPanel,
     SocketTable, StructureTree, TargetPicker, Transcript,
@@ -16,6 +17,7 @@ use crate::components::{
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::labs::many::ManyConnections;
 use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
+use crate::model::lessons::{lesson_from_hash, Evidence, Place, Setup, LESSONS};
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
@@ -127,6 +129,8 @@ fn span_callbacks(
 /// The page's modes, one tab each (labs add theirs here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// The lessons: a path through the tutorial.
+    Lessons,
     /// One message, byte by byte.
     Playground,
     /// The four ways to find a message's end.
@@ -137,11 +141,12 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab, in the bar's order.
-    pub const ALL: [Tab; 3] = [Tab::Playground, Tab::Framing, Tab::Many];
+    pub const ALL: [Tab; 4] = [Tab::Lessons, Tab::Playground, Tab::Framing, Tab::Many];
 
     /// The tab button's label.
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Lessons => "Lessons",
             Tab::Playground => "Playground",
             Tab::Framing => "Framing",
             Tab::Many => "Many connections",
@@ -151,6 +156,7 @@ impl Tab {
     /// The tab button's element id.
     pub fn id(self) -> &'static str {
         match self {
+            Tab::Lessons => "tab-lessons",
             Tab::Playground => "tab-playground",
             Tab::Framing => "tab-framing",
             Tab::Many => "tab-many",
@@ -159,11 +165,29 @@ impl Tab {
 
     fn view(self) -> Html {
         match self {
+            Tab::Lessons => Html::default(),
             Tab::Playground => html! { <Playground /> },
             Tab::Framing => html! { <crate::labs::FramingLab /> },
             Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
         }
     }
+}
+
+impl From<Place> for Tab {
+    fn from(place: Place) -> Tab {
+        match place {
+            Place::Playground => Tab::Playground,
+            Place::Framing => Tab::Framing,
+            Place::Many => Tab::Many,
+        }
+    }
+}
+
+/// The page's hash now.
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
 }
 
 /// Moves focus to Send; the link's own navigation would replace the hash,
@@ -180,10 +204,32 @@ fn skip_to_send(e: MouseEvent) {
     }
 }
 
-/// The tab bar over the page; the chosen tab's page below it.
+/// The tab bar over the page; the chosen tab's page below it. The
+/// playground stays mounted (hidden) while another tab shows, so its
+/// session, bytes and events survive a visit to the labs or the lessons.
 #[component]
 pub fn App() -> Html {
-    let tab = use_state(|| Tab::Playground);
+    let tab = use_state(|| match lesson_from_hash(&current_hash()) {
+        Some(_) => Tab::Lessons,
+        None => Tab::Playground,
+    });
+    let lessons = use_reducer(|| Lessons::load(lesson_from_hash(&current_hash())));
+    let on_lesson = {
+        let tab = tab.clone();
+        let dispatcher = lessons.dispatcher();
+        Callback::from(move |msg: LessonMsg| {
+            match &msg {
+                LessonMsg::Open(_) => tab.set(Tab::Lessons),
+                LessonMsg::SetUp(n) => tab.set(LESSONS[*n].setup.place().into()),
+                _ => {}
+            }
+            dispatcher.dispatch(msg);
+        })
+    };
+    let hub = LessonHub {
+        lessons: std::rc::Rc::new((*lessons).clone()),
+        on: on_lesson,
+    };
     let buttons = Tab::ALL.into_iter().map(|t| {
         let tab = tab.clone();
         let selected = *tab == t;
@@ -200,7 +246,15 @@ pub fn App() -> Html {
             <a class="skip-link" id="skip-to-send" href="#send-panel" onclick={skip_to_send}>{ "Skip to Send" }</a>
         }
         <nav class="tabs" role="tablist" aria-label="wirelab modes">{ for buttons }</nav>
-        { tab.view() }
+        <ContextProvider<LessonHub> context={hub.clone()}>
+            if *tab == Tab::Lessons {
+                { lesson::page(&hub) }
+            } else if *tab != Tab::Playground {
+                { tab.view() }
+            }
+            // After the other tab: its element ids come first in the document.
+            <div id="playground-tab" hidden={*tab != Tab::Playground}><Playground /></div>
+        </ContextProvider<LessonHub>>
         </>
     }
 }
@@ -214,6 +268,34 @@ pub fn Playground() -> Html {
         Action::View(ViewAction::Notice(Some(notice)))
     });
     let socket = use_websocket(make_callback(&dispatcher, Action::Session));
+    let hub = use_context::<LessonHub>();
+    // A lesson's Set it up, on the render that brings it: a fresh session
+    // with its message and options.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Playground {
+            preset,
+            target,
+            segment,
+            delay_ms,
+        }) = hub.take_setup(Place::Playground)
+        {
+            socket.close();
+            let composer = crate::model::presets::find(preset)
+                .map(|p| p.composer())
+                .unwrap_or_default();
+            dispatcher.dispatch(Action::Load {
+                composer: Box::new(composer),
+                target: target.into(),
+                send: crate::model::SendOptions {
+                    segment,
+                    delay_ms,
+                    max_message: None,
+                },
+            });
+            hub.on
+                .emit(LessonMsg::Applied(Place::Playground, state.session.id));
+        }
+    }
 
     use_effect_with((), |_| {
         // Effects run once the first render is in the DOM: the budget script
@@ -235,12 +317,17 @@ pub fn Playground() -> Html {
     }
     {
         // A link pasted into this tab changes only the hash: load it.
+        // (`#lesson=N` opens lesson N: one listener serves both.)
         let dispatcher = dispatcher.clone();
+        let lesson_on = hub.as_ref().map(|h| h.on.clone());
         use_effect_with((), move |_| {
             let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 let hash = web_sys::window()
                     .and_then(|w| w.location().hash().ok())
                     .unwrap_or_default();
+                if let (Some(n), Some(on)) = (lesson_from_hash(&hash), &lesson_on) {
+                    on.emit(LessonMsg::Open(n));
+                }
                 if let Some(Shared {
                     composer,
                     target,
@@ -441,6 +528,7 @@ pub fn Playground() -> Html {
         if let Some(notice) = &view.notice {
             <div class="notice" role="status" id="notice">{ notice }</div>
         }
+        { lesson::bar(&hub, &Evidence::Playground(&state)) }
         <main class="grid">
             <section class="panel" id="compose" aria-labelledby="compose-h">
                 <h2 id="compose-h">{ "1 · Compose" }</h2>

@@ -107,7 +107,8 @@ pub fn to_hash(shared: &Shared) -> String {
 /// Reads a hash (with or without the leading `#`); `None` when it carries nothing.
 pub fn from_hash(hash: &str) -> Option<Shared> {
     let hash = hash.strip_prefix('#').unwrap_or(hash);
-    if hash.is_empty() {
+    // `#lesson=N` opens a lesson (the app root reads it), not a message.
+    if hash.is_empty() || hash.starts_with("lesson=") {
         return None;
     }
     let mut composer = Composer::default();

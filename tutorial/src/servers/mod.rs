@@ -10,6 +10,8 @@
 //! - [`framing`] echoes each message framed as it came: a fixed length, a
 //!   delimiter, a length prefix or until EOF (the framing lab).
 //! - [`blackhole`] accepts and never reads: the tutorial's `app-server-test`.
+//! - [`reset`] reads a little and closes with the rest unread: the kernel
+//!   sends RST (the "connection reset" of the tutorial's error table).
 //! - [`observe`] is the optional hook through which a server tells the relay
 //!   what one connection did (recv, send, log lines, socket queues).
 //! - [`net`] binds (SO_REUSEADDR, `''` = all interfaces, IPv6 literals) and
@@ -26,5 +28,6 @@ pub mod framing;
 mod limits;
 pub mod net;
 pub mod observe;
+pub mod reset;
 
 pub use limits::{DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};

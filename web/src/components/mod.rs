@@ -10,6 +10,7 @@ pub mod composer;
 pub mod decode_view;
 pub mod encode_steps;
 pub mod hex_view;
+pub mod lessons;
 pub mod replay_bar;
 pub mod sequence_diagram;
 pub mod server_panel;

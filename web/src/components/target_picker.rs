@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use super::event_value;
 use crate::model::counted;
-use crate::model::relay::relay_is_down;
+use crate::model::relay::{playground_targets, relay_is_down};
 use crate::model::{
     group_digits, Conn, FloodEnd, FloodProgress, SendOptions, Targets, FLOOD_LIMIT,
 };
@@ -78,7 +78,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                 <>
                 <label>{ "target" }
                     <select id="target" onchange={on_pick} disabled={live}>
-                        { for list.iter().map(|t| html! {
+                        { for playground_targets(list, &props.target).into_iter().map(|t| html! {
                             <option value={t.name.clone()} selected={t.name == props.target.as_str()}>{ &t.name }</option>
                         }) }
                     </select>

@@ -12,7 +12,9 @@ use yew::prelude::*;
 use super::framing_model::{Column, Conn, Lab, LabAction, PRESETS};
 use crate::app::socket_url;
 use crate::components::event_value;
+use crate::components::lessons::{LessonHub, LessonMsg};
 use crate::hooks::{use_websocket, SendPlan, SocketHandle};
+use crate::model::lessons::{Evidence, FramingFacts, Place, Setup};
 
 /// The bytes as `hexdump -C` rows (the protocol crate's rows), 8 bytes a
 /// row so that a quarter of a laptop screen holds them without scrolling.
@@ -86,6 +88,18 @@ fn column_view(
     }
 }
 
+/// What the lessons' checks read of the lab.
+fn lesson_facts(lab: &Lab) -> FramingFacts {
+    let mut cuts = [0; 4];
+    for (n, col) in cuts.iter_mut().zip(&lab.columns) {
+        *n = col.cuts.len();
+    }
+    FramingFacts {
+        cuts,
+        key: lab.columns.iter().filter_map(|c| c.session).sum(),
+    }
+}
+
 /// The lab: the payload, the send options, and the four columns.
 #[component]
 pub fn FramingLab() -> Html {
@@ -101,6 +115,24 @@ pub fn FramingLab() -> Html {
         use_websocket(report(2)),
         use_websocket(report(3)),
     ];
+
+    let hub = use_context::<LessonHub>();
+    // A lesson's Set it up, on the render that brings it.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Framing {
+            payload,
+            segment,
+            delay_ms,
+        }) = hub.take_setup(Place::Framing)
+        {
+            lab.dispatch(LabAction::SetPayload(payload.into()));
+            lab.dispatch(LabAction::SetSegment(segment));
+            lab.dispatch(LabAction::SetDelay(delay_ms));
+            hub.on
+                .emit(LessonMsg::Applied(Place::Framing, lesson_facts(&lab).key));
+        }
+    }
+    let lesson_bar = crate::components::lessons::bar(&hub, &Evidence::Framing(lesson_facts(&lab)));
 
     let on_send = {
         let sockets = sockets.clone();
@@ -169,6 +201,7 @@ pub fn FramingLab() -> Html {
     });
     html! {
         <main class="lab" id="framing-lab">
+            { lesson_bar }
             <section class="panel" aria-labelledby="framing-h">
                 <h2 id="framing-h">{ "Framing: four ways to find a message's end" }</h2>
                 <p>{ "TCP carries bytes, not messages: the receiver needs a rule for where one ends. One payload goes to four servers, one per rule; each echoes every message it cuts, framed alike." }</p>

@@ -22,6 +22,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, HtmlSelectElement, MessageEvent, WebSocket};
 use yew::prelude::*;
 
+use crate::components::lessons::{LessonHub, LessonMsg};
+use crate::model::lessons::{Evidence, ManyFacts, Place, Setup};
+
 pub use super::many_model::*;
 
 /// The relay's target running the event-loop server.
@@ -158,6 +161,16 @@ pub fn ManyConnections() -> Html {
     let sockets = use_mut_ref(Vec::<Socket>::new);
     let run = use_mut_ref(|| 0u32);
 
+    let hub = use_context::<LessonHub>();
+    // A lesson's Set it up, on the render that brings it.
+    if let Some(hub) = &hub {
+        if let Some(Setup::Many { connections }) = hub.take_setup(Place::Many) {
+            count.set(connections);
+            hub.on
+                .emit(LessonMsg::Applied(Place::Many, lab.borrow().run));
+        }
+    }
+
     let on_count = {
         let count = count.clone();
         Callback::from(move |e: Event| {
@@ -207,8 +220,16 @@ pub fn ManyConnections() -> Html {
 
     let lab = lab.borrow();
     let conns = &lab.conns;
+    let facts = ManyFacts {
+        connections: conns.len(),
+        echoed: conns.iter().filter(|c| c.echoed()).count(),
+        iterations: lab.iterations.len(),
+        key: lab.run,
+    };
+    let lesson_bar = crate::components::lessons::bar(&hub, &Evidence::Many(facts));
     html! {
         <section class="panel wide many" id="many" aria-labelledby="many-h">
+            { lesson_bar }
             <h2 id="many-h">{ "Many connections: the tutorial's event loop" }</h2>
             <p class="hint">{ format!("The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Every connection sends \"Message 1 from client.\", then, {ROUND_MS} ms later, every connection sends \"Message 2 from client.\"; once all of it is back on a connection, the browser half-closes it.") }</p>
             <div class="many-controls">

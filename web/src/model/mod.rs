@@ -16,10 +16,14 @@
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
+//! - [`lessons`]: the twelve lessons (texts, setups, progress);
+//!   [`lesson_checks`]: their checks, pure functions over the above.
 
 pub mod compose;
 pub mod composer;
 pub mod inbound;
+pub mod lesson_checks;
+pub mod lessons;
 pub mod observe;
 pub mod presets;
 pub mod relay;
@@ -31,6 +35,8 @@ pub mod steps;
 pub mod view;
 pub mod words;
 
+#[cfg(test)]
+mod lessons_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -62,6 +62,23 @@ pub fn refused_words(path: &str, status: u16, status_text: &str, page_origin: &s
     }
 }
 
+/// Whether `name` is one of the framing lab's targets (`fixed`, `lines`,
+/// `prefix`, `close`): the Framing tab sends to them, the Playground's
+/// picker does not offer them.
+pub fn framing_lab_target(name: &str) -> bool {
+    protocol::framing::Strategy::ALL
+        .iter()
+        .any(|s| s.name() == name)
+}
+
+/// The targets the Playground's picker offers: the framing lab's are left
+/// out, unless one is the target already chosen (a link may name it).
+pub fn playground_targets<'a>(list: &'a [TargetInfo], chosen: &str) -> Vec<&'a TargetInfo> {
+    list.iter()
+        .filter(|t| !framing_lab_target(&t.name) || t.name == chosen)
+        .collect()
+}
+
 /// Whether a close is the relay saying it could not connect to the target,
 /// as opposed to the target hanging up (reset, I/O error) once connected.
 pub fn is_connect_failure(reason: &CloseReason) -> bool {
@@ -165,6 +182,22 @@ mod tests {
             assert!(text.contains(flag), "{text}");
         }
         assert!(text.contains("raise"), "{text}");
+    }
+
+    #[test]
+    fn the_playground_offers_no_framing_lab_target_unless_chosen() {
+        let list = parse_targets(
+            r#"[{"name": "app"}, {"name": "close"}, {"name": "fixed"}, {"name": "reset"}]"#,
+        )
+        .unwrap();
+        let names = |chosen| -> Vec<String> {
+            playground_targets(&list, chosen)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        assert_eq!(names("app"), ["app", "reset"]);
+        assert_eq!(names("fixed"), ["app", "fixed", "reset"]);
     }
 
     #[test]
