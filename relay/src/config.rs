@@ -52,9 +52,19 @@ pub struct RelayConfig {
 
     /// Refusals (origin, host, target, limits) logged per second at most;
     /// the rest are counted, and the count logged with the first refusal
-    /// of a later second.
+    /// of a later second. Each embedded server's connection lines
+    /// (accepted, refused, closing) are bounded alike, counted apart; its
+    /// per-message lines are logged at debug level.
     #[arg(long, default_value_t = 10, value_parser = positive_u32)]
     pub refusal_log_rate: u32,
+
+    /// Connections one client address may have open at once to each
+    /// embedded server, reaching its loopback port directly (a local
+    /// user); more are closed as soon as they are accepted. The relay's own
+    /// sessions are not counted here: --max-sessions-per-ip bounds them by
+    /// the browser's address.
+    #[arg(long, value_name = "N", default_value_t = tutorial::servers::DEFAULT_MAX_CONNECTIONS_PER_IP, value_parser = positive)]
+    pub embedded_max_connections_per_ip: usize,
 
     /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
     /// a larger one closes the session with 1009.

@@ -37,7 +37,7 @@ use protocol::capture::{pcapng, Closed, Event, EventKind, Transcript};
 use protocol::relay_api::{Observation, Observed, SocketInfo};
 use tutorial::truncate::cut;
 
-use crate::bridge::HeldBytes;
+use crate::budget::HeldBytes;
 
 /// What all of one relay's recordings may hold together. What a recording
 /// holds in memory counts in the relay's held bytes (`/healthz`

@@ -10,6 +10,8 @@
 //!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
+//! - [`log_rate`]: at most so many log lines a second, the rest counted
+//!   (the relay's refusals, the embedded servers' connection lines).
 //! - [`truncate`]: the one cut applied to a stranger's text before it is
 //!   logged or reported (`… (N bytes)`).
 //! - [`cli`]: what every binary shares: logging that reads like the
@@ -31,6 +33,7 @@ pub mod args;
 pub mod cli;
 pub mod client;
 pub mod load;
+pub mod log_rate;
 pub mod servers;
 pub mod sockstat;
 pub mod truncate;

@@ -374,25 +374,13 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
                 address: Some("127.0.0.1:9".into()),
             },
         ]),
-        target: "app".into(),
         send: SendOptions {
             segment: 50,
             delay_ms: 100,
             max_message: None,
         },
         conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
-        frame_len: 143,
-        sending: false,
-        on_target: Callback::noop(),
-        on_segment: Callback::noop(),
-        on_delay: Callback::noop(),
-        on_connect: Callback::noop(),
-        on_send: Callback::noop(),
-        on_half_close: Callback::noop(),
-        on_close: Callback::noop(),
-        flood: None,
-        on_flood: Callback::noop(),
-        on_stop_flood: Callback::noop(),
+        ..picker_props(&[], "app")
     })
     .await;
     assert_eq!(all(&div, "#target option").len(), 2);

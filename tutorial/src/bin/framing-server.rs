@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use tutorial::args::{ListenArgs, ServerLimits};
 use tutorial::cli::{cancel_on_signal, duration_text, fail, init_logging, parse_duration};
+use tutorial::servers;
 use tutorial::servers::framing::{self, FramingArgs};
 
 /// Echoes every message back framed as it came: fixed length, lines, length prefix or until EOF.
@@ -47,12 +48,15 @@ async fn main() -> ExitCode {
     };
     let config = framing::Config {
         framing: args.framing.framing(),
-        max_message: args.max_message,
+        max_payload: args.max_message,
         idle_timeout: args.idle_timeout,
-        max_connections: args.limits.max_connections,
-        grace_period: args.limits.grace_period,
     };
-    match framing::serve(listener, config, cancel_on_signal()).await {
+    let handler = match config.handler() {
+        Ok(handler) => handler,
+        Err(e) => return fail(e),
+    };
+    let limits = args.limits.limits();
+    match servers::serve(listener, limits, handler, None, cancel_on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -2,7 +2,10 @@
 //! real page and reading back what it shows.
 #![allow(dead_code)]
 
+use protocol::relay_api::TargetInfo;
 use wasm_bindgen::JsCast;
+use web::components::target_picker;
+use web::model::{Conn, SendOptions, Targets};
 use web_sys::Element;
 use yew::prelude::*;
 
@@ -65,4 +68,38 @@ pub fn text(root: &Element, selector: &str) -> String {
     element::<Element>(root, selector)
         .text_content()
         .unwrap_or_default()
+}
+
+/// TargetPicker's props for a relay listing `names` (no descriptions),
+/// `target` picked, idle, a 143-byte frame (the tutorial's morpheus
+/// request), every callback a no-op: a test sets what it looks at with
+/// `Props { conn, ..picker_props(..) }`.
+pub fn picker_props(names: &[&str], target: &str) -> target_picker::Props {
+    target_picker::Props {
+        targets: Targets::Loaded(
+            names
+                .iter()
+                .map(|name| TargetInfo {
+                    name: (*name).into(),
+                    description: String::new(),
+                    address: None,
+                })
+                .collect(),
+        ),
+        target: target.to_owned().into(),
+        send: SendOptions::default(),
+        conn: Conn::Idle,
+        frame_len: 143,
+        sending: false,
+        on_target: Callback::noop(),
+        on_segment: Callback::noop(),
+        on_delay: Callback::noop(),
+        on_connect: Callback::noop(),
+        on_send: Callback::noop(),
+        on_half_close: Callback::noop(),
+        on_close: Callback::noop(),
+        flood: None,
+        on_flood: Callback::noop(),
+        on_stop_flood: Callback::noop(),
+    }
 }

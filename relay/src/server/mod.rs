@@ -468,6 +468,7 @@ async fn run_session(
                 taps,
                 observing,
                 record: record.as_deref(),
+                embedded: target.embedded.then(|| inner.targets.hub()),
             },
         )
         .await;
