@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{
     exchange, read_to_close, start_app, start_app_within, write_split, Process, Split, HANG_GUARD,
@@ -262,10 +262,17 @@ async fn a_stalled_client_is_dropped_after_the_idle_timeout() {
     });
     let mut stalled = TcpStream::connect(server.addr).await.unwrap();
     stalled.write_all(&TUTORIAL[MORPHEUS].1[..1]).await.unwrap();
+    // The server's last byte came after this: it may not close sooner.
+    let wrote = Instant::now();
     let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled))
         .await
         .expect("dropped within the hang guard");
     assert!(got.is_empty());
+    let waited = wrote.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}, before the idle timeout"
+    );
     server.stop().await;
 }
 
@@ -534,11 +541,18 @@ async fn keep_alive_closes_an_idle_connection_after_the_idle_timeout() {
     });
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+    // The server's reply, its last activity, comes after this.
+    let wrote = Instant::now();
     // The write side stays open: only the idle timeout can close this.
     let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream))
         .await
         .unwrap();
     assert_eq!(got, TUTORIAL[MORPHEUS].2);
+    let waited = wrote.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}, before the idle timeout"
+    );
     server.stop().await;
 }
 

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use relay::config::{RelayConfig, DEFAULT_LISTEN};
+use relay::config::{RelayConfig, DEFAULT_DIST, DEFAULT_LISTEN};
 use relay::server::Relay;
 use relay::targets::{TargetSpec, Targets};
 use tokio::task::JoinSet;
@@ -34,7 +34,7 @@ struct Args {
     listen: SocketAddr,
 
     /// Directory of the built playground served at / (`trunk build` writes dist/).
-    #[arg(long, default_value = "dist")]
+    #[arg(long, default_value = DEFAULT_DIST)]
     dist: PathBuf,
 
     /// Register a TCP target the browser may pick by NAME (repeatable),

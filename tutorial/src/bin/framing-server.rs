@@ -28,8 +28,8 @@ struct Args {
     #[command(flatten)]
     framing: FramingArgs,
     /// Longest message accepted; a longer one (or a prefix announcing one) closes the connection.
-    #[arg(long, value_name = "BYTES", default_value_t = protocol::framing::DEFAULT_MAX_MESSAGE)]
-    max_message: usize,
+    #[arg(long = "max-message", value_name = "BYTES", default_value_t = protocol::framing::DEFAULT_MAX_PAYLOAD)]
+    max_payload: usize,
     /// Close a connection after this long without a byte arriving.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = duration_text(framing::DEFAULT_IDLE_TIMEOUT))]
@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
     };
     let config = framing::Config {
         framing: args.framing.framing(),
-        max_payload: args.max_message,
+        max_payload: args.max_payload,
         idle_timeout: args.idle_timeout,
     };
     let handler = match config.handler() {

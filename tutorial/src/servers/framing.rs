@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use protocol::framing::{Framed, Framer, FramerConfig, Framing, FramingError, DEFAULT_MAX_MESSAGE};
+use protocol::framing::{Framed, Framer, FramerConfig, Framing, FramingError, DEFAULT_MAX_PAYLOAD};
 use protocol::python::python_bytes_repr;
 use protocol::relay_api::{FramerStep, LogLevel, Observed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,7 +44,7 @@ impl Config {
     pub fn new(framing: Framing) -> Config {
         Config {
             framing,
-            max_payload: DEFAULT_MAX_MESSAGE,
+            max_payload: DEFAULT_MAX_PAYLOAD,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
@@ -53,7 +53,7 @@ impl Config {
     /// `max_payload` before anything listens.
     pub fn handler(self) -> std::io::Result<FramingServer> {
         let framer = FramerConfig {
-            max_message: self.max_payload,
+            max_payload: self.max_payload,
         };
         Framer::new(self.framing, framer).map_err(std::io::Error::other)?;
         Ok(FramingServer {

@@ -226,7 +226,7 @@ impl Default for Lab {
             send: SendOptions {
                 segment: 4,
                 delay_ms: 200,
-                max_message: None,
+                max_message_size: None,
             },
             columns: Strategy::ALL.into_iter().map(Column::new).collect(),
         }

@@ -189,7 +189,7 @@ pub fn reduce(state: &mut State, action: Action) {
             state.composer = *composer;
             state.target = target;
             state.send = SendOptions {
-                max_message: state.send.max_message,
+                max_message_size: state.send.max_message_size,
                 ..send
             };
         }
@@ -238,7 +238,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
         SendAction::LimitsLoaded(limits) => {
             state.limits = limits;
-            state.send.max_message = limits.map(|l| l.max_message_size);
+            state.send.max_message_size = limits.map(|l| l.max_message_size);
         }
         SendAction::Started { segments } => {
             Rc::make_mut(&mut state.session).segments_due += segments as i64;

@@ -22,9 +22,35 @@ pub fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
 }
 
-/// Lets yew's scheduler render.
-pub async fn settle() {
-    gloo_timers::future::TimeoutFuture::new(20).await;
+/// How long a test waits for a render before calling it missing.
+const RENDER_GUARD_MS: u32 = 5_000;
+
+/// Waits (polling every 5 ms) until `rendered` holds: the test reads what
+/// it waited for, not whatever a fixed pause left. Fails, naming `what`,
+/// after [`RENDER_GUARD_MS`].
+pub async fn until(what: &str, mut rendered: impl FnMut() -> bool) {
+    let mut waited = 0;
+    while !rendered() {
+        assert!(
+            waited < RENDER_GUARD_MS,
+            "not rendered within {RENDER_GUARD_MS} ms: {what}"
+        );
+        gloo_timers::future::TimeoutFuture::new(5).await;
+        waited += 5;
+    }
+}
+
+/// Waits until the text of `selector` under `root` is other than `before`
+/// (an action's render arrived).
+pub async fn until_changed(root: &Element, selector: &str, before: &str) {
+    until(&format!("{selector} to change from {before:?}"), || {
+        root.query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|e| e.text_content())
+            .is_some_and(|t| t != before)
+    })
+    .await
 }
 
 /// Every element matching `selector`.
@@ -43,14 +69,18 @@ pub fn texts(root: &Element, selector: &str) -> Vec<String> {
         .collect()
 }
 
-/// Renders component `C` with `props` into a fresh element and lets it settle.
+/// Renders component `C` with `props` into a fresh element and waits for
+/// its first render.
 pub async fn mount<C>(props: C::Properties) -> Element
 where
     C: BaseComponent,
 {
     let div = root();
     yew::Renderer::<C>::with_root_and_props(div.clone(), props).render();
-    settle().await;
+    until("the component's first render", || {
+        div.child_element_count() > 0
+    })
+    .await;
     div
 }
 
