@@ -18,6 +18,12 @@ const CRATES: [&str; 5] = ["protocol", "tutorial", "relay", "web", "e2e"];
 /// A module's path inside its crate, `[]` being the crate root.
 type ModPath = Vec<String>;
 
+/// A child module declared test-only, and the file `#[path]` names for it.
+type TestChild = (String, Option<String>);
+
+/// Sibling modules (by name) and the siblings each uses.
+type Edges = BTreeMap<String, BTreeSet<String>>;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -58,7 +64,7 @@ fn module_of(src: &Path, file: &Path) -> Option<ModPath> {
 /// The text without comments and without what follows `#[cfg(test)]`
 /// (test modules sit at a file's end), and the names of the child modules
 /// it declares test-only, with their files when `#[path]` names one.
-fn code_of(text: &str) -> (String, Vec<(String, Option<String>)>) {
+fn code_of(text: &str) -> (String, Vec<TestChild>) {
     let mut code = String::new();
     let mut test_children = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
@@ -186,9 +192,9 @@ fn sibling_edge(from: &ModPath, to: &ModPath) -> Option<(ModPath, String, String
 }
 
 /// The strongly connected groups of more than one node (Tarjan).
-fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+fn circles(edges: &Edges) -> Vec<Vec<String>> {
     struct Walk<'a> {
-        edges: &'a BTreeMap<String, BTreeSet<String>>,
+        edges: &'a Edges,
         index: BTreeMap<String, usize>,
         low: BTreeMap<String, usize>,
         stack: Vec<String>,
@@ -245,16 +251,14 @@ fn circles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
 }
 
 /// Each crate's sibling edges, keyed by (crate, parent module).
-fn sibling_graphs() -> BTreeMap<(String, String), BTreeMap<String, BTreeSet<String>>> {
-    let mut graphs: BTreeMap<(String, String), BTreeMap<String, BTreeSet<String>>> =
-        BTreeMap::new();
+fn sibling_graphs() -> BTreeMap<(String, String), Edges> {
+    let mut graphs: BTreeMap<(String, String), Edges> = BTreeMap::new();
     for krate in CRATES {
         let src = workspace().join(krate).join("src");
         let mut files = Vec::new();
         rust_files(&src, &mut files);
         files.sort();
-        let mut modules: BTreeMap<ModPath, (String, Vec<(String, Option<String>)>)> =
-            BTreeMap::new();
+        let mut modules: BTreeMap<ModPath, (String, Vec<TestChild>)> = BTreeMap::new();
         for file in &files {
             if let Some(module) = module_of(&src, file) {
                 let text = fs::read_to_string(file).unwrap();
