@@ -9,7 +9,12 @@ mod support;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use protocol::relay_api::TargetInfo;
+use relay::config::RelayConfig;
+use std::time::{Duration, Instant};
 use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tracing::field::{Field, Visit};
 use tracing::Subscriber;
 use tracing_subscriber::filter::LevelFilter;
@@ -77,12 +82,20 @@ async fn a_mebibyte_through(relay: &TestRelay, target: &str, data: &[u8]) {
 /// One test in this binary: the subscriber is the test thread's (the relay
 /// and its tokio servers run on it).
 #[tokio::test]
-async fn a_mebibyte_to_lines_or_echo_adds_a_few_lines_to_the_log_at_info() {
+async fn a_strangers_bytes_and_connections_add_a_bounded_number_of_lines_at_info() {
     let lines = Lines::default();
     let _guard = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(lines.clone().with_filter(LevelFilter::INFO)),
     );
-    let relay = start(test_config(), &[]).await;
+    let relay = start(
+        RelayConfig {
+            show_addresses: true,
+            refusal_log_rate: RATE,
+            ..test_config()
+        },
+        &[],
+    )
+    .await;
     // Short lines: one message each for the framing server.
     let line = [b"x".repeat(63), b"\n".to_vec()].concat();
     let data = line.repeat(MIB / line.len());
@@ -110,4 +123,61 @@ async fn a_mebibyte_to_lines_or_echo_adds_a_few_lines_to_the_log_at_info() {
         assert!(lines.longest() <= LOG_MAX + 64, "{}", lines.longest());
         lines.0.lock().unwrap().clear();
     }
+    connection_lines_beyond_the_rate_are_counted_not_logged(&relay, &lines).await;
+}
+
+/// `--refusal-log-rate` in these tests.
+const RATE: u32 = 5;
+
+/// Connections straight to the echo server's port, one after another:
+/// their accept and close lines stop at the rate; a later second says how
+/// many were not logged.
+async fn connection_lines_beyond_the_rate_are_counted_not_logged(relay: &TestRelay, lines: &Lines) {
+    const CONNECTIONS: usize = 60;
+    let (_, body) = http_get(relay.addr, "/targets", &[]).await;
+    let echo: std::net::SocketAddr = TargetInfo::list_from_json(&body)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "echo")
+        .and_then(|t| t.address)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..CONNECTIONS {
+        let mut stream = within(TcpStream::connect(echo)).await.unwrap();
+        stream.write_all(b"x").await.unwrap();
+        let mut got = [0u8; 1];
+        within(stream.read_exact(&mut got)).await.unwrap();
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    let logged = |prefix: &str| {
+        lines
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count() as u64
+    };
+    let accepted = logged("Accepted connection from");
+    assert!(
+        accepted <= u64::from(RATE) * seconds,
+        "{accepted} accept lines for {CONNECTIONS} connections in {seconds} s"
+    );
+    // The next second's first line reports the rest.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut last = within(TcpStream::connect(echo)).await.unwrap();
+    last.write_all(b"x").await.unwrap();
+    let mut got = [0u8; 1];
+    within(last.read_exact(&mut got)).await.unwrap();
+    eventually(|| {
+        lines
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("more server log lines not logged"))
+    })
+    .await;
 }
