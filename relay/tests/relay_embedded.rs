@@ -94,22 +94,26 @@ async fn every_embedded_server_closes_a_quiet_direct_connection_after_the_idle_t
     )
     .await;
     let all = addresses(&relay).await;
-    for target in EMBEDDED
+    let following = EMBEDDED
         .iter()
-        .filter(|t| t.follows.contains(&relay::embedded::Follows::IdleTimeout))
-    {
+        .filter(|t| t.follows.contains(&relay::embedded::Follows::IdleTimeout));
+    // All at once: each waits out its own timeout.
+    let waits = following.map(|target| {
         let addr = address_of(&all, target.name);
-        let started = Instant::now();
-        let mut stream = within(TcpStream::connect(addr)).await.unwrap();
-        let mut buf = [0u8; 64];
-        // Nothing sent: the server closes it (the blackhole and the framing
-        // servers too, which ignored --idle-timeout before).
-        let _ = within(stream.read(&mut buf)).await;
-        let took = started.elapsed();
+        async move {
+            let started = Instant::now();
+            let mut stream = within(TcpStream::connect(addr)).await.unwrap();
+            let mut buf = [0u8; 64];
+            // Nothing sent: the server closes it (the blackhole and the
+            // framing servers too, which ignored --idle-timeout before).
+            let _ = within(stream.read(&mut buf)).await;
+            (target.name, started.elapsed())
+        }
+    });
+    for (name, took) in futures_util::future::join_all(waits).await {
         assert!(
             took >= IDLE + IDLE_MARGIN,
-            "{} closed after {took:?}, before its idle timeout",
-            target.name
+            "{name} closed after {took:?}, before its idle timeout"
         );
     }
 }
