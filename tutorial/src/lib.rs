@@ -3,9 +3,11 @@
 //! load generator to measure them.
 //!
 //! Where things are:
-//! - [`servers`]: the app and echo servers as library code, with the accept
-//!   loop they share (connection cap, graceful shutdown) and [`servers::net`]
-//!   (binding as the tutorial does, addresses printed as Python prints them).
+//! - [`servers`]: the app, echo, blackhole, event-loop and framing servers
+//!   as library code, with the one accept loop they share
+//!   ([`servers::serve`]: connection cap, per-address share, graceful
+//!   shutdown, how much they log) and [`servers::net`] (binding as the
+//!   tutorial does, addresses printed as Python prints them).
 //! - [`sockstat`]: a TCP socket's state and queues as netstat shows them
 //!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
