@@ -49,14 +49,14 @@ fn relay_default(long: &str) -> Option<Option<String>> {
 }
 
 /// The table rows about relay flags, as (flag, default cell, whole row):
-/// rows of the tables in "## The relay", and rows whose first cell is
-/// `relay` elsewhere.
+/// rows whose first cell is a flag in a section whose heading names the
+/// relay ("## The relay"), and rows whose first cell is `relay` anywhere.
 fn relay_flag_rows(text: &str) -> Vec<(String, String, String)> {
     let mut rows = Vec::new();
-    let mut section = "";
+    let mut about_the_relay = false;
     for line in text.lines() {
-        if let Some(heading) = line.strip_prefix("## ") {
-            section = heading;
+        if line.starts_with("## ") || line.starts_with("### ") {
+            about_the_relay = line.to_lowercase().contains("relay");
         }
         if !line.starts_with('|') {
             continue;
@@ -65,9 +65,7 @@ fn relay_flag_rows(text: &str) -> Vec<(String, String, String)> {
         // "| a | b |" splits into ["", "a", "b", ""].
         let cells = &cells[1..cells.len().saturating_sub(1)];
         let (flag, default) = match cells {
-            [flag, default, ..] if section == "The relay" && flag.starts_with("`--") => {
-                (*flag, *default)
-            }
+            [flag, default, ..] if about_the_relay && flag.starts_with("`--") => (*flag, *default),
             ["relay", flag, default, ..] if flag.starts_with("`--") => (*flag, *default),
             _ => continue,
         };
@@ -92,10 +90,37 @@ fn written_default(cell: &str) -> String {
     }
 }
 
+/// The README and every page in docs/, where the flag tables may move.
+fn docs() -> Vec<(String, String)> {
+    let mut paths = vec!["README.md".to_owned()];
+    let mut pages: Vec<String> = std::fs::read_dir(workspace().join("docs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    pages.sort();
+    paths.extend(pages);
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = read(&path);
+            (path, text)
+        })
+        .collect()
+}
+
 #[test]
-fn the_readmes_flag_tables_give_the_relays_defaults() {
-    let readme = read("README.md");
-    let rows = relay_flag_rows(&readme);
+fn the_docs_flag_tables_give_the_relays_defaults() {
+    let rows: Vec<_> = docs()
+        .iter()
+        .flat_map(|(path, text)| {
+            relay_flag_rows(text)
+                .into_iter()
+                .map(move |(long, cell, row)| (long, cell, format!("{path}: {row}")))
+        })
+        .collect();
     assert!(
         rows.len() >= 20,
         "found only {} relay flag rows",
@@ -117,7 +142,7 @@ fn the_readmes_flag_tables_give_the_relays_defaults() {
     }
 }
 
-/// Paragraphs, table rows and code blocks, each one piece of text.
+/// Paragraphs, list items, table rows and code blocks, each one piece of text.
 fn blocks(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current = String::new();
@@ -125,6 +150,10 @@ fn blocks(text: &str) -> Vec<String> {
     for line in text.lines() {
         if line.starts_with("```") {
             in_code = !in_code;
+        }
+        // A list item starts a block of its own.
+        if !in_code && line.starts_with("- ") {
+            blocks.push(std::mem::take(&mut current));
         }
         let ends = !in_code && (line.trim().is_empty() || line.starts_with('|'));
         if ends {
@@ -144,8 +173,10 @@ fn blocks(text: &str) -> Vec<String> {
 #[test]
 fn every_list_of_the_embedded_targets_names_them_all() {
     let names: Vec<String> = embedded::names().map(|n| format!("`{n}`")).collect();
-    for path in ["README.md", "docs/architecture.md", "deploy/README.md"] {
-        for block in blocks(&read(path)) {
+    let mut pages = docs();
+    pages.push(("deploy/README.md".to_owned(), read("deploy/README.md")));
+    for (path, text) in &pages {
+        for block in blocks(text) {
             if !block.to_lowercase().contains("embedded") {
                 continue;
             }
