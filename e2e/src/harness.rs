@@ -3,17 +3,13 @@
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use fantoccini::Client;
 use futures_util::FutureExt;
 use relay::config::RelayConfig;
-use relay::server::Relay;
-use relay::targets::Targets;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tutorial::servers::{app, echo};
+use relay::testing::TestRelay;
 
 use crate::webdriver::{chromedriver_path, free_port, Driver};
 
@@ -26,23 +22,7 @@ pub const HANG_GUARD: Duration = Duration::from_secs(240);
 /// The laptop window the scenarios use unless they say otherwise.
 pub const LAPTOP: (u32, u32) = (1280, 800);
 
-/// The workspace root (this crate sits in it).
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("e2e/ sits in the workspace")
-        .to_path_buf()
-}
-
-/// `target/screenshots/`, where every scenario leaves what a reviewer looks at.
-pub fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).expect("create target/screenshots");
-    dir
-}
+pub use crate::dirs::{screenshot_dir, workspace};
 
 /// What is missing to run a browser test, if anything.
 pub fn missing() -> Vec<String> {
@@ -69,30 +49,16 @@ pub fn missing() -> Vec<String> {
     missing
 }
 
-/// A relay on port 0 serving `dist/`, with the embedded `app` and `echo`
-/// servers and `down`, a loopback port nobody listens on. Everything stops
-/// when the test's runtime does.
+/// A relay on port 0 serving `dist/`, with the embedded servers and
+/// `down`, a loopback port nobody listens on (`relay::testing`, as the
+/// relay's own tests start it). Everything stops when the test's runtime
+/// does.
 pub async fn start_relay(config: RelayConfig) -> SocketAddr {
-    let servers = CancellationToken::new();
-    let mut targets = Targets::new();
-    // Dropping the task set would abort the servers: detach it instead.
-    relay::embedded::start(
-        &mut targets,
-        app::Config::default(),
-        echo::Config::default(),
-        &servers,
-    )
-    .expect("embedded servers start")
-    .detach_all();
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    targets
-        .add("down", down, "nothing listens here".into())
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let relay = Relay::new(config, targets, Some(workspace().join("dist")));
-    tokio::spawn(relay.serve(listener, CancellationToken::new()));
-    addr
+    let extra = [("down", down, "nothing listens here")];
+    TestRelay::start(config, &extra, Some(workspace().join("dist")))
+        .await
+        .addr
 }
 
 /// Runs `scenarios` in a fresh browser against a fresh relay: fails with

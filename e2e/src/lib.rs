@@ -8,6 +8,8 @@
 //!   fails loudly when something is missing and checks the console at the end.
 //! - [`webdriver`]: chromedriver as a child process, Chromium's flags, and
 //!   the browser console read back.
+//! - [`dirs`]: the workspace and the `target/` folders for screenshots and
+//!   downloads.
 //! - [`page`]: the verbs scenarios use: open a share link, click, wait for a
 //!   text, take a screenshot.
 //! - `tests/`: the scenarios. `measure_budgets.py`: the page's budgets
@@ -16,6 +18,7 @@
 //! Run with `cargo test -p e2e` after `trunk build --release`; set
 //! `WIRELAB_SKIP_BROWSER=1` to skip knowingly where there is no browser.
 
+pub mod dirs;
 pub mod harness;
 pub mod page;
 pub mod webdriver;

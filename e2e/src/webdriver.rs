@@ -27,16 +27,7 @@ fn chrome_path() -> Option<String> {
     })
 }
 
-/// `target/downloads/`: where the browser saves what the page offers as a
-/// download.
-pub fn download_dir() -> std::path::PathBuf {
-    let dir = crate::harness::screenshot_dir()
-        .parent()
-        .expect("target/screenshots has a parent")
-        .join("downloads");
-    std::fs::create_dir_all(&dir).expect("create target/downloads");
-    dir
-}
+pub use crate::dirs::download_dir;
 
 /// A loopback port nobody listens on (for chromedriver, and for a target
 /// that refuses connections).

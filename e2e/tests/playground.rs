@@ -10,24 +10,25 @@ use e2e::harness::run;
 use e2e::page::{click, first_reply_row, open, screenshot, wait_text};
 use fantoccini::Client;
 use protocol::app::{self, Outcome};
-use protocol::json::{Json, Object};
 use protocol::{encode, Message};
+use web::model::compose;
+use web::model::presets::{self, Group};
 
-fn search(action: &str, value: &str) -> Message {
-    let content: Object = [("action", action), ("value", value)].into_iter().collect();
-    Message::json(Json::from(content))
-}
-
-/// Tutorial presets: (id, the request it sends).
+/// Tutorial presets: (id, the request it sends), every one the page's own
+/// list (`presets::ALL`) has, composed as the page composes it.
 fn tutorial() -> Vec<(&'static str, Message)> {
-    vec![
-        ("morpheus", app::request("search", "morpheus")),
-        ("ring", app::request("search", "ring")),
-        ("dog", app::request("search", "🐶")),
-        ("miss", app::request("search", "neo")),
-        ("invalid", search("find", "morpheus")),
-        ("binary", app::request("binary", "😃")),
-    ]
+    let tutorial: Vec<_> = presets::ALL
+        .iter()
+        .filter(|p| p.group == Group::Tutorial)
+        .map(|p| {
+            let request = compose(&p.composer())
+                .message
+                .unwrap_or_else(|| panic!("preset {} composes a valid frame", p.id));
+            (p.id, request)
+        })
+        .collect();
+    assert!(tutorial.len() >= 6, "{} tutorial presets", tutorial.len());
+    tutorial
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,7 +43,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Parser)]
 struct Args {
     /// The relay (for /targets and the default WebSocket URLs).
-    #[arg(long, default_value = "127.0.0.1:8780")]
+    #[arg(long, default_value = relay::config::DEFAULT_LISTEN)]
     relay: SocketAddr,
     /// WebSocket URL reaching the echo server (default: the relay's target `echo`).
     #[arg(long)]

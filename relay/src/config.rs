@@ -8,12 +8,14 @@
 
 use std::time::Duration;
 
-use tutorial::cli::parse_duration;
+use tutorial::cli::{duration_text, parse_duration};
 
 use crate::clients::IpNet;
 
 /// Default `--listen`: loopback, next to trunk's dev server on 8080.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
+/// Default `--dist`: where `trunk build` writes the playground.
+pub const DEFAULT_DIST: &str = "dist";
 /// Default `--allow-origin`: trunk's dev server (`trunk serve`) on port 8080.
 pub const DEFAULT_ALLOWED_ORIGINS: [&str; 3] = [
     "http://127.0.0.1:8080",
@@ -21,17 +23,66 @@ pub const DEFAULT_ALLOWED_ORIGINS: [&str; 3] = [
     "http://[::1]:8080",
 ];
 
+// Each flag's default, named once: the attributes below, the docs' tables
+// (held to these by relay/tests/relay_docs.rs) and deploy/nginx's timeouts
+// (which must stay above them) take them from here.
+/// Default `--max-sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 1024;
+/// Default `--max-sessions-per-ip`.
+pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;
+/// Default `--max-buffered-bytes`: 256 MiB.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 * 1024 * 1024;
+/// Default `--refusal-log-rate`.
+pub const DEFAULT_REFUSAL_LOG_RATE: u32 = 10;
+/// Default `--embedded-max-connections-per-ip`: every server's own default.
+pub const DEFAULT_EMBEDDED_MAX_CONNECTIONS_PER_IP: usize =
+    tutorial::servers::DEFAULT_MAX_CONNECTIONS_PER_IP;
+/// Default `--max-message-size`: 1 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+/// Default `--read-chunk`: 16 KiB.
+pub const DEFAULT_READ_CHUNK: usize = 16 * 1024;
+/// Default `--ws-read-buffer`: 4 KiB.
+pub const DEFAULT_WS_READ_BUFFER: usize = 4 * 1024;
+/// Default `--idle-timeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `--close-grace`.
+pub const DEFAULT_CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Default `--connect-timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default `--header-timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--http-idle-timeout`.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `--max-header-bytes`: 64 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Default `--max-http-connections`.
+pub const DEFAULT_MAX_HTTP_CONNECTIONS: usize = 256;
+/// Default `--max-http-connections-per-ip`.
+pub const DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
+/// Default `--observe-queue`.
+pub const DEFAULT_OBSERVE_QUEUE: usize = 256;
+/// Default `--observe-burst`.
+pub const DEFAULT_OBSERVE_BURST: u32 = 50;
+/// Default `--observe-sample`.
+pub const DEFAULT_OBSERVE_SAMPLE: Duration = Duration::from_millis(100);
+/// Default `--record-max-bytes`: 16 MiB.
+pub const DEFAULT_RECORD_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// Default `--record-max-total`: 1 GiB.
+pub const DEFAULT_RECORD_MAX_TOTAL: u64 = 1 << 30;
+/// `--record-max-files`.
+pub const DEFAULT_RECORD_MAX_FILES: u64 = 20_000;
+
 /// Limits and options of the relay (everything but the targets).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RelayConfig {
     /// Most WebSocket sessions open at once; more are refused with 503 before the upgrade.
-    #[arg(long, default_value_t = 1024, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS, value_parser = positive)]
     pub max_sessions: usize,
 
     /// Most WebSocket sessions open at once from one client address (an
     /// IPv6 client's whole /64); more are refused with 429 before the
     /// upgrade. A class behind one NAT address shares it: raise it there.
-    #[arg(long, default_value_t = 16, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS_PER_IP, value_parser = positive)]
     pub max_sessions_per_ip: usize,
 
     /// A reverse proxy in front of the relay, `ADDR` or `ADDR/BITS`
@@ -47,43 +98,53 @@ pub struct RelayConfig {
     /// queued for browsers (`/healthz` `buffered_bytes`). At it, new
     /// sessions are refused with 503; a read that goes over it closes its
     /// session with 1013 "relay busy".
-    #[arg(long, default_value_t = 256 * 1024 * 1024, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BYTES, value_parser = positive)]
     pub max_buffered_bytes: usize,
 
     /// Refusals (origin, host, target, limits) logged per second at most;
     /// the rest are counted, and the count logged with the first refusal
-    /// of a later second.
-    #[arg(long, default_value_t = 10, value_parser = positive_u32)]
+    /// of a later second. Each embedded server's connection lines
+    /// (accepted, refused, closing) are bounded alike, counted apart; its
+    /// per-message lines are logged at debug level.
+    #[arg(long, default_value_t = DEFAULT_REFUSAL_LOG_RATE, value_parser = positive_u32)]
     pub refusal_log_rate: u32,
+
+    /// Connections one client address may have open at once to each
+    /// embedded server, reaching its loopback port directly (a local
+    /// user); more are closed as soon as they are accepted. The relay's own
+    /// sessions are not counted here: --max-sessions-per-ip bounds them by
+    /// the browser's address.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_EMBEDDED_MAX_CONNECTIONS_PER_IP, value_parser = positive)]
+    pub embedded_max_connections_per_ip: usize,
 
     /// Largest WebSocket message (and frame) accepted from a browser, in bytes;
     /// a larger one closes the session with 1009.
-    #[arg(long, default_value_t = 1024 * 1024, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_SIZE, value_parser = positive)]
     pub max_message_size: usize,
 
     /// Most bytes taken from the TCP target in one read, i.e. the largest
     /// WebSocket message sent to the browser. A session queues at most about
     /// twice this for the browser before writing, which bounds its buffered bytes.
-    #[arg(long, default_value_t = 16 * 1024, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_READ_CHUNK, value_parser = positive)]
     pub read_chunk: usize,
 
     /// Capacity of each session's WebSocket read buffer, in bytes (axum's
     /// default, 128 KiB, alone would exceed the per-session memory goal).
-    #[arg(long, default_value_t = 4 * 1024, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_WS_READ_BUFFER, value_parser = positive)]
     pub ws_read_buffer: usize,
 
     /// A session with no bytes moving either way for this long is closed
     /// with 1008 "idle timeout" (e.g. 30, 1.5s, 250ms, 2m).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = duration_text(DEFAULT_IDLE_TIMEOUT), value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
     /// How long a closing session may take: waiting for the browser's close
     /// reply, or for the target's remaining reply after the browser closed.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = duration_text(DEFAULT_CLOSE_GRACE), value_parser = parse_duration)]
     pub close_grace: Duration,
 
     /// How long connecting to a target may take before the session is closed with 1011.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = duration_text(DEFAULT_CONNECT_TIMEOUT), value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
     /// A request's head (request line and headers) must arrive in full
@@ -91,19 +152,19 @@ pub struct RelayConfig {
     /// connection's start, or the end of the previous response on a
     /// keep-alive connection); else the connection is closed. Stops clients
     /// that send headers a byte at a time (slowloris).
-    #[arg(long, default_value = "10s", value_parser = parse_period)]
+    #[arg(long, default_value = duration_text(DEFAULT_HEADER_TIMEOUT), value_parser = parse_period)]
     pub header_timeout: Duration,
 
     /// An HTTP connection that has not upgraded to a WebSocket, with no
     /// bytes moving either way for this long, is closed (a response the
     /// client does not read, a stalled body). Waiting for the next request's
     /// head is also bounded by --header-timeout.
-    #[arg(long, default_value = "30s", value_parser = parse_period)]
+    #[arg(long, default_value = duration_text(DEFAULT_HTTP_IDLE_TIMEOUT), value_parser = parse_period)]
     pub http_idle_timeout: Duration,
 
     /// Largest request head (request line and headers) in bytes; a larger
     /// one is answered 431 and closed. At least 8192 (hyper's smallest read buffer).
-    #[arg(long, default_value_t = 64 * 1024, value_parser = at_least_8k)]
+    #[arg(long, default_value_t = DEFAULT_MAX_HEADER_BYTES, value_parser = at_least_8k)]
     pub max_header_bytes: usize,
 
     /// Most HTTP connections open at once that have not upgraded to a
@@ -111,14 +172,14 @@ pub struct RelayConfig {
     /// are taken, a connection from an address holding fewer takes the
     /// oldest place of the address holding the most; otherwise it is
     /// answered 503 and closed, not queued.
-    #[arg(long, default_value_t = 256, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS, value_parser = positive)]
     pub max_http_connections: usize,
 
     /// Most of those from one client address (by TCP peer; a
     /// --trusted-proxy's connections are not counted here, they carry many
     /// clients); beyond it that address's new connections are answered 429
     /// and closed.
-    #[arg(long, default_value_t = 32, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP, value_parser = positive)]
     pub max_http_connections_per_ip: usize,
 
     /// Origins allowed to open WebSocket sessions besides the relay's own
@@ -149,17 +210,17 @@ pub struct RelayConfig {
     /// Observation (`observe=1`): most events a session holds for a browser
     /// that reads slowly; beyond it byte events merge and the rest are
     /// counted in a `lost` event.
-    #[arg(long, default_value_t = 256, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_OBSERVE_QUEUE, value_parser = positive)]
     pub observe_queue: usize,
 
     /// Observation: byte events (and server log lines) per 10 ms sent one by
     /// one; more in the same 10 ms merge into one event with a `count`.
-    #[arg(long, default_value_t = 50, value_parser = positive_u32)]
+    #[arg(long, default_value_t = DEFAULT_OBSERVE_BURST, value_parser = positive_u32)]
     pub observe_burst: u32,
 
     /// Observation: how often sockets are sampled (netstat's queues, TCP_INFO)
     /// while bytes wait in one of their queues (e.g. 100ms, 1s).
-    #[arg(long, default_value = "100ms", value_parser = parse_period)]
+    #[arg(long, default_value = duration_text(DEFAULT_OBSERVE_SAMPLE), value_parser = parse_period)]
     pub observe_sample: Duration,
 
     /// Write every session's TCP leg into this directory as a transcript
@@ -173,7 +234,7 @@ pub struct RelayConfig {
     /// observations as JSON, and 32 for each event), written as the
     /// session goes; past it the recording stops and says so (the session
     /// goes on).
-    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = positive_u64)]
+    #[arg(long, default_value_t = DEFAULT_RECORD_MAX_BYTES, value_parser = positive_u64)]
     pub record_max_bytes: u64,
 
     /// --record: most disk the relay's files take in all, counted in 4 KiB
@@ -181,13 +242,13 @@ pub struct RelayConfig {
     /// not saved (its partial files are removed; logged once; it goes on).
     /// What recordings hold in memory until written counts against
     /// --max-buffered-bytes.
-    #[arg(long, default_value_t = 1 << 30, value_parser = positive_u64)]
+    #[arg(long, default_value_t = DEFAULT_RECORD_MAX_TOTAL, value_parser = positive_u64)]
     pub record_max_total: u64,
 
     /// --record: most files the relay's recordings keep in DIR (each saved
     /// session has two; one being written, up to four); past it, as past
     /// --record-max-total.
-    #[arg(long, default_value_t = 20_000, value_parser = positive_u64)]
+    #[arg(long, default_value_t = DEFAULT_RECORD_MAX_FILES, value_parser = positive_u64)]
     pub record_max_files: u64,
 }
 
@@ -241,9 +302,9 @@ fn parse_period(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// The flags' defaults: the `#[arg(default_value…)]` attributes above are
-/// the only place they are written, so a test config and the command line
-/// cannot disagree.
+/// The flags' defaults: the `#[arg(default_value…)]` attributes above take
+/// them from the `DEFAULT_*` constants, and this goes through clap, so a
+/// test config and the command line cannot disagree.
 impl Default for RelayConfig {
     fn default() -> Self {
         use clap::{Args, FromArgMatches};
@@ -283,6 +344,39 @@ mod tests {
             Some(std::path::Path::new("/tmp/lab"))
         );
         assert_eq!(parsed.config.record_max_bytes, 16 << 20);
+    }
+
+    #[test]
+    fn the_defaults_are_the_named_constants() {
+        let d = RelayConfig::default();
+        assert_eq!(d.max_sessions, DEFAULT_MAX_SESSIONS);
+        assert_eq!(d.max_sessions_per_ip, DEFAULT_MAX_SESSIONS_PER_IP);
+        assert_eq!(d.max_buffered_bytes, DEFAULT_MAX_BUFFERED_BYTES);
+        assert_eq!(d.refusal_log_rate, DEFAULT_REFUSAL_LOG_RATE);
+        assert_eq!(
+            d.embedded_max_connections_per_ip,
+            DEFAULT_EMBEDDED_MAX_CONNECTIONS_PER_IP
+        );
+        assert_eq!(d.max_message_size, DEFAULT_MAX_MESSAGE_SIZE);
+        assert_eq!(d.read_chunk, DEFAULT_READ_CHUNK);
+        assert_eq!(d.ws_read_buffer, DEFAULT_WS_READ_BUFFER);
+        assert_eq!(d.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(d.close_grace, DEFAULT_CLOSE_GRACE);
+        assert_eq!(d.connect_timeout, DEFAULT_CONNECT_TIMEOUT);
+        assert_eq!(d.header_timeout, DEFAULT_HEADER_TIMEOUT);
+        assert_eq!(d.http_idle_timeout, DEFAULT_HTTP_IDLE_TIMEOUT);
+        assert_eq!(d.max_header_bytes, DEFAULT_MAX_HEADER_BYTES);
+        assert_eq!(d.max_http_connections, DEFAULT_MAX_HTTP_CONNECTIONS);
+        assert_eq!(
+            d.max_http_connections_per_ip,
+            DEFAULT_MAX_HTTP_CONNECTIONS_PER_IP
+        );
+        assert_eq!(d.allowed_origins, DEFAULT_ALLOWED_ORIGINS);
+        assert_eq!(d.observe_queue, DEFAULT_OBSERVE_QUEUE);
+        assert_eq!(d.observe_burst, DEFAULT_OBSERVE_BURST);
+        assert_eq!(d.observe_sample, DEFAULT_OBSERVE_SAMPLE);
+        assert_eq!(d.record_max_bytes, DEFAULT_RECORD_MAX_BYTES);
+        assert_eq!(d.record_max_total, DEFAULT_RECORD_MAX_TOTAL);
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::bridge::{HeldBytes, SessionReport};
+use crate::bridge::SessionReport;
+use crate::budget::HeldBytes;
 
 /// How many ended sessions [`Metrics::recent`] keeps.
 const RECENT: usize = 64;

@@ -41,6 +41,9 @@ pub struct ServerLimits {
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, value_name = "N", default_value_t = servers::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Connections one client address may have open at once; more are closed as soon as they are accepted (logged).
+    #[arg(long, value_name = "N", default_value_t = servers::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
     /// After Ctrl-C/SIGTERM, how long open connections may take to finish.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = duration_text(servers::DEFAULT_GRACE_PERIOD))]
@@ -48,6 +51,19 @@ pub struct ServerLimits {
     /// Listen backlog (where connections over --max-connections wait).
     #[arg(long, value_name = "N", default_value_t = net::DEFAULT_BACKLOG)]
     pub backlog: u32,
+}
+
+impl ServerLimits {
+    /// The accept loop's limits these flags set (every log line, as the
+    /// tutorial's programs print them).
+    pub fn limits(&self) -> servers::Limits {
+        servers::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            grace_period: self.grace_period,
+            log: servers::LogLines::Every,
+        }
+    }
 }
 
 /// The server a client talks to: `HOST PORT`.

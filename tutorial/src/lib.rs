@@ -3,13 +3,17 @@
 //! load generator to measure them.
 //!
 //! Where things are:
-//! - [`servers`]: the app and echo servers as library code, with the accept
-//!   loop they share (connection cap, graceful shutdown) and [`servers::net`]
-//!   (binding as the tutorial does, addresses printed as Python prints them).
+//! - [`servers`]: the app, echo, blackhole, event-loop and framing servers
+//!   as library code, with the one accept loop they share
+//!   ([`servers::serve`]: connection cap, per-address share, graceful
+//!   shutdown, how much they log) and [`servers::net`] (binding as the
+//!   tutorial does, addresses printed as Python prints them).
 //! - [`sockstat`]: a TCP socket's state and queues as netstat shows them
 //!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
+//! - [`log_rate`]: at most so many log lines a second, the rest counted
+//!   (the relay's refusals, the embedded servers' connection lines).
 //! - [`truncate`]: the one cut applied to a stranger's text before it is
 //!   logged or reported (`… (N bytes)`).
 //! - [`cli`]: what every binary shares: logging that reads like the
@@ -31,6 +35,7 @@ pub mod args;
 pub mod cli;
 pub mod client;
 pub mod load;
+pub mod log_rate;
 pub mod servers;
 pub mod sockstat;
 pub mod truncate;

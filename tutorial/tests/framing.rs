@@ -15,9 +15,9 @@ use protocol::relay_api::{FramerStep, Observed};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
-use tutorial::servers::framing::{self, Config};
-use tutorial::servers::net;
+use tutorial::servers::framing::Config;
 use tutorial::servers::observe::{ConnectionSink, Hook, ServerHook};
+use tutorial::servers::{self, net};
 
 type Events = Arc<Mutex<Vec<Observed>>>;
 
@@ -92,9 +92,10 @@ fn start(config: Config) -> Server {
     let events = Events::default();
     let hook = Hook(Arc::new(Recorder(events.clone())));
     let shutdown = CancellationToken::new();
-    tokio::spawn(framing::serve_observed(
+    tokio::spawn(servers::serve(
         listener,
-        config,
+        servers::Limits::default(),
+        config.handler().expect("a valid framing"),
         Some(hook),
         shutdown.clone(),
     ));
@@ -218,7 +219,7 @@ async fn the_until_eof_server_cannot_answer_until_the_client_half_closes() {
 #[tokio::test]
 async fn a_length_prefix_over_the_limit_closes_the_connection_without_an_answer() {
     let server = start(Config {
-        max_message: 100,
+        max_payload: 100,
         ..Config::new(Framing::LengthPrefixed)
     });
     let back = send_and_half_close(server.addr, &[0xff, 0xff, b'x'], Split::Whole).await;

@@ -4,13 +4,15 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{exchange, read_to_close, start_app, write_split, Process, Split, HANG_GUARD};
+use common::{
+    exchange, read_to_close, start_app, start_app_within, write_split, Process, Split, HANG_GUARD,
+};
 use protocol::{encode_raw, Json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tutorial::servers::app;
+use tutorial::servers::{self, app};
 
 /// The tutorial's requests (from its big-endian client) and the replies its
 /// little-endian server sent, as printed in the tutorial; the ring, miss and
@@ -260,20 +262,30 @@ async fn a_stalled_client_is_dropped_after_the_idle_timeout() {
     });
     let mut stalled = TcpStream::connect(server.addr).await.unwrap();
     stalled.write_all(&TUTORIAL[MORPHEUS].1[..1]).await.unwrap();
+    // The server's last byte came after this: it may not close sooner.
+    let wrote = Instant::now();
     let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stalled))
         .await
         .expect("dropped within the hang guard");
     assert!(got.is_empty());
+    let waited = wrote.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}, before the idle timeout"
+    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_clients_all_get_correct_replies() {
     // All from 127.0.0.1: over the default per-address cap (64).
-    let server = start_app(app::Config {
-        max_connections_per_ip: 256,
-        ..config()
-    });
+    let server = start_app_within(
+        config(),
+        servers::Limits {
+            max_connections_per_ip: 256,
+            ..servers::Limits::default()
+        },
+    );
     let addr = server.addr;
     let clients: Vec<_> = (0..200u64)
         .map(|i| {
@@ -529,11 +541,18 @@ async fn keep_alive_closes_an_idle_connection_after_the_idle_timeout() {
     });
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
+    // The server's reply, its last activity, comes after this.
+    let wrote = Instant::now();
     // The write side stays open: only the idle timeout can close this.
     let got = tokio::time::timeout(HANG_GUARD, read_to_close(&mut stream))
         .await
         .unwrap();
     assert_eq!(got, TUTORIAL[MORPHEUS].2);
+    let waited = wrote.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}, before the idle timeout"
+    );
     server.stop().await;
 }
 
@@ -559,7 +578,13 @@ async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
     };
     let addr = listener.local_addr().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(app::serve(listener, config(), shutdown.clone()));
+    let task = tokio::spawn(servers::serve(
+        listener,
+        servers::Limits::default(),
+        config(),
+        None,
+        shutdown.clone(),
+    ));
     let got = exchange(addr, TUTORIAL[MORPHEUS].1, Split::Whole).await;
     assert_eq!(got, TUTORIAL[MORPHEUS].2);
     shutdown.cancel();
@@ -572,14 +597,19 @@ async fn an_ipv6_loopback_server_answers_like_the_ipv4_one() {
 
 #[tokio::test]
 async fn shutdown_closes_idle_kept_alive_connections_without_waiting_for_the_grace_period() {
-    let server = start_app(app::Config {
-        keep_alive: true,
-        // Longer than the hang guard: only closing the idle connection at
-        // once lets stop() return in time.
-        grace_period: Duration::from_secs(600),
-        idle_timeout: Duration::from_secs(600),
-        ..config()
-    });
+    let server = start_app_within(
+        app::Config {
+            keep_alive: true,
+            idle_timeout: Duration::from_secs(600),
+            ..config()
+        },
+        servers::Limits {
+            // Longer than the hang guard: only closing the idle connection
+            // at once lets stop() return in time.
+            grace_period: Duration::from_secs(600),
+            ..servers::Limits::default()
+        },
+    );
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(TUTORIAL[MORPHEUS].1).await.unwrap();
     let mut reply = vec![0u8; TUTORIAL[MORPHEUS].2.len()];
@@ -683,11 +713,16 @@ async fn with_keep_alive_the_request_timeout_runs_per_request_from_its_first_byt
 
 #[tokio::test]
 async fn connections_over_the_per_ip_limit_are_closed_while_the_others_keep_working() {
-    let server = start_app(app::Config {
-        max_connections_per_ip: 2,
-        idle_timeout: Duration::from_secs(60),
-        ..config()
-    });
+    let server = start_app_within(
+        app::Config {
+            idle_timeout: Duration::from_secs(60),
+            ..config()
+        },
+        servers::Limits {
+            max_connections_per_ip: 2,
+            ..servers::Limits::default()
+        },
+    );
     let (request, reply) = (TUTORIAL[MORPHEUS].1, TUTORIAL[MORPHEUS].2);
     tokio::time::timeout(HANG_GUARD, async {
         // Two connections hold their slots with half a request each.

@@ -116,7 +116,6 @@ fn echo_client_exits_non_zero_with_one_line_when_nothing_listens() {
 async fn the_echo_server_closes_a_connection_idle_past_its_timeout() {
     let server = start_echo(echo::Config {
         idle_timeout: Duration::from_millis(200),
-        ..echo::Config::default()
     });
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     stream.write_all(b"ping").await.unwrap();

@@ -16,15 +16,16 @@ use crate::components::{
 };
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::labs::many::ManyConnections;
-use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
 use crate::model::lessons::{lesson_from_hash, Evidence, Place, Setup, LESSONS};
+use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
     LAST_STEP,
 };
 use crate::share::{self, Shared};
-use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
+use crate::socket_url::socket_url;
+use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, TARGETS_PATH};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -42,25 +43,6 @@ pub fn initial_state() -> State {
         }) => State::with(composer, target, send),
         None => State::default(),
     }
-}
-
-/// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
-/// session asks the relay for its observations.
-pub(crate) fn socket_url(target: &str) -> String {
-    let location = web_sys::window().map(|w| w.location());
-    let (protocol, host) = location
-        .map(|l| {
-            (
-                l.protocol().unwrap_or_default(),
-                l.host().unwrap_or_default(),
-            )
-        })
-        .unwrap_or_default();
-    let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
-    format!(
-        "{scheme}//{host}{WS_PATH}?target={}&{OBSERVE_PARAM}=1",
-        share::percent_encode(target)
-    )
 }
 
 /// The body of `GET path` from the relay.
@@ -289,7 +271,7 @@ pub fn Playground() -> Html {
                 send: crate::model::SendOptions {
                     segment,
                     delay_ms,
-                    max_message: None,
+                    max_message_size: None,
                 },
             });
             hub.on

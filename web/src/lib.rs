@@ -12,10 +12,11 @@
 //! - [`app`]: the root component; wires the reducer to the socket, the
 //!   relay's `/targets`, the URL hash, and each panel's callbacks.
 //! - [`components`]: one module per panel, each taking narrow callbacks.
-//! - [`hooks`]: `use_websocket`, the only place a socket is touched.
-//! - [`labs`]: the lessons beside the playground (the framing lab).
+//! - [`hooks`]: `use_websocket`, the playground's socket.
+//! - [`labs`]: the lessons beside the playground (the framing lab, Many
+//!   connections), each opening its own sockets.
+//! - [`socket_url`]: the `/ws` URL every socket of the page connects to.
 //! - [`share`]: the URL hash ⇄ message, target and send options.
-//! - [`labs`]: the labs beside the playground (Many connections).
 
 pub mod app;
 pub mod components;
@@ -23,6 +24,7 @@ pub mod hooks;
 pub mod labs;
 pub mod model;
 pub mod share;
+pub mod socket_url;
 
 /// Mounts the playground on the document's body.
 pub fn run() {

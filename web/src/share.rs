@@ -204,7 +204,7 @@ mod tests {
             send: SendOptions {
                 segment: 4,
                 delay_ms: 250,
-                max_message: None,
+                max_message_size: None,
             },
         };
         assert_eq!(to_hash(&shared), "p=dog&t=echo&seg=4&d=250");

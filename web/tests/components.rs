@@ -131,7 +131,7 @@ async fn a_mebibyte_message_renders_only_the_visible_rows() {
     scroll
         .dispatch_event(&web_sys::Event::new("scroll").unwrap())
         .unwrap();
-    settle().await;
+    until_changed(&div, ".hex-row .off", "00000000").await;
     let offsets: Vec<String> = texts(&div, ".hex-row .off");
     assert!(all(&div, ".hex-row").len() <= components::hex_view::WINDOW_ROWS + 16);
     assert!(
@@ -301,7 +301,10 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
         },
     )
     .render();
-    settle().await;
+    until("the transcript and the diagram", || {
+        !all(&div, "#transcript tbody tr").is_empty() && !all(&svg, ".arrow .label").is_empty()
+    })
+    .await;
     assert_eq!(all(&div, "#transcript tbody tr").len(), 5);
     assert!(text(&div, "#transcript").contains("received 145 bytes (bytes 0..145)"));
     let labels: Vec<String> = texts(&svg, ".arrow .label");
@@ -374,25 +377,13 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
                 address: Some("127.0.0.1:9".into()),
             },
         ]),
-        target: "app".into(),
         send: SendOptions {
             segment: 50,
             delay_ms: 100,
-            max_message: None,
+            max_message_size: None,
         },
         conn: Conn::Failed("target \"app\" unreachable: connection refused".into()),
-        frame_len: 143,
-        sending: false,
-        on_target: Callback::noop(),
-        on_segment: Callback::noop(),
-        on_delay: Callback::noop(),
-        on_connect: Callback::noop(),
-        on_send: Callback::noop(),
-        on_half_close: Callback::noop(),
-        on_close: Callback::noop(),
-        flood: None,
-        on_flood: Callback::noop(),
-        on_stop_flood: Callback::noop(),
+        ..picker_props(&[], "app")
     })
     .await;
     assert_eq!(all(&div, "#target option").len(), 2);
@@ -416,7 +407,14 @@ async fn mount_app() -> (Element, yew::AppHandle<web::app::App>) {
         .unwrap();
     let div = root();
     let app = yew::Renderer::<web::app::App>::with_root(div.clone()).render();
-    settle().await;
+    until("the app's composed frame", || {
+        div.query_selector("#hex-out-literal")
+            .ok()
+            .flatten()
+            .and_then(|e| e.text_content())
+            .is_some_and(|t| !t.is_empty())
+    })
+    .await;
     (div, app)
 }
 
@@ -424,20 +422,17 @@ async fn mount_app() -> (Element, yew::AppHandle<web::app::App>) {
 async fn the_app_recomposes_on_a_preset_and_puts_it_in_the_link() {
     let (div, app) = mount_app().await;
     assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "morpheus"}'"#));
+    let before = text(&div, "#hex-out-literal");
     let ring: HtmlElement = element(&div, "[data-preset=ring]");
     ring.click();
-    settle().await;
+    until_changed(&div, "#hex-out-literal", &before).await;
     assert!(text(&div, "#hex-out-literal").ends_with(r#""value": "ring"}'"#));
     assert_eq!(text(&div, "#hex-out .hex-foot .count"), "139 bytes");
-    let mut hash = String::new();
-    for _ in 0..50 {
-        hash = web_sys::window().unwrap().location().hash().unwrap();
-        if hash.starts_with("#p=ring") {
-            break;
-        }
-        settle().await;
-    }
-    assert!(hash.starts_with("#p=ring"), "{hash}");
+    let hash = || web_sys::window().unwrap().location().hash().unwrap();
+    until("the link to name the preset", || {
+        hash().starts_with("#p=ring")
+    })
+    .await;
     app.destroy();
 }
 
@@ -462,7 +457,7 @@ async fn the_app_links_a_hovered_byte_to_its_node_in_the_tree() {
         &web_sys::MouseEvent::new_with_mouse_event_init_dict("mouseover", &init).unwrap(),
     )
     .unwrap();
-    settle().await;
+    until("the highlight", || !all(&div, "#bytes .node.hl").is_empty()).await;
     let hl = all(&div, "#bytes .node.hl");
     assert_eq!(hl.len(), 1);
     assert!(
@@ -476,20 +471,25 @@ async fn the_app_links_a_hovered_byte_to_its_node_in_the_tree() {
 #[wasm_bindgen_test]
 async fn the_app_decodes_here_in_the_send_segments_and_leaves_the_frame_alone() {
     let (div, app) = mount_app().await;
+    let before = text(&div, "#hex-out-literal");
     let ring: HtmlElement = element(&div, "[data-preset=ring]");
     ring.click();
-    settle().await;
+    until_changed(&div, "#hex-out-literal", &before).await;
     let literal = text(&div, "#hex-out-literal");
     let segment: web_sys::HtmlInputElement = element(&div, "#segment");
+    let before = text(&div, "#segments-hint");
     segment.set_value("10");
     segment
         .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
         .unwrap();
-    settle().await;
+    until_changed(&div, "#segments-hint", &before).await;
     assert!(text(&div, "#segments-hint").contains("139 bytes go out as 14 WebSocket messages"));
     let here: HtmlElement = element(&div, "#decode-here");
     here.click();
-    settle().await;
+    until("the decoded segments", || {
+        !all(&div, "#chunks tbody tr").is_empty()
+    })
+    .await;
     let rows = all(&div, "#chunks tbody tr");
     assert_eq!(rows.len(), 14);
     assert!(rows[1]

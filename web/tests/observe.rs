@@ -8,10 +8,7 @@ use protocol::encode;
 use protocol::relay_api::Observation;
 use wasm_bindgen_test::*;
 use web::components;
-use web::model::{
-    reduce, Action, Conn, FloodEnd, FloodProgress, SendOptions, SessionAction, State, Targets,
-};
-use yew::prelude::*;
+use web::model::{reduce, Action, Conn, FloodEnd, FloodProgress, SessionAction, State, Targets};
 
 mod support;
 
@@ -382,21 +379,9 @@ async fn flood_and_stop_in_the_send_area_show_what_was_offered() {
     let state = flood_to_blackhole();
     let div = mount::<components::TargetPicker>(components::target_picker::Props {
         targets: Targets::Loading,
-        target: "blackhole".into(),
-        send: SendOptions::default(),
         conn: Conn::Open,
-        frame_len: 143,
-        sending: false,
-        on_target: Callback::noop(),
-        on_segment: Callback::noop(),
-        on_delay: Callback::noop(),
-        on_connect: Callback::noop(),
-        on_send: Callback::noop(),
-        on_half_close: Callback::noop(),
-        on_close: Callback::noop(),
         flood: state.session.flood,
-        on_flood: Callback::noop(),
-        on_stop_flood: Callback::noop(),
+        ..picker_props(&[], "blackhole")
     })
     .await;
     let disabled = |id: &str| {

@@ -6,9 +6,7 @@
 use protocol::{Content, Message, TextEncoding};
 use wasm_bindgen_test::*;
 use web::components::{self, HexSource};
-use web::model::{
-    compose, offence, ComposeAction, Composer, Conn, Mode, SendOptions, State, Targets,
-};
+use web::model::{compose, offence, ComposeAction, Composer, Conn, Mode, State};
 use yew::prelude::*;
 
 mod support;
@@ -104,33 +102,9 @@ async fn the_hex_view_marks_the_byte_the_decoder_stopped_at_with_the_reason() {
 
 fn picker(conn: Conn, sending: bool) -> components::target_picker::Props {
     components::target_picker::Props {
-        targets: Targets::Loaded(vec![
-            protocol::relay_api::TargetInfo {
-                name: "app".into(),
-                description: String::new(),
-                address: None,
-            },
-            protocol::relay_api::TargetInfo {
-                name: "echo".into(),
-                description: String::new(),
-                address: None,
-            },
-        ]),
-        target: "app".into(),
-        send: SendOptions::default(),
         conn,
-        frame_len: 143,
         sending,
-        on_target: Callback::noop(),
-        on_segment: Callback::noop(),
-        on_delay: Callback::noop(),
-        on_connect: Callback::noop(),
-        on_send: Callback::noop(),
-        on_half_close: Callback::noop(),
-        on_close: Callback::noop(),
-        flood: None,
-        on_flood: Callback::noop(),
-        on_stop_flood: Callback::noop(),
+        ..picker_props(&["app", "echo"], "app")
     }
 }
 

@@ -72,9 +72,9 @@ use bytes::{Buf, BytesMut};
 
 pub use encode::Encoded;
 
-/// Default [`FramerConfig::max_message`]: 64 KiB, as much as a 2-byte
+/// Default [`FramerConfig::max_payload`]: 64 KiB, as much as a 2-byte
 /// prefix can announce.
-pub const DEFAULT_MAX_MESSAGE: usize = 65536;
+pub const DEFAULT_MAX_PAYLOAD: usize = 65536;
 /// The largest payload a 2-byte length prefix can announce.
 pub const MAX_PREFIXED_PAYLOAD: usize = u16::MAX as usize;
 /// Bytes of the length prefix.
@@ -255,13 +255,13 @@ pub enum FramingError {
     TooLong {
         /// Its length (for a prefix, what the prefix says).
         len: u64,
-        /// [`FramerConfig::max_message`].
+        /// [`FramerConfig::max_payload`].
         limit: usize,
     },
     /// More bytes than the limit arrived without the delimiter.
     #[error("no delimiter in {limit} bytes")]
     NoDelimiter {
-        /// [`FramerConfig::max_message`].
+        /// [`FramerConfig::max_payload`].
         limit: usize,
     },
     /// The sender closed in the middle of a message.
@@ -275,7 +275,7 @@ pub enum FramingError {
     BadFixedLength {
         /// What was asked for.
         len: usize,
-        /// [`FramerConfig::max_message`].
+        /// [`FramerConfig::max_payload`].
         limit: usize,
     },
     /// The payload does not fit a 2-byte prefix.
@@ -289,15 +289,15 @@ pub enum FramingError {
 /// Limits of a [`Framer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FramerConfig {
-    /// Longest message accepted, in bytes: checked before the buffer grows
+    /// Longest message payload accepted, in bytes: checked before the buffer grows
     /// past it (a prefix is checked as soon as its 2 bytes are in).
-    pub max_message: usize,
+    pub max_payload: usize,
 }
 
 impl Default for FramerConfig {
     fn default() -> Self {
         FramerConfig {
-            max_message: DEFAULT_MAX_MESSAGE,
+            max_payload: DEFAULT_MAX_PAYLOAD,
         }
     }
 }
@@ -364,10 +364,10 @@ impl Framer {
     pub fn new(framing: Framing, config: FramerConfig) -> Result<Framer, FramingError> {
         let cut: Box<dyn Cut> = match framing {
             Framing::Fixed { len } => {
-                if len == 0 || len > config.max_message {
+                if len == 0 || len > config.max_payload {
                     return Err(FramingError::BadFixedLength {
                         len,
-                        limit: config.max_message,
+                        limit: config.max_payload,
                     });
                 }
                 Box::new(fixed::Fixed { len })
@@ -417,7 +417,7 @@ impl Framer {
     }
 
     fn next(&mut self) -> Result<Option<Framed>, FramingError> {
-        let framed = self.cut.next(&mut self.input, self.config.max_message)?;
+        let framed = self.cut.next(&mut self.input, self.config.max_payload)?;
         if framed.is_none() && self.input.eof && !self.cut.is_done(&self.input) {
             return Err(FramingError::Truncated(self.cut.wait(&self.input)));
         }

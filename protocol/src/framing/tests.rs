@@ -91,7 +91,7 @@ fn an_empty_stream_until_eof_is_one_empty_message() {
 #[test]
 fn a_length_prefix_larger_than_the_limit_is_an_error_before_allocating() {
     let mut framer =
-        Framer::new(Framing::LengthPrefixed, FramerConfig { max_message: 1000 }).unwrap();
+        Framer::new(Framing::LengthPrefixed, FramerConfig { max_payload: 1000 }).unwrap();
     framer.push(&[0xff]);
     assert_eq!(framer.poll(), Ok(None));
     framer.push(&[0xff]);
@@ -109,7 +109,7 @@ fn a_length_prefix_larger_than_the_limit_is_an_error_before_allocating() {
 
 #[test]
 fn a_delimiter_that_never_comes_is_an_error_at_the_limit() {
-    let mut framer = Framer::new(LINES, FramerConfig { max_message: 4 }).unwrap();
+    let mut framer = Framer::new(LINES, FramerConfig { max_payload: 4 }).unwrap();
     framer.push(b"abcd");
     assert_eq!(framer.poll(), Ok(None));
     framer.push(b"e");
@@ -118,7 +118,7 @@ fn a_delimiter_that_never_comes_is_an_error_at_the_limit() {
 
 #[test]
 fn until_eof_over_the_limit_is_an_error_before_the_fin() {
-    let mut framer = Framer::new(Framing::UntilEof, FramerConfig { max_message: 3 }).unwrap();
+    let mut framer = Framer::new(Framing::UntilEof, FramerConfig { max_payload: 3 }).unwrap();
     framer.push(b"abcd");
     assert!(matches!(
         framer.poll(),

@@ -1,5 +1,7 @@
 //! The names enums have on the wire, one table per enum: the relay writes
 //! and the page reads through the same table, so the two cannot drift.
+//! This module uses `observe`'s enums, never the reverse (`TcpState::name`
+//! is written here, beside its table).
 
 use super::observe::{LogLevel, Readiness, TcpState};
 use crate::decode::Part;
@@ -118,6 +120,13 @@ pub(super) const TCP_STATES: [(TcpState, &str); 11] = [
     (TcpState::Listen, "LISTEN"),
     (TcpState::Closing, "CLOSING"),
 ];
+
+impl TcpState {
+    /// The name `netstat` prints.
+    pub fn name(self) -> &'static str {
+        name_of(&TCP_STATES, self)
+    }
+}
 
 /// `value`'s name in `table`.
 pub(super) fn name_of<T: Copy + PartialEq>(table: &[(T, &'static str)], value: T) -> &'static str {

@@ -317,11 +317,6 @@ impl TcpState {
             _ => return None,
         })
     }
-
-    /// The name `netstat` prints.
-    pub fn name(self) -> &'static str {
-        super::names::name_of(&super::names::TCP_STATES, self)
-    }
 }
 
 #[cfg(test)]

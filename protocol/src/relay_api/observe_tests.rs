@@ -43,9 +43,11 @@ fn the_reference_example_session_reads_and_writes_back_unchanged() {
     }
 }
 
-/// What serde_json wrote for `every_kind`'s events before the derive
-/// went: the hand-written writer must keep the wire byte for byte.
-const SERDE_WROTE: [&str; 31] = [
+/// The wire form of `every_kind`'s events, byte for byte: what the page,
+/// older pages and saved transcripts read (the first kinds are what
+/// serde_json wrote before the derive went; later kinds were written by
+/// hand from the start).
+const WIRE_OF_EVERY_KIND: [&str; 31] = [
     r#"{"t_us":0,"kind":"observing","target":"py-app","server":false}"#,
     r#"{"t_us":1,"kind":"connect","local":"[::1]:5","peer":"[::1]:65432","connect_us":7}"#,
     r#"{"t_us":2,"kind":"write","len":65494,"sent":32768}"#,
@@ -203,14 +205,14 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
             error: "a message of 65535 bytes is over the limit of 1000".into(),
         }),
     ];
-    assert_eq!(every.len(), SERDE_WROTE.len());
+    assert_eq!(every.len(), WIRE_OF_EVERY_KIND.len());
     for (t_us, event) in every.into_iter().enumerate() {
         let obs = Observation {
             t_us: t_us as u64,
             event,
         };
         let json = obs.to_json();
-        assert_eq!(json, SERDE_WROTE[t_us], "event {t_us}");
+        assert_eq!(json, WIRE_OF_EVERY_KIND[t_us], "event {t_us}");
         assert_eq!(Observation::from_json(&json).unwrap(), obs, "{json}");
         assert_eq!(
             Observation::from_json_value(&obs.to_json_value()).unwrap(),

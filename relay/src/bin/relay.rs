@@ -7,9 +7,9 @@
 //! `relay`: the playground's whole back end in one command.
 //!
 //! Serves the built playground (trunk's `dist/`), bridges `/ws?target=NAME`
-//! WebSockets to named TCP targets, and by default runs the tutorial's app,
-//! echo and blackhole (`app-server-test`) servers in-process on loopback as
-//! targets `app`, `echo` and `blackhole`.
+//! WebSockets to named TCP targets, and by default runs the tutorial's
+//! servers in-process on loopback as targets (`relay::embedded::EMBEDDED`:
+//! `app`, `echo`, `blackhole`, `multiconn` and the framing lab's four).
 //! Ctrl-C/SIGTERM: stop accepting, close sessions with 1001, exit 0.
 
 use std::net::SocketAddr;
@@ -17,13 +17,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use relay::config::{RelayConfig, DEFAULT_LISTEN};
+use relay::config::{RelayConfig, DEFAULT_DIST, DEFAULT_LISTEN};
 use relay::server::Relay;
 use relay::targets::{TargetSpec, Targets};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tutorial::cli;
-use tutorial::servers::{app, blackhole, echo, net};
+use tutorial::servers::net;
 
 /// WebSocket-to-TCP relay for the wirelab playground.
 #[derive(Parser)]
@@ -34,7 +34,7 @@ struct Args {
     listen: SocketAddr,
 
     /// Directory of the built playground served at / (`trunk build` writes dist/).
-    #[arg(long, default_value = "dist")]
+    #[arg(long, default_value = DEFAULT_DIST)]
     dist: PathBuf,
 
     /// Register a TCP target the browser may pick by NAME (repeatable),
@@ -42,8 +42,8 @@ struct Args {
     #[arg(long = "target", value_name = "NAME=HOST:PORT")]
     targets: Vec<TargetSpec>,
 
-    /// Do not start the embedded app, echo and blackhole servers (no `app`/`echo`/`blackhole` targets).
-    #[arg(long)]
+    // The help names every embedded target, from `relay::embedded::EMBEDDED`.
+    #[arg(long, help = relay::embedded::no_embedded_help())]
     no_embedded: bool,
 
     #[command(flatten)]
@@ -70,35 +70,8 @@ async fn run(args: Args) -> Result<(), String> {
     let mut servers = if args.no_embedded {
         JoinSet::new()
     } else {
-        let config = &args.config;
-        let app_config = app::Config {
-            max_connections: config.max_sessions,
-            // Every session reaches the embedded server from the relay's
-            // own loopback address: a per-address limit below the session
-            // cap would cap sessions instead.
-            max_connections_per_ip: config.max_sessions,
-            ..app::Config::default()
-        };
-        let echo_config = echo::Config {
-            max_connections: config.max_sessions,
-            // The relay's own idle timeout decides how long a quiet session lives.
-            idle_timeout: config.idle_timeout,
-            ..echo::Config::default()
-        };
-        let blackhole_config = blackhole::Config {
-            max_connections: config.max_sessions,
-            // A held connection is a quiet session: the same bound.
-            hold: config.idle_timeout,
-            ..blackhole::Config::default()
-        };
-        relay::embedded::start_all(
-            &mut targets,
-            app_config,
-            echo_config,
-            blackhole_config,
-            &servers_shutdown,
-        )
-        .map_err(|e| format!("cannot start the embedded servers: {e}"))?
+        relay::embedded::start(&mut targets, &args.config, &servers_shutdown)
+            .map_err(|e| format!("cannot start the embedded servers: {e}"))?
     };
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;

@@ -9,8 +9,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use protocol::relay_api::{CloseReason, ConnectFailure};
+
+use super::browser::{FromBrowser, ToBrowser};
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,15 +158,15 @@ pub struct SessionReport {
 
 /// Sends the close frame for `ending`, then waits (up to `grace`) for the
 /// browser's reply (not over budget). True if the frame was written out.
-pub(super) async fn close_client<Tx, Rx, E>(
+pub(super) async fn close_client<Tx, Rx>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     ending: &Ending,
     grace: Duration,
 ) -> bool
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
+    Tx: ToBrowser,
+    Rx: FromBrowser,
 {
     let Some(reason) = ending.close_frame() else {
         return false;

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
-use super::stats::HeldBytes;
+use crate::budget::HeldBytes;
 
 /// One connection's inbound count (unarmed until its session starts: the
 /// HTTP request before it is bounded by `--max-header-bytes`).

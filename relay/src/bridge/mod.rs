@@ -1,7 +1,7 @@
 //! One WebSocket session ↔ one TCP stream.
 //!
 //! The bridge is generic over the WebSocket's `Sink`/`Stream` of axum
-//! [`Message`]s (so unit tests drive it with channels) and over the
+//! messages ([`ToBrowser`], [`FromBrowser`]; unit tests drive it with channels) and over the
 //! target's read and write halves (`AsyncRead`/`AsyncWrite`).
 //!
 //! Bytes go both ways unchanged: each binary message is written to TCP as
@@ -17,8 +17,11 @@
 //! - this file: a session from connect to report ([`connect_and_bridge`], [`bridge`]);
 //! - `close`: how sessions end ([`Ending`]), the close frame the browser gets
 //!   (a `relay_api::CloseReason`) and the [`SessionReport`];
+//! - `browser`: the bounds the bridge takes the WebSocket's halves with
+//!   ([`ToBrowser`], [`FromBrowser`]);
 //! - `activity`: the idle clock restarted by bytes, also mid-message ([`activity::Touching`]);
-//! - `stats`: byte accounting, per session ([`SessionStats`]) and in total ([`HeldBytes`]);
+//! - `stats`: byte accounting per session ([`SessionStats`]), each byte also
+//!   counted in the relay-wide [`HeldBytes`] (`crate::budget`);
 //! - `inbound`: the browser's partial messages, counted from its connection's
 //!   reads ([`Inbound`]), and the relay-wide `--max-buffered-bytes`;
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
@@ -28,6 +31,7 @@
 //!   target, and the session tests that drive them.
 
 mod activity;
+mod browser;
 mod close;
 #[cfg(test)]
 mod doubles;
@@ -40,30 +44,31 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Message;
-use futures_util::{Sink, SinkExt, Stream};
+use futures_util::SinkExt;
 use protocol::capture::EventKind;
 use protocol::relay_api::{ConnectFailure, Observed};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::RelayConfig;
+use crate::observe::Hub;
 use crate::record::Recorder;
 use crate::tap::Tap;
 use activity::Touching;
 use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
+pub use crate::budget::HeldBytes;
+pub use browser::{FromBrowser, ToBrowser};
 pub use close::{Ending, SessionReport, HIDDEN_ADDRESS};
 pub use inbound::Inbound;
 pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
-pub use stats::{HeldBytes, SessionStats};
+pub use stats::SessionStats;
 
 /// What a session needs besides its sockets.
 pub struct SessionContext<'a> {
@@ -77,6 +82,9 @@ pub struct SessionContext<'a> {
     pub observing: Option<Observing<'a>>,
     /// With `--record`: the session's recording.
     pub record: Option<&'a Recorder>,
+    /// The registry's hub when the target is an embedded server (which
+    /// then does not count the session's connection per client address).
+    pub embedded: Option<&'a Arc<Hub>>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -86,25 +94,18 @@ const SERVER_CLOSE_WAIT: Duration = Duration::from_millis(100);
 
 /// Connects to `address` and bridges; a failed connect closes the
 /// WebSocket with 1011 and the reason.
-pub async fn connect_and_bridge<Tx, Rx, E>(
+pub async fn connect_and_bridge<Tx, Rx>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     address: SocketAddr,
     ctx: SessionContext<'_>,
 ) -> SessionReport
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
-    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
-    E: fmt::Display,
+    Tx: ToBrowser,
+    Rx: FromBrowser,
 {
     let observing = ctx.observing;
-    let connect = async {
-        match &observing {
-            None => TcpStream::connect(address).await.map(|s| (s, None)),
-            Some(obs) => observed::connect(address, obs).await,
-        }
-    };
+    let connect = observed::connect(address, observing.as_ref(), ctx.embedded);
     let connecting = std::time::Instant::now();
     let shown = || close::shown_address(address, ctx.config.show_addresses);
     let connect = tokio::time::timeout(ctx.config.connect_timeout, connect);
@@ -120,7 +121,7 @@ where
         _ = ctx.shutdown.cancelled() => Err(Ending::Shutdown),
     };
     match stream {
-        Ok((mut stream, expected)) => {
+        Ok((mut stream, registered)) => {
             let _ = stream.set_nodelay(true);
             if let Some(record) = ctx.record {
                 let took = connecting.elapsed().as_micros() as u64;
@@ -142,7 +143,7 @@ where
             let probe = Probe::of(&stream);
             let (mut up_rd, mut up_wr) = stream.split();
             let report = bridge_probed(ws_tx, ws_rx, &mut up_rd, &mut up_wr, ctx, probe).await;
-            drop(expected);
+            drop(registered);
             if let Some(record) = record {
                 record.event(EventKind::Close);
             }
@@ -161,7 +162,7 @@ where
 
 /// Moves bytes both ways until one side ends, then closes the other side
 /// as [`Ending`] describes.
-pub async fn bridge<Tx, Rx, E, R, W>(
+pub async fn bridge<Tx, Rx, R, W>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     up_rd: &mut R,
@@ -169,10 +170,8 @@ pub async fn bridge<Tx, Rx, E, R, W>(
     ctx: SessionContext<'_>,
 ) -> SessionReport
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
-    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
-    E: fmt::Display,
+    Tx: ToBrowser,
+    Rx: FromBrowser,
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
@@ -180,7 +179,7 @@ where
 }
 
 /// [`bridge`], with the target's socket to look at when deciding idleness.
-async fn bridge_probed<Tx, Rx, E, R, W>(
+async fn bridge_probed<Tx, Rx, R, W>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     up_rd: &mut R,
@@ -189,10 +188,8 @@ async fn bridge_probed<Tx, Rx, E, R, W>(
     probe: Probe,
 ) -> SessionReport
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
-    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
-    E: fmt::Display,
+    Tx: ToBrowser,
+    Rx: FromBrowser,
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send,
 {
@@ -203,6 +200,7 @@ where
         taps,
         observing,
         record,
+        embedded: _,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -289,8 +287,7 @@ async fn sample(observing: &Option<Observing<'_>>) {
 /// its `server_close` (waited for briefly), then the relay's own `close`.
 async fn last_observations<Tx>(ws_tx: &mut Tx, obs: &Observing<'_>, ending: &Ending)
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
+    Tx: ToBrowser,
 {
     if obs.hub.is_some() && matches!(ending, Ending::UpstreamClosed) {
         obs.observer.server_closed_within(SERVER_CLOSE_WAIT).await;

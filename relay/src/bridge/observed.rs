@@ -15,7 +15,6 @@
 //! session without `observe=1` runs it all, but its observer queues nothing
 //! for the browser, so no text message goes out.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,13 +23,14 @@ use std::task::Poll;
 use std::time::Instant;
 
 use axum::extract::ws::Message;
-use futures_util::{Sink, SinkExt};
+use futures_util::SinkExt;
 use protocol::relay_api::Observed;
 use tokio::io::AsyncWrite;
 use tokio::net::{TcpSocket, TcpStream};
 
+use super::browser::ToBrowser;
 use super::stats::SessionStats;
-use crate::observe::{Expected, Hub, SessionObserver};
+use crate::observe::{Expected, Hub, Relaying, SessionObserver};
 
 /// What an observed session's bridge needs.
 #[derive(Clone, Copy)]
@@ -112,35 +112,56 @@ impl Observing<'_> {
     }
 }
 
-/// Connects as the session's first events say: an embedded target's
-/// connection is registered in the hub before the server can accept it,
-/// which takes a bound socket (its address is known before `connect`).
+/// What a session's connection keeps registered in the hub until the
+/// session ends.
+pub struct Registered {
+    _expected: Option<Expected>,
+    _relaying: Option<Relaying>,
+}
+
+/// Connects to `address`. To an embedded server (`hub`), from a bound
+/// socket, whose address is known before `connect`: it is noted in the hub
+/// as the relay's own (the server does not count it per client address)
+/// and, observed, registered before the server can accept it so the
+/// server's side is paired with the session. Observed, the connect is the
+/// session's first event.
 pub async fn connect(
     address: SocketAddr,
-    observing: &Observing<'_>,
-) -> io::Result<(TcpStream, Option<Expected>)> {
+    observing: Option<&Observing<'_>>,
+    hub: Option<&Arc<Hub>>,
+) -> io::Result<(TcpStream, Registered)> {
     let socket = match address {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    let expected = match observing.hub {
+    let hub = hub.or(observing.and_then(|obs| obs.hub));
+    let registered = match hub {
         Some(hub) => {
             // Embedded servers listen on loopback: their own address is
             // the source address the kernel would pick anyway.
             socket.bind(SocketAddr::new(address.ip(), 0))?;
-            Some(hub.expect(socket.local_addr()?, address, observing.observer))
+            let local = socket.local_addr()?;
+            Registered {
+                _relaying: Some(hub.relaying(local, address)),
+                _expected: observing.map(|obs| hub.expect(local, address, obs.observer)),
+            }
         }
-        None => None,
+        None => Registered {
+            _expected: None,
+            _relaying: None,
+        },
     };
     let started = Instant::now();
     let stream = socket.connect(address).await?;
     let connect_us = started.elapsed().as_micros() as u64;
-    observing.push(Observed::Connect {
-        local: stream.local_addr()?.to_string(),
-        peer: address.to_string(),
-        connect_us,
-    });
-    Ok((stream, expected))
+    if let Some(observing) = observing {
+        observing.push(Observed::Connect {
+            local: stream.local_addr()?.to_string(),
+            peer: address.to_string(),
+            connect_us,
+        });
+    }
+    Ok((stream, registered))
 }
 
 /// `write_all`, one reported system call at a time: what the kernel took of
@@ -194,8 +215,7 @@ pub async fn feed_observations<Tx>(
     budget: &mut usize,
 ) -> Result<usize, Tx::Error>
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
+    Tx: ToBrowser,
 {
     observing.sample_if_changed();
     let texts = observing.observer.drain(budget);

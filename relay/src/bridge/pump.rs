@@ -7,7 +7,6 @@
 //! holds no read buffer.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -16,12 +15,13 @@ use std::time::Duration;
 
 use axum::extract::ws::Message;
 use bytes::Bytes;
-use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use protocol::capture::EventKind;
 use protocol::relay_api::Observed;
 
+use super::browser::{FromBrowser, ToBrowser};
 use super::close::Ending;
 use super::observed::{feed_observations, write_observed, Observing, Probe};
 use super::stats::{SessionStats, TapSide};
@@ -75,8 +75,7 @@ pub(super) async fn pump_down<Tx, R>(
     record: Option<&Recorder>,
 ) -> Ending
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
+    Tx: ToBrowser,
     R: AsyncRead + Unpin + Send,
 {
     loop {
@@ -158,8 +157,7 @@ async fn read_or_observations<Tx, R>(
     obs: &Observing<'_>,
 ) -> Result<io::Result<Bytes>, Tx::Error>
 where
-    Tx: Sink<Message> + Unpin + Send,
-    Tx::Error: fmt::Display,
+    Tx: ToBrowser,
     R: AsyncRead + Unpin + Send,
 {
     loop {
@@ -224,7 +222,7 @@ pub(super) fn frame_len(payload: usize) -> usize {
 }
 
 /// Browser → target: one binary message, one TCP write.
-pub(super) async fn pump_up<Rx, E, W>(
+pub(super) async fn pump_up<Rx, W>(
     ws_rx: &mut Rx,
     up_wr: &mut W,
     stats: &SessionStats,
@@ -233,8 +231,7 @@ pub(super) async fn pump_up<Rx, E, W>(
     record: Option<&Recorder>,
 ) -> Ending
 where
-    Rx: Stream<Item = Result<Message, E>> + Unpin + Send,
-    E: fmt::Display,
+    Rx: FromBrowser,
     W: AsyncWrite + Unpin + Send,
 {
     let mut half_closed = false;

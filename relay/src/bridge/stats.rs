@@ -1,6 +1,6 @@
 //! Byte accounting: what one session moved and holds ([`SessionStats`]),
-//! and what all sessions hold together ([`HeldBytes`], which `/healthz`
-//! shows through the relay's metrics).
+//! counted also in what all sessions hold together ([`HeldBytes`], the
+//! leaf module `budget`, which `/healthz` shows through the relay's metrics).
 //!
 //! "Held" means taken from one side and not yet written to the other: the
 //! memory bound the bridge promises is a bound on these counters, so tests
@@ -11,26 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::inbound::{client_frame_len, Inbound};
-
-/// Bytes held by every session together.
-#[derive(Debug, Default)]
-pub struct HeldBytes(AtomicUsize);
-
-impl HeldBytes {
-    /// Bytes held now.
-    pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    /// Counts `n` more; returns the new total.
-    pub(crate) fn add(&self, n: usize) -> usize {
-        self.0.fetch_add(n, Ordering::Relaxed) + n
-    }
-
-    pub(crate) fn sub(&self, n: usize) {
-        self.0.fetch_sub(n, Ordering::Relaxed);
-    }
-}
+use crate::budget::HeldBytes;
 
 /// Counters of one session, readable while it runs.
 #[derive(Debug)]

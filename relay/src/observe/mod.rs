@@ -18,6 +18,10 @@
 //!   nobody registered (a session without `observe=1`, another client) finds
 //!   nothing and holds nothing; a registration nobody claims is removed when
 //!   its session ends. So the hub holds at most one entry per session.
+//!   It also knows every session's connection to an embedded server,
+//!   observed or not ([`Hub::relaying`]), so the server does not count it
+//!   in its per-address share (`ServerHook::is_relayed`): the relay bounds
+//!   sessions by the browser's address itself.
 
 pub mod queue;
 #[cfg(test)]
@@ -212,6 +216,9 @@ impl ConnectionSink for SessionObserver {
 pub struct Hub {
     /// (relay's address, server's address) → the session expecting it.
     expected: Mutex<HashMap<(SocketAddr, SocketAddr), Weak<SessionObserver>>>,
+    /// (relay's address, server's address) of every session's connection
+    /// to an embedded server, while the session lasts.
+    relayed: Mutex<HashMap<(SocketAddr, SocketAddr), usize>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -240,6 +247,21 @@ impl Hub {
         }
     }
 
+    /// Notes the session's connection from `local` to `server` as the
+    /// relay's own until the returned guard drops.
+    pub fn relaying(self: &Arc<Self>, local: SocketAddr, server: SocketAddr) -> Relaying {
+        *self
+            .relayed
+            .lock()
+            .expect("no panics under the lock")
+            .entry((local, server))
+            .or_insert(0) += 1;
+        Relaying {
+            hub: self.clone(),
+            key: (local, server),
+        }
+    }
+
     /// Sessions waiting for their server's accept.
     pub fn waiting(&self) -> usize {
         self.expected
@@ -257,6 +279,32 @@ impl ServerHook for Hub {
         }
         let observer = expected.remove(&(peer, local))?.upgrade()?;
         Some(observer)
+    }
+
+    fn is_relayed(&self, local: SocketAddr, peer: SocketAddr) -> bool {
+        self.relayed
+            .lock()
+            .expect("no panics under the lock")
+            .contains_key(&(peer, local))
+    }
+}
+
+/// A session's connection noted as the relay's own ([`Hub::relaying`]),
+/// forgotten on drop.
+pub struct Relaying {
+    hub: Arc<Hub>,
+    key: (SocketAddr, SocketAddr),
+}
+
+impl Drop for Relaying {
+    fn drop(&mut self) {
+        let mut relayed = self.hub.relayed.lock().expect("no panics under the lock");
+        if let Some(n) = relayed.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                relayed.remove(&self.key);
+            }
+        }
     }
 }
 

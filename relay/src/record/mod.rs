@@ -47,7 +47,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use protocol::capture::{Closed, Event, EventKind, Packets, Segmenter, Transcript, JSON_SEPARATOR};
 use protocol::relay_api::{Observation, Observed, SocketInfo};
 
-use crate::bridge::HeldBytes;
+use crate::budget::HeldBytes;
 use writer::{Batch, Ending, Files, Job, Part, Shared};
 
 /// A session's pieces go to the writer once they reach this many bytes

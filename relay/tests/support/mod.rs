@@ -1,27 +1,20 @@
 //! What the relay integration tests share: a real relay on port 0 with the
-//! real embedded app and echo servers behind it, and a tokio-tungstenite
-//! client.
+//! real embedded servers behind it (`relay::testing`, as the browser tests
+//! start it), and a tokio-tungstenite client.
 #![allow(dead_code)]
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use relay::config::RelayConfig;
-use relay::metrics::Metrics;
-use relay::server::Relay;
-use relay::targets::Targets;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use tokio_util::sync::CancellationToken;
-use tutorial::servers::{app, echo};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -35,45 +28,16 @@ pub async fn within<T>(f: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("hang guard: the test waited {HANG_GUARD:?}"))
 }
 
-pub struct TestRelay {
-    pub addr: SocketAddr,
-    pub metrics: Arc<Metrics>,
-    pub shutdown: CancellationToken,
-    pub served: JoinHandle<std::io::Result<()>>,
-}
+pub use relay::testing::TestRelay;
 
-/// A relay with `app` and `echo` (real servers on loopback) plus `extra` targets.
+/// A relay with every embedded target (real servers on loopback) plus
+/// `extra` targets.
 pub async fn start(config: RelayConfig, extra: &[(&str, SocketAddr)]) -> TestRelay {
-    let shutdown = CancellationToken::new();
-    // The servers outlive the relay's shutdown, so a test of the relay's
-    // shutdown sees the relay's close codes, not the servers'.
-    let servers = CancellationToken::new();
-    let mut targets = Targets::new();
-
-    // Dropping the task set would abort the servers: detach it instead.
-    relay::embedded::start(
-        &mut targets,
-        app::Config::default(),
-        echo::Config::default(),
-        &servers,
-    )
-    .expect("embedded servers start")
-    .detach_all();
-
-    for (name, addr) in extra {
-        targets.add(name, *addr, "test target".into()).unwrap();
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let relay = Relay::new(config, targets, None);
-    let metrics = relay.metrics();
-    let served = tokio::spawn(relay.serve(listener, shutdown.clone()));
-    TestRelay {
-        addr,
-        metrics,
-        shutdown,
-        served,
-    }
+    let extra: Vec<_> = extra
+        .iter()
+        .map(|(name, addr)| (*name, *addr, "test target"))
+        .collect();
+    TestRelay::start(config, &extra, None).await
 }
 
 pub fn test_config() -> RelayConfig {

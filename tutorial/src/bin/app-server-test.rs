@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use tutorial::args::{ListenArgs, ServerLimits};
 use tutorial::cli::{cancel_on_signal, duration_text, fail, init_logging, parse_duration};
-use tutorial::servers::blackhole;
+use tutorial::servers::{self, blackhole};
 
 /// Accepts connections and never reads them (the tutorial's app-server-test.py).
 #[derive(Parser)]
@@ -39,12 +39,9 @@ async fn main() -> ExitCode {
         Ok(listener) => listener,
         Err(message) => return fail(message),
     };
-    let config = blackhole::Config {
-        hold: args.hold,
-        max_connections: args.limits.max_connections,
-        grace_period: args.limits.grace_period,
-    };
-    match blackhole::serve(listener, config, cancel_on_signal()).await {
+    let config = blackhole::Config { hold: args.hold };
+    let limits = args.limits.limits();
+    match servers::serve(listener, limits, config, None, cancel_on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -14,7 +14,7 @@ use clap::Parser;
 use tracing::Level;
 use tutorial::args::{ListenArgs, ServerLimits};
 use tutorial::cli::{cancel_on_signal, duration_text, fail, init_logging_at, parse_duration};
-use tutorial::servers::app;
+use tutorial::servers::{self, app};
 
 /// The tutorial's application server: answers searches, one request per
 /// connection (or many with --keep-alive), every connection on its own.
@@ -37,9 +37,6 @@ struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = duration_text(app::DEFAULT_REQUEST_TIMEOUT))]
     request_timeout: Duration,
-    /// Connections one client address may have open at once; more are closed as soon as they are accepted (logged).
-    #[arg(long, value_name = "N", default_value_t = app::DEFAULT_MAX_PER_IP)]
-    max_connections_per_ip: usize,
     #[command(flatten)]
     limits: ServerLimits,
     /// Log warnings and errors only, not the tutorial's per-connection lines (RUST_LOG overrides).
@@ -59,12 +56,10 @@ async fn main() -> ExitCode {
         max_content_length: args.max_content_length,
         idle_timeout: args.idle_timeout,
         request_timeout: args.request_timeout,
-        max_connections: args.limits.max_connections,
-        max_connections_per_ip: args.max_connections_per_ip,
-        grace_period: args.limits.grace_period,
         keep_alive: args.keep_alive,
     };
-    match app::serve(listener, config, cancel_on_signal()).await {
+    let limits = args.limits.limits();
+    match servers::serve(listener, limits, config, None, cancel_on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

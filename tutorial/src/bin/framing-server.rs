@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use tutorial::args::{ListenArgs, ServerLimits};
 use tutorial::cli::{cancel_on_signal, duration_text, fail, init_logging, parse_duration};
+use tutorial::servers;
 use tutorial::servers::framing::{self, FramingArgs};
 
 /// Echoes every message back framed as it came: fixed length, lines, length prefix or until EOF.
@@ -27,8 +28,8 @@ struct Args {
     #[command(flatten)]
     framing: FramingArgs,
     /// Longest message accepted; a longer one (or a prefix announcing one) closes the connection.
-    #[arg(long, value_name = "BYTES", default_value_t = protocol::framing::DEFAULT_MAX_MESSAGE)]
-    max_message: usize,
+    #[arg(long = "max-message", value_name = "BYTES", default_value_t = protocol::framing::DEFAULT_MAX_PAYLOAD)]
+    max_payload: usize,
     /// Close a connection after this long without a byte arriving.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = duration_text(framing::DEFAULT_IDLE_TIMEOUT))]
@@ -47,12 +48,15 @@ async fn main() -> ExitCode {
     };
     let config = framing::Config {
         framing: args.framing.framing(),
-        max_message: args.max_message,
+        max_payload: args.max_payload,
         idle_timeout: args.idle_timeout,
-        max_connections: args.limits.max_connections,
-        grace_period: args.limits.grace_period,
     };
-    match framing::serve(listener, config, cancel_on_signal()).await {
+    let handler = match config.handler() {
+        Ok(handler) => handler,
+        Err(e) => return fail(e),
+    };
+    let limits = args.limits.limits();
+    match servers::serve(listener, limits, handler, None, cancel_on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -18,7 +18,7 @@ use clap::Parser;
 use tracing::Level;
 use tutorial::args::{ListenArgs, ServerLimits};
 use tutorial::cli::{cancel_on_signal, duration_text, fail, init_logging_at, parse_duration};
-use tutorial::servers::{echo, event_loop};
+use tutorial::servers::{self, echo, event_loop};
 
 /// The tutorial's multi-connection echo server: every connection is echoed concurrently.
 #[derive(Parser)]
@@ -59,9 +59,11 @@ async fn main() -> ExitCode {
     if args.event_loop {
         let config = event_loop::Config {
             max_connections: args.limits.max_connections,
+            max_connections_per_ip: args.limits.max_connections_per_ip,
             max_owed: args.max_owed,
             events_capacity: args.events_capacity,
             idle_timeout: args.idle_timeout,
+            log: servers::LogLines::Every,
         };
         let listener = match listener.into_std() {
             Ok(listener) => listener,
@@ -74,10 +76,9 @@ async fn main() -> ExitCode {
     }
     let config = echo::Config {
         idle_timeout: args.idle_timeout,
-        max_connections: args.limits.max_connections,
-        grace_period: args.limits.grace_period,
     };
-    match echo::serve(listener, config, cancel_on_signal()).await {
+    let limits = args.limits.limits();
+    match servers::serve(listener, limits, config, None, cancel_on_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -6,7 +6,6 @@
 //! the tutorial's lines (`Accepted connection from …`, `Received request …`,
 //! `Sending b'…' to …`, `Closing connection to …`) at info level.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -18,16 +17,12 @@ use protocol::python::{content_repr, python_bytes_repr};
 use protocol::relay_api::LogLevel;
 use protocol::{encode_into, DecoderConfig, EncodeError, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::codec::Decoder as _;
-use tokio_util::sync::CancellationToken;
 
-use super::limits::{
-    accept_loop, PerIp, Stop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_CONNECTIONS_PER_IP,
-};
+use super::accept::{Conn, Ending, Handler, Stop, DEFAULT_MAX_CONNECTIONS_PER_IP};
 use super::net::PyAddr;
-use super::observe::{decoder_state, Hook, Watch};
+use super::observe::{decoder_state, Watch};
 use crate::truncate::for_log;
 
 /// Default [`Config::max_content_length`]: 1 MiB (requests are a few dozen bytes).
@@ -36,7 +31,7 @@ pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1024 * 1024;
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default [`Config::request_timeout`].
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default [`Config::max_connections_per_ip`].
+/// Default `--max-connections-per-ip` (the accept loop's, as for every server).
 pub const DEFAULT_MAX_PER_IP: usize = DEFAULT_MAX_CONNECTIONS_PER_IP;
 /// Spare buffer room offered to each read (a tutorial request is ~150 bytes).
 const READ_SPARE: usize = 512;
@@ -44,7 +39,9 @@ const READ_SPARE: usize = 512;
 /// reserving the spare mostly reclaims this allocation rather than growing.
 const READ_BUFFER: usize = 2048;
 
-/// Limits and options of the application server.
+/// Limits and options of the application server (its connection bounds
+/// are the accept loop's [`Limits`](super::accept::Limits)). Serve it with
+/// [`accept::serve`](super::accept::serve).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Largest `content-length` accepted; a bigger one is refused as soon as
@@ -58,13 +55,6 @@ pub struct Config {
     /// seconds never meets `idle_timeout`). Without `keep_alive` the request
     /// starts when the connection is accepted; with it, at its first byte.
     pub request_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog.
-    pub max_connections: usize,
-    /// Connections one peer address may have open at once; more are closed
-    /// as soon as they are accepted, so one address cannot hold every slot.
-    pub max_connections_per_ip: usize,
-    /// After shutdown, how long in-flight connections may take to finish.
-    pub grace_period: Duration,
     /// Answer requests sent back to back on one connection, in order, instead
     /// of closing after the first reply (the tutorial's behaviour).
     pub keep_alive: bool,
@@ -76,55 +66,30 @@ impl Default for Config {
             max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_connections_per_ip: DEFAULT_MAX_PER_IP,
-            grace_period: DEFAULT_GRACE_PERIOD,
             keep_alive: false,
         }
     }
 }
 
-/// Serves `listener` until `shutdown` is cancelled, then lets in-flight
-/// connections finish within the grace period and returns.
-pub async fn serve(
-    listener: TcpListener,
-    config: Config,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    serve_observed(listener, config, None, shutdown).await
-}
-
-/// [`serve`], telling `hook` what the connections it claims do.
-pub async fn serve_observed(
-    listener: TcpListener,
-    config: Config,
-    hook: Option<Hook>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let config = std::sync::Arc::new(config);
-    let per_ip = PerIp::new(config.max_connections_per_ip);
-    accept_loop(
-        listener,
-        config.max_connections,
-        config.grace_period,
-        shutdown,
-        move |stream, peer, stop| {
-            let config = config.clone();
-            let slot = per_ip.try_take(peer.ip());
-            let limit = per_ip.limit();
-            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
-            async move {
-                match slot {
-                    Some(slot) => {
-                        connection(stream, peer, &config, stop, watch).await;
-                        drop(slot);
-                    }
-                    None => refuse(stream, peer, limit, watch),
-                }
-            }
-        },
-    )
-    .await
+impl Handler for Config {
+    async fn handle(&self, conn: &mut Conn) -> Ending {
+        let Conn {
+            stream,
+            peer,
+            stop,
+            watch,
+            ..
+        } = conn;
+        if self.keep_alive {
+            // Replies to pipelined requests go out as separate writes; Nagle
+            // would hold the second back until the first is acknowledged.
+            let _ = stream.set_nodelay(true);
+        }
+        match converse(stream, PyAddr(*peer), self, stop, watch).await {
+            Ok(()) | Err(ConnectionError::Idle) => Ending::Done,
+            Err(e) => Ending::Failed(e.to_string()),
+        }
+    }
 }
 
 /// Why a connection was closed before its conversation ended well.
@@ -161,46 +126,6 @@ impl From<CodecError> for ConnectionError {
             CodecError::Encode(e) => e.into(),
         }
     }
-}
-
-/// Closes a connection over `--max-connections-per-ip` at once, saying why.
-fn refuse(stream: TcpStream, peer: SocketAddr, limit: usize, mut watch: Watch) {
-    let peer = PyAddr(peer);
-    watch.log(
-        LogLevel::Warning,
-        format_args!(
-            "Refusing connection from {peer}: {limit} connections from its address already (--max-connections-per-ip)"
-        ),
-    );
-    watch.sample(&stream);
-    watch.close();
-    drop(stream);
-}
-
-async fn connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    config: &Config,
-    stop: Stop,
-    mut watch: Watch,
-) {
-    let peer = PyAddr(peer);
-    watch.log(
-        LogLevel::Info,
-        format_args!("Accepted connection from {peer}"),
-    );
-    if config.keep_alive {
-        // Replies to pipelined requests go out as separate writes; Nagle
-        // would hold the second back until the first is acknowledged.
-        let _ = stream.set_nodelay(true);
-    }
-    match converse(&mut stream, peer, config, &stop, &mut watch).await {
-        Ok(()) | Err(ConnectionError::Idle) => {}
-        Err(e) => watch.log(LogLevel::Warning, format_args!("Error for {peer}: {e}")),
-    }
-    watch.log(LogLevel::Info, format_args!("Closing connection to {peer}"));
-    watch.sample(&stream);
-    watch.close();
 }
 
 /// Reads requests and writes replies until the conversation is over: after
@@ -256,17 +181,19 @@ async fn converse(
             let described = describe(&request, "request");
             let described = for_log(&described);
             watch.request(|| content_repr(&request.content));
-            watch.log(
+            watch.log_each(
                 LogLevel::Info,
                 format_args!("Received {described} from {peer}"),
             );
             let reply = respond(&request)?;
             out.clear();
             encode_into(&reply, &mut out)?;
-            watch.log(
-                LogLevel::Info,
-                format_args!("Sending {} to {peer}", for_log(&python_bytes_repr(&out))),
-            );
+            if watch.wants_each() {
+                watch.log_each(
+                    LogLevel::Info,
+                    format_args!("Sending {} to {peer}", for_log(&python_bytes_repr(&out))),
+                );
+            }
             write_reply(stream, &out, config.idle_timeout, stop, watch).await?;
             last_activity = Instant::now();
             served += 1;

@@ -8,96 +8,51 @@ use std::time::Duration;
 use protocol::python::python_bytes_repr;
 use protocol::relay_api::LogLevel;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::limits::{accept_loop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
+use super::accept::{Conn, Ending, Handler};
 use super::net::PyAddr;
-use super::observe::{Hook, Watch};
+use super::observe::Watch;
 
 /// Default [`Config::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes read (and echoed) at a time.
 const CHUNK: usize = 4096;
 
-/// Limits of the echo server.
+/// The echo server's own setting (its connection bounds are the accept
+/// loop's [`Limits`](super::accept::Limits)). Serve it with
+/// [`accept::serve`](super::accept::serve).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// A connection with nothing arriving (or nothing leaving) for this long is closed.
     pub idle_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog.
-    pub max_connections: usize,
-    /// After shutdown, how long open connections may stay to finish echoing.
-    pub grace_period: Duration,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            grace_period: DEFAULT_GRACE_PERIOD,
         }
     }
 }
 
-/// Echoes every connection on `listener` until `shutdown` is cancelled, then
-/// gives open connections the grace period to finish and returns.
-pub async fn serve(
-    listener: TcpListener,
-    config: Config,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    serve_observed(listener, config, None, shutdown).await
-}
-
-/// [`serve`], telling `hook` what the connections it claims do.
-pub async fn serve_observed(
-    listener: TcpListener,
-    config: Config,
-    hook: Option<Hook>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let idle_timeout = config.idle_timeout;
-    accept_loop(
-        listener,
-        config.max_connections,
-        config.grace_period,
-        shutdown,
-        move |stream, peer, stop| {
-            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
-            async move {
-                watch.log(
-                    LogLevel::Info,
-                    format_args!("Accepted connection from {}", PyAddr(peer)),
-                );
-                echo_logged(stream, peer, idle_timeout, stop.abort, watch).await;
-            }
-        },
-    )
-    .await
-}
-
-async fn echo_logged(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    idle: Duration,
-    abort: CancellationToken,
-    mut watch: Watch,
-) {
-    if let Err(e) = echo_watched(&mut stream, peer, idle, &abort, &mut watch).await {
-        watch.log(
-            LogLevel::Warning,
-            format_args!("Error for {}: {e}", PyAddr(peer)),
-        );
+impl Handler for Config {
+    async fn handle(&self, conn: &mut Conn) -> Ending {
+        let idle = conn.idle_timeout(self.idle_timeout);
+        let Conn {
+            stream,
+            peer,
+            stop,
+            watch,
+            ..
+        } = conn;
+        match echo_watched(stream, *peer, idle, &stop.abort, watch).await {
+            Ok(()) => Ending::Done,
+            Err(e) => Ending::Failed(e.to_string()),
+        }
     }
-    watch.log(
-        LogLevel::Info,
-        format_args!("Closing connection to {}", PyAddr(peer)),
-    );
-    watch.sample(&stream);
-    watch.close();
 }
 
 /// Why an echo connection ended early.
@@ -157,10 +112,12 @@ async fn echo_watched(
         if n == 0 {
             return Ok(());
         }
-        watch.log(
-            LogLevel::Info,
-            format_args!("Echoing {} to {peer}", python_bytes_repr(&buf[..n])),
-        );
+        if watch.wants_each() {
+            watch.log_each(
+                LogLevel::Info,
+                format_args!("Echoing {} to {peer}", python_bytes_repr(&buf[..n])),
+            );
+        }
         // One write per system call (what write_all does), each reported.
         let mut rest = &buf[..n];
         deadline = Instant::now() + idle_timeout;

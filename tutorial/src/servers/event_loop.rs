@@ -25,9 +25,11 @@
 //!
 //! Bounds ([`Config`]): connections served at once (over the cap, the
 //! listening socket is left unarmed and connections wait in the kernel's
-//! backlog), bytes owed per connection (a connection that sends without
-//! reading its echo is not read from until it reads), `poll()` events per
-//! iteration, and an idle timeout.
+//! backlog), connections per client address (the accept loop's rule,
+//! [`PerIp`]: over its share a connection is closed at once, logged),
+//! bytes owed per connection (a connection that sends without reading its
+//! echo is not read from until it reads), `poll()` events per iteration, an
+//! idle timeout, and the log ([`LogLines`]).
 //!
 //! [`serve`] runs the loop on its own thread and stops it through a mio
 //! [`Waker`] when its token is cancelled.
@@ -45,7 +47,10 @@ use protocol::python::python_bytes_repr;
 use protocol::relay_api::{LogLevel, Readiness};
 use tokio_util::sync::CancellationToken;
 
-use super::limits::DEFAULT_MAX_CONNECTIONS;
+use super::accept::{
+    idle_timeout, IpSlot, PerIp, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
+};
+use super::lines::{LogLines, ServerLog};
 use super::net::PyAddr;
 use super::observe::{Hook, LoopWatch};
 use crate::truncate::for_log;
@@ -72,6 +77,9 @@ const FIRST_CONNECTION: usize = 2;
 pub struct Config {
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one client address may have open at once; more are
+    /// closed as soon as they are accepted (the accept loop's rule).
+    pub max_connections_per_ip: usize,
     /// Bytes received and not yet echoed that one connection may owe; at the
     /// cap the loop stops reading it until its client reads.
     pub max_owed: usize,
@@ -80,12 +88,16 @@ pub struct Config {
     pub events_capacity: usize,
     /// A connection that moved no byte for this long is closed.
     pub idle_timeout: Duration,
+    /// How much the loop logs.
+    pub log: LogLines,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            log: LogLines::Every,
             max_owed: DEFAULT_MAX_OWED,
             events_capacity: DEFAULT_EVENTS_CAPACITY,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -120,6 +132,9 @@ struct Connection {
     owed: Vec<u8>,
     last_io: Instant,
     watch: LoopWatch,
+    /// Its part of its address's share, given back when it closes (none
+    /// for a relayed connection).
+    slot: IpSlot,
 }
 
 /// The selectors-style echo server, ready to [`run`](EventLoop::run).
@@ -133,6 +148,8 @@ pub struct EventLoop {
     iteration: u64,
     config: Config,
     hook: Option<Hook>,
+    per_ip: Arc<PerIp>,
+    log: ServerLog,
     stop: Arc<AtomicBool>,
     local: SocketAddr,
 }
@@ -164,6 +181,8 @@ impl EventLoop {
             connections: HashMap::new(),
             next_token: FIRST_CONNECTION,
             iteration: 0,
+            per_ip: PerIp::new(config.max_connections_per_ip),
+            log: ServerLog::new(config.log),
             config,
             hook,
             stop,
@@ -242,14 +261,28 @@ impl EventLoop {
         let token = Token(self.next_token);
         self.next_token += 1;
         let local = stream.local_addr().unwrap_or(self.local);
+        let slot = self.per_ip.take_for(self.hook.as_ref(), Some(local), peer);
         let watch = LoopWatch::accepted(
             self.hook.as_ref(),
             &stream,
-            local,
-            peer,
+            (local, peer),
             self.iteration,
             ready,
+            &self.log,
         );
+        let Some(slot) = slot else {
+            watch.log(
+                LogLevel::Warning,
+                format_args!(
+                    "Refusing connection from {}: {} connections from its address already (--max-connections-per-ip)",
+                    PyAddr(peer),
+                    self.per_ip.limit()
+                ),
+            );
+            watch.close();
+            drop(stream);
+            return self.rearm_listener();
+        };
         watch.log(
             LogLevel::Info,
             format_args!("Accepted connection from {}", PyAddr(peer)),
@@ -273,6 +306,7 @@ impl EventLoop {
                     owed: Vec::new(),
                     last_io: Instant::now(),
                     watch,
+                    slot,
                 },
             );
         }
@@ -309,9 +343,9 @@ impl EventLoop {
         }
         if io.writable() && !conn.owed.is_empty() {
             // The repr is the costly part of the line: only when someone reads it.
-            if conn.watch.is_on() || tracing::event_enabled!(tracing::Level::INFO) {
+            if conn.watch.wants_each() {
                 let repr = python_bytes_repr(&conn.owed);
-                conn.watch.log(
+                conn.watch.log_each(
                     LogLevel::Info,
                     format_args!("Echoing {} to {}", for_log(&repr), PyAddr(conn.peer)),
                 );
@@ -368,14 +402,14 @@ impl EventLoop {
     }
 
     fn close_idle(&mut self) {
-        let limit = self.config.idle_timeout;
-        let idle: Vec<Token> = self
+        let own = self.config.idle_timeout;
+        let idle: Vec<(Token, Duration)> = self
             .connections
             .iter()
-            .filter(|(_, c)| c.last_io.elapsed() >= limit)
-            .map(|(t, _)| *t)
+            .map(|(t, c)| (*t, idle_timeout(c.slot.is_relayed(), own)))
+            .filter(|(t, limit)| self.connections[t].last_io.elapsed() >= *limit)
             .collect();
-        for token in idle {
+        for (token, limit) in idle {
             let error = io::Error::new(io::ErrorKind::TimedOut, format!("idle for {limit:?}"));
             self.close(token, Some(error));
         }

@@ -7,20 +7,16 @@
 //! replies and closes, which is why its client must `shutdown(SHUT_WR)` and
 //! keep reading rather than `close()`.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use protocol::framing::{Framed, Framer, FramerConfig, Framing, FramingError, DEFAULT_MAX_MESSAGE};
+use protocol::framing::{Framed, Framer, FramerConfig, Framing, FramingError, DEFAULT_MAX_PAYLOAD};
 use protocol::python::python_bytes_repr;
 use protocol::relay_api::{FramerStep, LogLevel, Observed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-use super::limits::{accept_loop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
+use super::accept::{Conn, Ending, Handler};
 use super::net::PyAddr;
-use super::observe::{Hook, Watch};
 use crate::truncate::for_log;
 
 /// Default [`Config::idle_timeout`].
@@ -28,20 +24,19 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bytes read at a time.
 const CHUNK: usize = 4096;
 
-/// How a framing server cuts, and its limits.
+/// How a framing server cuts, and its own limits (its connection bounds
+/// are the accept loop's [`Limits`](super::accept::Limits)). Check it
+/// with [`Config::handler`], then serve it with
+/// [`accept::serve`](super::accept::serve).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The framing both sides agree on.
     pub framing: Framing,
-    /// Longest message accepted (`--max-message`); a longer one (or a
-    /// prefix announcing one) closes the connection before it is buffered.
-    pub max_message: usize,
+    /// Longest message payload accepted (`--max-message`); a longer one (or
+    /// a prefix announcing one) closes the connection before it is buffered.
+    pub max_payload: usize,
     /// A connection with nothing arriving (or leaving) for this long is closed.
     pub idle_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog.
-    pub max_connections: usize,
-    /// After shutdown, how long open connections may stay.
-    pub grace_period: Duration,
 }
 
 impl Config {
@@ -49,10 +44,43 @@ impl Config {
     pub fn new(framing: Framing) -> Config {
         Config {
             framing,
-            max_message: DEFAULT_MAX_MESSAGE,
+            max_payload: DEFAULT_MAX_PAYLOAD,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            grace_period: DEFAULT_GRACE_PERIOD,
+        }
+    }
+
+    /// The server's connection handler; refuses a fixed length of 0 or over
+    /// `max_payload` before anything listens.
+    pub fn handler(self) -> std::io::Result<FramingServer> {
+        let framer = FramerConfig {
+            max_payload: self.max_payload,
+        };
+        Framer::new(self.framing, framer).map_err(std::io::Error::other)?;
+        Ok(FramingServer {
+            config: self,
+            framer,
+        })
+    }
+}
+
+/// A checked [`Config`], ready to serve.
+#[derive(Debug, Clone)]
+pub struct FramingServer {
+    config: Config,
+    framer: FramerConfig,
+}
+
+impl Handler for FramingServer {
+    async fn handle(&self, conn: &mut Conn) -> Ending {
+        let framer = Framer::new(self.config.framing, self.framer).expect("checked by handler()");
+        let mut cutting = Cutting {
+            idle: conn.idle_timeout(self.config.idle_timeout),
+            conn,
+            framer,
+        };
+        match cutting.serve().await {
+            Ok(()) => Ending::Done,
+            Err(e) => Ending::Failed(e.to_string()),
         }
     }
 }
@@ -74,95 +102,31 @@ pub enum FramingServerError {
     Aborted,
 }
 
-/// Serves `listener` until `shutdown`, as [`serve_observed`] without a hook.
-pub async fn serve(
-    listener: TcpListener,
-    config: Config,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    serve_observed(listener, config, None, shutdown).await
-}
-
-/// Echoes every connection's messages framed as they came, telling `hook`
-/// what the connections it claims do. Refuses a fixed length of 0 or over
-/// `max_message` before listening.
-pub async fn serve_observed(
-    listener: TcpListener,
-    config: Config,
-    hook: Option<Hook>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let framer_config = FramerConfig {
-        max_message: config.max_message,
-    };
-    Framer::new(config.framing, framer_config).map_err(std::io::Error::other)?;
-    let (framing, idle) = (config.framing, config.idle_timeout);
-    accept_loop(
-        listener,
-        config.max_connections,
-        config.grace_period,
-        shutdown,
-        move |stream, peer, stop| {
-            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
-            async move {
-                watch.log(
-                    LogLevel::Info,
-                    format_args!("Accepted connection from {}", PyAddr(peer)),
-                );
-                let framer = Framer::new(framing, framer_config).expect("checked above");
-                let mut conn = Conn {
-                    stream,
-                    peer,
-                    idle,
-                    abort: stop.abort,
-                    watch,
-                    framer,
-                };
-                if let Err(e) = conn.serve().await {
-                    conn.watch.log(
-                        LogLevel::Warning,
-                        format_args!("Error for {}: {e}", PyAddr(peer)),
-                    );
-                }
-                conn.watch.log(
-                    LogLevel::Info,
-                    format_args!("Closing connection to {}", PyAddr(peer)),
-                );
-                conn.watch.sample(&conn.stream);
-                conn.watch.close();
-            }
-        },
-    )
-    .await
-}
-
-struct Conn {
-    stream: TcpStream,
-    peer: SocketAddr,
+/// One connection being cut.
+struct Cutting<'a> {
+    conn: &'a mut Conn,
     idle: Duration,
-    abort: CancellationToken,
-    watch: Watch,
     framer: Framer,
 }
 
-impl Conn {
+impl Cutting<'_> {
     async fn serve(&mut self) -> Result<(), FramingServerError> {
         let mut buf = vec![0u8; CHUNK];
         let mut deadline = Instant::now() + self.idle;
         loop {
             let n = tokio::select! {
                 biased;
-                read = tokio::time::timeout_at(deadline, self.stream.read(&mut buf)) => {
+                read = tokio::time::timeout_at(deadline, self.conn.stream.read(&mut buf)) => {
                     read.map_err(|_| FramingServerError::Idle(self.idle))??
                 }
-                _ = self.abort.cancelled() => return Err(FramingServerError::Aborted),
-                () = self.watch.tick() => {
-                    self.watch.sample(&self.stream);
+                _ = self.conn.stop.abort.cancelled() => return Err(FramingServerError::Aborted),
+                () = self.conn.watch.tick() => {
+                    self.conn.watch.sample(&self.conn.stream);
                     continue;
                 }
             };
             deadline = Instant::now() + self.idle;
-            self.watch.recv(&self.stream, n, || None);
+            self.conn.watch.recv(&self.conn.stream, n, || None);
             if n == 0 {
                 self.framer.close();
             } else {
@@ -173,7 +137,7 @@ impl Conn {
                     Ok(Some(framed)) => self.answer(framed).await?,
                     Ok(None) => break,
                     Err(e) => {
-                        self.watch.event(|| {
+                        self.conn.watch.event(|| {
                             Observed::ServerFramer(FramerStep::Failed {
                                 error: e.to_string(),
                             })
@@ -184,6 +148,7 @@ impl Conn {
             }
             match self.framer.need() {
                 Some(wait) => self
+                    .conn
                     .watch
                     .event(|| Observed::ServerFramer(FramerStep::Waiting(wait))),
                 // Until EOF answered its one message; the others saw the FIN.
@@ -198,20 +163,24 @@ impl Conn {
     /// Logs and reports the cut, then sends the message back framed alike.
     async fn answer(&mut self, framed: Framed) -> Result<(), FramingServerError> {
         let framing = self.framer.framing();
-        self.watch.event(|| {
+        self.conn.watch.event(|| {
             Observed::ServerFramer(FramerStep::Cut {
                 start: framed.start,
                 frame_len: framed.frame_len as u64,
                 len: framed.payload.len() as u64,
             })
         });
+        if !self.conn.watch.wants_each() {
+            let reply = framing.encode(&framed.payload)?;
+            return self.send_all(&reply.bytes).await;
+        }
         let repr = python_bytes_repr(&framed.payload);
-        self.watch.log(
+        self.conn.watch.log_each(
             LogLevel::Info,
             format_args!(
                 "Received {} from {} (stream bytes {}..{}); echoing it framed the same way",
                 for_log(&repr),
-                PyAddr(self.peer),
+                PyAddr(self.conn.peer),
                 framed.start,
                 framed.start + framed.frame_len as u64
             ),
@@ -227,15 +196,15 @@ impl Conn {
             let deadline = Instant::now() + self.idle;
             let sent = tokio::select! {
                 biased;
-                written = tokio::time::timeout_at(deadline, self.stream.write(rest)) => {
+                written = tokio::time::timeout_at(deadline, self.conn.stream.write(rest)) => {
                     written.map_err(|_| FramingServerError::Idle(self.idle))??
                 }
-                _ = self.abort.cancelled() => return Err(FramingServerError::Aborted),
+                _ = self.conn.stop.abort.cancelled() => return Err(FramingServerError::Aborted),
             };
             if sent == 0 {
                 return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
             }
-            self.watch.send(&self.stream, rest.len(), sent);
+            self.conn.watch.send(&self.conn.stream, rest.len(), sent);
             rest = &rest[sent..];
         }
         Ok(())

@@ -16,18 +16,30 @@
 //!   what one connection did (recv, send, log lines, socket queues).
 //! - [`net`] binds (SO_REUSEADDR, `''` = all interfaces, IPv6 literals) and
 //!   prints addresses as Python prints them.
-//! - `limits` (private) is the accept loop both servers share: connection
-//!   cap, graceful shutdown with a grace period; its defaults are
-//!   [`DEFAULT_MAX_CONNECTIONS`] and [`DEFAULT_GRACE_PERIOD`].
+//! - [`accept`] is the one accept loop of the tokio servers, generic over
+//!   what a server does with a connection ([`accept::Handler`]: each
+//!   server's `Config` is one): the connection cap, the per-address share,
+//!   graceful shutdown with a grace period ([`accept::Limits`], defaults
+//!   [`DEFAULT_MAX_CONNECTIONS`], [`DEFAULT_MAX_CONNECTIONS_PER_IP`],
+//!   [`DEFAULT_GRACE_PERIOD`]), and the accept and closing lines.
+//! - [`lines`]: how much a server logs: every line (the tutorial's
+//!   programs) or a bounded log (embedded in the relay).
+//!
+//! `servers::serve(listener, limits, echo::Config::default(), None, shutdown)`
+//! runs the echo server; the app, blackhole and framing servers alike.
 
+pub mod accept;
 pub mod app;
 pub mod blackhole;
 pub mod echo;
 pub mod event_loop;
 pub mod framing;
-mod limits;
+pub mod lines;
 pub mod net;
 pub mod observe;
 pub mod reset;
 
-pub use limits::{DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
+pub use accept::{
+    serve, Limits, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
+};
+pub use lines::LogLines;

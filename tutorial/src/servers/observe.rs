@@ -10,8 +10,10 @@
 //! hook) the watch is `None` inside and every call returns at once: no
 //! allocation, no formatting, no system call.
 //!
-//! Per-connection log lines go through [`Watch::log`] in every case, so each
-//! line is written once and the terminal and the hook cannot disagree.
+//! Per-connection log lines go through [`Watch::log`] (a connection's own
+//! lines) and [`Watch::log_each`] (a line per message) in every case, so
+//! each line is written once and the terminal and the hook cannot
+//! disagree; how loud the log is, the server's [`ServerLog`] decides.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use protocol::relay_api::{DecoderState, LogLevel, Observed, Readiness, SocketInf
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
+use super::lines::ServerLog;
 use crate::sockstat::socket_info;
 
 /// Longest text (log line, request repr) a watched connection reports, in
@@ -35,6 +38,16 @@ pub trait ServerHook: Send + Sync {
     /// `local` is the server's address, `peer` the client's. `None`: not
     /// watched (the common case; it must be cheap).
     fn accepted(&self, local: SocketAddr, peer: SocketAddr) -> Option<Arc<dyn ConnectionSink>>;
+
+    /// Whether the connection from `peer` is one the hook's owner opened
+    /// for a client it bounds itself (the relay's sessions, bounded per
+    /// browser address by its `--max-sessions-per-ip`): such a connection
+    /// takes no part of the server's per-address share, which is for the
+    /// clients that reach the port directly. Asked before
+    /// [`accepted`](ServerHook::accepted); it must be cheap.
+    fn is_relayed(&self, _local: SocketAddr, _peer: SocketAddr) -> bool {
+        false
+    }
 }
 
 /// Where one watched connection's events go.
@@ -55,9 +68,11 @@ impl fmt::Debug for Hook {
     }
 }
 
-/// One connection's observation: inert unless the hook claimed it.
+/// One connection's observation (inert unless the hook claimed it) and
+/// its log lines.
 pub struct Watch {
     on: Option<On>,
+    log: ServerLog,
 }
 
 struct On {
@@ -68,16 +83,26 @@ struct On {
 
 impl Watch {
     /// Asks `hook` about the connection `stream` (from `peer`) and, if it is
-    /// watched, reports the accept and a first socket sample.
-    pub fn accepted(hook: Option<&Hook>, stream: &TcpStream, peer: SocketAddr) -> Watch {
+    /// watched, reports the accept and a first socket sample. Lines are
+    /// logged as `log` says.
+    pub fn accepted(
+        hook: Option<&Hook>,
+        stream: &TcpStream,
+        peer: SocketAddr,
+        log: &ServerLog,
+    ) -> Watch {
+        let unwatched = || Watch {
+            on: None,
+            log: log.clone(),
+        };
         let Some(hook) = hook else {
-            return Watch::off();
+            return unwatched();
         };
         let Ok(local) = stream.local_addr() else {
-            return Watch::off();
+            return unwatched();
         };
         let Some(sink) = hook.0.accepted(local, peer) else {
-            return Watch::off();
+            return unwatched();
         };
         let every = sink.sample_every();
         sink.observe(Observed::ServerAccept {
@@ -90,14 +115,18 @@ impl Watch {
                 every,
                 timer: Box::pin(tokio::time::sleep(every)),
             }),
+            log: log.clone(),
         };
         watch.sample(stream);
         watch
     }
 
-    /// A watch that reports nothing.
+    /// A watch that reports nothing and logs every line (the tutorial's).
     pub fn off() -> Watch {
-        Watch { on: None }
+        Watch {
+            on: None,
+            log: ServerLog::default(),
+        }
     }
 
     /// Whether anyone is listening.
@@ -152,10 +181,24 @@ impl Watch {
         }
     }
 
-    /// Logs one line about this connection (with tracing, at `level`) and,
-    /// when watched, reports it.
+    /// Logs one line about this connection as a whole (accepted, an
+    /// error, closing) and, when watched, reports it.
     pub fn log(&self, level: LogLevel, line: fmt::Arguments<'_>) {
-        log_to(self.on.as_ref().map(|on| &on.sink), level, line);
+        self.log.connection(level, line);
+        report_line(self.on.as_ref().map(|on| &on.sink), level, line);
+    }
+
+    /// Logs one line a message made (received, echoed, sent) and, when
+    /// watched, reports it.
+    pub fn log_each(&self, level: LogLevel, line: fmt::Arguments<'_>) {
+        self.log.message(level, line);
+        report_line(self.on.as_ref().map(|on| &on.sink), level, line);
+    }
+
+    /// Whether a [`log_each`](Watch::log_each) line goes anywhere: its text
+    /// (a repr of the bytes) is the costly part, made only then.
+    pub fn wants_each(&self) -> bool {
+        self.on.is_some() || self.log.message_enabled()
     }
 
     /// Reports the socket's kernel state now (the sink drops repeats).
@@ -193,12 +236,7 @@ impl Watch {
     }
 }
 
-fn log_to(sink: Option<&Arc<dyn ConnectionSink>>, level: LogLevel, line: fmt::Arguments<'_>) {
-    match level {
-        LogLevel::Info => tracing::info!("{line}"),
-        LogLevel::Warning => tracing::warn!("{line}"),
-        LogLevel::Error => tracing::error!("{line}"),
-    }
+fn report_line(sink: Option<&Arc<dyn ConnectionSink>>, level: LogLevel, line: fmt::Arguments<'_>) {
     if let Some(sink) = sink {
         sink.observe(Observed::ServerLog {
             level,
@@ -213,22 +251,26 @@ fn log_to(sink: Option<&Arc<dyn ConnectionSink>>, level: LogLevel, line: fmt::Ar
 /// moved bytes, not on a timer: the loop has no timers.
 pub struct LoopWatch {
     sink: Option<Arc<dyn ConnectionSink>>,
+    log: ServerLog,
 }
 
 impl LoopWatch {
     /// Asks `hook` about a connection `accept()` returned in `iteration`
     /// and, if it is watched, reports that iteration, the accept and a
-    /// first sample.
+    /// first sample. Lines are logged as `log` says.
     pub fn accepted<S: AsRawFd>(
         hook: Option<&Hook>,
         socket: &S,
-        local: SocketAddr,
-        peer: SocketAddr,
+        (local, peer): (SocketAddr, SocketAddr),
         iteration: u64,
         ready: u32,
+        log: &ServerLog,
     ) -> LoopWatch {
         let sink = hook.and_then(|hook| hook.0.accepted(local, peer));
-        let watch = LoopWatch { sink };
+        let watch = LoopWatch {
+            sink,
+            log: log.clone(),
+        };
         if let Some(sink) = &watch.sink {
             sink.observe(Observed::ServerReady {
                 iteration,
@@ -284,9 +326,22 @@ impl LoopWatch {
         }
     }
 
-    /// Logs one line about this connection and, when watched, reports it.
+    /// Logs one line about this connection as a whole and, when watched,
+    /// reports it.
     pub fn log(&self, level: LogLevel, line: fmt::Arguments<'_>) {
-        log_to(self.sink.as_ref(), level, line);
+        self.log.connection(level, line);
+        report_line(self.sink.as_ref(), level, line);
+    }
+
+    /// Logs one line a message made and, when watched, reports it.
+    pub fn log_each(&self, level: LogLevel, line: fmt::Arguments<'_>) {
+        self.log.message(level, line);
+        report_line(self.sink.as_ref(), level, line);
+    }
+
+    /// Whether a [`log_each`](LoopWatch::log_each) line goes anywhere.
+    pub fn wants_each(&self) -> bool {
+        self.sink.is_some() || self.log.message_enabled()
     }
 
     fn sample<S: AsRawFd>(&self, socket: &S) {

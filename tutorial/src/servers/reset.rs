@@ -13,12 +13,9 @@ use std::time::Duration;
 
 use protocol::relay_api::LogLevel;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
+use tokio::net::TcpStream;
 
-use super::limits::{accept_loop, DEFAULT_GRACE_PERIOD, DEFAULT_MAX_CONNECTIONS};
-use super::net::PyAddr;
-use super::observe::{Hook, Watch};
+use super::accept::{Conn, Ending, Handler};
 use crate::sockstat::socket_info;
 
 /// Bytes the server reads (one `recv()`) before it closes.
@@ -28,94 +25,60 @@ const POLL: Duration = Duration::from_millis(10);
 /// Default [`Config::wait`].
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
-/// Limits of the reset server.
+/// The reset server's own setting (its connection bounds are the accept
+/// loop's [`Limits`](super::accept::Limits)). Serve it with
+/// [`accept::serve`](super::accept::serve).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// After its one read, how long the server waits for more bytes to be
     /// queued (so that closing resets) before it closes anyway.
     pub wait: Duration,
-    /// Connections held at once; more wait in the listen backlog.
-    pub max_connections: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            wait: DEFAULT_WAIT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-        }
+        Config { wait: DEFAULT_WAIT }
     }
 }
 
-/// Serves `listener` until `shutdown`, telling `hook` what watched
-/// connections do.
-pub async fn serve_observed(
-    listener: TcpListener,
-    config: Config,
-    hook: Option<Hook>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let wait = config.wait;
-    accept_loop(
-        listener,
-        config.max_connections,
-        DEFAULT_GRACE_PERIOD,
-        shutdown,
-        move |stream, peer, stop| {
-            let watch = Watch::accepted(hook.as_ref(), &stream, peer);
-            async move {
-                tokio::select! {
-                    biased;
-                    _ = stop.abort.cancelled() => {}
-                    () = read_a_little_then_close(stream, PyAddr(peer), wait, watch) => {}
-                }
-            }
-        },
-    )
-    .await
-}
-
-async fn read_a_little_then_close(
-    mut stream: TcpStream,
-    peer: PyAddr,
-    wait: Duration,
-    mut watch: Watch,
-) {
-    watch.log(
-        LogLevel::Info,
-        format_args!("Accepted connection from {peer}"),
-    );
-    let mut buf = [0u8; READ];
-    let n = match tokio::time::timeout(wait * 5, stream.read(&mut buf)).await {
-        Ok(Ok(n)) => n,
-        Ok(Err(e)) => {
-            watch.log(LogLevel::Warning, format_args!("Error for {peer}: {e}"));
-            return watch.close();
+impl Handler for Config {
+    async fn handle(&self, conn: &mut Conn) -> Ending {
+        let wait = self.wait;
+        let Conn {
+            stream,
+            stop,
+            watch,
+            ..
+        } = conn;
+        let mut buf = [0u8; READ];
+        let read = tokio::select! {
+            biased;
+            _ = stop.abort.cancelled() => return Ending::Closed("server shutting down"),
+            read = tokio::time::timeout(wait * 5, stream.read(&mut buf)) => read,
+        };
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return Ending::Failed(e.to_string()),
+            Err(_) => 0,
+        };
+        watch.recv(stream, n, || None);
+        let unread = if n > 0 {
+            unread_within(stream, wait).await
+        } else {
+            0
+        };
+        if unread > 0 {
+            watch.log(
+                LogLevel::Info,
+                format_args!(
+                    "{unread} bytes are still unread: closing now makes the kernel send RST"
+                ),
+            );
+            Ending::Closed("with bytes unread: the kernel sends RST")
+        } else {
+            Ending::Closed("nothing unread: a normal FIN")
         }
-        Err(_) => 0,
-    };
-    watch.recv(&stream, n, || None);
-    let unread = if n > 0 {
-        unread_within(&stream, wait).await
-    } else {
-        0
-    };
-    watch.sample(&stream);
-    if unread > 0 {
-        watch.log(
-            LogLevel::Info,
-            format_args!(
-                "Closing connection to {peer} with {unread} bytes unread: the kernel sends RST"
-            ),
-        );
-    } else {
-        watch.log(
-            LogLevel::Info,
-            format_args!("Closing connection to {peer} (nothing unread: a normal FIN)"),
-        );
     }
-    watch.close();
-    drop(stream);
 }
 
 /// Bytes queued and not read, once some are or `wait` has passed. Read
@@ -136,6 +99,7 @@ async fn unread_within(stream: &TcpStream, wait: Duration) -> u64 {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+    use tokio_util::sync::CancellationToken;
 
     #[tokio::test]
     async fn closing_with_unread_bytes_resets_the_client() {
@@ -146,8 +110,9 @@ mod tests {
         .unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        tokio::spawn(serve_observed(
+        tokio::spawn(super::super::serve(
             listener,
+            super::super::Limits::default(),
             Config::default(),
             None,
             shutdown.clone(),

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tutorial::servers::{app, echo, net};
+use tutorial::servers::{self, app, echo, net};
 
 /// Longest any test waits on the network before calling it a hang.
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -42,10 +42,21 @@ fn loopback_listener() -> tokio::net::TcpListener {
 }
 
 pub fn start_app(config: app::Config) -> InProcess {
+    start_app_within(config, servers::Limits::default())
+}
+
+/// [`start_app`] with the accept loop's `limits`.
+pub fn start_app_within(config: app::Config, limits: servers::Limits) -> InProcess {
     let listener = loopback_listener();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app::serve(listener, config, shutdown.clone()));
+    let task = tokio::spawn(servers::serve(
+        listener,
+        limits,
+        config,
+        None,
+        shutdown.clone(),
+    ));
     InProcess {
         addr,
         shutdown,
@@ -57,7 +68,13 @@ pub fn start_echo(config: echo::Config) -> InProcess {
     let listener = loopback_listener();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(echo::serve(listener, config, shutdown.clone()));
+    let task = tokio::spawn(servers::serve(
+        listener,
+        servers::Limits::default(),
+        config,
+        None,
+        shutdown.clone(),
+    ));
     InProcess {
         addr,
         shutdown,

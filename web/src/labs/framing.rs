@@ -10,11 +10,11 @@ use protocol::python::python_bytes_repr;
 use yew::prelude::*;
 
 use super::framing_model::{Column, Conn, Lab, LabAction, PRESETS};
-use crate::app::socket_url;
 use crate::components::event_value;
 use crate::components::lessons::{LessonHub, LessonMsg};
 use crate::hooks::{use_websocket, SendPlan, SocketHandle};
 use crate::model::lessons::{Evidence, FramingFacts, Place, Setup};
+use crate::socket_url::socket_url;
 
 /// The bytes as `hexdump -C` rows (the protocol crate's rows), 8 bytes a
 /// row so that a quarter of a laptop screen holds them without scrolling.

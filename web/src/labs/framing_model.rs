@@ -226,7 +226,7 @@ impl Default for Lab {
             send: SendOptions {
                 segment: 4,
                 delay_ms: 200,
-                max_message: None,
+                max_message_size: None,
             },
             columns: Strategy::ALL.into_iter().map(Column::new).collect(),
         }
@@ -315,9 +315,26 @@ impl Column {
                     FramerStep::Waiting(wait) => self.waiting = Some(wait),
                     FramerStep::Failed { error } => self.failed = Some(error),
                 },
-                Observed::ServerRecv { len: 0, .. } => self.server_eof = true,
+                Observed::ServerRecv { len, .. } => self.server_eof |= len == 0,
                 Observed::ServerClose => self.server_closed = true,
-                _ => {}
+                // The lab shows the framer's cuts and how the server's side
+                // ended; every other kind is named so a new one is placed.
+                Observed::Observing { .. }
+                | Observed::Connect { .. }
+                | Observed::Write { .. }
+                | Observed::Read { .. }
+                | Observed::ShutdownWrite
+                | Observed::Eof
+                | Observed::Reset
+                | Observed::Close
+                | Observed::Socket(_)
+                | Observed::ServerAccept { .. }
+                | Observed::ServerRequest { .. }
+                | Observed::ServerSend { .. }
+                | Observed::ServerLog { .. }
+                | Observed::ServerSocket(_)
+                | Observed::Lost { .. }
+                | Observed::ServerReady { .. } => {}
             },
             _ => {}
         }

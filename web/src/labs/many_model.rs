@@ -223,7 +223,23 @@ impl Lab {
             Observed::ServerSend { len, sent, .. } => Call::Send { len, sent },
             Observed::ServerLog { line, .. } => Call::Log(line),
             Observed::ServerClose => Call::Close,
-            _ => return,
+            // The lab draws the server's calls in the loop's iterations;
+            // the relay's own socket, samples and framing are the
+            // playground's to show. Every kind is named: a new one must be
+            // placed here.
+            Observed::Observing { .. }
+            | Observed::Connect { .. }
+            | Observed::Write { .. }
+            | Observed::Read { .. }
+            | Observed::ShutdownWrite
+            | Observed::Eof
+            | Observed::Reset
+            | Observed::Close
+            | Observed::Socket(_)
+            | Observed::ServerRequest { .. }
+            | Observed::ServerSocket(_)
+            | Observed::Lost { .. }
+            | Observed::ServerFramer(_) => return,
         };
         let Some(current) = self.conns[n - 1].current else {
             return;

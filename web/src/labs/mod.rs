@@ -1,5 +1,6 @@
 //! The labs: pages beside the playground, one lesson each, picked from the
-//! tab bar ([`crate::app::Tab`]).
+//! tab bar (the root component's `Tab`). They take their sockets' URL
+//! from `crate::socket_url`, not from the root component.
 //!
 //! - [`framing`]: one payload sent the HOWTO's four ways (fixed length,
 //!   delimiter, length prefix, until EOF) to the relay's framing servers,

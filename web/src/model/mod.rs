@@ -3,7 +3,8 @@
 //! dispatch [`Action`]s with the time they happened, so native and browser
 //! tests drive [`reduce`] directly.
 //!
-//! Modules, leaves first (each uses only those above it):
+//! Modules, leaves first (each uses only those above it; tests aside):
+//! - [`words`]: counted nouns ("1 byte", "2 bytes").
 //! - [`composer`]: what the user typed ([`Composer`], [`Mode`], [`Field`]).
 //! - [`presets`]: the tutorial's exchanges and malformed frames, as composers.
 //! - [`inbound`]: a decoder run over received chunks ([`Inbound`], [`Verdict`]).
@@ -14,8 +15,10 @@
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`view`]: encode step, hover and selection, notices.
-//! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
-//! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
+//! - [`replay`]: the session as a transcript (export, .pcapng) and a
+//!   transcript turned back into socket events.
+//! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`],
+//!   which also opens and steps through a replay.
 //! - [`lessons`]: the twelve lessons (texts, setups, progress);
 //!   [`lesson_checks`]: their checks, pure functions over the above.
 

@@ -149,30 +149,56 @@ pub fn group_digits(n: u64) -> String {
 }
 
 /// Whether the diagram draws this event (kernel reports and log lines live
-/// in their panels).
+/// in their panels). Every kind is named: a new one must be placed here.
 fn drawn(event: &Observed) -> bool {
-    !matches!(
-        event,
+    match event {
         Observed::Observing { .. }
-            | Observed::Socket(_)
-            | Observed::ServerSocket(_)
-            | Observed::ServerLog { .. }
-            | Observed::ServerReady { .. }
-    )
+        | Observed::Socket(_)
+        | Observed::ServerSocket(_)
+        | Observed::ServerLog { .. }
+        | Observed::ServerReady { .. } => false,
+        Observed::Connect { .. }
+        | Observed::Write { .. }
+        | Observed::Read { .. }
+        | Observed::ShutdownWrite
+        | Observed::Eof
+        | Observed::Reset
+        | Observed::Close
+        | Observed::ServerAccept { .. }
+        | Observed::ServerRecv { .. }
+        | Observed::ServerRequest { .. }
+        | Observed::ServerSend { .. }
+        | Observed::ServerClose
+        | Observed::Lost { .. }
+        | Observed::ServerFramer(_) => true,
+    }
 }
 
 /// Calls that end a connection: drawn even past [`LANE_KEEP`], so the
-/// diagram always shows how it ended.
+/// diagram always shows how it ended. Every kind is named, as in [`drawn`].
 fn ends_something(event: &Observed) -> bool {
-    matches!(
-        event,
+    match event {
         Observed::ShutdownWrite
-            | Observed::Eof
-            | Observed::Reset
-            | Observed::Close
-            | Observed::ServerClose
-            | Observed::Lost { .. }
-    ) || matches!(event, Observed::ServerRecv { len: 0, .. })
+        | Observed::Eof
+        | Observed::Reset
+        | Observed::Close
+        | Observed::ServerClose
+        | Observed::Lost { .. } => true,
+        // The server's `recv()` returning b'': the peer's FIN.
+        Observed::ServerRecv { len, .. } => *len == 0,
+        Observed::Observing { .. }
+        | Observed::Connect { .. }
+        | Observed::Write { .. }
+        | Observed::Read { .. }
+        | Observed::Socket(_)
+        | Observed::ServerAccept { .. }
+        | Observed::ServerRequest { .. }
+        | Observed::ServerSend { .. }
+        | Observed::ServerLog { .. }
+        | Observed::ServerSocket(_)
+        | Observed::ServerReady { .. }
+        | Observed::ServerFramer(_) => false,
+    }
 }
 
 impl Observe {

@@ -3,7 +3,8 @@
 //! from it by the protocol crate, the ".pcapng" download), and a transcript
 //! replayed: turned back into the socket events that made the session, so
 //! [`reduce`](super::reduce) draws it with the panels of a live one, one
-//! event at a time, forward and back.
+//! event at a time, forward and back (the state's side of a replay, opening
+//! and stepping, is `state`'s: this module knows no [`State`](super::State)).
 //!
 //! The page sees the browser↔relay leg; the transcript describes the
 //! relay↔target leg. Each browser message is one relay write and each
@@ -16,8 +17,7 @@ use protocol::capture::{Closed, Event, EventKind, Transcript};
 use protocol::relay_api::{code, CloseReason, Observation, Observed};
 
 use super::observe::Observe;
-use super::session::{Conn, Party, Session, SessionAction, TimelineKind};
-use super::state::{reduce_session, State};
+use super::session::{Party, Session, SessionAction, TimelineKind};
 
 /// Observations a session keeps for its transcript; a flood makes
 /// thousands a second, and the transcript says when some were left out.
@@ -238,64 +238,6 @@ pub enum ReplayAction {
     Forward,
     /// Leaves the replay (the page is ready for a live session).
     Close,
-}
-
-/// Applies a replay action to the state.
-pub fn apply(state: &mut State, action: ReplayAction) {
-    match action {
-        ReplayAction::Open { name, text } => {
-            let parsed = Transcript::from_json(&text);
-            match parsed {
-                Ok(t) => {
-                    let actions = actions(&t);
-                    state.replay = Some(Rc::new(Replay {
-                        name,
-                        transcript: Rc::new(t),
-                        actions: Rc::new(actions),
-                        at: 1,
-                    }));
-                    show(state);
-                }
-                Err(e) => state.view.notice = Some(format!("{name}: {e}")),
-            }
-        }
-        ReplayAction::Back | ReplayAction::Forward => {
-            let Some(replay) = &mut state.replay else {
-                return;
-            };
-            let r = Rc::make_mut(replay);
-            r.at = if action == ReplayAction::Back {
-                r.at.saturating_sub(1).max(1)
-            } else {
-                (r.at + 1).min(r.actions.len())
-            };
-            show(state);
-        }
-        ReplayAction::Close => {
-            state.replay = None;
-            clear(state);
-        }
-    }
-}
-
-fn clear(state: &mut State) {
-    state.session = Rc::default();
-    state.inbound = Rc::default();
-    state.observe = Rc::default();
-    state.conn = Conn::Idle;
-    state.local_decode = false;
-}
-
-/// Redraws the session from the replay's first `at` events: the reducer is
-/// a fold, so going back is folding fewer.
-fn show(state: &mut State) {
-    let Some(replay) = state.replay.clone() else {
-        return;
-    };
-    clear(state);
-    for action in &replay.actions[..replay.at] {
-        reduce_session(state, action.clone());
-    }
 }
 
 #[cfg(test)]

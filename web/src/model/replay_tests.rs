@@ -9,7 +9,7 @@ use protocol::relay_api::{code, CloseReason, Observation};
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
-use crate::model::{reduce, Action, ChunkRecord};
+use crate::model::{reduce, Action, ChunkRecord, State};
 
 fn observation(json: &str) -> Observation {
     Observation::from_json(json).unwrap()

@@ -69,7 +69,7 @@ pub struct SendOptions {
     pub delay_ms: u32,
     /// The relay's largest WebSocket message (its `/limits`), once known: no
     /// segment is larger, whatever `segment` says. Not part of a link.
-    pub max_message: Option<u64>,
+    pub max_message_size: Option<u64>,
 }
 
 impl Default for SendOptions {
@@ -77,7 +77,7 @@ impl Default for SendOptions {
         SendOptions {
             segment: 0,
             delay_ms: 300,
-            max_message: None,
+            max_message_size: None,
         }
     }
 }
@@ -101,13 +101,13 @@ impl fmt::Display for TooManySegments {
 
 impl SendOptions {
     /// Bytes per segment for a frame of `len` bytes: the chosen segment
-    /// size (or the whole frame), never above [`max_message`](Self::max_message).
+    /// size (or the whole frame), never above [`max_message_size`](Self::max_message_size).
     /// TCP keeps no message boundaries, so the server reads the same bytes
     /// however they were cut.
     pub fn segment_len(&self, len: usize) -> usize {
         let chosen = if self.segment == 0 { len } else { self.segment };
         let cap = self
-            .max_message
+            .max_message_size
             .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
         chosen.min(cap).max(1)
     }
@@ -157,7 +157,7 @@ mod tests {
         let opts = SendOptions {
             segment: 50,
             delay_ms: 0,
-            max_message: None,
+            max_message_size: None,
         };
         let segs = opts.cut(&[0; 143]).unwrap();
         assert_eq!(segs.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 43]);
@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn no_segment_is_larger_than_the_relays_limit() {
         let limited = SendOptions {
-            max_message: Some(100),
+            max_message_size: Some(100),
             ..SendOptions::default()
         };
         let whole = limited.cut(&[0; 250]).unwrap();
@@ -196,7 +196,7 @@ mod tests {
         let opts = SendOptions {
             segment: 1,
             delay_ms: 0,
-            max_message: None,
+            max_message_size: None,
         };
         assert_eq!(opts.cut(&[0; MAX_SEGMENTS]).unwrap().len(), MAX_SEGMENTS);
         let refused = opts.cut(&[0; MAX_SEGMENTS + 1]).unwrap_err();

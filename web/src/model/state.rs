@@ -6,6 +6,7 @@
 
 use std::rc::Rc;
 
+use protocol::capture::Transcript;
 use protocol::relay_api::{code, CloseReason, Limits};
 use yew::Reducible;
 
@@ -188,7 +189,7 @@ pub fn reduce(state: &mut State, action: Action) {
             state.composer = *composer;
             state.target = target;
             state.send = SendOptions {
-                max_message: state.send.max_message,
+                max_message_size: state.send.max_message_size,
                 ..send
             };
         }
@@ -200,7 +201,7 @@ pub fn reduce(state: &mut State, action: Action) {
             }
             reduce_session(state, action)
         }
-        Action::Replay(action) => replay::apply(state, action),
+        Action::Replay(action) => reduce_replay(state, action),
         Action::View(action) => state.view.apply(action),
     }
     if recompose {
@@ -237,7 +238,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
         SendAction::SetDelay(ms) => state.send.delay_ms = ms,
         SendAction::LimitsLoaded(limits) => {
             state.limits = limits;
-            state.send.max_message = limits.map(|l| l.max_message_size);
+            state.send.max_message_size = limits.map(|l| l.max_message_size);
         }
         SendAction::Started { segments } => {
             Rc::make_mut(&mut state.session).segments_due += segments as i64;
@@ -265,7 +266,65 @@ fn reduce_send(state: &mut State, action: SendAction) {
     }
 }
 
-pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
+/// Opens a transcript, steps through it, or leaves it.
+fn reduce_replay(state: &mut State, action: ReplayAction) {
+    match action {
+        ReplayAction::Open { name, text } => {
+            let parsed = Transcript::from_json(&text);
+            match parsed {
+                Ok(t) => {
+                    let actions = replay::actions(&t);
+                    state.replay = Some(Rc::new(Replay {
+                        name,
+                        transcript: Rc::new(t),
+                        actions: Rc::new(actions),
+                        at: 1,
+                    }));
+                    show_replay(state);
+                }
+                Err(e) => state.view.notice = Some(format!("{name}: {e}")),
+            }
+        }
+        ReplayAction::Back | ReplayAction::Forward => {
+            let Some(replay) = &mut state.replay else {
+                return;
+            };
+            let r = Rc::make_mut(replay);
+            r.at = if action == ReplayAction::Back {
+                r.at.saturating_sub(1).max(1)
+            } else {
+                (r.at + 1).min(r.actions.len())
+            };
+            show_replay(state);
+        }
+        ReplayAction::Close => {
+            state.replay = None;
+            clear_session(state);
+        }
+    }
+}
+
+fn clear_session(state: &mut State) {
+    state.session = Rc::default();
+    state.inbound = Rc::default();
+    state.observe = Rc::default();
+    state.conn = Conn::Idle;
+    state.local_decode = false;
+}
+
+/// Redraws the session from the replay's first `at` events: the reducer is
+/// a fold, so going back is folding fewer.
+fn show_replay(state: &mut State) {
+    let Some(replay) = state.replay.clone() else {
+        return;
+    };
+    clear_session(state);
+    for action in &replay.actions[..replay.at] {
+        reduce_session(state, action.clone());
+    }
+}
+
+fn reduce_session(state: &mut State, action: SessionAction) {
     // Events of a socket that is no longer the current one change nothing.
     let id = action.id();
     let current = state.session.id == id && id != 0;

@@ -495,6 +495,7 @@ async fn run_session(
                 taps,
                 observing,
                 record: record.as_deref(),
+                embedded: target.embedded.then(|| inner.targets.hub()),
             },
         )
         .await;
