@@ -6,8 +6,8 @@
 //! - [`servers`]: the app and echo servers as library code, with the accept
 //!   loop they share (connection cap, graceful shutdown) and [`servers::net`]
 //!   (binding as the tutorial does, addresses printed as Python prints them).
-//! - [`sockstat`]: a TCP socket's state and queues as netstat shows them
-//!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
+//! - [`sockstat`]: the `sockets` crate's fd sampler, re-exported (the
+//!   socket sampler lives in the `sockets` crate, which the relay shares).
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
 //! - [`truncate`]: the one cut applied to a stranger's text before it is
@@ -32,5 +32,9 @@ pub mod cli;
 pub mod client;
 pub mod load;
 pub mod servers;
-pub mod sockstat;
+/// A TCP socket's state and queues as netstat shows them: the `sockets`
+/// crate's fd sampler (TCP_INFO, SIOCINQ/SIOCOUTQ), named as before.
+pub mod sockstat {
+    pub use sockets::fd::*;
+}
 pub mod truncate;

@@ -68,7 +68,7 @@ impl Probe {
     pub(super) fn queues(&self) -> Option<(u64, u64)> {
         #[cfg(unix)]
         if let Some(fd) = self.0 {
-            return tutorial::sockstat::sample_fd(fd).map(|info| (info.recv_q, info.send_q));
+            return sockets::sample_fd(fd).map(|info| (info.recv_q, info.send_q));
         }
         None
     }
@@ -89,7 +89,7 @@ impl Observing<'_> {
         self.observer.take_unsampled();
         #[cfg(unix)]
         if let Some(fd) = self.probe.0 {
-            if let Some(info) = tutorial::sockstat::sample_fd(fd) {
+            if let Some(info) = sockets::sample_fd(fd) {
                 self.observer.push(Observed::Socket(info));
             }
         }
