@@ -24,6 +24,8 @@
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
 //! - `observed`: with `observe=1`, the connect, writes and samples that
 //!   report, and the text messages interleaved with the bytes ([`Observing`]);
+//! - `follow`: after the relay closes, both sockets followed through
+//!   sock_diag to TIME_WAIT or gone (`--observe-close-follow`);
 //! - `doubles` and `tests` (tests only): a channel-backed browser, a scripted
 //!   target, and the session tests that drive them.
 
@@ -31,6 +33,7 @@ mod activity;
 mod close;
 #[cfg(test)]
 mod doubles;
+mod follow;
 mod inbound;
 mod observed;
 mod pump;
@@ -260,12 +263,17 @@ where
             }
             let draining = drain(up_rd, config.read_chunk, stats, &mut tap_down, record);
             let _ = tokio::time::timeout(grace, draining).await;
+            // The browser cannot read any more (it closed), but the
+            // recording can: the states the relay's close leads to.
+            if let (Some(obs), Some(_)) = (&observing, record) {
+                follow_closing(obs, config, shutdown).await;
+            }
             false
         }
         Ending::ClientGone(_) => false,
         _ => {
             if let Some(obs) = &observing {
-                last_observations(ws_tx, obs, &ending).await;
+                last_observations(ws_tx, obs, &ending, up_wr, config, shutdown).await;
             }
             close_client(ws_tx, ws_rx, &ending, grace).await
         }
@@ -282,18 +290,44 @@ async fn sample(observing: &Option<Observing<'_>>) {
     }
 }
 
+/// [`follow::closing`] for `--observe-close-follow`, cut short if the relay
+/// shuts down.
+async fn follow_closing(obs: &Observing<'_>, config: &RelayConfig, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = follow::closing(obs, config.observe_close_follow) => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
 /// What the browser learns before the close frame: after the server closed,
-/// its `server_close` (waited for briefly), then the relay's own `close`.
-async fn last_observations<Tx>(ws_tx: &mut Tx, obs: &Observing<'_>, ending: &Ending)
-where
+/// its `server_close` (waited for briefly), then the relay's own `close`
+/// and, with `--observe-close-follow`, the states both sockets go through
+/// after it: the relay closes its side (its FIN) here, before the close
+/// frame, so that the browser still listens while they happen.
+async fn last_observations<Tx, W>(
+    ws_tx: &mut Tx,
+    obs: &Observing<'_>,
+    ending: &Ending,
+    up_wr: &mut W,
+    config: &RelayConfig,
+    shutdown: &CancellationToken,
+) where
     Tx: Sink<Message> + Unpin + Send,
     Tx::Error: fmt::Display,
+    W: AsyncWrite + Unpin + Send,
 {
     if obs.hub.is_some() && matches!(ending, Ending::UpstreamClosed) {
         obs.observer.server_closed_within(SERVER_CLOSE_WAIT).await;
     }
     obs.sample();
+    let follow = !config.observe_close_follow.is_zero() && !matches!(ending, Ending::Shutdown);
+    if follow {
+        let _ = tokio::time::timeout(config.close_grace, up_wr.shutdown()).await;
+    }
     obs.push(Observed::Close);
+    if follow {
+        follow_closing(obs, config, shutdown).await;
+    }
     let mut budget = crate::observe::TEXT_PER_FLUSH;
     let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
 }
