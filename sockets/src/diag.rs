@@ -102,7 +102,11 @@ mod imp {
             SocketAddr::V6(_) => libc::AF_INET6,
         };
         let link = Netlink::open()?;
-        link.send(&request(family, libc::NLM_F_REQUEST as u16, Some((local, remote))))?;
+        link.send(&request(
+            family,
+            libc::NLM_F_REQUEST as u16,
+            Some((local, remote)),
+        ))?;
         let mut found = None;
         link.replies(|reply| {
             // The kernel's lookup falls back to a listener on the local
@@ -132,7 +136,11 @@ mod imp {
 
     /// `nlmsghdr` + `inet_diag_req_v2` for TCP, all states, TCP_INFO
     /// wanted; `exact` names one socket (no cookie to check).
-    fn request(family: libc::c_int, flags: u16, exact: Option<(SocketAddr, SocketAddr)>) -> Vec<u8> {
+    fn request(
+        family: libc::c_int,
+        flags: u16,
+        exact: Option<(SocketAddr, SocketAddr)>,
+    ) -> Vec<u8> {
         let mut m = Vec::with_capacity(NLMSG_HDR + REQ);
         m.extend_from_slice(&((NLMSG_HDR + REQ) as u32).to_ne_bytes());
         m.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
@@ -332,9 +340,9 @@ mod imp {
                     match kind as libc::c_int {
                         libc::NLMSG_DONE => return Ok(()),
                         libc::NLMSG_ERROR => {
-                            let errno = body.get(..4).map_or(0, |b| {
-                                i32::from_ne_bytes(b.try_into().expect("4 bytes"))
-                            });
+                            let errno = body
+                                .get(..4)
+                                .map_or(0, |b| i32::from_ne_bytes(b.try_into().expect("4 bytes")));
                             return match -errno {
                                 0 | libc::ENOENT => Ok(()),
                                 e => Err(io::Error::from_raw_os_error(e)),

@@ -53,7 +53,11 @@ fn a_connection_is_found_by_its_four_tuple_from_both_ends_with_the_fd_samplers_a
     let by_fd = socket_info(&server).unwrap();
     assert_eq!(
         (by_fd.state, by_fd.recv_q, by_fd.send_q),
-        (at_server.info.state, at_server.info.recv_q, at_server.info.send_q)
+        (
+            at_server.info.state,
+            at_server.info.recv_q,
+            at_server.info.send_q
+        )
     );
     let at_client = lookup(client.local_addr().unwrap(), client.peer_addr().unwrap())
         .unwrap()
@@ -74,7 +78,10 @@ fn the_listener_behind_a_gone_connection_is_not_taken_for_it() {
         assert_eq!((d.local, d.remote), (local, remote));
     }
     let nobody: SocketAddr = "127.0.0.1:9".parse().unwrap();
-    assert_eq!(lookup(listener.local_addr().unwrap(), nobody).unwrap(), None);
+    assert_eq!(
+        lookup(listener.local_addr().unwrap(), nobody).unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -99,7 +106,10 @@ fn the_side_that_closes_first_goes_through_fin_wait_to_time_wait_and_the_other_t
     let client_now = until(client_ends, state_is(TcpState::TimeWait)).unwrap();
     assert_eq!(client_now.info.state, TcpState::TimeWait);
     assert!(client_now.expires_ms > 0 && client_now.expires_ms <= 60_000);
-    assert_eq!(client_now.info.rtt_us, None, "TIME_WAIT carries no TCP_INFO");
+    assert_eq!(
+        client_now.info.rtt_us, None,
+        "TIME_WAIT carries no TCP_INFO"
+    );
     assert_eq!(until(server_ends, |d| d.is_none()), None);
 }
 
