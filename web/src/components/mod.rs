@@ -16,6 +16,7 @@ pub mod server_panel;
 pub mod socket_table;
 pub mod structure_tree;
 pub mod target_picker;
+pub mod tcp_diagram;
 pub mod transcript;
 
 pub use composer::Composer;
@@ -28,6 +29,7 @@ pub use server_panel::ServerPanel;
 pub use socket_table::SocketTable;
 pub use structure_tree::StructureTree;
 pub use target_picker::TargetPicker;
+pub use tcp_diagram::{TcpDiagram, TcpDiagrams};
 pub use transcript::Transcript;
 
 use protocol::SpanKind;
