@@ -9,6 +9,8 @@
 //! - [`bridge`]: one WebSocket session ↔ one TCP stream: the close policy,
 //!   the byte accounting, the two pumps.
 //! - [`targets`]: the named-target registry, the only way to reach a host.
+//! - [`close_requests`]: `POST /ws/close?key=`, a close that overtakes the
+//!   bytes a browser still has queued.
 //! - [`clients`]: who a client is (a trusted proxy's forwarded address) and
 //!   `--max-sessions-per-ip`.
 //! - [`embedded`]: starts the tutorial's app, echo and blackhole servers, the
@@ -25,6 +27,7 @@
 
 pub mod bridge;
 pub mod clients;
+pub mod close_requests;
 pub mod config;
 pub mod embedded;
 pub mod metrics;

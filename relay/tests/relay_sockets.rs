@@ -298,3 +298,152 @@ async fn after_the_browser_closes_the_recording_still_carries_the_relays_time_wa
     assert_eq!(settled_path(&server_side(&events)).last(), Some(&"CLOSE"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One frame the relay sent: (opcode, payload).
+async fn read_frame(stream: &mut tokio::net::tcp::OwnedReadHalf) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).await.unwrap();
+    let len = match head[1] & 0x7f {
+        126 => stream.read_u16().await.unwrap() as usize,
+        127 => stream.read_u64().await.unwrap() as usize,
+        n => n as usize,
+    };
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x0f, payload)
+}
+
+#[tokio::test]
+async fn a_close_asked_for_during_a_flood_to_blackhole_overtakes_the_queued_bytes() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncWriteExt;
+
+    const KEY: &str = "5f0e1d2c3b4a59687766554433221100";
+    let relay = start(
+        relay::config::RelayConfig {
+            observe_close_follow: Duration::from_millis(500),
+            ..test_config()
+        },
+        &[],
+    )
+    .await;
+    let addr = relay.addr;
+    let request = upgrade_request(
+        &format!("/ws?target=blackhole&observe=1&key={KEY}"),
+        &[&format!("Host: {addr}")],
+    );
+    let stream = within(tokio::net::TcpStream::connect(addr)).await.unwrap();
+    let (status, head, stream) = raw_upgrade(stream, &request).await;
+    assert_eq!(status, 101, "{head}");
+    let (mut rd, mut wr) = stream.into_split();
+    // The browser's flood: 64 KiB messages for as long as the relay takes
+    // them. blackhole never reads, so the relay's write to it blocks, then
+    // the relay stops reading, and the bytes pile up on this side, where a
+    // close frame would have to wait behind them.
+    let offered = Arc::new(AtomicU64::new(0));
+    let flooding = {
+        let offered = offered.clone();
+        tokio::spawn(async move {
+            let message = vec![0x42u8; 64 << 10];
+            loop {
+                let mut frame = frame_head(message.len());
+                frame.extend_from_slice(&message);
+                if wr.write_all(&frame).await.is_err() {
+                    return;
+                }
+                offered.fetch_add(message.len() as u64, Ordering::Relaxed);
+            }
+        })
+    };
+    // Until the server's Recv-Q and the relay's Send-Q are full.
+    let mut events = Vec::new();
+    within(async {
+        let (mut server_full, mut relay_full) = (false, false);
+        while !(server_full && relay_full) {
+            let (op, payload) = read_frame(&mut rd).await;
+            assert_eq!(op, 1, "only observations come back from blackhole");
+            let event = Observation::from_json(std::str::from_utf8(&payload).unwrap())
+                .unwrap()
+                .event;
+            match &event {
+                Observed::ServerSocket(i) => server_full |= i.recv_q > 0,
+                Observed::Socket(i) => relay_full |= i.send_q > 0,
+                _ => {}
+            }
+            events.push(event);
+        }
+    })
+    .await;
+    // Stuck: what the flood offered no longer grows.
+    let stuck = within(async {
+        loop {
+            let before = offered.load(Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if offered.load(Ordering::Relaxed) == before {
+                return before;
+            }
+        }
+    })
+    .await;
+
+    let (status, _) = raw_request(
+        addr,
+        &format!("POST /ws/close?key={KEY} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (code, reason) = within(async {
+        loop {
+            let (op, payload) = read_frame(&mut rd).await;
+            match op {
+                1 => events.push(
+                    Observation::from_json(std::str::from_utf8(&payload).unwrap())
+                        .unwrap()
+                        .event,
+                ),
+                8 => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
+                }
+                other => panic!("frame {other}"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1000, "closed as the browser asked")
+    );
+    // The relay's FIN waits behind the bytes blackhole never read: its
+    // socket is in FIN_WAIT1 with them in Send-Q, as ss shows it.
+    let after_close: Vec<SocketInfo> =
+        relay_side(&events[events.iter().position(|e| *e == Observed::Close).unwrap()..]);
+    assert!(
+        after_close
+            .iter()
+            .any(|i| i.state == TcpState::FinWait1 && i.send_q > 0),
+        "{after_close:?}"
+    );
+    // The close overtook the flood's queued bytes: none of them moved since.
+    assert_eq!(offered.load(Ordering::Relaxed), stuck);
+    flooding.abort();
+    // And a key closes nothing once its session is over (it ends a moment
+    // after its close frame).
+    within(async {
+        loop {
+            let (status, _) = raw_request(
+                addr,
+                &format!("POST /ws/close?key={KEY} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"),
+            )
+            .await;
+            if status == 404 {
+                return;
+            }
+            assert_eq!(status, 204);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}

@@ -12,12 +12,16 @@
 //! keeps its `--max-sessions` slot meanwhile, so no more than that many
 //! sessions follow at once.
 
+use std::fmt;
 use std::time::Duration;
 
+use axum::extract::ws::Message;
+use futures_util::{Sink, SinkExt};
 use protocol::relay_api::{Observed, SocketInfo, TcpState};
 use tokio::time::Instant;
 
-use super::observed::Observing;
+use super::observed::{feed_observations, Observing};
+use crate::observe::TEXT_PER_FLUSH;
 
 /// Time between two looks. On loopback a state lasts microseconds to
 /// milliseconds, so the first look is at once and the next soon after.
@@ -37,8 +41,14 @@ fn gone() -> SocketInfo {
 
 /// Follows the relay's socket and, where it lives on this machine, the
 /// target's, for at most `limit`; returns at once for a session without
-/// a connection or with a zero `limit`.
-pub(super) async fn closing(obs: &Observing<'_>, limit: Duration) {
+/// a connection or with a zero `limit`. With `ws_tx`, each new state goes
+/// to the browser as it is seen (a FIN stuck behind a full Send-Q shows
+/// at once, not when the limit is up).
+pub(super) async fn closing<Tx>(obs: &Observing<'_>, limit: Duration, mut ws_tx: Option<&mut Tx>)
+where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+{
     let Some((relay, target)) = obs.probe.ends else {
         return;
     };
@@ -55,6 +65,15 @@ pub(super) async fn closing(obs: &Observing<'_>, limit: Duration) {
         }
         if !server_done {
             server_done = look(obs, target, relay, Observed::ServerSocket);
+        }
+        if let Some(ws_tx) = ws_tx.as_deref_mut() {
+            if obs.observer.pending() {
+                let mut budget = TEXT_PER_FLUSH;
+                let fed = feed_observations(ws_tx, obs, &mut budget).await;
+                if fed.is_err() || ws_tx.flush().await.is_err() {
+                    return;
+                }
+            }
         }
         if (relay_done && server_done) || Instant::now() >= deadline {
             return;

@@ -78,6 +78,9 @@ pub struct SessionContext<'a> {
     pub observing: Option<Observing<'a>>,
     /// With `--record`: the session's recording.
     pub record: Option<&'a Recorder>,
+    /// Cancelled when the browser asks for the close out of band
+    /// (`POST /ws/close`, [`crate::close_requests`]).
+    pub close_request: Option<&'a CancellationToken>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -203,6 +206,7 @@ where
         taps,
         observing,
         record,
+        close_request,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -236,6 +240,7 @@ where
                 biased;
                 _ = stop.cancelled() => None,
                 _ = shutdown.cancelled() => Some(Ending::Shutdown),
+                () = requested(close_request) => Some(Ending::Requested),
                 _ = stats.over_budget() => Some(Ending::OverBudget),
                 _ = idle(stats, config.idle_timeout, probe) => Some(Ending::Idle(config.idle_timeout)),
                 // Sampling ends no session; it stops with the others.
@@ -266,7 +271,7 @@ where
             // The browser cannot read any more (it closed), but the
             // recording can: the states the relay's close leads to.
             if let (Some(obs), Some(_)) = (&observing, record) {
-                follow_closing(obs, config, shutdown).await;
+                follow_closing(obs, config, shutdown, None::<&mut Tx>).await;
             }
             false
         }
@@ -281,6 +286,14 @@ where
     report(ending, close_sent, stats)
 }
 
+/// Resolves when the browser asks for the close (never without a key).
+async fn requested(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Samples the relay's socket every `--observe-sample`, for ever (or never
 /// without observation).
 async fn sample(observing: &Option<Observing<'_>>) {
@@ -291,10 +304,18 @@ async fn sample(observing: &Option<Observing<'_>>) {
 }
 
 /// [`follow::closing`] for `--observe-close-follow`, cut short if the relay
-/// shuts down.
-async fn follow_closing(obs: &Observing<'_>, config: &RelayConfig, shutdown: &CancellationToken) {
+/// shuts down; each state goes out on `ws_tx` as it is seen, if given.
+async fn follow_closing<Tx>(
+    obs: &Observing<'_>,
+    config: &RelayConfig,
+    shutdown: &CancellationToken,
+    ws_tx: Option<&mut Tx>,
+) where
+    Tx: Sink<Message> + Unpin + Send,
+    Tx::Error: fmt::Display,
+{
     tokio::select! {
-        () = follow::closing(obs, config.observe_close_follow) => {}
+        () = follow::closing(obs, config.observe_close_follow, ws_tx) => {}
         () = shutdown.cancelled() => {}
     }
 }
@@ -326,7 +347,7 @@ async fn last_observations<Tx, W>(
     }
     obs.push(Observed::Close);
     if follow {
-        follow_closing(obs, config, shutdown).await;
+        follow_closing(obs, config, shutdown, Some(&mut *ws_tx)).await;
     }
     let mut budget = crate::observe::TEXT_PER_FLUSH;
     let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
