@@ -606,7 +606,7 @@ async fn the_tcp_state_diagrams_light_the_path_each_socket_took_from_the_events(
         ["CLOSED", "SYN_SENT", "FIN_WAIT1"]
     );
     assert_eq!(states_of(&relay, ".node.now"), ["TIME_WAIT"]);
-    // Five transitions lit: two passed into unseen states... all on the path.
+    // The path's five transitions are lit, and no other.
     assert_eq!(
         all(&relay, ".edge.seen").len() + all(&relay, ".edge.passed").len(),
         5
