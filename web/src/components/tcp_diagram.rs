@@ -20,14 +20,14 @@ pub struct Props {
     pub start: TcpState,
 }
 
-const W: f64 = 330.0;
-const H: f64 = 236.0;
-const BOX_W: f64 = 98.0;
-const BOX_H: f64 = 22.0;
+const W: i32 = 330;
+const H: i32 = 236;
+const BOX_W: i32 = 98;
+const BOX_H: i32 = 22;
 
 /// Where a node sits: three columns, seven rows. CLOSED is drawn twice:
 /// at the top where sockets start, at the bottom where they end.
-fn place(state: TcpState, at_start: bool) -> (f64, f64) {
+fn place(state: TcpState, at_start: bool) -> (i32, i32) {
     use TcpState::*;
     let (col, row) = match state {
         Close if at_start => (1, 0),
@@ -43,24 +43,25 @@ fn place(state: TcpState, at_start: bool) -> (f64, f64) {
         LastAck => (2, 5),
         TimeWait => (1, 6),
     };
-    (55.0 + 110.0 * col as f64, 14.0 + 34.0 * row as f64)
+    (55 + 110 * col, 14 + 34 * row)
 }
 
-/// The point where the segment from the centre `a` towards `b` leaves a box.
-fn edge_of(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+/// Where the segment from the centre `a` towards `b` leaves a box, and the
+/// unit vector along it.
+fn edge_of(a: (i32, i32), b: (i32, i32)) -> (f64, f64) {
+    let (dx, dy) = (f64::from(b.0 - a.0), f64::from(b.1 - a.1));
     let tx = if dx == 0.0 {
         f64::INFINITY
     } else {
-        (BOX_W / 2.0 + 2.0) / dx.abs()
+        f64::from(BOX_W / 2 + 2) / dx.abs()
     };
     let ty = if dy == 0.0 {
         f64::INFINITY
     } else {
-        (BOX_H / 2.0 + 2.0) / dy.abs()
+        f64::from(BOX_H / 2 + 2) / dy.abs()
     };
     let t = tx.min(ty);
-    (a.0 + dx * t, a.1 + dy * t)
+    (f64::from(a.0) + dx * t, f64::from(a.1) + dy * t)
 }
 
 /// How a state or a transition shows on this path.
@@ -79,16 +80,32 @@ fn class(lit: Lit) -> &'static str {
     }
 }
 
-#[component]
-pub fn TcpDiagram(props: &Props) -> Html {
-    let steps = path(props.start, &props.row.states);
+/// The order nodes are drawn in (DOM order; the top CLOSED first).
+const NODES: [(TcpState, bool); 12] = [
+    (TcpState::Close, true),
+    (TcpState::Listen, false),
+    (TcpState::SynSent, false),
+    (TcpState::SynRecv, false),
+    (TcpState::Established, false),
+    (TcpState::FinWait1, false),
+    (TcpState::CloseWait, false),
+    (TcpState::FinWait2, false),
+    (TcpState::Closing, false),
+    (TcpState::LastAck, false),
+    (TcpState::TimeWait, false),
+    (TcpState::Close, false),
+];
+
+/// The diagram as SVG markup. Written as one string rather than one
+/// `html!` node per shape: the page's size budget (every name and number
+/// in it is ours, none a stranger's).
+fn svg(steps: &[Step], whose: &str) -> String {
+    use std::fmt::Write;
     let now = steps.last().map(|s| s.state);
-    // Whether a node (state, drawn at the top?) is on the path, and how.
     let node_lit = |state: TcpState, at_start: bool| -> Lit {
         let mut lit = Lit::Off;
         for (i, step) in steps.iter().enumerate() {
-            let is_start_node = i == 0;
-            if step.state == state && (state != TcpState::Close || is_start_node == at_start) {
+            if step.state == state && (state != TcpState::Close || (i == 0) == at_start) {
                 lit = match (lit, step.seen_at) {
                     (Lit::Seen, _) | (_, Some(_)) => Lit::Seen,
                     _ => Lit::Passed,
@@ -97,97 +114,89 @@ pub fn TcpDiagram(props: &Props) -> Html {
         }
         lit
     };
-    // A transition is lit when the path takes it; dashed if either end was
-    // passed rather than seen.
+    // A transition is lit when the path takes it; dashed when it led to a
+    // state passed rather than seen.
     let edge_lit = |from: TcpState, to: TcpState| -> Lit {
-        let taken = steps
+        match steps
             .windows(2)
-            .find(|w| w[0].state == from && w[1].state == to);
-        match taken {
+            .find(|w| w[0].state == from && w[1].state == to)
+        {
             None => Lit::Off,
-            Some(
-                [_, Step {
-                    seen_at: Some(_), ..
-                }],
-            ) => Lit::Seen,
+            Some(w) if w[1].seen_at.is_some() => Lit::Seen,
             Some(_) => Lit::Passed,
         }
     };
-    let edges = TRANSITIONS.iter().map(|e| {
-        let a = place(e.from, true);
-        let b = place(e.to, false);
+    let mut out = format!(
+        "<svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"TCP state diagram of {whose}\">"
+    );
+    for e in &TRANSITIONS {
+        let (a, b) = (place(e.from, true), place(e.to, false));
         let (p, q) = (edge_of(a, b), edge_of(b, a));
-        // An arrow head at q, pointing along p→q.
         let (dx, dy) = (q.0 - p.0, q.1 - p.1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
         let (ux, uy) = (dx / len, dy / len);
-        let head = format!(
-            "{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
-            q.0,
-            q.1,
-            q.0 - 7.0 * ux + 3.5 * uy,
-            q.1 - 7.0 * uy - 3.5 * ux,
-            q.0 - 7.0 * ux - 3.5 * uy,
-            q.1 - 7.0 * uy + 3.5 * ux
+        let r = |v: f64| v.round() as i32;
+        let _ = write!(
+            out,
+            "<g class=\"edge{}\"><title>{} → {}: {}</title>\
+             <line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\
+             <polygon points=\"{},{} {},{} {},{}\"/></g>",
+            class(edge_lit(e.from, e.to)),
+            label(e.from),
+            label(e.to),
+            e.cause,
+            r(p.0),
+            r(p.1),
+            r(q.0 - 6.0 * ux),
+            r(q.1 - 6.0 * uy),
+            r(q.0),
+            r(q.1),
+            r(q.0 - 7.0 * ux + 3.5 * uy),
+            r(q.1 - 7.0 * uy - 3.5 * ux),
+            r(q.0 - 7.0 * ux - 3.5 * uy),
+            r(q.1 - 7.0 * uy + 3.5 * ux),
         );
-        let lit = edge_lit(e.from, e.to);
-        html! {
-            <g class={format!("edge{}", class(lit))}>
-                <title>{ format!("{} → {}: {}", label(e.from), label(e.to), e.cause) }</title>
-                <line x1={format!("{:.1}", p.0)} y1={format!("{:.1}", p.1)}
-                      x2={format!("{:.1}", q.0 - 6.0 * ux)} y2={format!("{:.1}", q.1 - 6.0 * uy)} />
-                <polygon points={head} />
-            </g>
-        }
-    });
-    let nodes = [
-        (TcpState::Close, true),
-        (TcpState::Listen, false),
-        (TcpState::SynSent, false),
-        (TcpState::SynRecv, false),
-        (TcpState::Established, false),
-        (TcpState::FinWait1, false),
-        (TcpState::CloseWait, false),
-        (TcpState::FinWait2, false),
-        (TcpState::Closing, false),
-        (TcpState::LastAck, false),
-        (TcpState::TimeWait, false),
-        (TcpState::Close, false),
-    ]
-    .into_iter()
-    .map(|(state, at_start)| {
+    }
+    for (state, at_start) in NODES {
         let (x, y) = place(state, at_start);
-        let lit = node_lit(state, at_start);
-        let current = now == Some(state) && (state != TcpState::Close || !at_start || steps.len() == 1);
+        let current =
+            now == Some(state) && (state != TcpState::Close || !at_start || steps.len() == 1);
         let name = label(state);
-        html! {
-            <g class={format!("node{}{}", class(lit), if current { " now" } else { "" })}
-               data-state={name}>
-                <rect x={format!("{:.1}", x - BOX_W / 2.0)} y={format!("{:.1}", y - BOX_H / 2.0)}
-                      width={BOX_W.to_string()} height={BOX_H.to_string()} rx="4" />
-                <text x={format!("{x:.1}")} y={format!("{:.1}", y + 4.0)} text-anchor="middle">{ name }</text>
-            </g>
-        }
-    });
+        let _ = write!(
+            out,
+            "<g class=\"node{}{}\" data-state=\"{name}\">\
+             <rect x=\"{}\" y=\"{}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"4\"/>\
+             <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{name}</text></g>",
+            class(node_lit(state, at_start)),
+            if current { " now" } else { "" },
+            x - BOX_W / 2,
+            y - BOX_H / 2,
+            y + 4,
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+#[component]
+pub fn TcpDiagram(props: &Props) -> Html {
+    let steps = path(props.start, &props.row.states);
     let whose = if props.who == "relay" {
         "The relay's socket"
     } else {
         "The server's socket"
     };
-    let ending = match now {
+    let ending = match steps.last().map(|s| s.state) {
         Some(TcpState::TimeWait) => {
             " The kernel keeps it in TIME_WAIT for 60 s (2 MSL on Linux), then CLOSED."
         }
         Some(TcpState::Close) if steps.len() > 1 => " The kernel has dropped it.",
         _ => "",
     };
+    let picture = Html::from_html_unchecked(svg(&steps, &whose.to_lowercase()).into());
     html! {
         <figure class="tcp-diagram" id={format!("tcp-{}", props.who)}>
-            <svg viewBox={format!("0 0 {W} {H}")} role="img"
-                 aria-label={format!("TCP state diagram of {}", whose.to_lowercase())}>
-                { for edges }
-                { for nodes }
-            </svg>
+            { picture }
             <figcaption>
                 <strong>{ format!("{whose}: ") }</strong>
                 <span class="mono tcp-path">{ path_words(&steps) }</span>

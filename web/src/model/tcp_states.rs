@@ -8,8 +8,6 @@
 //! them), so between two sampled states the path goes the shortest way the
 //! machine allows, and says those states were passed, not seen.
 
-use std::collections::VecDeque;
-
 use protocol::relay_api::TcpState;
 
 /// One transition of RFC 793's diagram: from, to, and what causes it.
@@ -64,8 +62,10 @@ pub struct Step {
 /// socket that reached it is gone.
 fn between(from: TcpState, to: TcpState) -> Option<Vec<TcpState>> {
     let mut came_from: Vec<(TcpState, TcpState)> = Vec::new();
-    let mut todo = VecDeque::from([from]);
-    while let Some(at) = todo.pop_front() {
+    let mut todo = vec![from];
+    let mut next_up = 0;
+    while let Some(&at) = todo.get(next_up) {
+        next_up += 1;
         if at == Close && at != from {
             continue;
         }
@@ -84,7 +84,7 @@ fn between(from: TcpState, to: TcpState) -> Option<Vec<TcpState>> {
                 way.reverse();
                 return Some(way);
             }
-            todo.push_back(next);
+            todo.push(next);
         }
     }
     None
