@@ -29,7 +29,6 @@ pub use server_panel::ServerPanel;
 pub use socket_table::SocketTable;
 pub use structure_tree::StructureTree;
 pub use target_picker::TargetPicker;
-pub use tcp_diagram::{TcpDiagram, TcpDiagrams};
 pub use transcript::Transcript;
 
 use protocol::SpanKind;

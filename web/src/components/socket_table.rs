@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::tcp_diagram::TcpDiagrams;
+use super::tcp_diagram::tcp_diagrams;
 use crate::model::tcp_states::label;
 use crate::model::{group_digits, FloodProgress, Observe, SocketRow};
 
@@ -103,7 +103,7 @@ pub fn SocketTable(props: &Props) -> Html {
             if o.server.info.is_some() && !o.sees_server() {
                 <p class="hint" id="sock-server-diag">{ format!("The server's row is the kernel's (sock_diag, as ss reads it): {} runs on the relay's machine, but its calls are not observed.", props.target) }</p>
             }
-            <TcpDiagrams relay={o.relay.clone()} server={o.sees_server_socket().then(|| o.server.clone())} />
+            { tcp_diagrams(&o.relay, o.sees_server_socket().then_some(&o.server)) }
         </div>
     }
 }

@@ -10,16 +10,6 @@ use yew::prelude::*;
 use crate::model::tcp_states::{label, path, path_words, Step, TRANSITIONS};
 use crate::model::SocketRow;
 
-#[derive(Properties, PartialEq)]
-pub struct Props {
-    /// `relay` or `server`: names the figure and its ids.
-    pub who: AttrValue,
-    pub row: SocketRow,
-    /// Where this side's path starts: CLOSED for the side that connects,
-    /// LISTEN for the accepted socket.
-    pub start: TcpState,
-}
-
 const W: i32 = 330;
 const H: i32 = 236;
 const BOX_W: i32 = 98;
@@ -178,13 +168,14 @@ fn svg(steps: &[Step], whose: &str) -> String {
     out
 }
 
-#[component]
-pub fn TcpDiagram(props: &Props) -> Html {
-    let steps = path(props.start, &props.row.states);
-    let whose = if props.who == "relay" {
-        "The relay's socket"
+/// One socket's diagram and caption: `who` is `relay` (its path starts at
+/// CLOSED: it connects) or `server` (at LISTEN: its socket was accepted).
+fn diagram(who: &str, row: &SocketRow, start: TcpState) -> Html {
+    let steps = path(start, &row.states);
+    let (whose, of) = if who == "relay" {
+        ("The relay's socket", "the relay's socket")
     } else {
-        "The server's socket"
+        ("The server's socket", "the server's socket")
     };
     let ending = match steps.last().map(|s| s.state) {
         Some(TcpState::TimeWait) => {
@@ -193,9 +184,9 @@ pub fn TcpDiagram(props: &Props) -> Html {
         Some(TcpState::Close) if steps.len() > 1 => " The kernel has dropped it.",
         _ => "",
     };
-    let picture = Html::from_html_unchecked(svg(&steps, &whose.to_lowercase()).into());
+    let picture = Html::from_html_unchecked(svg(&steps, of).into());
     html! {
-        <figure class="tcp-diagram" id={format!("tcp-{}", props.who)}>
+        <figure class="tcp-diagram" id={format!("tcp-{who}")}>
             { picture }
             <figcaption>
                 <strong>{ format!("{whose}: ") }</strong>
@@ -207,23 +198,17 @@ pub fn TcpDiagram(props: &Props) -> Html {
 }
 
 /// Both sockets' diagrams, once the relay has reported a state of either,
-/// with the legend they share.
-#[derive(Properties, PartialEq)]
-pub struct PairProps {
-    pub relay: SocketRow,
-    pub server: Option<SocketRow>,
-}
-
-#[component]
-pub fn TcpDiagrams(props: &PairProps) -> Html {
-    if props.relay.states.is_empty() {
+/// with the legend they share. Plain functions, not components: they
+/// render with the socket table, which owns the rows.
+pub fn tcp_diagrams(relay: &SocketRow, server: Option<&SocketRow>) -> Html {
+    if relay.states.is_empty() {
         return html! {};
     }
     html! {
         <div class="tcp-diagrams" id="tcp-diagrams">
-            <TcpDiagram who="relay" row={props.relay.clone()} start={TcpState::Close} />
-            if let Some(server) = props.server.clone().filter(|s| !s.states.is_empty()) {
-                <TcpDiagram who="server" row={server} start={TcpState::Listen} />
+            { diagram("relay", relay, TcpState::Close) }
+            if let Some(server) = server.filter(|s| !s.states.is_empty()) {
+                { diagram("server", server, TcpState::Listen) }
             }
             <p class="hint">{ "Lit: the path this connection took. Filled: states the kernel reported. \
                 Dashed and starred (*): states passed between two reports (the shortest way TCP allows); \
