@@ -88,6 +88,12 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     .await;
     let clicked = Instant::now();
     click(c, "#close").await;
+    // The status changes at once: the page knows it asked.
+    wait_text(c, "#conn-state", |t| {
+        t.starts_with("closing") || t.contains("closed")
+    })
+    .await;
+    let status_changed = clicked.elapsed();
     let relay_state = wait_text(c, "#sock-relay .state", |t| t.starts_with("FIN_WAIT1")).await;
     let table_after = clicked.elapsed();
     let status = wait_text(c, "#conn-state", |t| t.contains("closed")).await;
@@ -105,7 +111,10 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         send_q.parse::<u64>().unwrap_or(0) > 0,
         "{relay_state} {send_q}"
     );
-    eprintln!("flood then Close: FIN_WAIT1 shown after {table_after:?}, status closed after {status_after:?}");
+    eprintln!(
+        "flood then Close: status changed after {status_changed:?}, FIN_WAIT1 shown after \
+         {table_after:?}, status closed after {status_after:?}"
+    );
     for scheme in ["light", "dark"] {
         color_scheme(c, scheme).await;
         screenshot_both(c, &format!("sockets-flood-close-{scheme}"), "#sockets-h").await;

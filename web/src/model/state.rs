@@ -374,14 +374,19 @@ pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
         SessionAction::HalfClosed { at, .. } => {
             Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);
         }
-        SessionAction::Closing { at, .. } => Rc::make_mut(&mut state.session).push(
-            at,
-            TimelineKind::Close {
-                by: Party::Browser,
-                code: code::NORMAL,
-                reason: String::new(),
-            },
-        ),
+        SessionAction::Closing { at, .. } => {
+            if state.conn == Conn::Open {
+                state.conn = Conn::Closing;
+            }
+            Rc::make_mut(&mut state.session).push(
+                at,
+                TimelineKind::Close {
+                    by: Party::Browser,
+                    code: code::NORMAL,
+                    reason: String::new(),
+                },
+            )
+        }
         SessionAction::Closed {
             at,
             code,
