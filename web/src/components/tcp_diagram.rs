@@ -179,9 +179,9 @@ fn diagram(who: &str, row: &SocketRow, start: TcpState) -> Html {
     };
     let ending = match steps.last().map(|s| s.state) {
         Some(TcpState::TimeWait) => {
-            " The kernel keeps it in TIME_WAIT for 60 s (2 MSL on Linux), then CLOSED."
+            ". The kernel keeps it in TIME_WAIT for 60 s (2 MSL on Linux), then CLOSED."
         }
-        Some(TcpState::Close) if steps.len() > 1 => " The kernel has dropped it.",
+        Some(TcpState::Close) if steps.len() > 1 => ". The kernel has dropped it.",
         _ => "",
     };
     let picture = Html::from_html_unchecked(svg(&steps, of).into());
