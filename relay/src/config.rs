@@ -223,6 +223,13 @@ pub struct RelayConfig {
     #[arg(long, default_value = duration_text(DEFAULT_OBSERVE_SAMPLE), value_parser = parse_period)]
     pub observe_sample: Duration,
 
+    /// Observation: after the relay closes the connection, how long it keeps
+    /// following both sockets through sock_diag (FIN_WAIT, TIME_WAIT,
+    /// CLOSE_WAIT, LAST_ACK, as `ss` shows them) before the WebSocket
+    /// closes; it stops earlier once each is in TIME_WAIT or gone. 0: off.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub observe_close_follow: Duration,
+
     /// Write every session's TCP leg into this directory as a transcript
     /// (`.json` with every observation, replayable in the page; sessions are
     /// observed whatever the browser asked) and a capture (`.pcapng`, for

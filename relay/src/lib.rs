@@ -11,6 +11,8 @@
 //! - [`budget`]: the relay-wide held bytes (`--max-buffered-bytes`) the
 //!   sessions and the recordings both count in.
 //! - [`targets`]: the named-target registry, the only way to reach a host.
+//! - [`close_requests`]: `POST /ws/close?key=`, a close that overtakes the
+//!   bytes a browser still has queued.
 //! - [`clients`]: who a client is (a trusted proxy's forwarded address) and
 //!   `--max-sessions-per-ip`.
 //! - [`embedded`]: the one table of embedded targets ([`embedded::EMBEDDED`]:
@@ -32,6 +34,7 @@
 pub mod bridge;
 pub mod budget;
 pub mod clients;
+pub mod close_requests;
 pub mod config;
 pub mod embedded;
 pub mod metrics;

@@ -8,8 +8,8 @@
 //!   ([`servers::serve`]: connection cap, per-address share, graceful
 //!   shutdown, how much they log) and [`servers::net`] (binding as the
 //!   tutorial does, addresses printed as Python prints them).
-//! - [`sockstat`]: a TCP socket's state and queues as netstat shows them
-//!   (TCP_INFO, SIOCINQ/SIOCOUTQ), for observation.
+//! - [`sockstat`]: the `sockets` crate's fd sampler, re-exported (the
+//!   socket sampler lives in the `sockets` crate, which the relay shares).
 //! - [`client`]: the app client's conversation: connect, send, decode replies.
 //! - [`load`]: the load generator behind `loadgen`.
 //! - [`log_rate`]: at most so many log lines a second, the rest counted
@@ -37,5 +37,9 @@ pub mod client;
 pub mod load;
 pub mod log_rate;
 pub mod servers;
-pub mod sockstat;
+/// A TCP socket's state and queues as netstat shows them: the `sockets`
+/// crate's fd sampler (TCP_INFO, SIOCINQ/SIOCOUTQ), named as before.
+pub mod sockstat {
+    pub use sockets::fd::*;
+}
 pub mod truncate;

@@ -505,3 +505,112 @@ async fn a_relay_that_sends_no_observations_is_named_as_such() {
         "The relay sent no observations for this session, so only the browser's side shows."
     );
 }
+
+/// The states of a session whose relay closed first, to a Python server on
+/// the relay's machine: both sockets followed through sock_diag.
+fn closed_by_the_relay_to_a_local_server() -> State {
+    let mut run = Run::new("lab");
+    for (ms, json) in [
+        (
+            1.0,
+            r#"{"t_us":0,"kind":"observing","target":"lab","server":false}"#,
+        ),
+        (
+            1.0,
+            r#"{"t_us":300,"kind":"connect","local":"127.0.0.1:50112","peer":"127.0.0.1:65432","connect_us":120}"#,
+        ),
+        (
+            1.0,
+            r#"{"t_us":400,"kind":"socket","state":"ESTABLISHED","recv_q":0,"send_q":0}"#,
+        ),
+        (
+            1.0,
+            r#"{"t_us":410,"kind":"server_socket","state":"ESTABLISHED","recv_q":5,"send_q":0}"#,
+        ),
+        (600.0, r#"{"t_us":600000,"kind":"close"}"#),
+        (
+            1.0,
+            r#"{"t_us":600100,"kind":"socket","state":"FIN_WAIT2","recv_q":0,"send_q":0}"#,
+        ),
+        (
+            1.0,
+            r#"{"t_us":600120,"kind":"server_socket","state":"CLOSE_WAIT","recv_q":0,"send_q":0}"#,
+        ),
+        (
+            300.0,
+            r#"{"t_us":900300,"kind":"socket","state":"TIME_WAIT","recv_q":0,"send_q":0}"#,
+        ),
+        (
+            1.0,
+            r#"{"t_us":900320,"kind":"server_socket","state":"CLOSE","recv_q":0,"send_q":0}"#,
+        ),
+    ] {
+        run.observe(ms, json);
+    }
+    run.state
+}
+
+fn states_of(root: &web_sys::Element, selector: &str) -> Vec<String> {
+    all(root, selector)
+        .iter()
+        .map(|e| e.get_attribute("data-state").unwrap_or_default())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_tcp_state_diagrams_light_the_path_each_socket_took_from_the_events() {
+    let state = closed_by_the_relay_to_a_local_server();
+    let div = mount::<components::SocketTable>(components::socket_table::Props {
+        observe: state.observe.clone(),
+        target: "lab".into(),
+        flood: None,
+        opened: true,
+    })
+    .await;
+    // The table: the relay's socket in TIME_WAIT after its close, the
+    // server's (sock_diag) gone, at the relay's addresses reversed.
+    let relay = texts(&div, "#sock-relay td");
+    assert_eq!(relay[5], "TIME_WAITafter close()");
+    let server = texts(&div, "#sock-server td");
+    assert_eq!(server[3], SERVER);
+    assert_eq!(server[4], RELAY);
+    assert_eq!(server[5], "CLOSED");
+    assert!(text(&div, "#sock-server-diag").contains("lab runs on the relay's machine"));
+
+    let relay = element::<web_sys::Element>(&div, "#tcp-relay");
+    assert_eq!(
+        text(&relay, ".tcp-path"),
+        "CLOSED → SYN_SENT* → ESTABLISHED → FIN_WAIT1* → FIN_WAIT2 → TIME_WAIT"
+    );
+    assert_eq!(
+        states_of(&relay, ".node.seen"),
+        ["ESTABLISHED", "FIN_WAIT2", "TIME_WAIT"]
+    );
+    assert_eq!(
+        states_of(&relay, ".node.passed"),
+        ["CLOSED", "SYN_SENT", "FIN_WAIT1"]
+    );
+    assert_eq!(states_of(&relay, ".node.now"), ["TIME_WAIT"]);
+    // The path's five transitions are lit, and no other.
+    assert_eq!(
+        all(&relay, ".edge.seen").len() + all(&relay, ".edge.passed").len(),
+        5
+    );
+    assert!(text(&relay, "figcaption").contains("TIME_WAIT for 60 s"));
+
+    let server = element::<web_sys::Element>(&div, "#tcp-server");
+    assert_eq!(
+        text(&server, ".tcp-path"),
+        "LISTEN → SYN_RECV* → ESTABLISHED → CLOSE_WAIT → LAST_ACK* → CLOSED"
+    );
+    // The bottom CLOSED (where sockets end) is now, not the top one.
+    assert_eq!(states_of(&server, ".node.now"), ["CLOSED"]);
+    assert_eq!(
+        states_of(&server, ".node.seen"),
+        ["ESTABLISHED", "CLOSE_WAIT", "CLOSED"]
+    );
+    assert!(states_of(&server, ".node.seen, .node.passed")
+        .iter()
+        .all(|s| !s.starts_with("FIN_WAIT") && s != "TIME_WAIT"));
+    assert!(text(&server, "figcaption").contains("The kernel has dropped it."));
+}

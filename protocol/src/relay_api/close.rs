@@ -81,6 +81,9 @@ pub enum CloseReason {
     /// went over the relay's `--max-buffered-bytes`: the session that
     /// pushed them over is closed.
     RelayBusy,
+    /// The browser asked (`POST /ws/close`): the relay closed the TCP
+    /// connection, reported what the sockets did, then the WebSocket.
+    Requested,
     /// A close this version of the contract does not know (another relay
     /// version, or another server altogether): shown as received.
     Unknown {
@@ -102,6 +105,7 @@ const IDLE: &str = "idle timeout: no traffic for ";
 const SHUTTING_DOWN: &str = "relay shutting down";
 const RELAY_BUSY: &str = "relay busy: too many bytes held by all sessions, try again later";
 const CANNOT_CONNECT: &str = "cannot connect (";
+const REQUESTED: &str = "closed as the browser asked";
 
 impl ConnectFailure {
     fn prefix(&self) -> String {
@@ -134,7 +138,7 @@ impl CloseReason {
     /// The close code this reason is sent with.
     pub fn code(&self) -> u16 {
         match self {
-            CloseReason::UpstreamClosed => code::NORMAL,
+            CloseReason::UpstreamClosed | CloseReason::Requested => code::NORMAL,
             CloseReason::UpstreamReset
             | CloseReason::UpstreamBroken
             | CloseReason::UpstreamError(_)
@@ -171,6 +175,7 @@ impl CloseReason {
         };
         let parsed = match (code, reason) {
             (code::NORMAL, UPSTREAM_CLOSED) => Some(CloseReason::UpstreamClosed),
+            (code::NORMAL, REQUESTED) => Some(CloseReason::Requested),
             (code::INTERNAL_ERROR, UPSTREAM_RESET) => Some(CloseReason::UpstreamReset),
             (code::INTERNAL_ERROR, UPSTREAM_BROKEN) => Some(CloseReason::UpstreamBroken),
             (code::INTERNAL_ERROR, r) => match r.strip_prefix(UPSTREAM_ERROR) {
@@ -225,6 +230,7 @@ impl fmt::Display for CloseReason {
             }
             CloseReason::ShuttingDown => f.write_str(SHUTTING_DOWN),
             CloseReason::RelayBusy => f.write_str(RELAY_BUSY),
+            CloseReason::Requested => f.write_str(REQUESTED),
             CloseReason::Unknown { reason, .. } => f.write_str(reason),
         }
     }
@@ -275,6 +281,7 @@ mod tests {
             CloseReason::IdleTimeout { after_ms: 1_500 },
             CloseReason::ShuttingDown,
             CloseReason::RelayBusy,
+            CloseReason::Requested,
             CloseReason::Unknown {
                 code: 4000,
                 reason: "a server of its own".into(),

@@ -38,6 +38,23 @@ pub const TARGETS_PATH: &str = "/targets";
 pub const LIMITS_PATH: &str = "/limits";
 /// The query parameter that turns observation on: `/ws?target=NAME&observe=1`.
 pub const OBSERVE_PARAM: &str = "observe";
+/// The query parameter naming a session for [`CLOSE_PATH`]: a secret the page
+/// chose (`/ws?target=NAME&key=HEX`), [`KEY_HEX_DIGITS`] lowercase hex digits.
+pub const KEY_PARAM: &str = "key";
+/// Hex digits of a session key: 128 random bits, unguessable, so that only
+/// the page that opened a session can close it.
+pub const KEY_HEX_DIGITS: usize = 32;
+/// `POST /ws/close?key=HEX`: the relay closes that session's TCP connection
+/// now, overtaking whatever the browser still has queued ahead of a close
+/// frame (a flood to a server that never reads holds megabytes there),
+/// follows both sockets' states, sends them, then closes the WebSocket with
+/// [`CloseReason::Requested`]. 204 if the session was open, 404 otherwise.
+pub const CLOSE_PATH: &str = "/ws/close";
+
+/// Whether `key` is a session key as [`KEY_PARAM`] carries it.
+pub fn valid_key(key: &str) -> bool {
+    key.len() == KEY_HEX_DIGITS && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
 
 /// The relay's limits that refuse a WebSocket before it opens, answered
 /// with an HTTP status (429: the client's address is over its share; 503:

@@ -49,6 +49,8 @@ pub enum Ending {
     Shutdown,
     /// This session's reads took the bytes all sessions hold over `--max-buffered-bytes`.
     OverBudget,
+    /// The browser asked for the close out of band (`POST /ws/close`).
+    Requested,
 }
 
 /// A target's address as a close reason may name it: only with
@@ -87,6 +89,7 @@ impl Ending {
             },
             Ending::Shutdown => CloseReason::ShuttingDown,
             Ending::OverBudget => CloseReason::RelayBusy,
+            Ending::Requested => CloseReason::Requested,
             Ending::ClientClosed(_) | Ending::ClientGone(_) => return None,
         })
     }
@@ -181,7 +184,9 @@ where
     }
     // Over budget, the session's partial message is what must go, and it
     // goes only with the connection: no waiting (and reading on) for a reply.
-    if matches!(ending, Ending::OverBudget) {
+    // Closed on request, the browser's reply waits behind the bytes it had
+    // queued (the reason it asked out of band): no waiting either.
+    if matches!(ending, Ending::OverBudget | Ending::Requested) {
         return true;
     }
     // Wait for the close reply so the browser sees a clean close, not a reset.

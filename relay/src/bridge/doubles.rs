@@ -89,6 +89,7 @@ pub(super) async fn run(
             observing: None,
             record: None,
             embedded: None,
+            close_request: None,
         },
     )
     .await
@@ -185,6 +186,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             observing: None,
             record: None,
             embedded: None,
+            close_request: None,
         },
     ))
     .await;

@@ -27,6 +27,8 @@
 //! - `pump`: the two directions and their reads ([`read_chunk`]);
 //! - `observed`: with `observe=1`, the connect, writes and samples that
 //!   report, and the text messages interleaved with the bytes ([`Observing`]);
+//! - `follow`: after the relay closes, both sockets followed through
+//!   sock_diag to TIME_WAIT or gone (`--observe-close-follow`);
 //! - `doubles` and `tests` (tests only): a channel-backed browser, a scripted
 //!   target, and the session tests that drive them.
 
@@ -37,6 +39,7 @@ mod close;
 mod doubles;
 #[cfg(test)]
 mod fairness_tests;
+mod follow;
 mod inbound;
 mod observed;
 mod pump;
@@ -85,6 +88,9 @@ pub struct SessionContext<'a> {
     /// The registry's hub when the target is an embedded server (which
     /// then does not count the session's connection per client address).
     pub embedded: Option<&'a Arc<Hub>>,
+    /// Cancelled when the browser asks for the close out of band
+    /// (`POST /ws/close`, [`crate::close_requests`]).
+    pub close_request: Option<&'a CancellationToken>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -201,6 +207,7 @@ where
         observing,
         record,
         embedded: _,
+        close_request,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -234,6 +241,7 @@ where
                 biased;
                 _ = stop.cancelled() => None,
                 _ = shutdown.cancelled() => Some(Ending::Shutdown),
+                () = requested(close_request) => Some(Ending::Requested),
                 _ = stats.over_budget() => Some(Ending::OverBudget),
                 _ = idle(stats, config.idle_timeout, probe) => Some(Ending::Idle(config.idle_timeout)),
                 // Sampling ends no session; it stops with the others.
@@ -261,17 +269,30 @@ where
             }
             let draining = drain(up_rd, config.read_chunk, stats, &mut tap_down, record);
             let _ = tokio::time::timeout(grace, draining).await;
+            // The browser cannot read any more (it closed), but the
+            // recording can: the states the relay's close leads to.
+            if let (Some(obs), Some(_)) = (&observing, record) {
+                follow_closing(obs, config, shutdown, None::<&mut Tx>).await;
+            }
             false
         }
         Ending::ClientGone(_) => false,
         _ => {
             if let Some(obs) = &observing {
-                last_observations(ws_tx, obs, &ending).await;
+                last_observations(ws_tx, obs, &ending, up_wr, config, shutdown).await;
             }
             close_client(ws_tx, ws_rx, &ending, grace).await
         }
     };
     report(ending, close_sent, stats)
+}
+
+/// Resolves when the browser asks for the close (never without a key).
+async fn requested(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Samples the relay's socket every `--observe-sample`, for ever (or never
@@ -283,17 +304,50 @@ async fn sample(observing: &Option<Observing<'_>>) {
     }
 }
 
-/// What the browser learns before the close frame: after the server closed,
-/// its `server_close` (waited for briefly), then the relay's own `close`.
-async fn last_observations<Tx>(ws_tx: &mut Tx, obs: &Observing<'_>, ending: &Ending)
-where
+/// [`follow::closing`] for `--observe-close-follow`, cut short if the relay
+/// shuts down; each state goes out on `ws_tx` as it is seen, if given.
+async fn follow_closing<Tx>(
+    obs: &Observing<'_>,
+    config: &RelayConfig,
+    shutdown: &CancellationToken,
+    ws_tx: Option<&mut Tx>,
+) where
     Tx: ToBrowser,
+{
+    tokio::select! {
+        () = follow::closing(obs, config.observe_close_follow, ws_tx) => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
+/// What the browser learns before the close frame: after the server closed,
+/// its `server_close` (waited for briefly), then the relay's own `close`
+/// and, with `--observe-close-follow`, the states both sockets go through
+/// after it: the relay closes its side (its FIN) here, before the close
+/// frame, so that the browser still listens while they happen.
+async fn last_observations<Tx, W>(
+    ws_tx: &mut Tx,
+    obs: &Observing<'_>,
+    ending: &Ending,
+    up_wr: &mut W,
+    config: &RelayConfig,
+    shutdown: &CancellationToken,
+) where
+    Tx: ToBrowser,
+    W: AsyncWrite + Unpin + Send,
 {
     if obs.hub.is_some() && matches!(ending, Ending::UpstreamClosed) {
         obs.observer.server_closed_within(SERVER_CLOSE_WAIT).await;
     }
     obs.sample();
+    let follow = !config.observe_close_follow.is_zero() && !matches!(ending, Ending::Shutdown);
+    if follow {
+        let _ = tokio::time::timeout(config.close_grace, up_wr.shutdown()).await;
+    }
     obs.push(Observed::Close);
+    if follow {
+        follow_closing(obs, config, shutdown, Some(&mut *ws_tx)).await;
+    }
     let mut budget = crate::observe::TEXT_PER_FLUSH;
     let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
 }

@@ -43,20 +43,22 @@ pub struct Observing<'a> {
 }
 
 /// A descriptor to sample, valid while the session's stream lives (the
-/// bridge's futures never outlive it).
+/// bridge's futures never outlive it), and the connection's two ends (the
+/// relay's address, the target's) for sock_diag, which needs no descriptor.
 #[derive(Clone, Copy, Default)]
-pub struct Probe(#[cfg(unix)] Option<std::os::fd::RawFd>);
+pub struct Probe {
+    #[cfg(unix)]
+    fd: Option<std::os::fd::RawFd>,
+    pub(super) ends: Option<(SocketAddr, SocketAddr)>,
+}
 
 impl Probe {
-    #[cfg(unix)]
     pub fn of(stream: &TcpStream) -> Probe {
-        use std::os::fd::AsRawFd;
-        Probe(Some(stream.as_raw_fd()))
-    }
-
-    #[cfg(not(unix))]
-    pub fn of(_stream: &TcpStream) -> Probe {
-        Probe()
+        Probe {
+            #[cfg(unix)]
+            fd: Some(std::os::fd::AsRawFd::as_raw_fd(stream)),
+            ends: stream.local_addr().ok().zip(stream.peer_addr().ok()),
+        }
     }
 }
 
@@ -67,8 +69,8 @@ impl Probe {
     /// target draining a full send buffer).
     pub(super) fn queues(&self) -> Option<(u64, u64)> {
         #[cfg(unix)]
-        if let Some(fd) = self.0 {
-            return tutorial::sockstat::sample_fd(fd).map(|info| (info.recv_q, info.send_q));
+        if let Some(fd) = self.fd {
+            return sockets::sample_fd(fd).map(|info| (info.recv_q, info.send_q));
         }
         None
     }
@@ -84,13 +86,32 @@ impl Observing<'_> {
         self.observer.push(event);
     }
 
-    /// The relay socket's kernel state now (the queue drops repeats).
+    /// The relay socket's kernel state now (the queue drops repeats) and,
+    /// for a target on this machine that is not one of the relay's own
+    /// servers (those sample their socket themselves), the target's socket
+    /// through sock_diag. Once the relay has closed, both come from
+    /// sock_diag only ([`follow::closing`](super::follow)): a descriptor
+    /// cannot show TIME_WAIT.
     pub fn sample(&self) {
         self.observer.take_unsampled();
+        if self.observer.following() {
+            return;
+        }
         #[cfg(unix)]
-        if let Some(fd) = self.probe.0 {
-            if let Some(info) = tutorial::sockstat::sample_fd(fd) {
+        if let Some(fd) = self.probe.fd {
+            if let Some(info) = sockets::sample_fd(fd) {
                 self.observer.push(Observed::Socket(info));
+            }
+        }
+        if self.hub.is_none() {
+            if let Some((relay, target)) = self.probe.ends {
+                if self.observer.target_may_be_local() {
+                    let found = sockets::lookup(target, relay).ok().flatten();
+                    self.observer.target_found(found.is_some(), target);
+                    if let Some(server) = found {
+                        self.observer.push(Observed::ServerSocket(server.info));
+                    }
+                }
             }
         }
     }

@@ -240,6 +240,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             observing: None,
             record: None,
             embedded: None,
+            close_request: None,
         },
     );
     let target = async {

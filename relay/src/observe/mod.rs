@@ -29,7 +29,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -67,7 +67,16 @@ pub struct SessionObserver {
     unsampled: AtomicBool,
     server_closed: AtomicBool,
     server_close: Notify,
+    /// The relay has closed: sockets are followed through sock_diag only.
+    following: AtomicBool,
+    /// Whether the target's socket is on this machine (sock_diag finds it):
+    /// [`UNKNOWN`], [`LOCAL`] or [`REMOTE`].
+    target_local: AtomicU8,
 }
+
+const UNKNOWN: u8 = 0;
+const LOCAL: u8 = 1;
+const REMOTE: u8 = 2;
 
 impl SessionObserver {
     /// A session that started at `started`, with `config`'s budget,
@@ -100,6 +109,8 @@ impl SessionObserver {
             unsampled: AtomicBool::new(false),
             server_closed: AtomicBool::new(false),
             server_close: Notify::new(),
+            following: AtomicBool::new(false),
+            target_local: AtomicU8::new(UNKNOWN),
         })
     }
 
@@ -189,6 +200,42 @@ impl SessionObserver {
 
     pub fn sample_every(&self) -> Duration {
         self.sample_every
+    }
+
+    /// From now on the relay's socket is closed or closing, and sampled
+    /// through sock_diag only (a descriptor shows TIME_WAIT as CLOSE).
+    pub fn start_following(&self) {
+        self.following.store(true, Ordering::Relaxed);
+    }
+
+    pub fn following(&self) -> bool {
+        self.following.load(Ordering::Relaxed)
+    }
+
+    /// Whether the target's socket may be found through sock_diag: until
+    /// a lookup for a target off loopback finds nothing (the target lives on
+    /// another machine, and looking again is wasted).
+    pub fn target_may_be_local(&self) -> bool {
+        self.target_local.load(Ordering::Relaxed) != REMOTE
+    }
+
+    /// What a lookup of the target's socket found.
+    pub fn target_found(&self, found: bool, target: SocketAddr) {
+        let now = if found {
+            LOCAL
+        } else if target.ip().is_loopback() {
+            return;
+        } else {
+            REMOTE
+        };
+        let _ =
+            self.target_local
+                .compare_exchange(UNKNOWN, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Whether a lookup ever found the target's socket.
+    pub fn target_is_local(&self) -> bool {
+        self.target_local.load(Ordering::Relaxed) == LOCAL
     }
 }
 

@@ -6,8 +6,9 @@
 //!   window, or the queue is full; then each merges into the last queued
 //!   event of its kind (its `count` grows, `len` and `sent` add up), as long
 //!   as no other kind of event (a connect, an EOF, a request…) came between.
-//! - Socket samples: one per socket is queued at most; a newer sample
-//!   replaces the queued one in place (keeping its `t_us`, so that times
+//! - Socket samples: one per socket and TCP state is queued at most (a
+//!   change of state is never merged away); a newer sample in the same
+//!   state replaces the queued one in place (keeping its `t_us`, so that times
 //!   in the stream never run backwards; a merged byte event keeps its first). A sample equal to the last one is
 //!   dropped unless a queue is non-empty and `sample_every` has passed (the
 //!   page then sees that bytes are still stuck).
@@ -161,7 +162,17 @@ impl Queue {
                     }
                 }
                 self.last_socket[which] = Some((info, t_us));
-                if let Some(queued) = self.queued(self.socket_at[which]) {
+                let state = |e: &Observed| match e {
+                    Observed::Socket(i) | Observed::ServerSocket(i) => Some(i.state),
+                    _ => None,
+                };
+                // A new TCP state is never merged away: the page draws the
+                // path each socket took (FIN_WAIT2 before TIME_WAIT).
+                let at = self.socket_at[which];
+                let same_state = self
+                    .queued(at)
+                    .is_some_and(|q| state(&q.event) == Some(info.state));
+                if let Some(queued) = self.queued(at).filter(|_| same_state) {
                     // The slot keeps its time: the stream's t_us never runs backwards.
                     queued.event = event;
                 } else if self.full() {

@@ -119,6 +119,34 @@ fn only_the_newest_sample_of_a_socket_waits_and_repeats_are_dropped() {
 }
 
 #[test]
+fn a_change_of_tcp_state_is_queued_behind_the_last_never_merged_into_it() {
+    let in_state = |state, send_q| {
+        Observed::Socket(SocketInfo {
+            state,
+            ..match socket(send_q) {
+                Observed::Socket(info) => info,
+                _ => unreachable!(),
+            }
+        })
+    };
+    let mut queue = Queue::new(budget(100, 100));
+    queue.push(0, in_state(TcpState::Established, 5));
+    queue.push(1, in_state(TcpState::FinWait1, 5));
+    queue.push(2, in_state(TcpState::FinWait2, 0));
+    queue.push(3, in_state(TcpState::TimeWait, 0));
+    queue.push(4, in_state(TcpState::TimeWait, 0));
+    assert_eq!(
+        drain(&mut queue),
+        vec![
+            in_state(TcpState::Established, 5),
+            in_state(TcpState::FinWait1, 5),
+            in_state(TcpState::FinWait2, 0),
+            in_state(TcpState::TimeWait, 0),
+        ]
+    );
+}
+
+#[test]
 fn log_lines_beyond_the_burst_are_counted_as_lost() {
     let mut queue = Queue::new(budget(100, 2));
     for t in 0..5 {

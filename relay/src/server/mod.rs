@@ -38,13 +38,14 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Extension;
 use axum::Router;
 use futures_util::StreamExt;
 use protocol::json::Json;
 use protocol::relay_api::{
-    Limits, Observed, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH,
+    Limits, Observed, TargetInfo, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, LIMITS_PATH,
+    OBSERVE_PARAM, TARGETS_PATH, WS_PATH,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -69,6 +70,7 @@ use crate::bridge::{
     SessionStats,
 };
 use crate::clients::{client_ip, ClientSlot, PerClient};
+use crate::close_requests::{CloseRequests, Registered};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
@@ -99,6 +101,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Set by [`Relay::serve`] from its listener's address.
     identity: OnceLock<Identity>,
+    /// Open sessions' keys, for `POST /ws/close`.
+    close_requests: Arc<CloseRequests>,
 }
 
 impl Inner {
@@ -133,6 +137,7 @@ impl Relay {
                 tracker: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
                 identity: OnceLock::new(),
+                close_requests: Arc::default(),
             }),
         }
     }
@@ -149,6 +154,7 @@ impl Relay {
     pub fn router(&self) -> Router {
         let api = Router::new()
             .route(WS_PATH, get(ws_handler))
+            .route(CLOSE_PATH, post(close_handler))
             .route(TARGETS_PATH, get(targets_handler))
             .route(LIMITS_PATH, get(limits_handler))
             .route_layer(middleware::from_fn_with_state(
@@ -244,6 +250,23 @@ async fn host_guard(State(inner): State<Arc<Inner>>, request: Request, next: Nex
     }
 }
 
+/// `POST /ws/close?key=HEX`: closes the open session with that key now
+/// ([`crate::close_requests`]); 204, or 404 if none has it.
+async fn close_handler(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    if let Err(why) = origin_allowed(&headers, inner.identity(), &inner.config.allowed_origins) {
+        return refuse(&inner, CLOSE_PATH, StatusCode::FORBIDDEN, why);
+    }
+    let key = query.ok().and_then(|Query(mut q)| q.remove(KEY_PARAM));
+    match key {
+        Some(key) if inner.close_requests.request(&key) => StatusCode::NO_CONTENT.into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn ws_handler(
     State(inner): State<Arc<Inner>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -300,6 +323,22 @@ async fn ws_handler(
                 format!("{OBSERVE_PARAM}={:?}: 1 or 0", cut(other, 16)),
             )
         }
+    };
+    // The page's key for `POST /ws/close` (optional: other clients close
+    // with a close frame).
+    let close_request = match query.get(KEY_PARAM) {
+        None => None,
+        Some(key) => match inner.close_requests.register(key) {
+            Some(registered) => Some(registered),
+            None => {
+                return refuse(
+                    &inner,
+                    WS_PATH,
+                    StatusCode::BAD_REQUEST,
+                    format!("{KEY_PARAM}: {KEY_HEX_DIGITS} lowercase hex digits, one session each"),
+                )
+            }
+        },
     };
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
@@ -366,6 +405,7 @@ async fn ws_handler(
             let session = Admitted {
                 client,
                 inbound,
+                close_request,
                 _permit: permit,
                 _slot: slot,
             };
@@ -400,6 +440,8 @@ struct Admitted {
     /// `peer`, or who a trusted proxy forwarded for.
     client: IpAddr,
     inbound: Option<Arc<Inbound>>,
+    /// Its key for `POST /ws/close`, if the page gave one.
+    close_request: Option<Registered>,
     _permit: OwnedSemaphorePermit,
     _slot: ClientSlot,
 }
@@ -496,6 +538,7 @@ async fn run_session(
                 observing,
                 record: record.as_deref(),
                 embedded: target.embedded.then(|| inner.targets.hub()),
+                close_request: admitted.close_request.as_ref().map(Registered::token),
             },
         )
         .await;

@@ -17,6 +17,7 @@ pub mod server_panel;
 pub mod socket_table;
 pub mod structure_tree;
 pub mod target_picker;
+pub mod tcp_diagram;
 pub mod transcript;
 
 pub use composer::Composer;

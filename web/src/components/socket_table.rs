@@ -2,12 +2,17 @@
 //! socket to the target and, for the servers the relay runs itself, the
 //! server's socket of the same connection. During a flood to a server that
 //! never reads, the server's Recv-Q fills first, then the relay's Send-Q,
-//! then the browser's own buffer (`WebSocket.bufferedAmount`).
+//! then the browser's own buffer (`WebSocket.bufferedAmount`). Below the
+//! table, each socket's TCP state diagram (`tcp_diagram`). A server the
+//! relay does not run, on the relay's machine, has its socket row too
+//! (the relay reads it through sock_diag), but not its calls.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::tcp_diagram::tcp_diagrams;
+use crate::model::tcp_states::label;
 use crate::model::{group_digits, FloodProgress, Observe, SocketRow};
 
 #[derive(Properties, PartialEq)]
@@ -28,7 +33,8 @@ fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
         Some(i) => (
             i.recv_q.to_string(),
             i.send_q.to_string(),
-            i.state.name().to_owned(),
+            // A socket the kernel dropped is RFC 793's CLOSED.
+            label(i.state).to_owned(),
         ),
         None => (dash(), dash(), dash()),
     };
@@ -42,9 +48,9 @@ fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
             <td class="mono">{ s.peer.clone().unwrap_or_else(dash) }</td>
             <td class="state">{ state }
                 if s.closed {
-                    // The kernel's state after close() is not reported: say
-                    // the figure is from before it.
-                    <small class="closed">{ "then close()" }</small>
+                    // Reported after close() (the relay follows the socket
+                    // to TIME_WAIT or gone), or the last report before it.
+                    <small class="closed">{ if s.reported_after_close { "after close()" } else { "then close()" } }</small>
                 }
             </td>
         </tr>
@@ -81,7 +87,7 @@ pub fn SocketTable(props: &Props) -> Html {
                 </tr></thead>
                 <tbody>
                     { row("sock-relay", "relay", &o.relay) }
-                    if o.sees_server() {
+                    if o.sees_server_socket() {
                         { row("sock-server", "server", &o.server) }
                     } else {
                         <tr id="sock-server"><th scope="row">{ "server" }</th>
@@ -94,6 +100,10 @@ pub fn SocketTable(props: &Props) -> Html {
                 <p class="mono" id="sock-browser">{ line }</p>
             }
             <p class="hint">{ "Recv-Q: bytes the kernel received that the program has not read yet. Send-Q: bytes the program wrote that the peer has not acknowledged yet." }</p>
+            if o.server.info.is_some() && !o.sees_server() {
+                <p class="hint" id="sock-server-diag">{ format!("The server's row is the kernel's (sock_diag, as ss reads it): {} runs on the relay's machine, but its calls are not observed.", props.target) }</p>
+            }
+            { tcp_diagrams(&o.relay, o.sees_server_socket().then_some(&o.server)) }
         </div>
     }
 }

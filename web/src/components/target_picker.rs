@@ -126,6 +126,7 @@ pub fn TargetPicker(props: &Props) -> Html {
     let flooding = props.flood.is_some_and(|f| f.running());
     let state_class = match &props.conn {
         Conn::Open => "open",
+        Conn::Closing => "closing",
         Conn::Connecting => "connecting",
         Conn::Failed(_) => "failed",
         Conn::Closed { .. } => "closed",

@@ -13,10 +13,11 @@ use gloo_timers::future::TimeoutFuture;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, RequestInit, Response, WebSocket};
 use yew::prelude::*;
 
-use protocol::relay_api::{code, Observation};
+use protocol::relay_api::{code, Observation, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, WS_PATH};
 
 use crate::model::{FloodEnd, FloodProgress, SessionAction};
 
@@ -25,6 +26,11 @@ use crate::model::{FloodEnd, FloodProgress, SessionAction};
 const FLOOD_PACE_MS: u32 = 25;
 /// How often a flood reports `bufferedAmount` (and its progress).
 const FLOOD_REPORT_MS: f64 = 100.0;
+/// After asking the relay to close (`POST /ws/close`), how long the page
+/// waits for the relay's close frame before closing the WebSocket itself.
+/// The relay sends it once it has followed both sockets
+/// (`--observe-close-follow`, 3 s by default), so this is a fallback.
+const CLOSE_FALLBACK_MS: u32 = 8_000;
 
 /// What to send once the socket is open.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +61,9 @@ struct Live {
     pending: Option<Plan>,
     /// Set to stop the running flood, if any.
     flood_stop: Option<Rc<Cell<bool>>>,
+    /// `POST` here to have the relay close this session
+    /// (`protocol::relay_api::CLOSE_PATH`, with its key).
+    close_url: Option<String>,
     _handlers: [Closure<dyn FnMut(Event)>; 3],
 }
 
@@ -114,7 +123,20 @@ impl SocketHandle {
             target: target.to_owned(),
             at: now(),
         });
-        let ws = match WebSocket::new(url) {
+        // A key of its own, so that Close can reach the relay ahead of
+        // whatever this socket still has queued (see `close`).
+        let key = session_key();
+        let url = match &key {
+            Some(key) => format!("{url}&{KEY_PARAM}={key}"),
+            None => url.to_owned(),
+        };
+        let close_url = key.and_then(|key| {
+            let base = url.split('?').next()?.strip_suffix(WS_PATH)?;
+            // ws: → http:, wss: → https:
+            let base = base.strip_prefix("ws")?;
+            Some(format!("http{base}{CLOSE_PATH}?{KEY_PARAM}={key}"))
+        });
+        let ws = match WebSocket::new(&url) {
             Ok(ws) => ws,
             Err(e) => {
                 let reason = e.as_string().unwrap_or_else(|| format!("{e:?}"));
@@ -178,6 +200,7 @@ impl SocketHandle {
             open: false,
             pending: None,
             flood_stop: None,
+            close_url,
             _handlers: [on_open, on_message, on_close],
         });
     }
@@ -240,7 +263,16 @@ impl SocketHandle {
         }
     }
 
-    /// Closes the socket with 1000; its close event still reports the end.
+    /// Closes the session; its close event still reports the end.
+    ///
+    /// An open socket asks the relay (`POST /ws/close` with its key): a
+    /// close frame would wait behind every byte the browser still has
+    /// queued (a flood to a server that never reads), and the browser
+    /// reads nothing after sending one, so it would never see the states
+    /// the sockets go through after the close. The relay closes the TCP
+    /// connection, reports those states, then closes the WebSocket. If the
+    /// relay cannot be asked, or does not close within
+    /// [`CLOSE_FALLBACK_MS`], the page sends the close frame (1000) itself.
     pub fn close(&self) {
         let inner = self.inner.borrow();
         if let Some(live) = &inner.live {
@@ -249,10 +281,47 @@ impl SocketHandle {
                     id: live.id,
                     at: now(),
                 });
-                let _ = live.ws.close_with_code(code::NORMAL);
+                match (&live.close_url, live.open) {
+                    (Some(url), true) => ask_relay_to_close(url.clone(), live.ws.clone()),
+                    _ => {
+                        let _ = live.ws.close_with_code(code::NORMAL);
+                    }
+                }
             }
         }
     }
+}
+
+/// 128 random bits as 32 hex digits (`KEY_HEX_DIGITS`): the session's
+/// key for `POST /ws/close`, which nobody else can guess.
+fn session_key() -> Option<String> {
+    let crypto = web_sys::window()?.crypto().ok()?;
+    let mut bytes = [0u8; KEY_HEX_DIGITS / 2];
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `POST url`; then, unless the relay took the request (204) and closed
+/// `ws` within [`CLOSE_FALLBACK_MS`], the close frame from here.
+fn ask_relay_to_close(url: String, ws: WebSocket) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let init = RequestInit::new();
+        init.set_method("POST");
+        let taken = match web_sys::window() {
+            Some(window) => JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+                .await
+                .ok()
+                .and_then(|r| r.dyn_into::<Response>().ok())
+                .is_some_and(|r| r.status() == 204),
+            None => false,
+        };
+        if taken {
+            TimeoutFuture::new(CLOSE_FALLBACK_MS).await;
+        }
+        if ws.ready_state() <= WebSocket::OPEN {
+            let _ = ws.close_with_code(code::NORMAL);
+        }
+    });
 }
 
 fn opened(weak: &Weak<RefCell<Inner>>, id: u32) {

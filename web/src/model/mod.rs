@@ -14,6 +14,7 @@
 //! - [`relay`]: the relay↔page contract on the page's side (targets, closes).
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
+//! - [`tcp_states`]: RFC 793's state machine and the path a socket took.
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and a
 //!   transcript turned back into socket events.
@@ -35,6 +36,7 @@ pub mod send;
 pub mod session;
 pub mod state;
 pub mod steps;
+pub mod tcp_states;
 pub mod view;
 pub mod words;
 

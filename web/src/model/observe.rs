@@ -8,7 +8,7 @@
 //! thousands), so every list here is bounded and every total is kept
 //! exactly beside it: the page may show fewer rows, never wrong numbers.
 
-use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, SocketInfo};
+use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};
 
 /// Server `recv()` rows kept (the newest); totals stay exact.
 pub const RECV_KEEP: usize = 200;
@@ -37,9 +37,29 @@ pub struct SocketRow {
     pub info: Option<SocketInfo>,
     /// The program closed this socket (its last report still shows).
     pub closed: bool,
+    /// Each state the kernel reported, when it first did (`t_us`), in
+    /// order: the path the TCP state diagram lights. At most
+    /// [`STATES_KEEP`]; a connection passes a dozen at most.
+    pub states: Vec<(u64, TcpState)>,
+    /// A kernel report arrived after the program's close (the relay
+    /// follows both sockets to TIME_WAIT or gone).
+    pub reported_after_close: bool,
 }
 
+/// States kept per socket (more means the relay reported a state
+/// machine no TCP has; the first ones are what the diagram needs).
+pub const STATES_KEEP: usize = 32;
+
 impl SocketRow {
+    /// Takes one kernel report.
+    fn report(&mut self, t_us: u64, info: SocketInfo) {
+        self.info = Some(info);
+        self.reported_after_close |= self.closed;
+        if self.states.last().map(|s| s.1) != Some(info.state) && self.states.len() < STATES_KEEP {
+            self.states.push((t_us, info.state));
+        }
+    }
+
     /// `tcp` or `tcp6`, from the address as netstat would print it.
     pub fn proto(&self) -> &'static str {
         match &self.local {
@@ -212,6 +232,13 @@ impl Observe {
         self.observing.as_ref().is_some_and(|o| o.server)
     }
 
+    /// Whether the server's socket is known, its calls or not: a server the
+    /// relay does not run, on the relay's machine, has its socket reported
+    /// (sock_diag) though its calls are not.
+    pub fn sees_server_socket(&self) -> bool {
+        self.sees_server() || self.server.info.is_some()
+    }
+
     /// Recv rows dropped from the front of [`Observe::recvs`].
     pub fn recvs_dropped(&self) -> u64 {
         let kept: u64 = self.recvs.iter().map(|r| u64::from(r.count)).sum();
@@ -249,7 +276,7 @@ impl Observe {
                 }
             }
             Observed::Close => self.relay.closed = true,
-            Observed::Socket(info) => self.relay.info = Some(info),
+            Observed::Socket(info) => self.relay.report(t_us, info),
             Observed::ServerAccept { local, peer } => {
                 self.server.local = Some(local);
                 self.server.peer = Some(peer);
@@ -284,7 +311,15 @@ impl Observe {
                 self.log_count += 1;
                 push_bounded(&mut self.logs, LOG_KEEP, LogLine { t_us, level, line });
             }
-            Observed::ServerSocket(info) => self.server.info = Some(info),
+            Observed::ServerSocket(info) => {
+                // A server the relay does not run is found by sock_diag by
+                // the relay's connection reversed: its addresses are those.
+                if self.server.local.is_none() && !self.sees_server() {
+                    self.server.local = self.relay.peer.clone();
+                    self.server.peer = self.relay.local.clone();
+                }
+                self.server.report(t_us, info)
+            }
             Observed::ServerClose => self.server.closed = true,
             Observed::Lost { events } => self.lost += events,
             // One session's view of the event loop; the Many connections lab merges them.

@@ -16,6 +16,9 @@ pub enum Conn {
     Idle,
     Connecting,
     Open,
+    /// Close was clicked: the relay is closing the TCP connection and
+    /// reporting what the sockets do, and the close frame is on its way.
+    Closing,
     Closed {
         code: u16,
         reason: String,
@@ -31,6 +34,7 @@ impl Conn {
             Conn::Idle => "not connected".into(),
             Conn::Connecting => "connecting…".into(),
             Conn::Open => "connected".into(),
+            Conn::Closing => "closing…".into(),
             Conn::Closed { code, reason, .. } if reason.is_empty() => format!("closed ({code})"),
             Conn::Closed { code, reason, .. } => format!("closed ({code} {reason})"),
             Conn::Failed(why) => format!("failed: {why}"),

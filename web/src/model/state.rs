@@ -173,6 +173,13 @@ impl Reducible for State {
 }
 
 /// The reducer proper, on a plain `&mut State`.
+/// The close code a browser reports when the closing handshake did not
+/// complete (RFC 6455 7.1.5: never sent on the wire).
+const ABNORMAL: u16 = 1006;
+/// What the status says for that 1006 after a Close the relay carried out.
+pub const QUEUED_REPLY: &str =
+    "the relay closed as you asked; the browser's own close frame was still queued behind bytes it had not sent";
+
 pub fn reduce(state: &mut State, action: Action) {
     let recompose = matches!(action, Action::Compose(_) | Action::Load { .. });
     let new_message = matches!(
@@ -426,14 +433,19 @@ fn reduce_session(state: &mut State, action: SessionAction) {
         SessionAction::HalfClosed { at, .. } => {
             Rc::make_mut(&mut state.session).push(at, TimelineKind::HalfClose);
         }
-        SessionAction::Closing { at, .. } => Rc::make_mut(&mut state.session).push(
-            at,
-            TimelineKind::Close {
-                by: Party::Browser,
-                code: code::NORMAL,
-                reason: String::new(),
-            },
-        ),
+        SessionAction::Closing { at, .. } => {
+            if state.conn == Conn::Open {
+                state.conn = Conn::Closing;
+            }
+            Rc::make_mut(&mut state.session).push(
+                at,
+                TimelineKind::Close {
+                    by: Party::Browser,
+                    code: code::NORMAL,
+                    reason: String::new(),
+                },
+            )
+        }
         SessionAction::Closed {
             at,
             code,
@@ -443,6 +455,18 @@ fn reduce_session(state: &mut State, action: SessionAction) {
         } => {
             let s = Rc::make_mut(&mut state.session);
             s.segments_due = 0;
+            // Close asked the relay (POST /ws/close) and the relay did close
+            // (its `close` event came): a 1006 then means the browser's own
+            // reply never left, queued behind bytes it had not sent.
+            let reason = if code == ABNORMAL
+                && reason.is_empty()
+                && s.closed_by_browser()
+                && state.observe.relay.closed
+            {
+                QUEUED_REPLY.to_owned()
+            } else {
+                reason
+            };
             if !s.closed_by_browser() || code != code::NORMAL {
                 s.push(
                     at,

@@ -375,3 +375,40 @@ fn malformed_presets_fail_for_their_stated_reason() {
     assert!(verdict("truncated").contains("JSON header: 58 of 100 bytes"));
     assert!(verdict("zero-header").contains("zero-length"));
 }
+
+#[test]
+fn a_1006_after_a_close_the_relay_carried_out_says_why_and_a_bare_1006_does_not() {
+    let observed = |json: &str| SessionAction::Observed {
+        id: 1,
+        at: 1030.0,
+        observation: protocol::relay_api::Observation::from_json(json).unwrap(),
+    };
+    let opening = [
+        SessionAction::Connecting {
+            id: 1,
+            target: "blackhole".into(),
+            at: 1000.0,
+        },
+        SessionAction::Opened { id: 1, at: 1010.0 },
+        SessionAction::Closing { id: 1, at: 1020.0 },
+    ];
+    let mut state = State::default();
+    run(
+        &mut state,
+        session(opening.clone().into_iter().chain([
+            observed(r#"{"t_us":20000,"kind":"close"}"#),
+            closed(1, 1006, "", false),
+        ])),
+    );
+    assert_eq!(
+        state.conn.label(),
+        format!("closed (1006 {})", super::state::QUEUED_REPLY)
+    );
+    // Without the relay's `close`, nothing says the relay did anything.
+    let mut state = State::default();
+    run(
+        &mut state,
+        session(opening.into_iter().chain([closed(1, 1006, "", false)])),
+    );
+    assert_eq!(state.conn.label(), "closed (1006)");
+}

@@ -1,12 +1,10 @@
-//! What the kernel knows about a TCP socket, as `netstat -an` and `ss -ti`
-//! show it: the state, the two queues and TCP_INFO's round-trip time,
-//! unacknowledged segments and retransmissions.
+//! A socket we hold, by its descriptor: the state, the two queues and
+//! TCP_INFO's round-trip time, unacknowledged segments and retransmissions.
 //!
-//! Read from a raw descriptor with `getsockopt(TCP_INFO)` and the
-//! `SIOCINQ`/`SIOCOUTQ` ioctls, so both the relay (its socket to a target)
-//! and the tutorial's servers (their accepted sockets) sample the same way.
-//! Linux only: elsewhere [`socket_info`] returns `None` and observation
-//! simply carries no socket events.
+//! Read with `getsockopt(TCP_INFO)` and the `SIOCINQ`/`SIOCOUTQ` ioctls, so
+//! both the relay (its socket to a target) and the tutorial's servers (their
+//! accepted sockets) sample the same way. Linux only: elsewhere
+//! [`socket_info`] returns `None`.
 
 #[cfg(unix)]
 use std::os::fd::AsRawFd;
@@ -45,13 +43,12 @@ pub fn sample_fd(fd: std::os::fd::RawFd) -> Option<SocketInfo> {
             &mut len,
         )
     };
-    // Older kernels fill a shorter struct; total_retrans is among the first
-    // fields every kernel since 2.6 writes, so anything shorter is not TCP.
-    let filled = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans) + 4;
-    if got != 0 || (len as usize) < filled {
+    // Older kernels fill a shorter struct.
+    if got != 0 || (len as usize) < TCP_INFO_MIN {
         return None;
     }
     let state = TcpState::from_linux(info.tcpi_state)?;
+    let (rtt_us, unacked, retransmits) = from_tcp_info(&info);
     let mut recv_q: libc::c_int = 0;
     let mut send_q: libc::c_int = 0;
     // SAFETY: both ioctls write one int to a live local. SIOCINQ is FIONREAD
@@ -70,11 +67,28 @@ pub fn sample_fd(fd: std::os::fd::RawFd) -> Option<SocketInfo> {
         state,
         recv_q,
         send_q,
-        rtt_us: Some(info.tcpi_rtt),
-        unacked: Some(info.tcpi_unacked),
-        retransmits: Some(info.tcpi_total_retrans),
+        rtt_us,
+        unacked,
+        retransmits,
     })
 }
+
+/// TCP_INFO's round-trip time, unacknowledged segments and
+/// retransmissions, as `SocketInfo` carries them (the fd sampler and
+/// sock_diag's `INET_DIAG_INFO` read the same struct).
+#[cfg(target_os = "linux")]
+pub(crate) fn from_tcp_info(info: &libc::tcp_info) -> (Option<u32>, Option<u32>, Option<u32>) {
+    (
+        Some(info.tcpi_rtt),
+        Some(info.tcpi_unacked),
+        Some(info.tcpi_total_retrans),
+    )
+}
+
+/// The bytes of TCP_INFO every kernel since 2.6 writes (through
+/// `tcpi_total_retrans`): anything shorter is not TCP.
+#[cfg(target_os = "linux")]
+pub(crate) const TCP_INFO_MIN: usize = std::mem::offset_of!(libc::tcp_info, tcpi_total_retrans) + 4;
 
 /// No TCP_INFO here: nothing to say.
 #[cfg(all(unix, not(target_os = "linux")))]

@@ -1,0 +1,122 @@
+//! The kernel's socket states in the page (issue 21 item 3): Close on an
+//! echo session lights the relay's path to TIME_WAIT in the TCP state
+//! diagram; Close during a flood to `blackhole` reaches the relay ahead of
+//! the flood's queued bytes (`POST /ws/close`), so the table shows the
+//! relay's FIN stuck in FIN_WAIT1 and the status says closed. Screenshots of
+//! the Sockets panel at 1280 and 390 px, light and dark, go to
+//! `target/screenshots/sockets-*.png`.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use e2e::harness::run;
+use e2e::page::{click, open, screenshot_both, wait_text};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::Client;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_shows_the_kernels_states_after_it_even_during_a_flood() {
+    run(scenarios).await;
+}
+
+/// A Chrome DevTools command through chromedriver, for emulated media.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn color_scheme(c: &Client, scheme: &str) {
+    c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+    ))
+    .await
+    .expect("emulate prefers-color-scheme");
+}
+
+async fn scenarios(c: &Client, relay: SocketAddr) {
+    // Echo keeps its connection open: Close makes the relay the side that
+    // closes first, and its socket ends in TIME_WAIT once echo closes too.
+    open(c, relay, "p=morpheus&t=echo").await;
+    click(c, "#send").await;
+    wait_text(c, "#sock-relay .state", |t| t.starts_with("ESTABLISHED")).await;
+    click(c, "#close").await;
+    let path = wait_text(c, "#tcp-relay .tcp-path", |t| t.ends_with("TIME_WAIT")).await;
+    assert!(
+        path.starts_with("CLOSED → SYN_SENT* → ESTABLISHED"),
+        "{path}"
+    );
+    let server = wait_text(c, "#tcp-server .tcp-path", |t| t.ends_with("CLOSED")).await;
+    assert!(server.contains("CLOSE_WAIT"), "{server}");
+    let status = wait_text(c, "#conn-state", |t| t.contains("closed")).await;
+    assert!(status.contains("closed as the browser asked"), "{status}");
+    assert!(wait_text(c, "#sock-relay .state", |t| !t.is_empty())
+        .await
+        .starts_with("TIME_WAIT"));
+    for scheme in ["light", "dark"] {
+        color_scheme(c, scheme).await;
+        screenshot_both(c, &format!("sockets-close-{scheme}"), "#sockets-h").await;
+    }
+    color_scheme(c, "light").await;
+
+    // Flood to blackhole, then Close: the close frame would wait behind the
+    // megabytes the browser holds; the page asks the relay out of band.
+    open(c, relay, "p=morpheus&t=blackhole").await;
+    click(c, "#flood").await;
+    wait_text(c, "#sock-browser", |t| {
+        t.split_whitespace()
+            .find_map(|w| w.replace(',', "").parse::<u64>().ok())
+            .is_some_and(|n| n > 1_000_000)
+    })
+    .await;
+    let clicked = Instant::now();
+    click(c, "#close").await;
+    // The status changes at once: the page knows it asked.
+    wait_text(c, "#conn-state", |t| {
+        t.starts_with("closing") || t.contains("closed")
+    })
+    .await;
+    let status_changed = clicked.elapsed();
+    let relay_state = wait_text(c, "#sock-relay .state", |t| t.starts_with("FIN_WAIT1")).await;
+    let table_after = clicked.elapsed();
+    let status = wait_text(c, "#conn-state", |t| t.contains("closed")).await;
+    let status_after = clicked.elapsed();
+    // The relay's close frame arrives; the browser's reply is stuck behind
+    // its queued bytes, so it may report 1006, and the page says why.
+    assert!(
+        status.contains("closed as the browser asked")
+            || status.contains("the relay closed as you asked"),
+        "{status}"
+    );
+    // The relay's FIN waits behind what blackhole never read.
+    let send_q = wait_text(c, "#sock-relay .send-q", |t| !t.is_empty()).await;
+    assert!(
+        send_q.parse::<u64>().unwrap_or(0) > 0,
+        "{relay_state} {send_q}"
+    );
+    eprintln!(
+        "flood then Close: status changed after {status_changed:?}, FIN_WAIT1 shown after \
+         {table_after:?}, status closed after {status_after:?}"
+    );
+    for scheme in ["light", "dark"] {
+        color_scheme(c, scheme).await;
+        screenshot_both(c, &format!("sockets-flood-close-{scheme}"), "#sockets-h").await;
+    }
+}
