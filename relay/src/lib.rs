@@ -19,6 +19,8 @@
 //! - [`metrics`]: sessions and held bytes, for `/healthz` and the tests.
 //! - [`tap`]: `--tap`, decoded frames in the log.
 //! - [`record`]: `--record`, each session as a transcript and a pcapng.
+//! - [`run`]: `--run`, a learner's own server started and traced by the
+//!   relay, its socket calls shown as the `server_*` events.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide.
@@ -30,6 +32,7 @@ pub mod embedded;
 pub mod metrics;
 pub mod observe;
 pub mod record;
+pub mod run;
 pub mod server;
 pub mod tap;
 pub mod targets;

@@ -444,7 +444,7 @@ mod tests {
 
     #[test]
     fn observations_are_recorded_whole_until_the_cap_and_an_unchanged_sample_is_not() {
-        let at = |t_us, event| Observation { t_us, event };
+        let at = |t_us, event| Observation::new(t_us, event);
         let eof = at(1, Observed::Eof);
         let first = at(2, sample(0));
         let changed = at(4, sample(5));

@@ -468,6 +468,7 @@ async fn run_session(
                 taps,
                 observing,
                 record: record.as_deref(),
+                gone: target.program.as_ref().map(|run| run.gone.clone()),
             },
         )
         .await;
@@ -524,6 +525,7 @@ async fn targets_handler(State(inner): State<Arc<Inner>>) -> Response {
             .config
             .show_addresses
             .then(|| target.address.to_string()),
+        program: target.program.as_ref().map(|run| run.info.clone()),
     };
     let list: Vec<TargetInfo> = inner.targets.iter().map(info).collect();
     json_body(TargetInfo::list_to_json(&list))

@@ -367,11 +367,13 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
                 name: "app".into(),
                 description: "the tutorial's app server".into(),
                 address: None,
+                program: None,
             },
             TargetInfo {
                 name: "echo".into(),
                 description: "echo".into(),
                 address: Some("127.0.0.1:9".into()),
+                program: None,
             },
         ]),
         target: "app".into(),

@@ -109,11 +109,13 @@ fn picker(conn: Conn, sending: bool) -> components::target_picker::Props {
                 name: "app".into(),
                 description: String::new(),
                 address: None,
+                program: None,
             },
             protocol::relay_api::TargetInfo {
                 name: "echo".into(),
                 description: String::new(),
                 address: None,
+                program: None,
             },
         ]),
         target: "app".into(),

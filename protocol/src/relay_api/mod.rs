@@ -24,9 +24,10 @@ mod names;
 pub mod observe;
 mod wire;
 
-pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
+pub use close::{code, CloseReason, ConnectFailure, ProgramExit, MAX_REASON_BYTES};
 pub use observe::{
-    DecoderState, FramerStep, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
+    python_exception, DecoderState, FramerStep, LogLevel, Observation, Observed, PendingCall,
+    Readiness, ShutdownHow, SocketInfo, TcpState,
 };
 pub use wire::WireError;
 
@@ -48,6 +49,18 @@ pub struct TargetInfo {
     pub description: String,
     /// `HOST:PORT` the relay connects to, when the relay discloses it.
     pub address: Option<String>,
+    /// The program the relay runs for this target (`relay --run`), whose
+    /// socket calls a session with `observe=1` sees.
+    pub program: Option<ProgramInfo>,
+}
+
+/// The program behind a `--run` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command line, as `ps` shows it (arguments joined by spaces).
+    pub command: String,
 }
 
 /// `GET /limits`: what the page must respect for a session to survive.
@@ -91,6 +104,21 @@ mod tests {
             max_message_size: u64::MAX,
         };
         assert_eq!(Limits::from_json(&most.to_json()).unwrap(), most);
+    }
+
+    #[test]
+    fn a_run_target_names_its_program() {
+        let written = r#"[{"name":"mine","description":"your program","address":"127.0.0.1:65432","program":{"pid":4242,"command":"python3 app-server.py 127.0.0.1 65432"}}]"#;
+        let list = TargetInfo::list_from_json(written).unwrap();
+        assert_eq!(
+            list[0].program,
+            Some(ProgramInfo {
+                pid: 4242,
+                command: "python3 app-server.py 127.0.0.1 65432".into()
+            })
+        );
+        assert_eq!(TargetInfo::list_to_json(&list), written);
+        assert!(TargetInfo::list_from_json(r#"[{"name":"x","program":{"pid":1}}]"#).is_err());
     }
 
     #[test]

@@ -48,6 +48,9 @@ struct Args {
 
     #[command(flatten)]
     config: RelayConfig,
+
+    #[command(flatten)]
+    run: relay::run::RunArgs,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,9 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let shutdown = cli::cancel_on_signal();
+    let run_plan = args
+        .run
+        .plan(args.listen, !args.config.public_origins.is_empty())?;
     let servers_shutdown = CancellationToken::new();
     let mut targets = Targets::new();
     let mut servers = if args.no_embedded {
@@ -103,6 +109,10 @@ async fn run(args: Args) -> Result<(), String> {
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;
     }
+    let program = match &run_plan {
+        Some(plan) => Some(start_program(plan, &mut targets).await?),
+        None => None,
+    };
     if targets.is_empty() {
         return Err("no targets: drop --no-embedded or add --target NAME=HOST:PORT".into());
     }
@@ -127,6 +137,9 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("relay failed: {e}"))?;
 
+    if let Some(program) = &program {
+        program.stop(std::time::Duration::from_secs(2)).await;
+    }
     servers_shutdown.cancel();
     while let Some(result) = servers.join_next().await {
         if let Ok(Err(e)) = result {
@@ -135,4 +148,27 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// Starts `--run`'s program and registers its target once it listens.
+async fn start_program(
+    plan: &relay::run::RunPlan,
+    targets: &mut Targets,
+) -> Result<relay::run::Program, String> {
+    if targets.get(&plan.name).is_some() {
+        return Err(format!("--run {}: the name is taken", plan.name));
+    }
+    let program = relay::run::start(plan, targets.hub().clone()).await?;
+    let registered = targets.add_run(
+        &plan.name,
+        plan.address,
+        program.description(),
+        program.traced(),
+        program.target().clone(),
+    );
+    if let Err(e) = registered {
+        program.stop(std::time::Duration::from_secs(1)).await;
+        return Err(e.to_string());
+    }
+    Ok(program)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use protocol::relay_api::{CloseReason, ConnectFailure};
+use protocol::relay_api::{CloseReason, ConnectFailure, ProgramExit};
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +46,8 @@ pub enum Ending {
     Shutdown,
     /// This session's reads took the bytes all sessions hold over `--max-buffered-bytes`.
     OverBudget,
+    /// The target's program (`--run`) ended.
+    ProgramExited(ProgramExit),
 }
 
 impl Ending {
@@ -70,6 +72,7 @@ impl Ending {
             },
             Ending::Shutdown => CloseReason::ShuttingDown,
             Ending::OverBudget => CloseReason::RelayBusy,
+            Ending::ProgramExited(exit) => CloseReason::ProgramExited(*exit),
             Ending::ClientClosed(_) | Ending::ClientGone(_) => return None,
         })
     }

@@ -111,11 +111,11 @@ impl SessionObserver {
         let woke = match (&self.record, self.to_browser) {
             (None, _) => queue.push(t_us, event),
             (Some(record), false) => {
-                record.observed(&Observation { t_us, event });
+                record.observed(&Observation::new(t_us, event));
                 false
             }
             (Some(record), true) => {
-                let observation = Observation { t_us, event };
+                let observation = Observation::new(t_us, event);
                 record.observed(&observation);
                 queue.push(t_us, observation.event)
             }

@@ -69,6 +69,10 @@ fn class(event: &Observed) -> Class {
     match event {
         Observed::Write { .. } => Class::Bytes(0),
         Observed::Read { .. } => Class::Bytes(1),
+        // A failed call is a fact of its own (EAGAIN, ECONNRESET): never
+        // merged into a count.
+        Observed::ServerRecv { error: Some(_), .. }
+        | Observed::ServerSend { error: Some(_), .. } => Class::Other,
         Observed::ServerRecv { .. } => Class::Bytes(2),
         Observed::ServerSend { .. } => Class::Bytes(3),
         Observed::Socket(info) => Class::Socket(0, *info),
@@ -113,7 +117,7 @@ impl Queue {
 
     fn append(&mut self, t_us: u64, event: Observed) -> u64 {
         let seq = self.head + self.events.len() as u64;
-        self.events.push_back(Observation { t_us, event });
+        self.events.push_back(Observation::new(t_us, event));
         seq
     }
 
@@ -206,6 +210,7 @@ impl Queue {
         Some(Observation {
             t_us: self.lost_at,
             event: Observed::Lost { events },
+            conn: None,
         })
     }
 
@@ -226,16 +231,30 @@ fn merge(into: &mut Observed, newer: Observed) {
             Write {
                 len: l, sent: s, ..
             },
-        )
-        | (
-            ServerSend { len, sent, count },
+        ) => {
+            *len += l;
+            *sent += s;
+            *count = count.saturating_add(1);
+        }
+        (
             ServerSend {
-                len: l, sent: s, ..
+                len,
+                sent,
+                count,
+                blocked_us,
+                ..
+            },
+            ServerSend {
+                len: l,
+                sent: s,
+                blocked_us: b,
+                ..
             },
         ) => {
             *len += l;
             *sent += s;
             *count = count.saturating_add(1);
+            *blocked_us = add(*blocked_us, b);
         }
         (Read { len, count }, Read { len: l, .. }) => {
             *len += l;
@@ -246,16 +265,35 @@ fn merge(into: &mut Observed, newer: Observed) {
                 len,
                 count,
                 decoder,
+                asked,
+                blocked_us,
+                data,
+                ..
             },
             ServerRecv {
-                len: l, decoder: d, ..
+                len: l,
+                decoder: d,
+                asked: a,
+                blocked_us: b,
+                data: more,
+                ..
             },
         ) => {
             *len += l;
             *count = count.saturating_add(1);
             // The state after the last chunk is the state after them all.
             *decoder = d;
+            *asked = add(*asked, a);
+            *blocked_us = add(*blocked_us, b);
+            if let (Some(data), Some(more)) = (data.as_mut(), more) {
+                data.extend_from_slice(&more);
+            }
         }
         _ => unreachable!("merge_at only points at events of the same kind"),
     }
+}
+
+/// Totals of an optional figure: known only if known for every call.
+fn add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    Some(a?.saturating_add(b?))
 }

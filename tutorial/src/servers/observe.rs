@@ -118,6 +118,10 @@ impl Watch {
                 len: len as u64,
                 count: 1,
                 decoder: decoder(),
+                asked: None,
+                blocked_us: None,
+                error: None,
+                data: None,
             });
             self.sample(stream);
         }
@@ -130,6 +134,8 @@ impl Watch {
                 len: len as u64,
                 sent: sent as u64,
                 count: 1,
+                blocked_us: None,
+                error: None,
             });
             self.sample(stream);
         }
@@ -267,6 +273,10 @@ impl LoopWatch {
                 len: len as u64,
                 count: 1,
                 decoder: None,
+                asked: None,
+                blocked_us: None,
+                error: None,
+                data: None,
             });
             self.sample(socket);
         }
@@ -279,6 +289,8 @@ impl LoopWatch {
                 len: len as u64,
                 sent: sent as u64,
                 count: 1,
+                blocked_us: None,
+                error: None,
             });
             self.sample(socket);
         }

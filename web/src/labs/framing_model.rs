@@ -337,7 +337,7 @@ mod tests {
             action: SessionAction::Observed {
                 id: 1,
                 at: 0.0,
-                observation: Observation { t_us: 0, event },
+                observation: Observation::new(0, event),
             },
         }
     }
@@ -427,6 +427,10 @@ mod tests {
                 len: 0,
                 count: 1,
                 decoder: None,
+                asked: None,
+                blocked_us: None,
+                error: None,
+                data: None,
             },
         ));
         assert!(lab.columns[3].explain(14)[0].starts_with("The browser half-closed"));

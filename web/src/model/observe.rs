@@ -194,7 +194,7 @@ impl Observe {
 
     /// Folds one observation in; `at_ms` is when the page received it.
     pub fn take(&mut self, at_ms: f64, observation: Observation) {
-        let Observation { t_us, event } = observation;
+        let Observation { t_us, event, .. } = observation;
         if drawn(&event) {
             if self.lane.len() < LANE_KEEP || ends_something(&event) {
                 self.lane.push(LaneEntry {
@@ -232,6 +232,7 @@ impl Observe {
                 len,
                 count,
                 decoder,
+                ..
             } => {
                 self.recv_calls += u64::from(count);
                 self.recv_bytes += len;
@@ -267,7 +268,10 @@ impl Observe {
             | Observed::Eof
             | Observed::Reset
             | Observed::ServerReady { .. }
-            | Observed::ServerFramer { .. } => {}
+            | Observed::ServerFramer { .. }
+            // A traced program's calls (`relay --run`): drawn by the Server panel.
+            | Observed::ServerPending { .. }
+            | Observed::ServerShutdown { .. } => {}
         }
     }
 }

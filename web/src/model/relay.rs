@@ -61,6 +61,7 @@ mod tests {
                 name: "echo".into(),
                 description: String::new(),
                 address: None,
+                program: None,
             }
         );
         assert!(parse_targets("{}").is_err());
