@@ -5,9 +5,14 @@
 //! what makes one `relay` command the whole back end. The relay binary and
 //! the tests start them here. Each reports observed sessions' connections
 //! to the registry's hub ([`Targets::hub`]).
+//!
+//! [`expose`] (`--expose NAME=HOST:PORT`) starts one of them a second time,
+//! with the same limits, on a listener of its own for the learner's
+//! clients, and registers that listener in the hub.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +21,7 @@ use protocol::framing::{Framing, Strategy};
 use tutorial::servers::observe::Hook;
 use tutorial::servers::{app, blackhole, echo, event_loop, framing, net};
 
+use crate::observe::watch::Exposed;
 use crate::targets::Targets;
 
 /// Binds the app and echo servers, and a blackhole with its defaults, on
@@ -107,20 +113,81 @@ fn start_multiconn(
     hook: Option<Hook>,
     shutdown: &CancellationToken,
 ) -> io::Result<()> {
-    let config = event_loop::Config {
-        max_connections: echo_config.max_connections,
-        idle_timeout: echo_config.idle_timeout,
-        ..event_loop::Config::default()
-    };
     let listener = bind_loopback()?.into_std()?;
     let addr = listener.local_addr()?;
-    servers.spawn(event_loop::serve(listener, config, hook, shutdown.clone()));
+    servers.spawn(event_loop::serve(
+        listener,
+        multiconn_config(echo_config),
+        hook,
+        shutdown.clone(),
+    ));
     register(
         targets,
         "multiconn",
         addr,
         format!("the tutorial's multi-connection server (embedded, {addr}): one thread, a selectors-style event loop echoing every connection"),
     )
+}
+
+fn multiconn_config(echo_config: &echo::Config) -> event_loop::Config {
+    event_loop::Config {
+        max_connections: echo_config.max_connections,
+        idle_timeout: echo_config.idle_timeout,
+        ..event_loop::Config::default()
+    }
+}
+
+/// `--expose NAME=HOST:PORT`: the embedded server of target `name` (one of
+/// [`crate::expose::EXPOSABLE`]) also serves `listener`, as a second
+/// instance with the limits `start_all` gave the first; the connections
+/// it accepts there go to `/ws?watch=NAME`'s watchers.
+pub fn expose(
+    targets: &Targets,
+    servers: &mut JoinSet<io::Result<()>>,
+    name: &str,
+    listener: tokio::net::TcpListener,
+    app_config: &app::Config,
+    echo_config: &echo::Config,
+    shutdown: &CancellationToken,
+) -> io::Result<Arc<Exposed>> {
+    let address = listener.local_addr()?;
+    let hook = Some(Hook(targets.hub().clone()));
+    let shutdown = shutdown.clone();
+    match name {
+        "app" => servers.spawn(app::serve_observed(
+            listener,
+            app_config.clone(),
+            hook,
+            shutdown,
+        )),
+        "echo" => servers.spawn(echo::serve_observed(
+            listener,
+            echo_config.clone(),
+            hook,
+            shutdown,
+        )),
+        "multiconn" => servers.spawn(event_loop::serve(
+            listener.into_std()?,
+            multiconn_config(echo_config),
+            hook,
+            shutdown,
+        )),
+        other => {
+            let strategy = Strategy::ALL
+                .into_iter()
+                .find(|s| s.name() == other)
+                .ok_or_else(|| io::Error::other(format!("{other:?} cannot be exposed")))?;
+            servers.spawn(framing::serve_observed(
+                listener,
+                framing::Config::new(Framing::default_for(strategy)),
+                hook,
+                shutdown,
+            ))
+        }
+    };
+    let exposed = Exposed::new(name, address);
+    targets.hub().expose(exposed.clone());
+    Ok(exposed)
 }
 
 /// The framing lab's four servers (`fixed`, `lines`, `prefix`, `close`),

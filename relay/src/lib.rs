@@ -11,6 +11,8 @@
 //! - [`targets`]: the named-target registry, the only way to reach a host.
 //! - [`clients`]: who a client is (a trusted proxy's forwarded address) and
 //!   `--max-sessions-per-ip`.
+//! - [`expose`]: `--expose NAME=HOST:PORT`, an embedded target listening for
+//!   the learner's own clients too (streamed by `/ws?watch=NAME`).
 //! - [`embedded`]: starts the tutorial's app, echo and blackhole servers, the
 //!   event-loop server (`multiconn`) and the framing lab's `fixed`, `lines`, `prefix`, `close` as targets.
 //! - [`observe`]: `observe=1`, the sessions' observation events: the
@@ -29,6 +31,7 @@ pub mod bridge;
 pub mod clients;
 pub mod config;
 pub mod embedded;
+pub mod expose;
 pub mod metrics;
 pub mod observe;
 pub mod record;

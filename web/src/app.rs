@@ -22,7 +22,9 @@ use crate::model::{
     LAST_STEP,
 };
 use crate::share::{self, Shared};
-use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
+use protocol::relay_api::{
+    Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WATCH_PARAM, WS_PATH,
+};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -45,6 +47,24 @@ pub fn initial_state() -> State {
 /// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
 /// session asks the relay for its observations.
 pub(crate) fn socket_url(target: &str) -> String {
+    format!(
+        "{}?target={}&{OBSERVE_PARAM}=1",
+        ws_base(),
+        share::percent_encode(target)
+    )
+}
+
+/// `ws://host/ws?watch=NAME`: the watch stream of an exposed target.
+pub(crate) fn watch_url(target: &str) -> String {
+    format!(
+        "{}?{WATCH_PARAM}={}",
+        ws_base(),
+        share::percent_encode(target)
+    )
+}
+
+/// `ws://host/ws` (or `wss:`) on the page's own origin.
+fn ws_base() -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
         .map(|l| {
@@ -55,10 +75,7 @@ pub(crate) fn socket_url(target: &str) -> String {
         })
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
-    format!(
-        "{scheme}//{host}{WS_PATH}?target={}&{OBSERVE_PARAM}=1",
-        share::percent_encode(target)
-    )
+    format!("{scheme}//{host}{WS_PATH}")
 }
 
 /// The body of `GET path` from the relay.
@@ -87,7 +104,7 @@ async fn fetch_text(path: &str) -> Result<String, String> {
         .unwrap_or_default())
 }
 
-async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
+pub(crate) async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
     parse_targets(&fetch_text(TARGETS_PATH).await?)
 }
 
@@ -131,11 +148,13 @@ pub enum Tab {
     Framing,
     /// The event-loop server serving several connections at once.
     Many,
+    /// The learner's own client at an `--expose`d target.
+    Watch,
 }
 
 impl Tab {
     /// Every tab, in the bar's order.
-    pub const ALL: [Tab; 3] = [Tab::Playground, Tab::Framing, Tab::Many];
+    pub const ALL: [Tab; 4] = [Tab::Playground, Tab::Framing, Tab::Many, Tab::Watch];
 
     /// The tab button's label.
     pub fn label(self) -> &'static str {
@@ -143,6 +162,7 @@ impl Tab {
             Tab::Playground => "Playground",
             Tab::Framing => "Framing",
             Tab::Many => "Many connections",
+            Tab::Watch => "Watch your own client",
         }
     }
 
@@ -152,6 +172,7 @@ impl Tab {
             Tab::Playground => "tab-playground",
             Tab::Framing => "tab-framing",
             Tab::Many => "tab-many",
+            Tab::Watch => "tab-watch",
         }
     }
 
@@ -160,6 +181,7 @@ impl Tab {
             Tab::Playground => html! { <Playground /> },
             Tab::Framing => html! { <crate::labs::FramingLab /> },
             Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
+            Tab::Watch => html! { <crate::labs::watch::WatchLab /> },
         }
     }
 }

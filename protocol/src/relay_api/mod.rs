@@ -39,6 +39,10 @@ pub const TARGETS_PATH: &str = "/targets";
 pub const LIMITS_PATH: &str = "/limits";
 /// The query parameter that turns observation on: `/ws?target=NAME&observe=1`.
 pub const OBSERVE_PARAM: &str = "observe";
+/// The query parameter of a watch stream, `/ws?watch=NAME`: the observations
+/// of the learner's own clients arriving at the target's `--expose`d
+/// listener, each with its connection's `conn`, and no bytes to send.
+pub const WATCH_PARAM: &str = "watch";
 
 /// One entry of `GET /targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +56,10 @@ pub struct TargetInfo {
     /// The program the relay runs for this target (`relay --run`), whose
     /// socket calls a session with `observe=1` sees.
     pub program: Option<ProgramInfo>,
+    /// `HOST:PORT` where the target's server also listens for the
+    /// learner's own clients (`relay --expose`), watched at
+    /// `/ws?watch=NAME`.
+    pub exposed: Option<String>,
 }
 
 /// The program behind a `--run` target.
@@ -104,6 +112,14 @@ mod tests {
             max_message_size: u64::MAX,
         };
         assert_eq!(Limits::from_json(&most.to_json()).unwrap(), most);
+    }
+
+    #[test]
+    fn an_exposed_target_says_where() {
+        let written = r#"[{"name":"app","description":"","exposed":"127.0.0.1:65432"}]"#;
+        let list = TargetInfo::list_from_json(written).unwrap();
+        assert_eq!(list[0].exposed.as_deref(), Some("127.0.0.1:65432"));
+        assert_eq!(TargetInfo::list_to_json(&list), written);
     }
 
     #[test]

@@ -507,6 +507,7 @@ impl TargetInfo {
                             })
                         }
                     },
+                    exposed: f.opt_string("exposed")?,
                 })
             })
             .collect()
@@ -526,6 +527,9 @@ impl TargetInfo {
                 p.insert("pid", Json::from_u64(u64::from(program.pid)));
                 p.insert("command", program.command.as_str());
                 o.insert("program", Json::Object(p));
+            }
+            if let Some(exposed) = &t.exposed {
+                o.insert("exposed", exposed.as_str());
             }
             Json::Object(o)
         });

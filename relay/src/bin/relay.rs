@@ -46,6 +46,14 @@ struct Args {
     #[arg(long)]
     no_embedded: bool,
 
+    /// Also serve embedded target NAME at HOST:PORT (loopback only) for your
+    /// own clients, e.g. --expose app=127.0.0.1:65432; the page's Watch tab
+    /// (/ws?watch=NAME) shows each connection that arrives there
+    /// (repeatable; app, echo, multiconn, fixed, lines, prefix, close;
+    /// refused with --public-origin).
+    #[arg(long = "expose", value_name = "NAME=HOST:PORT")]
+    expose: Vec<TargetSpec>,
+
     #[command(flatten)]
     config: RelayConfig,
 
@@ -73,24 +81,26 @@ async fn run(args: Args) -> Result<(), String> {
         .plan(args.listen, !args.config.public_origins.is_empty())?;
     let servers_shutdown = CancellationToken::new();
     let mut targets = Targets::new();
+    relay::expose::check(&args.expose, &args.config, !args.no_embedded)
+        .map_err(|e| e.to_string())?;
+    let config = &args.config;
+    let app_config = app::Config {
+        max_connections: config.max_sessions,
+        // Every session reaches the embedded server from the relay's
+        // own loopback address: a per-address limit below the session
+        // cap would cap sessions instead.
+        max_connections_per_ip: config.max_sessions,
+        ..app::Config::default()
+    };
+    let echo_config = echo::Config {
+        max_connections: config.max_sessions,
+        // The relay's own idle timeout decides how long a quiet session lives.
+        idle_timeout: config.idle_timeout,
+        ..echo::Config::default()
+    };
     let mut servers = if args.no_embedded {
         JoinSet::new()
     } else {
-        let config = &args.config;
-        let app_config = app::Config {
-            max_connections: config.max_sessions,
-            // Every session reaches the embedded server from the relay's
-            // own loopback address: a per-address limit below the session
-            // cap would cap sessions instead.
-            max_connections_per_ip: config.max_sessions,
-            ..app::Config::default()
-        };
-        let echo_config = echo::Config {
-            max_connections: config.max_sessions,
-            // The relay's own idle timeout decides how long a quiet session lives.
-            idle_timeout: config.idle_timeout,
-            ..echo::Config::default()
-        };
         let blackhole_config = blackhole::Config {
             max_connections: config.max_sessions,
             // A held connection is a quiet session: the same bound.
@@ -99,13 +109,34 @@ async fn run(args: Args) -> Result<(), String> {
         };
         relay::embedded::start_all(
             &mut targets,
-            app_config,
-            echo_config,
+            app_config.clone(),
+            echo_config.clone(),
             blackhole_config,
             &servers_shutdown,
         )
         .map_err(|e| format!("cannot start the embedded servers: {e}"))?
     };
+    for spec in &args.expose {
+        let addr = relay::expose::address(spec).map_err(|e| e.to_string())?;
+        let listener = net::bind(addr, net::DEFAULT_BACKLOG)
+            .map_err(|e| format!("--expose {spec}: cannot listen on {addr}: {e}"))?;
+        let exposed = relay::embedded::expose(
+            &targets,
+            &mut servers,
+            &spec.name,
+            listener,
+            &app_config,
+            &echo_config,
+            &servers_shutdown,
+        )
+        .map_err(|e| format!("--expose {spec}: {e}"))?;
+        tracing::info!(
+            "target {} also listens at {} for your own clients (the page's Watch tab, /ws?watch={})",
+            spec.name,
+            exposed.address,
+            spec.name
+        );
+    }
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;
     }

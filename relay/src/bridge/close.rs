@@ -144,7 +144,7 @@ pub struct SessionReport {
 
 /// Sends the close frame for `ending`, then waits (up to `grace`) for the
 /// browser's reply (not over budget). True if the frame was written out.
-pub(super) async fn close_client<Tx, Rx, E>(
+pub(crate) async fn close_client<Tx, Rx, E>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     ending: &Ending,

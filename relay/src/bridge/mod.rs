@@ -55,7 +55,7 @@ use crate::record::Recorder;
 use crate::run::Gone;
 use crate::tap::Tap;
 use activity::Touching;
-use close::close_client;
+pub(crate) use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
 pub use close::{Ending, SessionReport};

@@ -18,10 +18,13 @@
 //!   nobody registered (a session without `observe=1`, another client) finds
 //!   nothing and holds nothing; a registration nobody claims is removed when
 //!   its session ends. So the hub holds at most one entry per session.
+//!   It also holds the `--expose`d listeners ([`watch::Exposed`]): an
+//!   accept there is a learner's own client, streamed to `/ws?watch=NAME`.
 
 pub mod queue;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,6 +39,7 @@ use tutorial::servers::observe::{ConnectionSink, ServerHook};
 use crate::config::RelayConfig;
 use crate::record::Recorder;
 use queue::{Budget, Queue};
+use watch::Exposed;
 
 /// Text bytes (frames included) a session queues for the browser between
 /// two flushes: what observation adds to the WebSocket write buffer.
@@ -43,6 +47,12 @@ pub const TEXT_PER_FLUSH: usize = 8 * 1024;
 /// Upper bound of one event's JSON (its texts are cut to
 /// `tutorial::servers::observe::MAX_TEXT` bytes, at most 6 bytes each escaped).
 pub const MAX_EVENT_TEXT: usize = 4 * 1024;
+/// Most bytes of one `recv()` a watch stream carries in its `server_recv`
+/// (`data`); a bigger read, or merged reads past it, go without theirs.
+pub const DATA_PER_EVENT: usize = 16 * 1024;
+/// Upper bound of one watch-stream event's JSON: [`MAX_EVENT_TEXT`] and
+/// [`DATA_PER_EVENT`] bytes in base64.
+pub const MAX_WATCH_EVENT_TEXT: usize = MAX_EVENT_TEXT + DATA_PER_EVENT.div_ceil(3) * 4;
 
 /// One observed session.
 pub struct SessionObserver {
@@ -87,6 +97,8 @@ impl SessionObserver {
                 capacity: config.observe_queue,
                 burst: config.observe_burst,
                 sample_every_us: sample_every.as_micros() as u64,
+                data_bytes: config.watch_data_bytes,
+                data_per_event: DATA_PER_EVENT,
             })),
             to_browser,
             record,
@@ -101,6 +113,12 @@ impl SessionObserver {
 
     /// Stamps and queues one event.
     pub fn push(&self, event: Observed) {
+        self.push_conn(None, event)
+    }
+
+    /// Stamps and queues one event of connection `conn` (a watch stream's;
+    /// a session's own events have none).
+    pub fn push_conn(&self, conn: Option<u64>, event: Observed) {
         if self.ended.load(Ordering::Relaxed) {
             return;
         }
@@ -109,15 +127,15 @@ impl SessionObserver {
         // from different tasks and must not be queued out of time order.
         let t_us = self.started.elapsed().as_micros() as u64;
         let woke = match (&self.record, self.to_browser) {
-            (None, _) => queue.push(t_us, event),
+            (None, _) => queue.push_conn(t_us, conn, event),
             (Some(record), false) => {
-                record.observed(&Observation::new(t_us, event));
+                record.observed(&Observation { t_us, event, conn });
                 false
             }
             (Some(record), true) => {
-                let observation = Observation::new(t_us, event);
+                let observation = Observation { t_us, event, conn };
                 record.observed(&observation);
-                queue.push(t_us, observation.event)
+                queue.push_conn(t_us, conn, observation.event)
             }
         };
         drop(queue);
@@ -183,6 +201,11 @@ impl SessionObserver {
         self.queue.lock().expect("no panics under the lock").clear();
     }
 
+    /// Whether [`end`](Self::end) was called.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+
     pub fn sample_every(&self) -> Duration {
         self.sample_every
     }
@@ -212,6 +235,8 @@ impl ConnectionSink for SessionObserver {
 pub struct Hub {
     /// (relay's address, server's address) → the session expecting it.
     expected: Mutex<HashMap<(SocketAddr, SocketAddr), Weak<SessionObserver>>>,
+    /// `--expose`: the embedded servers' extra listeners (a few, set at start).
+    exposed: Mutex<Vec<Arc<Exposed>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -240,6 +265,21 @@ impl Hub {
         }
     }
 
+    /// Registers an `--expose`d listener: connections its server accepts
+    /// are streamed to its watchers.
+    pub fn expose(&self, exposed: Arc<Exposed>) {
+        self.exposed
+            .lock()
+            .expect("no panics under the lock")
+            .push(exposed);
+    }
+
+    /// The exposed listener of target `name`, if it has one.
+    pub fn exposed(&self, name: &str) -> Option<Arc<Exposed>> {
+        let exposed = self.exposed.lock().expect("no panics under the lock");
+        exposed.iter().find(|e| e.name == name).cloned()
+    }
+
     /// Sessions waiting for their server's accept.
     pub fn waiting(&self) -> usize {
         self.expected
@@ -251,12 +291,17 @@ impl Hub {
 
 impl ServerHook for Hub {
     fn accepted(&self, local: SocketAddr, peer: SocketAddr) -> Option<Arc<dyn ConnectionSink>> {
-        let mut expected = self.expected.lock().expect("no panics under the lock");
-        if expected.is_empty() {
-            return None;
+        {
+            let mut expected = self.expected.lock().expect("no panics under the lock");
+            if let Some(observer) = expected.remove(&(peer, local)) {
+                return observer.upgrade().map(|o| o as Arc<dyn ConnectionSink>);
+            }
         }
-        let observer = expected.remove(&(peer, local))?.upgrade()?;
-        Some(observer)
+        // Not a session's connection: a learner's client at an exposed listener?
+        let exposed = self.exposed.lock().expect("no panics under the lock");
+        let at = exposed.iter().find(|e| e.address == local)?.clone();
+        drop(exposed);
+        at.accepted()
     }
 }
 

@@ -349,6 +349,7 @@ async fn converse(
                         .as_mut()
                         .reset(last_activity + config.request_timeout);
                 }
+                watch.received(&buf[buf.len() - n..]);
                 fresh = Some(n);
             }
             Err(e) => return Err(e.into()),

@@ -43,6 +43,11 @@ pub trait ConnectionSink: Send + Sync {
     fn observe(&self, event: Observed);
     /// How often the server samples its socket while a queue holds bytes.
     fn sample_every(&self) -> Duration;
+    /// The most bytes of one `recv()` this sink wants reported with it
+    /// (`server_recv`'s `data`); 0, the default: none, only the count.
+    fn data_limit(&self) -> usize {
+        0
+    }
 }
 
 /// A server's hook, cheap to clone into every connection task.
@@ -64,6 +69,10 @@ struct On {
     sink: Arc<dyn ConnectionSink>,
     every: Duration,
     timer: Pin<Box<Sleep>>,
+    /// The sink's [`ConnectionSink::data_limit`].
+    data_limit: usize,
+    /// The bytes of the `recv()` not yet reported ([`Watch::received`]).
+    data: Option<Vec<u8>>,
 }
 
 impl Watch {
@@ -84,11 +93,14 @@ impl Watch {
             local: local.to_string(),
             peer: peer.to_string(),
         });
+        let data_limit = sink.data_limit();
         let mut watch = Watch {
             on: Some(On {
                 sink,
                 every,
                 timer: Box::pin(tokio::time::sleep(every)),
+                data_limit,
+                data: None,
             }),
         };
         watch.sample(stream);
@@ -105,15 +117,30 @@ impl Watch {
         self.on.is_some()
     }
 
-    /// A `recv()` that returned `len` bytes; `decoder` is only asked when
-    /// watched (it may format an error).
+    /// The bytes a `recv()` just returned, for its report ([`Watch::recv`])
+    /// when the sink wants them (a watch stream); a copy only then.
+    pub fn received(&mut self, bytes: &[u8]) {
+        if let Some(on) = &mut self.on {
+            on.data = (bytes.len() <= on.data_limit).then(|| bytes.to_vec());
+        }
+    }
+
+    /// A `recv()` that returned `len` bytes (those given to
+    /// [`Watch::received`], if the sink wants them); `decoder` is only
+    /// asked when watched (it may format an error).
     pub fn recv(
         &mut self,
         stream: &TcpStream,
         len: usize,
         decoder: impl FnOnce() -> Option<DecoderState>,
     ) {
-        if let Some(on) = &self.on {
+        if let Some(on) = &mut self.on {
+            let data = match on.data.take() {
+                Some(data) if data.len() == len => Some(data),
+                // Nothing more comes after EOF: its no bytes are all of them.
+                _ if len == 0 && on.data_limit > 0 => Some(Vec::new()),
+                _ => None,
+            };
             on.sink.observe(Observed::ServerRecv {
                 len: len as u64,
                 count: 1,
@@ -121,7 +148,7 @@ impl Watch {
                 asked: None,
                 blocked_us: None,
                 error: None,
-                data: None,
+                data,
             });
             self.sample(stream);
         }
@@ -130,13 +157,7 @@ impl Watch {
     /// A `send()` of `len` bytes of which the kernel took `sent`.
     pub fn send(&mut self, stream: &TcpStream, len: usize, sent: usize) {
         if let Some(on) = &self.on {
-            on.sink.observe(Observed::ServerSend {
-                len: len as u64,
-                sent: sent as u64,
-                count: 1,
-                blocked_us: None,
-                error: None,
-            });
+            on.sink.observe(server_send(len, sent));
             self.sample(stream);
         }
     }
@@ -266,17 +287,19 @@ impl LoopWatch {
         }
     }
 
-    /// A `recv()` that returned `len` bytes.
-    pub fn recv<S: AsRawFd>(&self, socket: &S, len: usize) {
+    /// A `recv()` that returned `bytes`.
+    pub fn recv<S: AsRawFd>(&self, socket: &S, bytes: &[u8]) {
         if let Some(sink) = &self.sink {
+            let limit = sink.data_limit();
+            let data = (limit > 0 && bytes.len() <= limit).then(|| bytes.to_vec());
             sink.observe(Observed::ServerRecv {
-                len: len as u64,
+                len: bytes.len() as u64,
                 count: 1,
                 decoder: None,
                 asked: None,
                 blocked_us: None,
                 error: None,
-                data: None,
+                data,
             });
             self.sample(socket);
         }
@@ -285,13 +308,7 @@ impl LoopWatch {
     /// A `send()` of `len` bytes of which the kernel took `sent`.
     pub fn send<S: AsRawFd>(&self, socket: &S, len: usize, sent: usize) {
         if let Some(sink) = &self.sink {
-            sink.observe(Observed::ServerSend {
-                len: len as u64,
-                sent: sent as u64,
-                count: 1,
-                blocked_us: None,
-                error: None,
-            });
+            sink.observe(server_send(len, sent));
             self.sample(socket);
         }
     }
@@ -314,6 +331,18 @@ impl LoopWatch {
         if let Some(sink) = self.sink {
             sink.observe(Observed::ServerClose);
         }
+    }
+}
+
+/// An embedded server's `send()`: it never blocks (the sockets are
+/// non-blocking) and its failures end the connection with a log line.
+fn server_send(len: usize, sent: usize) -> Observed {
+    Observed::ServerSend {
+        len: len as u64,
+        sent: sent as u64,
+        count: 1,
+        blocked_us: None,
+        error: None,
     }
 }
 

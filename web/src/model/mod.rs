@@ -13,10 +13,12 @@
 //! - [`relay`]: the relay↔page contract on the page's side (targets, closes).
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
+//! - [`calls`]: the server's socket calls in words (`recv(4096) → 10 B`).
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
 
+pub mod calls;
 pub mod compose;
 pub mod composer;
 pub mod inbound;

@@ -62,6 +62,7 @@ mod tests {
                 description: String::new(),
                 address: None,
                 program: None,
+                exposed: None,
             }
         );
         assert!(parse_targets("{}").is_err());
