@@ -186,9 +186,16 @@ fn by_conn(events: &[Observation]) -> BTreeMap<u64, Vec<Observed>> {
 fn received(events: &[Observed]) -> Vec<u8> {
     let mut bytes = Vec::new();
     for e in events {
-        if let Observed::ServerRecv { len, data, .. } = e {
+        if let Observed::ServerRecv {
+            len, data, asked, ..
+        } = e
+        {
             let data = data.as_ref().expect("each recv's bytes");
             assert_eq!(data.len() as u64, *len);
+            assert!(
+                asked.is_some_and(|a| a >= *len),
+                "recv(n) says its n: {e:?}"
+            );
             bytes.extend_from_slice(data);
         }
     }

@@ -139,6 +139,16 @@ fn span_callbacks(
     )
 }
 
+/// Whose calls the Server panel shows: a `--run` program's or wirelab's.
+fn server_whose(state: &State) -> AttrValue {
+    match &state.targets {
+        crate::model::Targets::Loaded(list) => {
+            crate::model::calls::whose_calls(&state.session.target, list).into()
+        }
+        _ => AttrValue::default(),
+    }
+}
+
 /// The page's modes, one tab each (labs add theirs here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -505,7 +515,7 @@ pub fn Playground() -> Html {
             <section class="panel" id="server-panel" aria-labelledby="server-h">
                 <h2 id="server-h">{ "Server: what it received" }</h2>
                 <ServerPanel observe={state.observe.clone()} target={state.session.target.clone()}
-                    opened={state.session.opened} />
+                    opened={state.session.opened} whose={server_whose(&state)} />
             </section>
             <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>

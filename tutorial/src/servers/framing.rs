@@ -162,7 +162,7 @@ impl Conn {
                 }
             };
             deadline = Instant::now() + self.idle;
-            self.watch.received(&buf[..n]);
+            self.watch.received(&buf[..n], buf.len());
             self.watch.recv(&self.stream, n, || None);
             if n == 0 {
                 self.framer.close();

@@ -73,6 +73,8 @@ struct On {
     data_limit: usize,
     /// The bytes of the `recv()` not yet reported ([`Watch::received`]).
     data: Option<Vec<u8>>,
+    /// The size that `recv()` asked for.
+    asked: Option<u64>,
 }
 
 impl Watch {
@@ -101,6 +103,7 @@ impl Watch {
                 timer: Box::pin(tokio::time::sleep(every)),
                 data_limit,
                 data: None,
+                asked: None,
             }),
         };
         watch.sample(stream);
@@ -117,11 +120,13 @@ impl Watch {
         self.on.is_some()
     }
 
-    /// The bytes a `recv()` just returned, for its report ([`Watch::recv`])
-    /// when the sink wants them (a watch stream); a copy only then.
-    pub fn received(&mut self, bytes: &[u8]) {
+    /// The bytes a `recv()` that asked for `asked` just returned, for its
+    /// report ([`Watch::recv`]); copied only when the sink wants them (a
+    /// watch stream).
+    pub fn received(&mut self, bytes: &[u8], asked: usize) {
         if let Some(on) = &mut self.on {
             on.data = (bytes.len() <= on.data_limit).then(|| bytes.to_vec());
+            on.asked = Some(asked as u64);
         }
     }
 
@@ -145,7 +150,7 @@ impl Watch {
                 len: len as u64,
                 count: 1,
                 decoder: decoder(),
-                asked: None,
+                asked: on.asked.take(),
                 blocked_us: None,
                 error: None,
                 data,
@@ -287,8 +292,8 @@ impl LoopWatch {
         }
     }
 
-    /// A `recv()` that returned `bytes`.
-    pub fn recv<S: AsRawFd>(&self, socket: &S, bytes: &[u8]) {
+    /// A `recv()` that asked for `asked` bytes and returned `bytes`.
+    pub fn recv<S: AsRawFd>(&self, socket: &S, bytes: &[u8], asked: usize) {
         if let Some(sink) = &self.sink {
             let limit = sink.data_limit();
             let data = (limit > 0 && bytes.len() <= limit).then(|| bytes.to_vec());
@@ -296,7 +301,7 @@ impl LoopWatch {
                 len: bytes.len() as u64,
                 count: 1,
                 decoder: None,
-                asked: None,
+                asked: Some(asked as u64),
                 blocked_us: None,
                 error: None,
                 data,

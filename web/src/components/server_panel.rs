@@ -9,8 +9,9 @@ use std::rc::Rc;
 use protocol::relay_api::LogLevel;
 use yew::prelude::*;
 
-use crate::model::calls::call_words;
+use crate::model::calls::{call_words, pending_words};
 use crate::model::counted;
+use crate::model::observe::Pending;
 use crate::model::observe::ServerRecv;
 use crate::model::{decoder_words, Observe};
 
@@ -76,6 +77,26 @@ fn recv_row(first: u64, r: &ServerRecv) -> Html {
     }
 }
 
+/// The call the server is blocked in, counted live from when the page
+/// learned of it (redrawn every 200 ms while it waits).
+#[derive(Properties, PartialEq)]
+struct WaitingProps {
+    pending: Pending,
+}
+
+#[component]
+fn Waiting(props: &WaitingProps) -> Html {
+    let since = use_memo(props.pending, |_| js_sys::Date::now());
+    let redraw = use_force_update();
+    use_effect_with((), move |_| {
+        let tick = gloo_timers::callback::Interval::new(200, move || redraw.force_update());
+        move || drop(tick)
+    });
+    let waited_us = ((js_sys::Date::now() - *since).max(0.0) * 1000.0) as u64;
+    let p = props.pending;
+    html! { <li class="pending" id="server-pending">{ pending_words(p.call, p.asked, waited_us) }</li> }
+}
+
 #[component]
 pub fn ServerPanel(props: &Props) -> Html {
     let o = &props.observe;
@@ -127,12 +148,15 @@ pub fn ServerPanel(props: &Props) -> Html {
             if let Some(peer) = &o.server.peer {
                 <p id="server-accept">{ format!("accept() → a connection from {peer}") }</p>
             }
-            if !calls.is_empty() {
+            if !calls.is_empty() || o.pending.is_some() {
                 if calls_hidden > 0 || o.lane_hidden > 0 {
                     <p class="hint">{ "… earlier calls not shown" }</p>
                 }
                 <ul class="server-calls mono" id="server-calls">
                     { for calls[calls_hidden..].iter().map(|c| html! { <li>{ c }</li> }) }
+                    if let Some(pending) = o.pending {
+                        <Waiting {pending} />
+                    }
                 </ul>
             }
             <p class="hint" id="server-totals">{ format!("{}, {} bytes in all", counted(o.recv_calls, "recv() call", "recv() calls"), o.recv_bytes) }</p>

@@ -1,11 +1,11 @@
 //! The server's socket calls in the words their author would write them:
 //! `recv(4096) → 10 B after 48 ms`, `send(200) → 120 B (short send)`,
 //! `recv(4096) → BlockingIOError (EAGAIN)`, and a call still inside the
-//! kernel, `recv(4096) waiting for 2.4 s`. The size asked and the time a
+//! kernel, `recv(4096) waiting for over 2.4 s`. The size asked and the time a
 //! call blocked show only where the relay reported them; whose calls they
 //! are comes from `/targets` (a `--run` program's pid and command line).
 
-use protocol::relay_api::{python_exception, Observed, PendingCall, TargetInfo};
+use protocol::relay_api::{python_exception, Observed, PendingCall, ProgramInfo, TargetInfo};
 
 /// `recv(4096)`, or `recv()` when the size asked is not known.
 fn call(name: &str, asked: Option<u64>) -> String {
@@ -78,13 +78,20 @@ pub fn call_words(event: &Observed) -> Option<String> {
     })
 }
 
-/// A call still waiting in the kernel, `waited_us` so far.
+/// A call still waiting in the kernel: the relay reports one once it has
+/// blocked a while, and the page counts from the report, so `waited_us`
+/// is a lower bound and said as one.
 pub fn pending_words(call_: PendingCall, asked: Option<u64>, waited_us: u64) -> String {
     let name = match call_ {
         PendingCall::Accept => "accept()".to_owned(),
         other => call(other.name(), asked),
     };
-    format!("{name} waiting for {}", duration_words(waited_us))
+    format!("{name} waiting for over {}", duration_words(waited_us))
+}
+
+/// A `--run` program as the page names it: `your program, pid 1234: python3 server.py`.
+pub fn program_words(p: &ProgramInfo) -> String {
+    format!("your program, pid {}: {}", p.pid, p.command)
 }
 
 /// Whose calls a target's server panel shows: the learner's program under
@@ -95,7 +102,7 @@ pub fn whose_calls(target: &str, targets: &[TargetInfo]) -> String {
         .find(|t| t.name == target)
         .and_then(|t| t.program.as_ref())
     {
-        Some(p) => format!("your program, pid {}: {}", p.pid, p.command),
+        Some(p) => program_words(p),
         None => format!("wirelab's {target} server"),
     }
 }
@@ -103,7 +110,7 @@ pub fn whose_calls(target: &str, targets: &[TargetInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::relay_api::{ProgramInfo, ShutdownHow};
+    use protocol::relay_api::ShutdownHow;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -181,11 +188,11 @@ mod tests {
     fn a_waiting_call_says_how_long_so_far() {
         assert_eq!(
             pending_words(PendingCall::Recv, Some(4096), 2_400_000),
-            "recv(4096) waiting for 2.4 s"
+            "recv(4096) waiting for over 2.4 s"
         );
         assert_eq!(
             pending_words(PendingCall::Accept, None, 350_000),
-            "accept() waiting for 350 ms"
+            "accept() waiting for over 350 ms"
         );
     }
 

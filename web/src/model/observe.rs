@@ -8,7 +8,7 @@
 //! thousands), so every list here is bounded and every total is kept
 //! exactly beside it: the page may show fewer rows, never wrong numbers.
 
-use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, SocketInfo};
+use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, PendingCall, SocketInfo};
 
 /// Server `recv()` rows kept (the newest); totals stay exact.
 pub const RECV_KEEP: usize = 200;
@@ -76,6 +76,16 @@ pub struct LaneEntry {
     pub event: Observed,
 }
 
+/// A server call still inside the kernel (`server_pending`), until the
+/// call's own event comes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pending {
+    pub call: PendingCall,
+    pub asked: Option<u64>,
+    /// When the page learned of it (page clock, ms since the session started).
+    pub at_ms: f64,
+}
+
 /// Totals of the relay's `send()` calls to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Writes {
@@ -108,6 +118,8 @@ pub struct Observe {
     pub lane: Vec<LaneEntry>,
     /// Socket calls observed but not kept for the diagram.
     pub lane_hidden: u64,
+    /// The server's call waiting in the kernel now, if one is.
+    pub pending: Option<Pending>,
     /// Events the relay could not deliver (it said so).
     pub lost: u64,
     /// Text messages that were not an observation this page understands.
@@ -197,13 +209,25 @@ impl Observe {
         let Observation { t_us, event, .. } = observation;
         if drawn(&event) {
             if self.lane.len() < LANE_KEEP || ends_something(&event) {
-                self.lane.push(LaneEntry {
-                    at_ms,
-                    event: event.clone(),
-                });
+                let mut event = event.clone();
+                // The diagram draws calls, not bytes: a watch stream's
+                // received bytes are kept once, by whoever shows them.
+                if let Observed::ServerRecv { data, .. } = &mut event {
+                    *data = None;
+                }
+                self.lane.push(LaneEntry { at_ms, event });
             } else {
                 self.lane_hidden += 1;
             }
+        }
+        if matches!(
+            event,
+            Observed::ServerRecv { .. }
+                | Observed::ServerSend { .. }
+                | Observed::ServerShutdown { .. }
+                | Observed::ServerClose
+        ) {
+            self.pending = None;
         }
         match event {
             Observed::Observing { target, server } => {
@@ -270,8 +294,10 @@ impl Observe {
             | Observed::ServerReady { .. }
             | Observed::ServerFramer { .. }
             // A traced program's calls (`relay --run`): drawn by the Server panel.
-            | Observed::ServerPending { .. }
             | Observed::ServerShutdown { .. } => {}
+            Observed::ServerPending { call, asked } => {
+                self.pending = Some(Pending { call, asked, at_ms })
+            }
         }
     }
 }
