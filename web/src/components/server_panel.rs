@@ -11,7 +11,6 @@ use yew::prelude::*;
 
 use crate::model::calls::{call_words, pending_words};
 use crate::model::counted;
-use crate::model::observe::Pending;
 use crate::model::observe::ServerRecv;
 use crate::model::{decoder_words, Observe};
 
@@ -77,29 +76,18 @@ fn recv_row(first: u64, r: &ServerRecv) -> Html {
     }
 }
 
-/// The call the server is blocked in, counted live from when the page
-/// learned of it (redrawn every 200 ms while it waits).
-#[derive(Properties, PartialEq)]
-struct WaitingProps {
-    pending: Pending,
-}
-
-#[component]
-fn Waiting(props: &WaitingProps) -> Html {
-    let since = use_memo(props.pending, |_| js_sys::Date::now());
-    let redraw = use_force_update();
-    use_effect_with((), move |_| {
-        let tick = gloo_timers::callback::Interval::new(200, move || redraw.force_update());
-        move || drop(tick)
-    });
-    let waited_us = ((js_sys::Date::now() - *since).max(0.0) * 1000.0) as u64;
-    let p = props.pending;
-    html! { <li class="pending" id="server-pending">{ pending_words(p.call, p.asked, waited_us) }</li> }
-}
-
 #[component]
 pub fn ServerPanel(props: &Props) -> Html {
     let o = &props.observe;
+    // A call the server is blocked in counts live, from when the page
+    // learned of it: redrawn every 200 ms while it waits.
+    let since = use_memo(o.pending, |_| js_sys::Date::now());
+    let redraw = use_force_update();
+    use_effect_with(o.pending.is_some(), move |&waiting| {
+        let tick = waiting
+            .then(|| gloo_timers::callback::Interval::new(200, move || redraw.force_update()));
+        move || drop(tick)
+    });
     if !o.active() && props.opened {
         return html! {
             <p class="hint" id="server-unobserved">{ "The relay sent no observations for this session, so only the browser's side shows." }</p>
@@ -154,8 +142,8 @@ pub fn ServerPanel(props: &Props) -> Html {
                 }
                 <ul class="server-calls mono" id="server-calls">
                     { for calls[calls_hidden..].iter().map(|c| html! { <li>{ c }</li> }) }
-                    if let Some(pending) = o.pending {
-                        <Waiting {pending} />
+                    if let Some(p) = o.pending {
+                        <li class="pending" id="server-pending">{ pending_words(p.call, p.asked, ((js_sys::Date::now() - *since).max(0.0) * 1000.0) as u64) }</li>
                     }
                 </ul>
             }

@@ -88,8 +88,6 @@ pub struct Watching {
     pub picked: Option<u64>,
     /// Events the relay could not deliver (it said so).
     pub lost: u64,
-    /// Text messages that were not observations this page can read.
-    pub unreadable: u64,
 }
 
 /// What happens to the Watch tab.
@@ -100,7 +98,6 @@ pub enum WatchAction {
     Opened,
     /// An observation, received at `at_ms` (page clock).
     Observed(f64, Observation),
-    Unreadable,
     Closed(u16, String),
     Pick(u64),
 }
@@ -114,7 +111,6 @@ impl Watching {
             arrived: 0,
             picked: None,
             lost: 0,
-            unreadable: 0,
         }
     }
 
@@ -136,7 +132,6 @@ impl Watching {
             }
             WatchAction::Opened => self.stream = Stream::Open,
             WatchAction::Closed(code, reason) => self.stream = Stream::Closed(code, reason),
-            WatchAction::Unreadable => self.unreadable += 1,
             WatchAction::Pick(conn) => self.picked = Some(conn),
             WatchAction::Observed(at_ms, observation) => {
                 let Some(conn) = observation.conn else {
