@@ -73,17 +73,45 @@ pub fn missing() -> Vec<String> {
 /// servers and `down`, a loopback port nobody listens on. Everything stops
 /// when the test's runtime does.
 pub async fn start_relay(config: RelayConfig) -> SocketAddr {
+    start_relay_exposing(config, &[]).await.0
+}
+
+/// [`start_relay`] with the embedded targets `expose` also listening on
+/// loopback ports of their own (`relay --expose`); returns those too.
+pub async fn start_relay_exposing(
+    config: RelayConfig,
+    expose: &[&str],
+) -> (SocketAddr, Vec<SocketAddr>) {
     let servers = CancellationToken::new();
     let mut targets = Targets::new();
-    // Dropping the task set would abort the servers: detach it instead.
-    relay::embedded::start(
+    let mut set = relay::embedded::start(
         &mut targets,
         app::Config::default(),
         echo::Config::default(),
         &servers,
     )
-    .expect("embedded servers start")
-    .detach_all();
+    .expect("embedded servers start");
+    let mut exposed = Vec::new();
+    for name in expose {
+        let listener = tutorial::servers::net::bind(
+            ([127, 0, 0, 1], 0).into(),
+            tutorial::servers::net::DEFAULT_BACKLOG,
+        )
+        .expect("bind a loopback port");
+        let at = relay::embedded::expose(
+            &targets,
+            &mut set,
+            name,
+            listener,
+            &app::Config::default(),
+            &echo::Config::default(),
+            &servers,
+        )
+        .expect("expose");
+        exposed.push(at.address);
+    }
+    // Dropping the task set would abort the servers: detach it instead.
+    set.detach_all();
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     targets
         .add("down", down, "nothing listens here".into())
@@ -92,7 +120,7 @@ pub async fn start_relay(config: RelayConfig) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     let relay = Relay::new(config, targets, Some(workspace().join("dist")));
     tokio::spawn(relay.serve(listener, CancellationToken::new()));
-    addr
+    (addr, exposed)
 }
 
 /// Runs `scenarios` in a fresh browser against a fresh relay: fails with
@@ -100,6 +128,15 @@ pub async fn start_relay(config: RelayConfig) -> SocketAddr {
 /// ends the browser session even when a scenario panics, and fails on any
 /// console error the page logged.
 pub async fn run(scenarios: impl AsyncFnOnce(&Client, SocketAddr)) {
+    run_exposing(&[], async |c: &Client, relay, _| scenarios(c, relay).await).await
+}
+
+/// [`run`] against a relay that also exposes `expose` (their addresses
+/// are the scenarios' third argument).
+pub async fn run_exposing(
+    expose: &[&str],
+    scenarios: impl AsyncFnOnce(&Client, SocketAddr, Vec<SocketAddr>),
+) {
     let missing = missing();
     if !missing.is_empty() {
         if std::env::var(SKIP).as_deref() == Ok("1") {
@@ -112,14 +149,14 @@ pub async fn run(scenarios: impl AsyncFnOnce(&Client, SocketAddr)) {
         );
     }
     let driver = Driver::start();
-    let relay = start_relay(RelayConfig::default()).await;
+    let (relay, exposed) = start_relay_exposing(RelayConfig::default(), expose).await;
     let (width, height) = LAPTOP;
     let c = driver.browser(width, height).await;
     let session = c.session_id().await.unwrap().expect("a session id");
 
     let result = tokio::time::timeout(
         HANG_GUARD,
-        AssertUnwindSafe(scenarios(&c, relay)).catch_unwind(),
+        AssertUnwindSafe(scenarios(&c, relay, exposed)).catch_unwind(),
     )
     .await;
     let (driver, errors) = tokio::task::spawn_blocking(move || {

@@ -139,7 +139,8 @@ fn arrival(a: &Arrival, target: &str) -> Html {
                 <p class="error" id="watch-missing">{ format!("{} more bytes were received that the relay did not pass on (this page read too slowly): the bytes below stop there", a.missing) }</p>
             }
             <HexView source={HexSource::Incoming(a.inbound.clone())} highlight={None} selected={None}
-                on_hover={Callback::noop()} on_select={Callback::noop()} on_notice={Callback::noop()} id="hex-watch" />
+                on_hover={Callback::noop()} on_select={Callback::noop()} on_notice={Callback::noop()} id="hex-watch"
+                chunk={AttrValue::Static("one recv() of the server")} />
         </section>
         </>
     }

@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use protocol::relay_api::{Observation, Observed, TargetInfo};
 
+use crate::model::observe::Observing;
 use crate::model::{Chunk, Inbound, Observe};
 
 /// Connections kept (the newest); the count of all stays exact.
@@ -32,10 +33,17 @@ pub struct Arrival {
 }
 
 impl Arrival {
-    fn new(conn: u64) -> Arrival {
+    fn new(conn: u64, target: &str) -> Arrival {
         Arrival {
             conn,
-            observe: Rc::default(),
+            // A watch stream says what it observes once, for all its connections.
+            observe: Rc::new(Observe {
+                observing: Some(Observing {
+                    target: target.to_owned(),
+                    server: true,
+                }),
+                ..Observe::default()
+            }),
             inbound: Rc::default(),
             missing: 0,
         }
@@ -147,7 +155,7 @@ impl Watching {
                         if self.arrivals.len() >= ARRIVALS_KEEP {
                             self.arrivals.remove(0);
                         }
-                        self.arrivals.push(Arrival::new(conn));
+                        self.arrivals.push(Arrival::new(conn, &self.target));
                         self.arrivals.len() - 1
                     }
                 };
