@@ -313,7 +313,7 @@ async fn ws_handler(
     };
     let session = match admit(&inner, peer, inbound, &headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let config = &inner.config;
     let token = inner.tracker.token();
@@ -365,7 +365,7 @@ fn watch_handler(
     };
     let admitted = match admit(&inner, peer, inbound, headers) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let token = inner.tracker.token();
     let config = &inner.config;
@@ -389,9 +389,9 @@ fn admit(
     peer: SocketAddr,
     inbound: Option<Extension<Arc<Inbound>>>,
     headers: &HeaderMap,
-) -> Result<Admitted, Response> {
+) -> Result<Admitted, Box<Response>> {
     let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             inner,
             WS_PATH,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -399,11 +399,11 @@ fn admit(
                 "too many sessions (--max-sessions {})",
                 inner.config.max_sessions
             ),
-        ));
+        )));
     };
     let config = &inner.config;
     if inner.metrics.buffered_bytes() >= config.max_buffered_bytes {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             inner,
             WS_PATH,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -412,11 +412,11 @@ fn admit(
                 inner.metrics.buffered_bytes(),
                 config.max_buffered_bytes
             ),
-        ));
+        )));
     }
     let client = client_ip(peer.ip(), headers, &config.trusted_proxies);
     let Some(slot) = inner.per_client.try_take(client) else {
-        return Err(refuse(
+        return Err(Box::new(refuse(
             inner,
             WS_PATH,
             StatusCode::TOO_MANY_REQUESTS,
@@ -424,7 +424,7 @@ fn admit(
                 "too many sessions from {client} (--max-sessions-per-ip {})",
                 config.max_sessions_per_ip
             ),
-        ));
+        )));
     };
     Ok(Admitted {
         client,

@@ -87,6 +87,7 @@ fn hex_props(source: HexSource) -> components::hex_view::Props {
         on_select: Callback::noop(),
         on_notice: Callback::noop(),
         id: "hex-test".into(),
+        chunk: None,
     }
 }
 

@@ -173,6 +173,7 @@ async fn the_server_panel_shows_each_recv_and_the_servers_decoder_waiting() {
         observe: state.observe.clone(),
         target: "app".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
@@ -254,6 +255,7 @@ async fn the_socket_table_shows_both_sockets_with_their_own_addresses() {
         target: "app".into(),
         flood: None,
         opened: true,
+        client: None,
     })
     .await;
     let relay = texts(&div, "#sock-relay td");
@@ -331,6 +333,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         target: "blackhole".into(),
         flood: state.session.flood,
         opened: true,
+        client: None,
     })
     .await;
     assert_eq!(text(&div, "#sock-server .recv-q"), "3145728");
@@ -368,6 +371,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         observe: state.observe.clone(),
         target: "blackhole".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
@@ -456,6 +460,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
         target: "pi".into(),
         flood: None,
         opened: true,
+        client: None,
     })
     .await;
     assert_eq!(text(&table, "#sock-relay td"), "tcp6");
@@ -464,6 +469,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
         observe: run.state.observe.clone(),
         target: "pi".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert!(
@@ -488,6 +494,7 @@ async fn many_recvs_render_a_bounded_table_with_exact_totals() {
         observe: run.state.observe.clone(),
         target: "echo".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     let max = components::server_panel::RECV_ROWS;
@@ -513,6 +520,7 @@ async fn a_relay_that_sends_no_observations_is_named_as_such() {
         observe: state.observe.clone(),
         target: "app".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
