@@ -1,6 +1,7 @@
 //! `relay --run`: real programs (small Python servers in the tutorial's
 //! style, and a Rust one) run under the relay, their own socket calls seen
 //! by observed sessions as `server_*` events.
+#![cfg(target_os = "linux")]
 
 mod run_support;
 mod support;

@@ -54,10 +54,10 @@ pub struct Tracer {
     known: HashMap<Pid, ()>,
     in_flight: Arc<InFlight>,
     exited: Exited,
-    options_set: bool,
 }
 
-fn options() -> Options {
+/// What the tracer asks of the kernel for every traced thread and child.
+pub fn options() -> Options {
     Options::PTRACE_O_TRACESECCOMP
         | Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACECLONE
@@ -88,7 +88,6 @@ impl Tracer {
             known,
             in_flight,
             exited,
-            options_set: false,
         }
     }
 
@@ -125,14 +124,7 @@ impl Tracer {
             }
             WaitStatus::PtraceEvent(tid, _, _) => resume(tid, None),
             WaitStatus::Stopped(tid, signal) => {
-                if tid == self.main && !self.options_set && signal == Signal::SIGTRAP {
-                    // The exec stop `PTRACE_TRACEME` asked for.
-                    self.options_set = true;
-                    if let Err(e) = ptrace::setoptions(tid, options()) {
-                        tracing::warn!("run: cannot set the trace options: {e}");
-                    }
-                    resume(tid, None);
-                } else if self.known.insert(tid, ()).is_none() && signal == Signal::SIGSTOP {
+                if self.known.insert(tid, ()).is_none() && signal == Signal::SIGSTOP {
                     // A new thread or child, attached by the kernel.
                     resume(tid, None);
                 } else {
