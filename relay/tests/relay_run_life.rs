@@ -76,6 +76,16 @@ async fn sigterm_to_the_relay_ends_the_program_too() {
 }
 
 #[tokio::test]
+async fn a_relay_killed_outright_takes_its_program_along() {
+    let mut relay = RunRelay::python("never_close.py", &[]).await;
+    let pid = relay.program_pid().await;
+    // No shutdown code runs: PR_SET_PDEATHSIG and PTRACE_O_EXITKILL do it.
+    relay.child.start_kill().unwrap();
+    within(relay.child.wait()).await.unwrap();
+    eventually(|| gone(pid)).await;
+}
+
+#[tokio::test]
 async fn run_is_refused_with_a_public_origin() {
     let port = free_port().to_string();
     let output = within(
