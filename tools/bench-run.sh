@@ -8,7 +8,7 @@
 #           loadgen's connections are no session's, so none stops twice)
 # and the cost of one system call the filter lets through (getppid) and one
 # it stops (read from a pipe), from relay/tests/programs/syscall_cost.py.
-# Usage: tools/bench-run.sh [SECONDS]   (needs a release build:
+# Usage: tools/bench-run.sh [SECONDS] [micro]  (micro: the system calls only)   (needs a release build:
 #   cargo build --release -p relay --bin relay -p tutorial --bin loadgen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,7 @@ start() {
 stop() { kill "$runner" 2>/dev/null || true; wait "$runner" 2>/dev/null || true; rm -f "$log"; }
 
 for round in 1 2; do
+  [ "${2:-}" = micro ] && break
   for mode in plain untraced traced; do
     case $mode in
       plain) start app_server.py plain ;;
@@ -61,12 +62,15 @@ for round in 1 2; do
   done
 done
 
-for mode in plain traced; do
-  case $mode in
-    plain) start syscall_cost.py plain ;;
-    traced) start syscall_cost.py ;;
-  esac
-  for _ in $(seq 400); do grep -q "ns/call" "$log" && break; sleep 0.05; done
-  echo "$mode: $(grep -o 'getppid.*' "$log")"
-  stop
+for round in 1 2 3; do
+  for mode in plain untraced traced; do
+    case $mode in
+      plain) start syscall_cost.py plain ;;
+      untraced) start syscall_cost.py --run-no-trace ;;
+      traced) start syscall_cost.py ;;
+    esac
+    for _ in $(seq 600); do grep -q "ns/call" "$log" && break; sleep 0.05; done
+    echo "$mode (round $round): $(grep -o 'getppid.*' "$log")"
+    stop
+  done
 done
