@@ -156,6 +156,55 @@ async fn a_program_that_never_listens_or_exits_first_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn where_ptrace_is_refused_the_relay_says_so_and_serves_the_program_untraced() {
+    // The relay runs under a seccomp filter that fails ptrace() with EPERM,
+    // as a container without CAP_SYS_PTRACE (or ptrace_scope=3) would.
+    let no_ptrace: seccompiler::BpfProgram = seccompiler::SeccompFilter::new(
+        [(libc::SYS_ptrace, vec![])].into_iter().collect(),
+        seccompiler::SeccompAction::Allow,
+        seccompiler::SeccompAction::Errno(libc::EPERM as u32),
+        std::env::consts::ARCH.try_into().unwrap(),
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
+    let port = free_port();
+    let argv = [
+        "python3".to_owned(),
+        program("echo_server.py"),
+        "127.0.0.1".into(),
+        port.to_string(),
+    ];
+    let mut relay = RunRelay::start_with(port, &argv, &[], &[], move |command| {
+        // SAFETY: installing a filter is one prctl and one seccomp call.
+        unsafe {
+            command.pre_exec(move || {
+                seccompiler::apply_filter(&no_ptrace).map_err(std::io::Error::other)
+            });
+        }
+    })
+    .await;
+    let warning = relay.wait_for("without its socket calls").await;
+    assert!(
+        warning.contains("not permitted (ptrace: Operation not permitted"),
+        "{warning}"
+    );
+    let (_, body) = http_get(relay.addr, "/targets", &[]).await;
+    assert!(body.contains("not traced"), "{body}");
+    let mut ws = connect(relay.addr, "mine&observe=1").await;
+    let mut seen = Seen::default();
+    send(&mut ws, b"still served").await;
+    read_until(&mut ws, &mut seen, |s| s.bytes == b"still served").await;
+    assert_eq!(
+        seen.events.first(),
+        Some(&Observed::Observing {
+            target: "mine".into(),
+            server: false
+        })
+    );
+}
+
+#[tokio::test]
 async fn without_tracing_the_program_is_served_and_its_end_still_told() {
     let relay = RunRelay::python("exit_after_one.py", &["--run-no-trace"]).await;
     let (_, body) = http_get(relay.addr, "/targets", &[]).await;

@@ -54,8 +54,21 @@ impl RunRelay {
         flags: &[&str],
         env: &[(&str, String)],
     ) -> RunRelay {
+        RunRelay::start_with(port, argv, flags, env, |_| {}).await
+    }
+
+    /// [`RunRelay::start`], with the relay's command changed by `change`.
+    pub async fn start_with(
+        port: u16,
+        argv: &[String],
+        flags: &[&str],
+        env: &[(&str, String)],
+        change: impl FnOnce(&mut Command),
+    ) -> RunRelay {
         let run = format!("mine=127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
+        change(&mut command);
+        let mut child = command
             .args([
                 "--listen",
                 "127.0.0.1:0",
