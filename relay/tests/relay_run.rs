@@ -377,3 +377,40 @@ async fn a_rust_program_is_traced_like_a_python_one() {
     assert_eq!(peer, Some(seen.relay_local()));
     assert!(seen.kinds().contains(&"server_close".to_owned()));
 }
+
+#[tokio::test]
+async fn threads_and_child_processes_are_followed() {
+    for how in ["thread", "fork"] {
+        let port = free_port();
+        let argv = [
+            "python3".to_owned(),
+            program("threads_and_forks.py"),
+            "127.0.0.1".into(),
+            port.to_string(),
+            how.into(),
+        ];
+        let relay = RunRelay::start(port, &argv, &[], &[]).await;
+        let mut ws = connect(relay.addr, "mine&observe=1").await;
+        let mut seen = Seen::default();
+        send(&mut ws, b"who serves me?").await;
+        read_until(&mut ws, &mut seen, |s| s.bytes == b"who serves me?").await;
+        send(&mut ws, b"").await;
+        read_to_close(&mut ws, &mut seen).await;
+        let recvs = seen.all(|e| match e {
+            Observed::ServerRecv { len, asked, .. } => Some((*len, *asked)),
+            _ => None,
+        });
+        assert_eq!(
+            recvs,
+            [(14, Some(1024)), (0, Some(1024))],
+            "{how}: {seen:#?}"
+        );
+        let kinds = seen.kinds();
+        let closes = kinds.iter().filter(|k| *k == "server_close").count();
+        // The forking parent's close() of its copy is not the socket's close.
+        assert_eq!(closes, 1, "{how}: {kinds:?}");
+        let last_recv = kinds.iter().rposition(|k| k == "server_recv").unwrap();
+        let close = kinds.iter().position(|k| k == "server_close").unwrap();
+        assert!(last_recv < close, "{how}: {kinds:?}");
+    }
+}

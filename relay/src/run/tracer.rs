@@ -20,8 +20,8 @@ use tutorial::servers::observe::ConnectionSink;
 
 use super::conns::{self, socket_inode, Conns, Outcome};
 use super::gone::Exited;
-use super::regs;
 use super::syscalls::{classify, restarts, Call};
+use super::{ready, regs};
 
 /// A call between its entry and exit stops, as the pending watcher sees it.
 pub struct Pending {
@@ -229,7 +229,9 @@ impl Tracer {
             Call::Recv(buffer) => self.conns.recv(tid, e.fd, e.inode, buffer, out),
             Call::Send(_) => self.conns.send(tid, e.fd, e.inode, out),
             Call::Shutdown(how) => self.conns.shutdown(tid, e.fd, e.inode, how, result),
-            Call::Close if result == 0 => self.conns.closed(e.inode),
+            // The last descriptor of the socket, or a copy (a forking
+            // server's parent closing what its child serves)?
+            Call::Close if result == 0 && !ready::held(e.inode) => self.conns.closed(e.inode),
             _ => {}
         }
         resume(tid, None);
