@@ -23,6 +23,11 @@ async fn close_of(ws: &mut support::Ws) -> CloseReason {
 async fn a_program_that_exits_closes_its_sessions_with_its_exit_code() {
     let relay = RunRelay::python("exit_after_one.py", &[]).await;
     let mut ws = connect(relay.addr, "mine&observe=1").await;
+    // Once the program has accepted this one, a second connection waits
+    // in its backlog, never accepted.
+    let mut seen = Seen::default();
+    let accepted = |s: &Seen| s.kinds().contains(&"server_accept".to_owned());
+    read_until(&mut ws, &mut seen, accepted).await;
     let mut quiet = connect(relay.addr, "mine").await;
     send(&mut ws, b"goodbye").await;
     assert_eq!(
