@@ -127,6 +127,12 @@ impl Tracer {
                 if self.known.insert(tid, ()).is_none() && signal == Signal::SIGSTOP {
                     // A new thread or child, attached by the kernel.
                     resume(tid, None);
+                } else if self.entered.contains_key(&tid) {
+                    // A signal came during a call we wait for the exit of:
+                    // deliver it and still stop at that exit.
+                    if ptrace::syscall(tid, Some(signal)).is_err() {
+                        self.gone(tid);
+                    }
                 } else {
                     resume(tid, Some(signal));
                 }
