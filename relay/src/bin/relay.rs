@@ -169,7 +169,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("relay failed: {e}"))?;
 
     if let Some(program) = &program {
-        program.stop(std::time::Duration::from_secs(2)).await;
+        program.stop(relay::run::STOP_GRACE).await;
     }
     servers_shutdown.cancel();
     while let Some(result) = servers.join_next().await {

@@ -195,4 +195,25 @@ mod tests {
         }
         assert_eq!(parse(&[]).plan(listen, true), Ok(None));
     }
+
+    #[test]
+    fn the_docs_give_the_defaults_and_bounds_the_code_has() {
+        let docs = include_str!("../../../docs/own-programs.md");
+        for fact in [
+            format!("| `--run-listen-timeout` | {DEFAULT_LISTEN_TIMEOUT} |"),
+            format!("| `--run-pending-after` | {DEFAULT_PENDING_AFTER} |"),
+            format!("cut to {} bytes", tutorial::servers::observe::MAX_TEXT),
+            #[cfg(target_os = "linux")]
+            format!("cut every {} bytes", super::super::output::MAX_LINE),
+            format!(
+                "`SIGKILL` {} seconds later",
+                match super::super::STOP_GRACE.as_secs() {
+                    2 => "two",
+                    n => panic!("say {n} seconds in the docs"),
+                }
+            ),
+        ] {
+            assert!(docs.contains(&fact), "docs/own-programs.md lacks {fact:?}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ use tutorial::servers::observe::ServerHook;
 
 use super::conns::{Conns, Open};
 use super::gone::{self, Exited, Gone};
-use super::spawn::{spawn, Spawned};
+use super::spawn::{read_report, spawn, Failed, Spawned, Stage};
 use super::tracer::{self, InFlight, Tracer};
 use super::{filter, regs, RunPlan};
 
@@ -41,8 +41,8 @@ pub async fn launch(plan: &RunPlan, hook: Arc<dyn ServerHook>) -> io::Result<Sta
         .spawn(move || {
             let (spawned, untraced_because) = match start(&argv, trace) {
                 Ok(started) => started,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
+                Err(failed) => {
+                    let _ = tx.send(Err(io::Error::other(failed.to_string())));
                     return;
                 }
             };
@@ -59,9 +59,20 @@ pub async fn launch(plan: &RunPlan, hook: Arc<dyn ServerHook>) -> io::Result<Sta
         .await
         .map_err(io::Error::other)?
         .map_err(|_| io::Error::other("the program's thread ended"))??;
-    let pid = spawned.pid.as_raw() as u32;
+    let Spawned {
+        pid,
+        output,
+        mut report,
+    } = spawned;
+    // The report pipe closes at the exec, or says why there was none.
+    let failed = tokio::task::spawn_blocking(move || read_report(&mut report))
+        .await
+        .map_err(io::Error::other)?;
+    if let Some(failed) = failed {
+        return Err(io::Error::other(failed.to_string()));
+    }
+    let pid = pid.as_raw() as u32;
     let name = plan.name.clone();
-    let output = spawned.output;
     std::thread::Builder::new()
         .name(format!("run-{}-out", plan.name))
         .spawn(move || super::output::forward(&name, output, &open))?;
@@ -86,7 +97,7 @@ pub async fn launch(plan: &RunPlan, hook: Arc<dyn ServerHook>) -> io::Result<Sta
 }
 
 /// Spawns traced if asked and possible, else untraced, saying why.
-fn start(argv: &[String], trace: bool) -> io::Result<(Spawned, Option<String>)> {
+fn start(argv: &[String], trace: bool) -> Result<(Spawned, Option<String>), Failed> {
     if !trace {
         return Ok((spawn(argv, None)?, Some("--run-no-trace".into())));
     }
@@ -101,25 +112,23 @@ fn start(argv: &[String], trace: bool) -> io::Result<(Spawned, Option<String>)> 
         Ok(filter) => filter,
         Err(e) => return Ok((spawn(argv, None)?, Some(format!("no seccomp filter: {e}")))),
     };
-    match spawn(argv, Some(filter)) {
+    match spawn(argv, Some(&filter)) {
         Ok(spawned) => Ok((spawned, None)),
-        Err(traced) => {
-            // The same program untraced tells a refused ptrace or seccomp
-            // (it starts) from a program that cannot start at all.
-            let spawned = spawn(argv, None)?;
-            Ok((spawned, Some(not_permitted(&traced))))
+        Err(refused @ Failed(Stage::Trace | Stage::Filter, _)) => {
+            Ok((spawn(argv, None)?, Some(not_permitted(&refused))))
         }
+        Err(failed) => Err(failed),
     }
 }
 
 /// Why tracing was refused, with what a user can do about it.
-fn not_permitted(e: &io::Error) -> String {
+fn not_permitted(e: &Failed) -> String {
     let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
         .ok()
         .map(|s| format!(", kernel.yama.ptrace_scope={}", s.trim()))
         .unwrap_or_default();
     format!(
-        "ptrace or seccomp not permitted ({e}{scope}); see docs/own-programs.md: a container needs CAP_SYS_PTRACE, and ptrace_scope must be 2 or less (2 needs CAP_SYS_PTRACE)"
+        "not permitted ({e}{scope}); see docs/own-programs.md: a container needs CAP_SYS_PTRACE, and ptrace_scope must be 2 or less (2 needs CAP_SYS_PTRACE)"
     )
 }
 

@@ -59,6 +59,10 @@ use tutorial::servers::observe::ServerHook;
 pub use args::{RunArgs, RunPlan, DEFAULT_LISTEN_TIMEOUT, DEFAULT_PENDING_AFTER};
 pub use gone::Gone;
 
+/// How long the relay's shutdown waits for the program after `SIGTERM`
+/// before `SIGKILL` ([`Program::stop`]).
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// What a `--run` target carries for its sessions and `/targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunTarget {

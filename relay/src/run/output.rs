@@ -14,6 +14,10 @@ use tutorial::servers::observe::{truncate, MAX_TEXT};
 
 use super::conns::Open;
 
+/// Most bytes of one unfinished line held: a line that never ends goes
+/// out in pieces of this size (each cut to `MAX_TEXT` like every line).
+pub const MAX_LINE: usize = 4 * MAX_TEXT;
+
 /// Reads `pty` until the program (and everything it started) closed it.
 pub fn forward(name: &str, pty: OwnedFd, open: &Arc<Open>) {
     let mut pty = File::from(pty);
@@ -33,7 +37,7 @@ pub fn forward(name: &str, pty: OwnedFd, open: &Arc<Open>) {
                 line.push(byte);
                 // A line that never ends still goes out, in pieces: the
                 // relay holds at most this much of it.
-                if line.len() >= 4 * MAX_TEXT {
+                if line.len() >= MAX_LINE {
                     emit(name, &line, open);
                     line.clear();
                 }

@@ -1,7 +1,9 @@
-//! Waiting for the program to listen: the kernel's table of TCP sockets
-//! (`/proc/net/tcp`, `/proc/net/tcp6`) lists a `LISTEN` socket at the
-//! target's port, on its address or on the wildcard. Reading the table
-//! makes no connection the program would have to accept.
+//! The kernel's table of TCP sockets (`/proc/net/tcp`, `/proc/net/tcp6`).
+//! Waiting for the program to listen: the table lists a `LISTEN` socket at
+//! the target's port, on its address or on the wildcard (reading it makes
+//! no connection the program would have to accept). And whether a socket
+//! is still open after a `close()`: a forking server's parent closes its
+//! copy of a connection its child goes on serving.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -30,6 +32,19 @@ pub fn table_lists(table: &str, address: SocketAddr) -> bool {
             && parse_local(local).is_some_and(|(ip, port)| {
                 port == address.port() && (ip == address.ip() || ip.is_unspecified())
             })
+    })
+}
+
+/// Whether a descriptor somewhere still holds socket `inode` (a socket
+/// nobody holds is listed with inode 0 while it closes).
+pub fn held(inode: u64) -> bool {
+    let inode = inode.to_string();
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table).is_ok_and(|text| {
+            text.lines()
+                .skip(1)
+                .any(|line| line.split_whitespace().nth(9) == Some(inode.as_str()))
+        })
     })
 }
 

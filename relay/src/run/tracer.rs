@@ -20,8 +20,8 @@ use tutorial::servers::observe::ConnectionSink;
 
 use super::conns::{self, socket_inode, Conns, Outcome};
 use super::gone::Exited;
-use super::regs;
 use super::syscalls::{classify, restarts, Call};
+use super::{ready, regs};
 
 /// A call between its entry and exit stops, as the pending watcher sees it.
 pub struct Pending {
@@ -54,10 +54,10 @@ pub struct Tracer {
     known: HashMap<Pid, ()>,
     in_flight: Arc<InFlight>,
     exited: Exited,
-    options_set: bool,
 }
 
-fn options() -> Options {
+/// What the tracer asks of the kernel for every traced thread and child.
+pub fn options() -> Options {
     Options::PTRACE_O_TRACESECCOMP
         | Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACECLONE
@@ -88,7 +88,6 @@ impl Tracer {
             known,
             in_flight,
             exited,
-            options_set: false,
         }
     }
 
@@ -125,16 +124,15 @@ impl Tracer {
             }
             WaitStatus::PtraceEvent(tid, _, _) => resume(tid, None),
             WaitStatus::Stopped(tid, signal) => {
-                if tid == self.main && !self.options_set && signal == Signal::SIGTRAP {
-                    // The exec stop `PTRACE_TRACEME` asked for.
-                    self.options_set = true;
-                    if let Err(e) = ptrace::setoptions(tid, options()) {
-                        tracing::warn!("run: cannot set the trace options: {e}");
-                    }
-                    resume(tid, None);
-                } else if self.known.insert(tid, ()).is_none() && signal == Signal::SIGSTOP {
+                if self.known.insert(tid, ()).is_none() && signal == Signal::SIGSTOP {
                     // A new thread or child, attached by the kernel.
                     resume(tid, None);
+                } else if self.entered.contains_key(&tid) {
+                    // A signal came during a call we wait for the exit of:
+                    // deliver it and still stop at that exit.
+                    if ptrace::syscall(tid, Some(signal)).is_err() {
+                        self.gone(tid);
+                    }
                 } else {
                     resume(tid, Some(signal));
                 }
@@ -237,7 +235,9 @@ impl Tracer {
             Call::Recv(buffer) => self.conns.recv(tid, e.fd, e.inode, buffer, out),
             Call::Send(_) => self.conns.send(tid, e.fd, e.inode, out),
             Call::Shutdown(how) => self.conns.shutdown(tid, e.fd, e.inode, how, result),
-            Call::Close if result == 0 => self.conns.closed(e.inode),
+            // The last descriptor of the socket, or a copy (a forking
+            // server's parent closing what its child serves)?
+            Call::Close if result == 0 && !ready::held(e.inode) => self.conns.closed(e.inode),
             _ => {}
         }
         resume(tid, None);
