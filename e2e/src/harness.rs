@@ -54,11 +54,20 @@ pub fn missing() -> Vec<String> {
 /// relay's own tests start it). Everything stops when the test's runtime
 /// does.
 pub async fn start_relay(config: RelayConfig) -> SocketAddr {
+    start_relay_exposing(config, &[]).await.0
+}
+
+/// [`start_relay`] with the embedded targets `expose` also listening on
+/// loopback ports of their own (`relay --expose`); returns those too.
+pub async fn start_relay_exposing(
+    config: RelayConfig,
+    expose: &[&str],
+) -> (SocketAddr, Vec<SocketAddr>) {
     let down: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let extra = [("down", down, "nothing listens here")];
-    TestRelay::start(config, &extra, Some(workspace().join("dist")))
-        .await
-        .addr
+    let relay =
+        TestRelay::start_exposing(config, &extra, Some(workspace().join("dist")), expose).await;
+    (relay.addr, relay.exposed)
 }
 
 /// Runs `scenarios` in a fresh browser against a fresh relay: fails with
@@ -66,6 +75,15 @@ pub async fn start_relay(config: RelayConfig) -> SocketAddr {
 /// ends the browser session even when a scenario panics, and fails on any
 /// console error the page logged.
 pub async fn run(scenarios: impl AsyncFnOnce(&Client, SocketAddr)) {
+    run_exposing(&[], async |c: &Client, relay, _| scenarios(c, relay).await).await
+}
+
+/// [`run`] against a relay that also exposes `expose` (their addresses
+/// are the scenarios' third argument).
+pub async fn run_exposing(
+    expose: &[&str],
+    scenarios: impl AsyncFnOnce(&Client, SocketAddr, Vec<SocketAddr>),
+) {
     let missing = missing();
     if !missing.is_empty() {
         if std::env::var(SKIP).as_deref() == Ok("1") {
@@ -78,14 +96,14 @@ pub async fn run(scenarios: impl AsyncFnOnce(&Client, SocketAddr)) {
         );
     }
     let driver = Driver::start();
-    let relay = start_relay(RelayConfig::default()).await;
+    let (relay, exposed) = start_relay_exposing(RelayConfig::default(), expose).await;
     let (width, height) = LAPTOP;
     let c = driver.browser(width, height).await;
     let session = c.session_id().await.unwrap().expect("a session id");
 
     let result = tokio::time::timeout(
         HANG_GUARD,
-        AssertUnwindSafe(scenarios(&c, relay)).catch_unwind(),
+        AssertUnwindSafe(scenarios(&c, relay, exposed)).catch_unwind(),
     )
     .await;
     let (driver, errors) = tokio::task::spawn_blocking(move || {

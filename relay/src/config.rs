@@ -229,6 +229,12 @@ pub struct RelayConfig {
     /// closes; it stops earlier once each is in TIME_WAIT or gone. 0: off.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub observe_close_follow: Duration,
+    /// Watch streams (`/ws?watch=NAME`, see --expose): most bytes of what
+    /// the server received (`server_recv`'s `data`) one stream holds for a
+    /// browser that reads slowly; beyond it, events go out without their
+    /// bytes, and the page says so.
+    #[arg(long, default_value_t = 256 * 1024, value_parser = positive)]
+    pub watch_data_bytes: usize,
 
     /// Write every session's TCP leg into this directory as a transcript
     /// (`.json` with every observation, replayable in the page; sessions are

@@ -14,9 +14,14 @@
 //! (`--embedded-max-connections-per-ip`) bounds clients that reach the
 //! loopback port directly (any local user), and `--max-sessions` bounds
 //! each server's connections in all.
+//!
+//! [`expose`] (`--expose NAME=HOST:PORT`) starts one of them a second time,
+//! with the same limits, on a listener of its own for the learner's
+//! clients, and registers that listener in the hub.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -27,6 +32,7 @@ use tutorial::servers::observe::Hook;
 use tutorial::servers::{self, app, blackhole, echo, event_loop, framing, net, reset, LogLines};
 
 use crate::config::RelayConfig;
+use crate::observe::watch::Exposed;
 use crate::targets::Targets;
 
 /// A relay flag an embedded server follows.
@@ -243,8 +249,6 @@ pub fn start(
     shutdown: &CancellationToken,
 ) -> io::Result<JoinSet<io::Result<()>>> {
     let mut servers = JoinSet::new();
-    let limits = limits(config);
-    let idle = config.idle_timeout + IDLE_MARGIN;
     for target in &EMBEDDED {
         let hook = Some(Hook(targets.hub().clone()));
         if target.server == Server::Refused {
@@ -255,52 +259,99 @@ pub fn start(
         let listener = bind_loopback()?;
         let addr = listener.local_addr()?;
         let stop = shutdown.clone();
-        match target.server {
-            Server::App => {
-                servers.spawn(servers::serve(
-                    listener,
-                    limits,
-                    app::Config::default(),
-                    hook,
-                    stop,
-                ));
-            }
-            Server::Echo => {
-                let echo = echo::Config { idle_timeout: idle };
-                servers.spawn(servers::serve(listener, limits, echo, hook, stop));
-            }
-            Server::Blackhole => {
-                let blackhole = blackhole::Config { hold: idle };
-                servers.spawn(servers::serve(listener, limits, blackhole, hook, stop));
-            }
-            Server::Multiconn => {
-                let config = event_loop::Config {
-                    max_connections: limits.max_connections,
-                    max_connections_per_ip: limits.max_connections_per_ip,
-                    idle_timeout: idle,
-                    log: limits.log,
-                    ..event_loop::Config::default()
-                };
-                let listener = listener.into_std()?;
-                servers.spawn(event_loop::serve(listener, config, hook, stop));
-            }
-            Server::Framing(strategy) => {
-                let handler = framing::Config {
-                    idle_timeout: idle,
-                    ..framing::Config::new(Framing::default_for(strategy))
-                }
-                .handler()?;
-                servers.spawn(servers::serve(listener, limits, handler, hook, stop));
-            }
-            Server::Reset => {
-                let reset = reset::Config::default();
-                servers.spawn(servers::serve(listener, limits, reset, hook, stop));
-            }
-            Server::Refused => unreachable!("bound above, never listening"),
-        }
+        spawn_server(&mut servers, target.server, listener, config, hook, stop)?;
         register(targets, target, addr)?;
     }
     Ok(servers)
+}
+
+/// Spawns the server of `server` on `listener` with the limits `config`
+/// gives the embedded servers.
+fn spawn_server(
+    servers: &mut JoinSet<io::Result<()>>,
+    server: Server,
+    listener: tokio::net::TcpListener,
+    config: &RelayConfig,
+    hook: Option<Hook>,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    let limits = limits(config);
+    let idle = config.idle_timeout + IDLE_MARGIN;
+    match server {
+        Server::App => {
+            servers.spawn(servers::serve(
+                listener,
+                limits,
+                app::Config::default(),
+                hook,
+                stop,
+            ));
+        }
+        Server::Echo => {
+            let echo = echo::Config { idle_timeout: idle };
+            servers.spawn(servers::serve(listener, limits, echo, hook, stop));
+        }
+        Server::Blackhole => {
+            let blackhole = blackhole::Config { hold: idle };
+            servers.spawn(servers::serve(listener, limits, blackhole, hook, stop));
+        }
+        Server::Multiconn => {
+            let config = event_loop::Config {
+                max_connections: limits.max_connections,
+                max_connections_per_ip: limits.max_connections_per_ip,
+                idle_timeout: idle,
+                log: limits.log,
+                ..event_loop::Config::default()
+            };
+            let listener = listener.into_std()?;
+            servers.spawn(event_loop::serve(listener, config, hook, stop));
+        }
+        Server::Framing(strategy) => {
+            let handler = framing::Config {
+                idle_timeout: idle,
+                ..framing::Config::new(Framing::default_for(strategy))
+            }
+            .handler()?;
+            servers.spawn(servers::serve(listener, limits, handler, hook, stop));
+        }
+        Server::Reset => {
+            let reset = reset::Config::default();
+            servers.spawn(servers::serve(listener, limits, reset, hook, stop));
+        }
+        Server::Refused => unreachable!("bound above, never listening"),
+    }
+    Ok(())
+}
+
+/// `--expose NAME=HOST:PORT`: the embedded server of target `name` (one of
+/// [`crate::expose::EXPOSABLE`]) also serves `listener`, as a second
+/// instance with the limits `start` gave the first; the connections it
+/// accepts there go to `/ws?watch=NAME`'s watchers.
+pub fn expose(
+    targets: &Targets,
+    servers: &mut JoinSet<io::Result<()>>,
+    name: &str,
+    listener: tokio::net::TcpListener,
+    config: &RelayConfig,
+    shutdown: &CancellationToken,
+) -> io::Result<Arc<Exposed>> {
+    let address = listener.local_addr()?;
+    let target = EMBEDDED
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| io::Error::other(format!("{name:?} cannot be exposed")))?;
+    let hook = Some(Hook(targets.hub().clone()));
+    spawn_server(
+        servers,
+        target.server,
+        listener,
+        config,
+        hook,
+        shutdown.clone(),
+    )?;
+    let exposed = Exposed::new(name, address);
+    targets.hub().expose(exposed.clone());
+    Ok(exposed)
 }
 
 fn register(targets: &mut Targets, target: &EmbeddedTarget, addr: SocketAddr) -> io::Result<()> {

@@ -19,6 +19,10 @@
 //!   the tutorial's app, echo and blackhole servers, the event-loop server
 //!   `multiconn`, the framing lab's `fixed`, `lines`, `prefix`, `close`),
 //!   and starting them.
+//! - [`expose`]: `--expose NAME=HOST:PORT`, an embedded target listening for
+//!   the learner's own clients too (streamed by `/ws?watch=NAME`).
+//! - [`embedded`]: starts the tutorial's app, echo and blackhole servers, the
+//!   event-loop server (`multiconn`) and the framing lab's `fixed`, `lines`, `prefix`, `close` as targets.
 //! - [`observe`]: `observe=1`, the sessions' observation events: the
 //!   bounded queue and the hub pairing sessions with embedded servers.
 //! - [`config`]: every limit as a flag with its default.
@@ -27,6 +31,8 @@
 //! - [`record`]: `--record`, each session as a transcript and a pcapng.
 //! - [`testing`]: a relay on port 0 with the embedded servers, the one way
 //!   the integration and browser tests start one.
+//! - [`run`]: `--run`, a learner's own server started and traced by the
+//!   relay, its socket calls shown as the `server_*` events.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide; docs/reference.md holds every flag and route.
@@ -37,9 +43,11 @@ pub mod clients;
 pub mod close_requests;
 pub mod config;
 pub mod embedded;
+pub mod expose;
 pub mod metrics;
 pub mod observe;
 pub mod record;
+pub mod run;
 pub mod server;
 pub mod tap;
 pub mod targets;

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::observe::Hub;
+use crate::run::RunTarget;
 
 /// One reachable TCP endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +22,10 @@ pub struct Target {
     pub description: String,
     pub address: SocketAddr,
     /// An embedded server: its side of each connection can be observed.
+    /// (A traced `--run` program counts as one.)
     pub embedded: bool,
+    /// The program behind a `--run` target.
+    pub program: Option<RunTarget>,
 }
 
 /// A `--target NAME=HOST:PORT` argument, parsed but not yet resolved.
@@ -136,6 +140,23 @@ impl Targets {
         self.insert(name, address, description, true)
     }
 
+    /// Registers the program `--run` started at `address`; `traced`: its
+    /// side of observed sessions is shown (like an embedded server's).
+    pub fn add_run(
+        &mut self,
+        name: &str,
+        address: SocketAddr,
+        description: String,
+        traced: bool,
+        run: RunTarget,
+    ) -> Result<(), TargetError> {
+        self.insert(name, address, description, traced)?;
+        if let Some(target) = self.by_name.get_mut(name) {
+            target.program = Some(run);
+        }
+        Ok(())
+    }
+
     /// Where embedded servers report observed connections.
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
@@ -161,6 +182,7 @@ impl Targets {
                 description,
                 address,
                 embedded,
+                program: None,
             },
         );
         Ok(())

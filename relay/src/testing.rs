@@ -25,6 +25,9 @@ pub struct TestRelay {
     /// test of the relay's shutdown sees the relay's close codes).
     pub shutdown: CancellationToken,
     pub served: JoinHandle<std::io::Result<()>>,
+    /// Where the targets asked for in [`TestRelay::start_exposing`] also
+    /// listen (`relay --expose`), in the order asked.
+    pub exposed: Vec<SocketAddr>,
 }
 
 impl TestRelay {
@@ -36,12 +39,34 @@ impl TestRelay {
         extra: &[(&str, SocketAddr, &str)],
         dist: Option<PathBuf>,
     ) -> TestRelay {
+        Self::start_exposing(config, extra, dist, &[]).await
+    }
+
+    /// [`TestRelay::start`] with the embedded targets `expose` also
+    /// listening on loopback ports of their own (`relay --expose`).
+    pub async fn start_exposing(
+        config: RelayConfig,
+        extra: &[(&str, SocketAddr, &str)],
+        dist: Option<PathBuf>,
+        expose: &[&str],
+    ) -> TestRelay {
         let mut targets = Targets::new();
         let servers = CancellationToken::new();
+        let mut set = crate::embedded::start(&mut targets, &config, &servers)
+            .expect("embedded servers start");
+        let mut exposed = Vec::new();
+        for name in expose {
+            let listener = tutorial::servers::net::bind(
+                ([127, 0, 0, 1], 0).into(),
+                tutorial::servers::net::DEFAULT_BACKLOG,
+            )
+            .expect("bind a loopback port");
+            let at = crate::embedded::expose(&targets, &mut set, name, listener, &config, &servers)
+                .expect("expose");
+            exposed.push(at.address);
+        }
         // Dropping the task set would abort the servers: detach it instead.
-        crate::embedded::start(&mut targets, &config, &servers)
-            .expect("embedded servers start")
-            .detach_all();
+        set.detach_all();
         for (name, addr, description) in extra {
             targets
                 .add(name, *addr, (*description).to_owned())
@@ -60,6 +85,7 @@ impl TestRelay {
             metrics,
             shutdown,
             served,
+            exposed,
         }
     }
 }

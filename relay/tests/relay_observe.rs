@@ -35,6 +35,7 @@ fn kind(event: &Observed) -> String {
     let json = Observation {
         t_us: 0,
         event: event.clone(),
+        conn: None,
     }
     .to_json_value();
     let kind = json.as_object().and_then(|o| o.get("kind"));

@@ -503,9 +503,10 @@ fn byte_kind(event: &Observed) -> Option<usize> {
 /// (count, len, sent) of a byte event.
 fn byte_sums(event: &Observed) -> (u32, u64, u64) {
     match event {
-        Observed::Write { len, sent, count } | Observed::ServerSend { len, sent, count } => {
-            (*count, *len, *sent)
-        }
+        Observed::Write { len, sent, count }
+        | Observed::ServerSend {
+            len, sent, count, ..
+        } => (*count, *len, *sent),
         Observed::Read { len, count } | Observed::ServerRecv { len, count, .. } => {
             (*count, *len, 0)
         }

@@ -73,7 +73,7 @@ async fn fetch_text(path: &str) -> Result<String, String> {
         .unwrap_or_default())
 }
 
-async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
+pub(crate) async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
     parse_targets(&fetch_text(TARGETS_PATH).await?)
 }
 
@@ -108,6 +108,16 @@ fn span_callbacks(
     )
 }
 
+/// Whose calls the Server panel shows: a `--run` program's or wirelab's.
+fn server_whose(state: &State) -> AttrValue {
+    match &state.targets {
+        crate::model::Targets::Loaded(list) => {
+            crate::model::calls::whose_calls(&state.session.target, list).into()
+        }
+        _ => AttrValue::default(),
+    }
+}
+
 /// The page's modes, one tab each (labs add theirs here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -119,11 +129,19 @@ pub enum Tab {
     Framing,
     /// The event-loop server serving several connections at once.
     Many,
+    /// The learner's own client at an `--expose`d target.
+    Watch,
 }
 
 impl Tab {
     /// Every tab, in the bar's order.
-    pub const ALL: [Tab; 4] = [Tab::Lessons, Tab::Playground, Tab::Framing, Tab::Many];
+    pub const ALL: [Tab; 5] = [
+        Tab::Lessons,
+        Tab::Playground,
+        Tab::Framing,
+        Tab::Many,
+        Tab::Watch,
+    ];
 
     /// The tab button's label.
     pub fn label(self) -> &'static str {
@@ -132,6 +150,7 @@ impl Tab {
             Tab::Playground => "Playground",
             Tab::Framing => "Framing",
             Tab::Many => "Many connections",
+            Tab::Watch => "Watch your own client",
         }
     }
 
@@ -142,6 +161,7 @@ impl Tab {
             Tab::Playground => "tab-playground",
             Tab::Framing => "tab-framing",
             Tab::Many => "tab-many",
+            Tab::Watch => "tab-watch",
         }
     }
 
@@ -151,6 +171,7 @@ impl Tab {
             Tab::Playground => html! { <Playground /> },
             Tab::Framing => html! { <crate::labs::FramingLab /> },
             Tab::Many => html! { <main class="grid"><ManyConnections /></main> },
+            Tab::Watch => html! { <crate::labs::watch::WatchLab /> },
         }
     }
 }
@@ -555,7 +576,7 @@ pub fn Playground() -> Html {
             <section class="panel" id="server-panel" aria-labelledby="server-h">
                 <h2 id="server-h">{ "Server: what it received" }</h2>
                 <ServerPanel observe={state.observe.clone()} target={state.session.target.clone()}
-                    opened={state.session.opened} />
+                    opened={state.session.opened} whose={server_whose(&state)} />
             </section>
             <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>

@@ -1,14 +1,32 @@
 //! Where the page's WebSockets go: the relay on the page's own origin. The
-//! playground's socket (`hooks::use_websocket`, through the root component)
-//! and the labs' sockets all take their URL from here.
+//! playground's socket (`hooks::use_websocket`, through the root component),
+//! the labs' sockets and the Watch tab's stream all take their URL from here.
 
-use protocol::relay_api::{OBSERVE_PARAM, WS_PATH};
+use protocol::relay_api::{OBSERVE_PARAM, WATCH_PARAM, WS_PATH};
 
 use crate::share;
 
 /// `ws://host/ws?target=NAME&observe=1` on the page's own origin: every
 /// session asks the relay for its observations.
 pub fn socket_url(target: &str) -> String {
+    format!(
+        "{}?target={}&{OBSERVE_PARAM}=1",
+        ws_base(),
+        share::percent_encode(target)
+    )
+}
+
+/// `ws://host/ws?watch=NAME`: the watch stream of an exposed target.
+pub fn watch_url(target: &str) -> String {
+    format!(
+        "{}?{WATCH_PARAM}={}",
+        ws_base(),
+        share::percent_encode(target)
+    )
+}
+
+/// `ws://host/ws` (or `wss:`) on the page's own origin.
+fn ws_base() -> String {
     let location = web_sys::window().map(|w| w.location());
     let (protocol, host) = location
         .map(|l| {
@@ -19,8 +37,5 @@ pub fn socket_url(target: &str) -> String {
         })
         .unwrap_or_default();
     let scheme = if protocol == "https:" { "wss:" } else { "ws:" };
-    format!(
-        "{scheme}//{host}{WS_PATH}?target={}&{OBSERVE_PARAM}=1",
-        share::percent_encode(target)
-    )
+    format!("{scheme}//{host}{WS_PATH}")
 }

@@ -87,6 +87,7 @@ fn hex_props(source: HexSource) -> components::hex_view::Props {
         on_select: Callback::noop(),
         on_notice: Callback::noop(),
         id: "hex-test".into(),
+        chunk: None,
     }
 }
 
@@ -370,11 +371,15 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
                 name: "app".into(),
                 description: "the tutorial's app server".into(),
                 address: None,
+                program: None,
+                exposed: None,
             },
             TargetInfo {
                 name: "echo".into(),
                 description: "echo".into(),
                 address: Some("127.0.0.1:9".into()),
+                program: None,
+                exposed: None,
             },
         ]),
         send: SendOptions {

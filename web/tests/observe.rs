@@ -170,6 +170,7 @@ async fn the_server_panel_shows_each_recv_and_the_servers_decoder_waiting() {
         observe: state.observe.clone(),
         target: "app".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
@@ -251,6 +252,7 @@ async fn the_socket_table_shows_both_sockets_with_their_own_addresses() {
         target: "app".into(),
         flood: None,
         opened: true,
+        client: None,
     })
     .await;
     let relay = texts(&div, "#sock-relay td");
@@ -328,6 +330,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         target: "blackhole".into(),
         flood: state.session.flood,
         opened: true,
+        client: None,
     })
     .await;
     assert_eq!(text(&div, "#sock-server .recv-q"), "3145728");
@@ -365,6 +368,7 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         observe: state.observe.clone(),
         target: "blackhole".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
@@ -441,6 +445,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
         target: "pi".into(),
         flood: None,
         opened: true,
+        client: None,
     })
     .await;
     assert_eq!(text(&table, "#sock-relay td"), "tcp6");
@@ -449,6 +454,7 @@ async fn an_external_target_says_only_the_relays_socket_is_seen() {
         observe: run.state.observe.clone(),
         target: "pi".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert!(
@@ -473,6 +479,7 @@ async fn many_recvs_render_a_bounded_table_with_exact_totals() {
         observe: run.state.observe.clone(),
         target: "echo".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     let max = components::server_panel::RECV_ROWS;
@@ -498,6 +505,7 @@ async fn a_relay_that_sends_no_observations_is_named_as_such() {
         observe: state.observe.clone(),
         target: "app".into(),
         opened: true,
+        whose: Default::default(),
     })
     .await;
     assert_eq!(
@@ -565,6 +573,7 @@ async fn the_tcp_state_diagrams_light_the_path_each_socket_took_from_the_events(
         target: "lab".into(),
         flood: None,
         opened: true,
+        client: None,
     })
     .await;
     // The table: the relay's socket in TIME_WAIT after its close, the

@@ -88,6 +88,7 @@ async fn the_hex_view_marks_the_byte_the_decoder_stopped_at_with_the_reason() {
         on_select: Callback::noop(),
         on_notice: Callback::noop(),
         id: "hex-test".into(),
+        chunk: None,
     })
     .await;
     let bad = all(&div, ".hx .b.bad");

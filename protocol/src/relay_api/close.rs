@@ -43,6 +43,61 @@ pub enum ConnectFailure {
     Other(String),
 }
 
+/// How a program run by the relay (`relay --run`) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramExit {
+    /// It exited with this status (`sys.exit(3)`, or 1 for an uncaught
+    /// Python exception).
+    Code(i32),
+    /// A signal ended it (`SIGKILL` is 9, `SIGSEGV` 11).
+    Signal(i32),
+}
+
+impl ProgramExit {
+    /// The signal's name on Linux (`SIGTERM`), for the common ones.
+    pub fn signal_name(signal: i32) -> Option<&'static str> {
+        const NAMES: [&str; 15] = [
+            "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+            "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+        ];
+        usize::try_from(signal)
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| NAMES.get(i).copied())
+    }
+}
+
+impl fmt::Display for ProgramExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProgramExit::Code(code) => write!(f, "{PROGRAM_EXITED}{code}"),
+            ProgramExit::Signal(signal) => {
+                write!(f, "{PROGRAM_KILLED}{signal}")?;
+                match ProgramExit::signal_name(*signal) {
+                    Some(name) => write!(f, " ({name})"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl ProgramExit {
+    fn parse(text: &str) -> Option<ProgramExit> {
+        if let Some(code) = text.strip_prefix(PROGRAM_EXITED) {
+            return code.parse().ok().map(ProgramExit::Code);
+        }
+        let rest = text.strip_prefix(PROGRAM_KILLED)?;
+        let (number, name) = match rest.split_once(' ') {
+            Some((number, name)) => (number, Some(name)),
+            None => (rest, None),
+        };
+        let signal: i32 = number.parse().ok()?;
+        let expected = ProgramExit::signal_name(signal).map(|n| format!("({n})"));
+        (name.map(str::to_owned) == expected).then_some(ProgramExit::Signal(signal))
+    }
+}
+
 /// Why the relay closed a session: each variant is one close frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
@@ -84,6 +139,9 @@ pub enum CloseReason {
     /// The browser asked (`POST /ws/close`): the relay closed the TCP
     /// connection, reported what the sockets did, then the WebSocket.
     Requested,
+    /// The program behind this `--run` target ended: its connections went
+    /// with it.
+    ProgramExited(ProgramExit),
     /// A close this version of the contract does not know (another relay
     /// version, or another server altogether): shown as received.
     Unknown {
@@ -106,6 +164,8 @@ const SHUTTING_DOWN: &str = "relay shutting down";
 const RELAY_BUSY: &str = "relay busy: too many bytes held by all sessions, try again later";
 const CANNOT_CONNECT: &str = "cannot connect (";
 const REQUESTED: &str = "closed as the browser asked";
+const PROGRAM_EXITED: &str = "the program exited with code ";
+const PROGRAM_KILLED: &str = "the program was killed by signal ";
 
 impl ConnectFailure {
     fn prefix(&self) -> String {
@@ -147,7 +207,8 @@ impl CloseReason {
             CloseReason::TooBig(_) => code::TOO_BIG,
             CloseReason::ProtocolError(_) => code::PROTOCOL_ERROR,
             CloseReason::DataAfterHalfClose | CloseReason::IdleTimeout { .. } => code::POLICY,
-            CloseReason::ShuttingDown => code::GOING_AWAY,
+            // The server went away, as RFC 6455 says of 1001.
+            CloseReason::ShuttingDown | CloseReason::ProgramExited(_) => code::GOING_AWAY,
             CloseReason::RelayBusy => code::TRY_AGAIN_LATER,
             CloseReason::Unknown { code, .. } => *code,
         }
@@ -198,6 +259,7 @@ impl CloseReason {
                 .and_then(parse_duration_ms)
                 .map(|after_ms| CloseReason::IdleTimeout { after_ms }),
             (code::GOING_AWAY, SHUTTING_DOWN) => Some(CloseReason::ShuttingDown),
+            (code::GOING_AWAY, r) => ProgramExit::parse(r).map(CloseReason::ProgramExited),
             (code::TRY_AGAIN_LATER, RELAY_BUSY) => Some(CloseReason::RelayBusy),
             _ => None,
         };
@@ -231,6 +293,7 @@ impl fmt::Display for CloseReason {
             CloseReason::ShuttingDown => f.write_str(SHUTTING_DOWN),
             CloseReason::RelayBusy => f.write_str(RELAY_BUSY),
             CloseReason::Requested => f.write_str(REQUESTED),
+            CloseReason::ProgramExited(exit) => write!(f, "{exit}"),
             CloseReason::Unknown { reason, .. } => f.write_str(reason),
         }
     }
@@ -282,6 +345,10 @@ mod tests {
             CloseReason::ShuttingDown,
             CloseReason::RelayBusy,
             CloseReason::Requested,
+            CloseReason::ProgramExited(ProgramExit::Code(0)),
+            CloseReason::ProgramExited(ProgramExit::Code(3)),
+            CloseReason::ProgramExited(ProgramExit::Signal(9)),
+            CloseReason::ProgramExited(ProgramExit::Signal(64)),
             CloseReason::Unknown {
                 code: 4000,
                 reason: "a server of its own".into(),
@@ -320,6 +387,35 @@ mod tests {
             CloseReason::UpstreamClosed.text(),
             "upstream closed".to_owned()
         );
+    }
+
+    #[test]
+    fn a_program_exit_says_how_it_ended() {
+        let killed = CloseReason::ProgramExited(ProgramExit::Signal(15));
+        assert_eq!(
+            (killed.code(), killed.text()),
+            (
+                1001,
+                "the program was killed by signal 15 (SIGTERM)".to_owned()
+            )
+        );
+        assert_eq!(
+            CloseReason::ProgramExited(ProgramExit::Code(1)).text(),
+            "the program exited with code 1"
+        );
+        assert_eq!(
+            CloseReason::ProgramExited(ProgramExit::Signal(40)).text(),
+            "the program was killed by signal 40"
+        );
+        for text in [
+            "the program was killed by signal 15 (SIGKILL)",
+            "the program exited with code x",
+        ] {
+            assert!(matches!(
+                CloseReason::parse(1001, text),
+                CloseReason::Unknown { .. }
+            ));
+        }
     }
 
     #[test]

@@ -24,9 +24,10 @@ mod names;
 pub mod observe;
 mod wire;
 
-pub use close::{code, CloseReason, ConnectFailure, MAX_REASON_BYTES};
+pub use close::{code, CloseReason, ConnectFailure, ProgramExit, MAX_REASON_BYTES};
 pub use observe::{
-    DecoderState, FramerStep, LogLevel, Observation, Observed, Readiness, SocketInfo, TcpState,
+    python_exception, DecoderState, FramerStep, LogLevel, Observation, Observed, PendingCall,
+    Readiness, ShutdownHow, SocketInfo, TcpState,
 };
 pub use wire::WireError;
 
@@ -99,6 +100,10 @@ pub struct UpgradeLimit {
     /// What the flag counts.
     pub counts: &'static str,
 }
+/// The query parameter of a watch stream, `/ws?watch=NAME`: the observations
+/// of the learner's own clients arriving at the target's `--expose`d
+/// listener, each with its connection's `conn`, and no bytes to send.
+pub const WATCH_PARAM: &str = "watch";
 
 /// One entry of `GET /targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +114,22 @@ pub struct TargetInfo {
     pub description: String,
     /// `HOST:PORT` the relay connects to, when the relay discloses it.
     pub address: Option<String>,
+    /// The program the relay runs for this target (`relay --run`), whose
+    /// socket calls a session with `observe=1` sees.
+    pub program: Option<ProgramInfo>,
+    /// `HOST:PORT` where the target's server also listens for the
+    /// learner's own clients (`relay --expose`), watched at
+    /// `/ws?watch=NAME`.
+    pub exposed: Option<String>,
+}
+
+/// The program behind a `--run` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// Its command line, as `ps` shows it (arguments joined by spaces).
+    pub command: String,
 }
 
 /// `GET /limits`: what the page must respect for a session to survive.
@@ -152,6 +173,29 @@ mod tests {
             max_message_size: u64::MAX,
         };
         assert_eq!(Limits::from_json(&most.to_json()).unwrap(), most);
+    }
+
+    #[test]
+    fn an_exposed_target_says_where() {
+        let written = r#"[{"name":"app","description":"","exposed":"127.0.0.1:65432"}]"#;
+        let list = TargetInfo::list_from_json(written).unwrap();
+        assert_eq!(list[0].exposed.as_deref(), Some("127.0.0.1:65432"));
+        assert_eq!(TargetInfo::list_to_json(&list), written);
+    }
+
+    #[test]
+    fn a_run_target_names_its_program() {
+        let written = r#"[{"name":"mine","description":"your program","address":"127.0.0.1:65432","program":{"pid":4242,"command":"python3 app-server.py 127.0.0.1 65432"}}]"#;
+        let list = TargetInfo::list_from_json(written).unwrap();
+        assert_eq!(
+            list[0].program,
+            Some(ProgramInfo {
+                pid: 4242,
+                command: "python3 app-server.py 127.0.0.1 65432".into()
+            })
+        );
+        assert_eq!(TargetInfo::list_to_json(&list), written);
+        assert!(TargetInfo::list_from_json(r#"[{"name":"x","program":{"pid":1}}]"#).is_err());
     }
 
     #[test]

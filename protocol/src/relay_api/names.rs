@@ -3,7 +3,7 @@
 //! This module uses `observe`'s enums, never the reverse (`TcpState::name`
 //! is written here, beside its table).
 
-use super::observe::{LogLevel, Readiness, TcpState};
+use super::observe::{LogLevel, PendingCall, Readiness, ShutdownHow, TcpState};
 use crate::decode::Part;
 
 /// An observation's `kind`: which [`Observed`](super::Observed) variant.
@@ -28,9 +28,11 @@ pub(super) enum Kind {
     Lost,
     ServerReady,
     ServerFramer,
+    ServerPending,
+    ServerShutdown,
 }
 
-pub(super) const KINDS: [(Kind, &str); 19] = [
+pub(super) const KINDS: [(Kind, &str); 21] = [
     (Kind::Observing, "observing"),
     (Kind::Connect, "connect"),
     (Kind::Write, "write"),
@@ -50,6 +52,21 @@ pub(super) const KINDS: [(Kind, &str); 19] = [
     (Kind::Lost, "lost"),
     (Kind::ServerReady, "server_ready"),
     (Kind::ServerFramer, "server_framer"),
+    (Kind::ServerPending, "server_pending"),
+    (Kind::ServerShutdown, "server_shutdown"),
+];
+
+pub(super) const PENDING_CALLS: [(PendingCall, &str); 3] = [
+    (PendingCall::Recv, "recv"),
+    (PendingCall::Send, "send"),
+    (PendingCall::Accept, "accept"),
+];
+
+/// Python's (and C's) names.
+pub(super) const SHUTDOWN_HOWS: [(ShutdownHow, &str); 3] = [
+    (ShutdownHow::Read, "SHUT_RD"),
+    (ShutdownHow::Write, "SHUT_WR"),
+    (ShutdownHow::Both, "SHUT_RDWR"),
 ];
 
 /// A framer step's `step`: which case of

@@ -40,6 +40,21 @@ pub struct Observation {
     pub t_us: u64,
     /// What happened.
     pub event: Observed,
+    /// Which connection of a watched stream (`/ws?watch=NAME`) this event is
+    /// about: the relay numbers the connections that arrive there from 1.
+    /// Absent on a session's own events (a session is one connection).
+    pub conn: Option<u64>,
+}
+
+impl Observation {
+    /// An event of a session's own connection (no `conn`).
+    pub fn new(t_us: u64, event: Observed) -> Observation {
+        Observation {
+            t_us,
+            event,
+            conn: None,
+        }
+    }
 }
 
 /// What happened, at which socket. Addresses are `HOST:PORT` as Rust
@@ -96,14 +111,29 @@ pub enum Observed {
         /// The relay's address, as the server sees it.
         peer: String,
     },
-    /// The server's `recv()` returned bytes (0 bytes: the relay's FIN).
+    /// The server's `recv()` returned bytes (0 bytes: the relay's FIN), or
+    /// failed (`error`, with `len` 0).
     ServerRecv {
         /// Bytes received.
         len: u64,
         /// How many system calls this event stands for.
         count: u32,
-        /// The app server's decoder after this chunk (other servers have none).
+        /// The app server's decoder after this chunk (other servers have
+        /// none); for a program under `--run`, `protocol::Decoder` over the
+        /// bytes the program read.
         decoder: Option<DecoderState>,
+        /// The size the call asked for (`recv(4096)`), where known (a
+        /// program under `--run`).
+        asked: Option<u64>,
+        /// How long the call was inside the kernel, in microseconds, where
+        /// known: a blocking `recv()` waits here for the peer.
+        blocked_us: Option<u64>,
+        /// The call failed with this errno name (`EAGAIN`, `ECONNRESET`, …;
+        /// [`python_exception`] says what Python raises for it).
+        error: Option<String>,
+        /// The bytes received, where a stream asks for them (the watch
+        /// stream); base64 on the wire.
+        data: Option<Vec<u8>>,
     },
     /// The server decoded a whole request, written as it logs it.
     ServerRequest {
@@ -118,6 +148,27 @@ pub enum Observed {
         sent: u64,
         /// How many system calls this event stands for.
         count: u32,
+        /// How long the call was inside the kernel, in microseconds, where
+        /// known: a full send buffer blocks a blocking `send()`.
+        blocked_us: Option<u64>,
+        /// The call failed with this errno name (`EPIPE`, `EAGAIN`, …), with
+        /// `sent` 0.
+        error: Option<String>,
+    },
+    /// The server's call entered the kernel and has not returned yet: sent
+    /// once, when it has blocked longer than the relay's threshold, so the
+    /// page can show "recv(4096) waiting for 2.4 s" while it waits. The
+    /// call's own event follows when it returns.
+    ServerPending {
+        /// Which call.
+        call: PendingCall,
+        /// The size it asked for (`recv`, `send`); none for `accept`.
+        asked: Option<u64>,
+    },
+    /// The server called `shutdown()` on this connection.
+    ServerShutdown {
+        /// Which direction it shut.
+        how: ShutdownHow,
     },
     /// A line the server logged about this connection.
     ServerLog {
@@ -156,6 +207,59 @@ pub enum Observed {
     /// what it waits for next, or why it gave up. Which of the four ways it
     /// cuts is the session's target ([`Observed::Observing`]).
     ServerFramer(FramerStep),
+}
+
+/// A call still inside the kernel ([`Observed::ServerPending`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingCall {
+    /// `recv()` (or `read()`) waits for bytes.
+    Recv,
+    /// `send()` (or `write()`) waits for room in the send buffer.
+    Send,
+    /// `accept()` waits for a connection.
+    Accept,
+}
+
+/// `shutdown()`'s `how`, as Python's `socket` module names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownHow {
+    /// `SHUT_RD`: no more receiving.
+    Read,
+    /// `SHUT_WR`: no more sending; a FIN goes to the peer.
+    Write,
+    /// `SHUT_RDWR`: both.
+    Both,
+}
+
+impl ShutdownHow {
+    /// The constant's name (`SHUT_WR`).
+    pub fn name(self) -> &'static str {
+        super::names::name_of(&super::names::SHUTDOWN_HOWS, self)
+    }
+}
+
+impl PendingCall {
+    /// The call's name (`recv`).
+    pub fn name(self) -> &'static str {
+        super::names::name_of(&super::names::PENDING_CALLS, self)
+    }
+}
+
+/// The exception Python raises for a socket call that failed with `errno`
+/// (an errno name as [`Observed::ServerRecv`] carries it): `EAGAIN` is
+/// `BlockingIOError`, `ECONNRESET` `ConnectionResetError`; anything without
+/// a subclass of its own is `OSError`.
+pub fn python_exception(errno: &str) -> &'static str {
+    match errno {
+        "EAGAIN" | "EWOULDBLOCK" | "EINPROGRESS" | "EALREADY" => "BlockingIOError",
+        "ECONNRESET" => "ConnectionResetError",
+        "EPIPE" | "ESHUTDOWN" => "BrokenPipeError",
+        "ECONNABORTED" => "ConnectionAbortedError",
+        "ECONNREFUSED" => "ConnectionRefusedError",
+        "ETIMEDOUT" => "TimeoutError",
+        "EINTR" => "InterruptedError",
+        _ => "OSError",
+    }
 }
 
 /// What a socket was ready for in one event-loop iteration, as the

@@ -125,6 +125,10 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
             len: 0,
             count: 1,
             decoder: None,
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
         Observed::ServerRecv {
             len: 3,
@@ -132,6 +136,10 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
             decoder: Some(DecoderState::Failed {
                 error: "content is not valid JSON".into(),
             }),
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
         Observed::ServerRecv {
             len: 10,
@@ -141,11 +149,19 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
                 have: 1,
                 need: 2,
             })),
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
         Observed::ServerRecv {
             len: 41,
             count: 1,
             decoder: Some(DecoderState::Complete),
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
         Observed::ServerRequest {
             repr: "b'binary\\xf0'".into(),
@@ -166,6 +182,8 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
             len: 148,
             sent: 100,
             count: 2,
+            blocked_us: None,
+            error: None,
         },
         Observed::ServerLog {
             level: LogLevel::Warning,
@@ -210,6 +228,7 @@ fn every_kind_is_written_as_serde_wrote_it_and_reads_back() {
         let obs = Observation {
             t_us: t_us as u64,
             event,
+            conn: None,
         };
         let json = obs.to_json();
         assert_eq!(json, WIRE_OF_EVERY_KIND[t_us], "event {t_us}");
@@ -263,6 +282,7 @@ fn merged_byte_events_carry_a_count_single_ones_do_not() {
             sent: 10,
             count: 1,
         },
+        conn: None,
     };
     assert_eq!(
         single.to_json(),
@@ -299,6 +319,7 @@ fn socket_states_use_netstats_names() {
                 unacked: None,
                 retransmits: Some(0),
             }),
+            conn: None,
         };
         let json = format!(
             r#"{{"t_us":3,"kind":"socket","state":"{}","recv_q":0,"send_q":0,"rtt_us":41,"retransmits":0}}"#,
@@ -377,4 +398,105 @@ fn a_field_of_the_wrong_type_is_refused_by_name_and_unknown_keys_are_ignored() {
     let obs = Observation::from_json(r#"{"t_us":2,"kind":"server_recv","len":0,"decoder":null}"#)
         .unwrap();
     assert_eq!(obs.to_json(), r#"{"t_us":2,"kind":"server_recv","len":0}"#);
+}
+
+#[test]
+fn a_traced_call_says_what_it_asked_how_long_it_blocked_and_how_it_failed() {
+    let obs = round_trip(
+        r#"{"t_us":40,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"header","have":8,"need":100},"asked":4096,"blocked_us":48000,"conn":2}"#,
+    );
+    assert_eq!(obs.conn, Some(2));
+    assert!(matches!(
+        obs.event,
+        Observed::ServerRecv {
+            asked: Some(4096),
+            blocked_us: Some(48000),
+            error: None,
+            data: None,
+            ..
+        }
+    ));
+    let failed = round_trip(
+        r#"{"t_us":41,"kind":"server_recv","len":0,"asked":4096,"blocked_us":3,"error":"EAGAIN"}"#,
+    );
+    let Observed::ServerRecv {
+        error: Some(errno), ..
+    } = &failed.event
+    else {
+        panic!("{failed:?}");
+    };
+    assert_eq!(python_exception(errno), "BlockingIOError");
+    assert_eq!(python_exception("ECONNRESET"), "ConnectionResetError");
+    assert_eq!(python_exception("EPIPE"), "BrokenPipeError");
+    assert_eq!(python_exception("EBADF"), "OSError");
+    let short = round_trip(
+        r#"{"t_us":42,"kind":"server_send","len":1000000,"sent":2626560,"blocked_us":7}"#,
+    );
+    assert!(matches!(
+        short.event,
+        Observed::ServerSend {
+            blocked_us: Some(7),
+            error: None,
+            ..
+        }
+    ));
+    round_trip(r#"{"t_us":43,"kind":"server_send","len":5,"sent":0,"error":"EPIPE"}"#);
+}
+
+#[test]
+fn a_watched_recv_carries_its_bytes_in_base64() {
+    let obs = Observation {
+        t_us: 9,
+        event: Observed::ServerRecv {
+            len: 3,
+            count: 1,
+            decoder: None,
+            asked: Some(1024),
+            blocked_us: None,
+            error: None,
+            data: Some(vec![0, 0x7b, 0xff]),
+        },
+        conn: Some(1),
+    };
+    let json = obs.to_json();
+    assert_eq!(
+        json,
+        r#"{"t_us":9,"kind":"server_recv","len":3,"asked":1024,"data":"AHv/","conn":1}"#
+    );
+    assert_eq!(Observation::from_json(&json).unwrap(), obs);
+    assert_eq!(
+        Observation::from_json(r#"{"t_us":9,"kind":"server_recv","len":3,"data":"AH"}"#)
+            .unwrap_err()
+            .to_string(),
+        "field `data` must be padded base64"
+    );
+}
+
+#[test]
+fn a_pending_call_and_a_shutdown_use_the_c_names() {
+    let obs = round_trip(r#"{"t_us":2400000,"kind":"server_pending","call":"recv","asked":4096}"#);
+    assert_eq!(
+        obs.event,
+        Observed::ServerPending {
+            call: PendingCall::Recv,
+            asked: Some(4096)
+        }
+    );
+    round_trip(r#"{"t_us":1,"kind":"server_pending","call":"accept"}"#);
+    round_trip(r#"{"t_us":1,"kind":"server_pending","call":"send","asked":1000000}"#);
+    for (how, name) in [
+        (ShutdownHow::Read, "SHUT_RD"),
+        (ShutdownHow::Write, "SHUT_WR"),
+        (ShutdownHow::Both, "SHUT_RDWR"),
+    ] {
+        let obs = round_trip(&format!(
+            r#"{{"t_us":5,"kind":"server_shutdown","how":"{name}"}}"#
+        ));
+        assert_eq!(obs.event, Observed::ServerShutdown { how });
+        assert_eq!(how.name(), name);
+    }
+    assert_eq!(PendingCall::Accept.name(), "accept");
+    assert!(
+        Observation::from_json(r#"{"t_us":1,"kind":"server_shutdown","how":"SHUT_UP"}"#).is_err()
+    );
 }

@@ -10,11 +10,12 @@
 //! [`super::names`], one table each for both directions.
 
 use super::names::{
-    name_of, value_of, DecoderKind, Kind, Step, DECODER_KINDS, KINDS, LOG_LEVELS, PARTS, READINESS,
-    STEPS, TCP_STATES,
+    name_of, value_of, DecoderKind, Kind, Step, DECODER_KINDS, KINDS, LOG_LEVELS, PARTS,
+    PENDING_CALLS, READINESS, SHUTDOWN_HOWS, STEPS, TCP_STATES,
 };
 use super::observe::{DecoderState, FramerStep, Observation, Observed, SocketInfo};
-use super::{Limits, TargetInfo};
+use super::{Limits, ProgramInfo, TargetInfo};
+use crate::capture::base64;
 use crate::decode::Need;
 use crate::framing::{FramePart, Wait};
 use crate::json::{self, Json, JsonError, Object};
@@ -82,6 +83,12 @@ impl<'a> Fields<'a> {
 
     fn string(&self, key: &'static str) -> Result<String, WireError> {
         self.opt_string(key)?.ok_or(WireError::Missing(key))
+    }
+
+    fn opt_bytes(&self, key: &'static str) -> Result<Option<Vec<u8>>, WireError> {
+        self.opt_string(key)?
+            .map(|text| base64::decode(&text).ok_or(WireError::Type(key, "padded base64")))
+            .transpose()
     }
 
     fn bool(&self, key: &'static str) -> Result<bool, WireError> {
@@ -201,6 +208,10 @@ impl Observation {
                     None => None,
                     Some(d) => Some(Fields::of(d, "`decoder`")?.decoder()?),
                 },
+                asked: f.opt_int("asked")?,
+                blocked_us: f.opt_int("blocked_us")?,
+                error: f.opt_string("error")?,
+                data: f.opt_bytes("data")?,
             },
             Kind::ServerRequest => Observed::ServerRequest {
                 repr: f.string("repr")?,
@@ -209,6 +220,15 @@ impl Observation {
                 len: f.int("len")?,
                 sent: f.int("sent")?,
                 count: count()?,
+                blocked_us: f.opt_int("blocked_us")?,
+                error: f.opt_string("error")?,
+            },
+            Kind::ServerPending => Observed::ServerPending {
+                call: f.named("call", &PENDING_CALLS)?,
+                asked: f.opt_int("asked")?,
+            },
+            Kind::ServerShutdown => Observed::ServerShutdown {
+                how: f.named("how", &SHUTDOWN_HOWS)?,
             },
             Kind::ServerLog => Observed::ServerLog {
                 level: f.named("level", &LOG_LEVELS)?,
@@ -229,6 +249,7 @@ impl Observation {
         Ok(Observation {
             t_us: f.int("t_us")?,
             event,
+            conn: f.opt_int("conn")?,
         })
     }
 
@@ -265,16 +286,30 @@ impl Observation {
                 len,
                 sent,
                 count: n,
-            }
-            | Observed::ServerSend {
-                len,
-                sent,
-                count: n,
             } => {
                 o.insert("len", Json::from_u64(*len));
                 o.insert("sent", Json::from_u64(*sent));
                 count(&mut o, *n);
             }
+            Observed::ServerSend {
+                len,
+                sent,
+                count: n,
+                blocked_us,
+                error,
+            } => {
+                o.insert("len", Json::from_u64(*len));
+                o.insert("sent", Json::from_u64(*sent));
+                count(&mut o, *n);
+                call_outcome(&mut o, *blocked_us, error);
+            }
+            Observed::ServerPending { call, asked } => {
+                o.insert("call", name_of(&PENDING_CALLS, *call));
+                if let Some(asked) = asked {
+                    o.insert("asked", Json::from_u64(*asked));
+                }
+            }
+            Observed::ServerShutdown { how } => o.insert("how", name_of(&SHUTDOWN_HOWS, *how)),
             Observed::Read { len, count: n } => {
                 o.insert("len", Json::from_u64(*len));
                 count(&mut o, *n);
@@ -295,11 +330,22 @@ impl Observation {
                 len,
                 count: n,
                 decoder,
+                asked,
+                blocked_us,
+                error,
+                data,
             } => {
                 o.insert("len", Json::from_u64(*len));
                 count(&mut o, *n);
                 if let Some(decoder) = decoder {
                     o.insert("decoder", decoder_value(decoder));
+                }
+                if let Some(asked) = asked {
+                    o.insert("asked", Json::from_u64(*asked));
+                }
+                call_outcome(&mut o, *blocked_us, error);
+                if let Some(data) = data {
+                    o.insert("data", base64::encode(data).as_str());
                 }
             }
             Observed::ServerRequest { repr } => o.insert("repr", repr.as_str()),
@@ -318,6 +364,9 @@ impl Observation {
                 o.insert("io", name_of(&READINESS, *io));
             }
             Observed::ServerFramer(step) => write_framer_step(&mut o, step),
+        }
+        if let Some(conn) = self.conn {
+            o.insert("conn", Json::from_u64(conn));
         }
         Json::Object(o)
     }
@@ -345,7 +394,19 @@ impl Observed {
             Observed::Lost { .. } => Kind::Lost,
             Observed::ServerReady { .. } => Kind::ServerReady,
             Observed::ServerFramer(_) => Kind::ServerFramer,
+            Observed::ServerPending { .. } => Kind::ServerPending,
+            Observed::ServerShutdown { .. } => Kind::ServerShutdown,
         }
+    }
+}
+
+/// A traced call's time in the kernel and its failure, where known.
+fn call_outcome(o: &mut Object, blocked_us: Option<u64>, error: &Option<String>) {
+    if let Some(us) = blocked_us {
+        o.insert("blocked_us", Json::from_u64(us));
+    }
+    if let Some(error) = error {
+        o.insert("error", error.as_str());
     }
 }
 
@@ -436,6 +497,17 @@ impl TargetInfo {
                     name: f.string("name")?,
                     description: f.opt_string("description")?.unwrap_or_default(),
                     address: f.opt_string("address")?,
+                    program: match f.get("program") {
+                        None => None,
+                        Some(p) => {
+                            let p = Fields::of(p, "`program`")?;
+                            Some(ProgramInfo {
+                                pid: p.int("pid")?,
+                                command: p.string("command")?,
+                            })
+                        }
+                    },
+                    exposed: f.opt_string("exposed")?,
                 })
             })
             .collect()
@@ -449,6 +521,15 @@ impl TargetInfo {
             o.insert("description", t.description.as_str());
             if let Some(address) = &t.address {
                 o.insert("address", address.as_str());
+            }
+            if let Some(program) = &t.program {
+                let mut p = Object::new();
+                p.insert("pid", Json::from_u64(u64::from(program.pid)));
+                p.insert("command", program.command.as_str());
+                o.insert("program", Json::Object(p));
+            }
+            if let Some(exposed) = &t.exposed {
+                o.insert("exposed", exposed.as_str());
             }
             Json::Object(o)
         });

@@ -46,8 +46,19 @@ struct Args {
     #[arg(long, help = relay::embedded::no_embedded_help())]
     no_embedded: bool,
 
+    /// Also serve embedded target NAME at HOST:PORT (loopback only) for your
+    /// own clients, e.g. --expose app=127.0.0.1:65432; the page's Watch tab
+    /// (/ws?watch=NAME) shows each connection that arrives there
+    /// (repeatable; app, echo, multiconn, fixed, lines, prefix, close;
+    /// refused with --public-origin).
+    #[arg(long = "expose", value_name = "NAME=HOST:PORT")]
+    expose: Vec<TargetSpec>,
+
     #[command(flatten)]
     config: RelayConfig,
+
+    #[command(flatten)]
+    run: relay::run::RunArgs,
 }
 
 fn main() -> ExitCode {
@@ -65,17 +76,46 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let shutdown = cli::cancel_on_signal();
+    let run_plan = args
+        .run
+        .plan(args.listen, !args.config.public_origins.is_empty())?;
     let servers_shutdown = CancellationToken::new();
     let mut targets = Targets::new();
+    relay::expose::check(&args.expose, &args.config, !args.no_embedded)
+        .map_err(|e| e.to_string())?;
     let mut servers = if args.no_embedded {
         JoinSet::new()
     } else {
         relay::embedded::start(&mut targets, &args.config, &servers_shutdown)
             .map_err(|e| format!("cannot start the embedded servers: {e}"))?
     };
+    for spec in &args.expose {
+        let addr = relay::expose::address(spec).map_err(|e| e.to_string())?;
+        let listener = net::bind(addr, net::DEFAULT_BACKLOG)
+            .map_err(|e| format!("--expose {spec}: cannot listen on {addr}: {e}"))?;
+        let exposed = relay::embedded::expose(
+            &targets,
+            &mut servers,
+            &spec.name,
+            listener,
+            &args.config,
+            &servers_shutdown,
+        )
+        .map_err(|e| format!("--expose {spec}: {e}"))?;
+        tracing::info!(
+            "target {} also listens at {} for your own clients (the page's Watch tab, /ws?watch={})",
+            spec.name,
+            exposed.address,
+            spec.name
+        );
+    }
     for spec in &args.targets {
         targets.add_spec(spec).await.map_err(|e| e.to_string())?;
     }
+    let program = match &run_plan {
+        Some(plan) => Some(start_program(plan, &mut targets).await?),
+        None => None,
+    };
     if targets.is_empty() {
         return Err("no targets: drop --no-embedded or add --target NAME=HOST:PORT".into());
     }
@@ -105,6 +145,9 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("relay failed: {e}"))?;
 
+    if let Some(program) = &program {
+        program.stop(relay::run::STOP_GRACE).await;
+    }
     servers_shutdown.cancel();
     while let Some(result) = servers.join_next().await {
         if let Ok(Err(e)) = result {
@@ -113,4 +156,27 @@ async fn run(args: Args) -> Result<(), String> {
     }
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// Starts `--run`'s program and registers its target once it listens.
+async fn start_program(
+    plan: &relay::run::RunPlan,
+    targets: &mut Targets,
+) -> Result<relay::run::Program, String> {
+    if targets.get(&plan.name).is_some() {
+        return Err(format!("--run {}: the name is taken", plan.name));
+    }
+    let program = relay::run::start(plan, targets.hub().clone()).await?;
+    let registered = targets.add_run(
+        &plan.name,
+        plan.address,
+        program.description(),
+        program.traced(),
+        program.target().clone(),
+    );
+    if let Err(e) = registered {
+        program.stop(std::time::Duration::from_secs(1)).await;
+        return Err(e.to_string());
+    }
+    Ok(program)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{SinkExt, StreamExt};
-use protocol::relay_api::{CloseReason, ConnectFailure};
+use protocol::relay_api::{CloseReason, ConnectFailure, ProgramExit};
 
 use super::browser::{FromBrowser, ToBrowser};
 
@@ -51,6 +51,8 @@ pub enum Ending {
     OverBudget,
     /// The browser asked for the close out of band (`POST /ws/close`).
     Requested,
+    /// The target's program (`--run`) ended.
+    ProgramExited(ProgramExit),
 }
 
 /// A target's address as a close reason may name it: only with
@@ -90,6 +92,7 @@ impl Ending {
             Ending::Shutdown => CloseReason::ShuttingDown,
             Ending::OverBudget => CloseReason::RelayBusy,
             Ending::Requested => CloseReason::Requested,
+            Ending::ProgramExited(exit) => CloseReason::ProgramExited(*exit),
             Ending::ClientClosed(_) | Ending::ClientGone(_) => return None,
         })
     }
@@ -161,7 +164,7 @@ pub struct SessionReport {
 
 /// Sends the close frame for `ending`, then waits (up to `grace`) for the
 /// browser's reply (not over budget). True if the frame was written out.
-pub(super) async fn close_client<Tx, Rx>(
+pub(crate) async fn close_client<Tx, Rx>(
     ws_tx: &mut Tx,
     ws_rx: &mut Rx,
     ending: &Ending,

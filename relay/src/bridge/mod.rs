@@ -60,9 +60,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::RelayConfig;
 use crate::observe::Hub;
 use crate::record::Recorder;
+use crate::run::Gone;
 use crate::tap::Tap;
 use activity::Touching;
-use close::close_client;
+pub(crate) use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
 pub use crate::budget::HeldBytes;
@@ -91,6 +92,8 @@ pub struct SessionContext<'a> {
     /// Cancelled when the browser asks for the close out of band
     /// (`POST /ws/close`, [`crate::close_requests`]).
     pub close_request: Option<&'a CancellationToken>,
+    /// For a `--run` target: the program's end, which ends the session.
+    pub gone: Option<Gone>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -156,6 +159,7 @@ where
             report
         }
         Err(ending) => {
+            let ending = program_ending(ctx.gone.as_ref(), ending).await;
             if let Some(obs) = &observing {
                 let mut budget = crate::observe::TEXT_PER_FLUSH;
                 let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
@@ -208,6 +212,7 @@ where
         record,
         embedded: _,
         close_request,
+        gone,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),
@@ -244,6 +249,7 @@ where
                 () = requested(close_request) => Some(Ending::Requested),
                 _ = stats.over_budget() => Some(Ending::OverBudget),
                 _ = idle(stats, config.idle_timeout, probe) => Some(Ending::Idle(config.idle_timeout)),
+                exit = program_gone(gone.as_ref()) => Some(Ending::ProgramExited(exit)),
                 // Sampling ends no session; it stops with the others.
                 () = sample(&observing) => None,
             };
@@ -253,6 +259,7 @@ where
     );
     drop((ws_tx_touching, ws_rx_touching));
     let ending = down.or(up).or(watch).expect("a direction ended");
+    let ending = program_ending(gone.as_ref(), ending).await;
     let grace = config.close_grace;
     let close_sent = match &ending {
         Ending::ClientClosed(_) => {
@@ -317,6 +324,31 @@ async fn follow_closing<Tx>(
     tokio::select! {
         () = follow::closing(obs, config.observe_close_follow, ws_tx) => {}
         () = shutdown.cancelled() => {}
+    }
+}
+
+/// Resolves when the target's program ends (never for other targets).
+async fn program_gone(gone: Option<&Gone>) -> protocol::relay_api::ProgramExit {
+    match gone {
+        Some(gone) => gone.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A `--run` target's connection that closed, reset or failed because its
+/// program ended says so: the exit comes with (or a moment after) the close.
+async fn program_ending(gone: Option<&Gone>, ending: Ending) -> Ending {
+    let Some(gone) = gone else { return ending };
+    match ending {
+        Ending::UpstreamClosed
+        | Ending::UpstreamReset
+        | Ending::UpstreamBroken
+        | Ending::UpstreamError(_)
+        | Ending::ConnectFailed { .. } => match gone.within(SERVER_CLOSE_WAIT).await {
+            Some(exit) => Ending::ProgramExited(exit),
+            None => ending,
+        },
+        other => other,
     }
 }
 

@@ -22,10 +22,13 @@
 //!   observed or not ([`Hub::relaying`]), so the server does not count it
 //!   in its per-address share (`ServerHook::is_relayed`): the relay bounds
 //!   sessions by the browser's address itself.
+//!   It also holds the `--expose`d listeners ([`watch::Exposed`]): an
+//!   accept there is a learner's own client, streamed to `/ws?watch=NAME`.
 
 pub mod queue;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -40,6 +43,7 @@ use tutorial::servers::observe::{ConnectionSink, ServerHook};
 use crate::config::RelayConfig;
 use crate::record::Recorder;
 use queue::{Budget, Queue};
+use watch::Exposed;
 
 /// Text bytes (frames included) a session queues for the browser between
 /// two flushes: what observation adds to the WebSocket write buffer.
@@ -47,6 +51,12 @@ pub const TEXT_PER_FLUSH: usize = 8 * 1024;
 /// Upper bound of one event's JSON (its texts are cut to
 /// `tutorial::servers::observe::MAX_TEXT` bytes, at most 6 bytes each escaped).
 pub const MAX_EVENT_TEXT: usize = 4 * 1024;
+/// Most bytes of one `recv()` a watch stream carries in its `server_recv`
+/// (`data`); a bigger read, or merged reads past it, go without theirs.
+pub const DATA_PER_EVENT: usize = 16 * 1024;
+/// Upper bound of one watch-stream event's JSON: [`MAX_EVENT_TEXT`] and
+/// [`DATA_PER_EVENT`] bytes in base64.
+pub const MAX_WATCH_EVENT_TEXT: usize = MAX_EVENT_TEXT + DATA_PER_EVENT.div_ceil(3) * 4;
 
 /// One observed session.
 pub struct SessionObserver {
@@ -100,6 +110,8 @@ impl SessionObserver {
                 capacity: config.observe_queue,
                 burst: config.observe_burst,
                 sample_every_us: sample_every.as_micros() as u64,
+                data_bytes: config.watch_data_bytes,
+                data_per_event: DATA_PER_EVENT,
             })),
             to_browser,
             record,
@@ -116,6 +128,12 @@ impl SessionObserver {
 
     /// Stamps and queues one event.
     pub fn push(&self, event: Observed) {
+        self.push_conn(None, event)
+    }
+
+    /// Stamps and queues one event of connection `conn` (a watch stream's;
+    /// a session's own events have none).
+    pub fn push_conn(&self, conn: Option<u64>, event: Observed) {
         if self.ended.load(Ordering::Relaxed) {
             return;
         }
@@ -124,15 +142,15 @@ impl SessionObserver {
         // from different tasks and must not be queued out of time order.
         let t_us = self.started.elapsed().as_micros() as u64;
         let woke = match (&self.record, self.to_browser) {
-            (None, _) => queue.push(t_us, event),
+            (None, _) => queue.push_conn(t_us, conn, event),
             (Some(record), false) => {
-                record.observed(&Observation { t_us, event });
+                record.observed(&Observation { t_us, event, conn });
                 false
             }
             (Some(record), true) => {
-                let observation = Observation { t_us, event };
+                let observation = Observation { t_us, event, conn };
                 record.observed(&observation);
-                queue.push(t_us, observation.event)
+                queue.push_conn(t_us, conn, observation.event)
             }
         };
         drop(queue);
@@ -196,6 +214,11 @@ impl SessionObserver {
     pub fn end(&self) {
         self.ended.store(true, Ordering::Relaxed);
         self.queue.lock().expect("no panics under the lock").clear();
+    }
+
+    /// Whether [`end`](Self::end) was called.
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
     }
 
     pub fn sample_every(&self) -> Duration {
@@ -266,6 +289,8 @@ pub struct Hub {
     /// (relay's address, server's address) of every session's connection
     /// to an embedded server, while the session lasts.
     relayed: Mutex<HashMap<(SocketAddr, SocketAddr), usize>>,
+    /// `--expose`: the embedded servers' extra listeners (a few, set at start).
+    exposed: Mutex<Vec<Arc<Exposed>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -309,6 +334,21 @@ impl Hub {
         }
     }
 
+    /// Registers an `--expose`d listener: connections its server accepts
+    /// are streamed to its watchers.
+    pub fn expose(&self, exposed: Arc<Exposed>) {
+        self.exposed
+            .lock()
+            .expect("no panics under the lock")
+            .push(exposed);
+    }
+
+    /// The exposed listener of target `name`, if it has one.
+    pub fn exposed(&self, name: &str) -> Option<Arc<Exposed>> {
+        let exposed = self.exposed.lock().expect("no panics under the lock");
+        exposed.iter().find(|e| e.name == name).cloned()
+    }
+
     /// Sessions waiting for their server's accept.
     pub fn waiting(&self) -> usize {
         self.expected
@@ -320,12 +360,17 @@ impl Hub {
 
 impl ServerHook for Hub {
     fn accepted(&self, local: SocketAddr, peer: SocketAddr) -> Option<Arc<dyn ConnectionSink>> {
-        let mut expected = self.expected.lock().expect("no panics under the lock");
-        if expected.is_empty() {
-            return None;
+        {
+            let mut expected = self.expected.lock().expect("no panics under the lock");
+            if let Some(observer) = expected.remove(&(peer, local)) {
+                return observer.upgrade().map(|o| o as Arc<dyn ConnectionSink>);
+            }
         }
-        let observer = expected.remove(&(peer, local))?.upgrade()?;
-        Some(observer)
+        // Not a session's connection: a learner's client at an exposed listener?
+        let exposed = self.exposed.lock().expect("no panics under the lock");
+        let at = exposed.iter().find(|e| e.address == local)?.clone();
+        drop(exposed);
+        at.accepted()
     }
 
     fn is_relayed(&self, local: SocketAddr, peer: SocketAddr) -> bool {

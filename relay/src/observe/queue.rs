@@ -16,10 +16,20 @@
 //!   and nothing to merge into, are counted; the count goes out as one
 //!   `lost` event once the queue has drained.
 //!
-//! So a session holds at most `capacity` events, whatever a target or a
-//! browser does.
+//! - A watch stream (`/ws?watch=NAME`) carries several connections' events,
+//!   each tagged with its `conn`: merges stay within one connection, and
+//!   each connection's socket has a sample slot of its own (freed at its
+//!   `server_close`).
+//!
+//! - The bytes `server_recv` events carry (`data`, watch streams only) count
+//!   against `data_bytes`; an event that would pass it, or a merge that
+//!   would pass `data_per_event`, goes on without its bytes (`data` absent:
+//!   the page says they were not kept).
+//!
+//! So a session holds at most `capacity` events and `data_bytes` received
+//! bytes, whatever a target or a browser does.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use protocol::relay_api::{Observation, Observed, SocketInfo};
 
@@ -36,6 +46,16 @@ pub struct Budget {
     /// Microseconds after which an unchanged sample of a socket with bytes
     /// queued is sent again.
     pub sample_every_us: u64,
+    /// Most received bytes (`server_recv`'s `data`) held at once.
+    pub data_bytes: usize,
+    /// Most received bytes one (merged) event carries.
+    pub data_per_event: usize,
+}
+
+#[derive(Debug, Default)]
+struct SocketSlot {
+    at: Option<u64>,
+    last: Option<(SocketInfo, u64)>,
 }
 
 /// The queue; the caller stamps events and holds the lock.
@@ -45,15 +65,16 @@ pub struct Queue {
     events: VecDeque<Observation>,
     /// Sequence number of `events[0]`; positions below are gone.
     head: u64,
-    /// Where the queued sample of each socket (relay's, server's) is.
-    socket_at: [Option<u64>; 2],
-    /// The last sample accepted per socket, and when.
-    last_socket: [Option<(SocketInfo, u64)>; 2],
+    /// Per socket (relay's or server's, of which connection): where its
+    /// queued sample is, and the last sample accepted and when.
+    sockets: HashMap<(usize, Option<u64>), SocketSlot>,
     /// Where the event each byte kind may merge into is.
     merge_at: [Option<u64>; 4],
     window: u64,
     in_window: u32,
     lost: u64,
+    /// Bytes of `data` the queued events hold.
+    held_data: usize,
     /// The `lost` event's time: its last loss, or the last event sent
     /// before it if later (times never run backwards).
     lost_at: u64,
@@ -70,6 +91,10 @@ fn class(event: &Observed) -> Class {
     match event {
         Observed::Write { .. } => Class::Bytes(0),
         Observed::Read { .. } => Class::Bytes(1),
+        // A failed call is a fact of its own (EAGAIN, ECONNRESET): never
+        // merged into a count.
+        Observed::ServerRecv { error: Some(_), .. }
+        | Observed::ServerSend { error: Some(_), .. } => Class::Other,
         Observed::ServerRecv { .. } => Class::Bytes(2),
         Observed::ServerSend { .. } => Class::Bytes(3),
         Observed::Socket(info) => Class::Socket(0, *info),
@@ -85,12 +110,12 @@ impl Queue {
             budget,
             events: VecDeque::new(),
             head: 0,
-            socket_at: [None; 2],
-            last_socket: [None; 2],
+            sockets: HashMap::new(),
             merge_at: [None; 4],
             window: 0,
             in_window: 0,
             lost: 0,
+            held_data: 0,
             lost_at: 0,
         }
     }
@@ -112,9 +137,17 @@ impl Queue {
         self.events.get_mut(usize::try_from(at).ok()?)
     }
 
-    fn append(&mut self, t_us: u64, event: Observed) -> u64 {
+    fn append(&mut self, t_us: u64, conn: Option<u64>, mut event: Observed) -> u64 {
+        let len = data_len(&event);
+        if len > 0 {
+            if self.held_data + len > self.budget.data_bytes {
+                drop_data(&mut event);
+            } else {
+                self.held_data += len;
+            }
+        }
         let seq = self.head + self.events.len() as u64;
-        self.events.push_back(Observation { t_us, event });
+        self.events.push_back(Observation { t_us, event, conn });
         seq
     }
 
@@ -137,38 +170,57 @@ impl Queue {
     /// Takes one event observed at `t_us`; false if it changed nothing
     /// (a repeated sample) so nobody needs waking.
     pub fn push(&mut self, t_us: u64, event: Observed) -> bool {
+        self.push_conn(t_us, None, event)
+    }
+
+    /// [`push`](Self::push) for an event of connection `conn`.
+    pub fn push_conn(&mut self, t_us: u64, conn: Option<u64>, event: Observed) -> bool {
         match class(&event) {
             Class::Bytes(kind) => {
                 let over = self.over_burst(t_us);
                 if over || self.full() {
+                    let budget = self.budget;
+                    let held = self.held_data;
                     if let Some(queued) = self.queued(self.merge_at[kind]) {
-                        merge(&mut queued.event, event);
-                        return true;
+                        if queued.conn == conn {
+                            let before = data_len(&queued.event);
+                            merge(&mut queued.event, event);
+                            let after = data_len(&queued.event);
+                            let mut held = held - before + after;
+                            if after > budget.data_per_event || held > budget.data_bytes {
+                                drop_data(&mut queued.event);
+                                held -= after;
+                            }
+                            self.held_data = held;
+                            return true;
+                        }
                     }
                     if self.full() {
                         self.lose(t_us);
                         return true;
                     }
                 }
-                let seq = self.append(t_us, event);
+                let seq = self.append(t_us, conn, event);
                 self.merge_at[kind] = Some(seq);
             }
             Class::Socket(which, info) => {
-                if let Some((last, at)) = self.last_socket[which] {
+                let budget = self.budget;
+                let slot = self.sockets.entry((which, conn)).or_default();
+                if let Some((last, at)) = slot.last {
                     let stuck = info.recv_q > 0 || info.send_q > 0;
-                    let due = t_us.saturating_sub(at) >= self.budget.sample_every_us;
+                    let due = t_us.saturating_sub(at) >= budget.sample_every_us;
                     if last == info && !(stuck && due) {
                         return false;
                     }
                 }
-                self.last_socket[which] = Some((info, t_us));
+                slot.last = Some((info, t_us));
                 let state = |e: &Observed| match e {
                     Observed::Socket(i) | Observed::ServerSocket(i) => Some(i.state),
                     _ => None,
                 };
                 // A new TCP state is never merged away: the page draws the
                 // path each socket took (FIN_WAIT2 before TIME_WAIT).
-                let at = self.socket_at[which];
+                let at = slot.at;
                 let same_state = self
                     .queued(at)
                     .is_some_and(|q| state(&q.event) == Some(info.state));
@@ -178,25 +230,31 @@ impl Queue {
                 } else if self.full() {
                     self.lose(t_us);
                 } else {
-                    let seq = self.append(t_us, event);
-                    self.socket_at[which] = Some(seq);
+                    let seq = self.append(t_us, conn, event);
+                    if let Some(slot) = self.sockets.get_mut(&(which, conn)) {
+                        slot.at = Some(seq);
+                    }
                 }
             }
             Class::Log => {
                 if self.over_burst(t_us) || self.full() {
                     self.lose(t_us);
                 } else {
-                    self.append(t_us, event);
+                    self.append(t_us, conn, event);
                 }
             }
             Class::Other => {
                 // Merging never reaches across a connect, an EOF or a request:
                 // the order of what happened stays readable.
                 self.merge_at = [None; 4];
+                if conn.is_some() && matches!(event, Observed::ServerClose) {
+                    // A watched connection's last event: its slots go with it.
+                    self.sockets.retain(|(_, c), _| *c != conn);
+                }
                 if self.full() {
                     self.lose(t_us);
                 } else {
-                    self.append(t_us, event);
+                    self.append(t_us, conn, event);
                 }
             }
         }
@@ -207,6 +265,7 @@ impl Queue {
     pub fn pop(&mut self) -> Option<Observation> {
         if let Some(event) = self.events.pop_front() {
             self.head += 1;
+            self.held_data -= data_len(&event.event);
             self.lost_at = self.lost_at.max(event.t_us);
             return Some(event);
         }
@@ -217,6 +276,7 @@ impl Queue {
         Some(Observation {
             t_us: self.lost_at,
             event: Observed::Lost { events },
+            conn: None,
         })
     }
 
@@ -225,6 +285,24 @@ impl Queue {
         self.head += self.events.len() as u64;
         self.events = VecDeque::new();
         self.lost = 0;
+        self.held_data = 0;
+    }
+}
+
+/// Bytes of received data `event` holds.
+fn data_len(event: &Observed) -> usize {
+    match event {
+        Observed::ServerRecv {
+            data: Some(data), ..
+        } => data.len(),
+        _ => 0,
+    }
+}
+
+/// Sends `event` on without its received bytes.
+fn drop_data(event: &mut Observed) {
+    if let Observed::ServerRecv { data, .. } = event {
+        *data = None;
     }
 }
 
@@ -237,16 +315,30 @@ fn merge(into: &mut Observed, newer: Observed) {
             Write {
                 len: l, sent: s, ..
             },
-        )
-        | (
-            ServerSend { len, sent, count },
+        ) => {
+            *len += l;
+            *sent += s;
+            *count = count.saturating_add(1);
+        }
+        (
             ServerSend {
-                len: l, sent: s, ..
+                len,
+                sent,
+                count,
+                blocked_us,
+                ..
+            },
+            ServerSend {
+                len: l,
+                sent: s,
+                blocked_us: b,
+                ..
             },
         ) => {
             *len += l;
             *sent += s;
             *count = count.saturating_add(1);
+            *blocked_us = add(*blocked_us, b);
         }
         (Read { len, count }, Read { len: l, .. }) => {
             *len += l;
@@ -257,16 +349,38 @@ fn merge(into: &mut Observed, newer: Observed) {
                 len,
                 count,
                 decoder,
+                asked,
+                blocked_us,
+                data,
+                ..
             },
             ServerRecv {
-                len: l, decoder: d, ..
+                len: l,
+                decoder: d,
+                asked: a,
+                blocked_us: b,
+                data: more,
+                ..
             },
         ) => {
             *len += l;
             *count = count.saturating_add(1);
             // The state after the last chunk is the state after them all.
             *decoder = d;
+            *asked = add(*asked, a);
+            *blocked_us = add(*blocked_us, b);
+            // The bytes of all the calls, or none: a part would not be
+            // what they got.
+            match (data.as_mut(), more) {
+                (Some(data), Some(more)) => data.extend_from_slice(&more),
+                _ => *data = None,
+            }
         }
         _ => unreachable!("merge_at only points at events of the same kind"),
     }
+}
+
+/// Totals of an optional figure: known only if known for every call.
+fn add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    Some(a?.saturating_add(b?))
 }

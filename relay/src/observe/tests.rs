@@ -16,6 +16,8 @@ fn budget(capacity: usize, burst: u32) -> Budget {
         capacity,
         burst,
         sample_every_us: 100_000,
+        data_bytes: 1024,
+        data_per_event: 256,
     }
 }
 
@@ -235,4 +237,90 @@ async fn the_recording_takes_each_byte_event_the_browsers_queue_merges() {
     assert_eq!(recorded.len(), 3, "{recorded:?}");
     assert!(sent.len() < 3, "merged for the browser: {sent:?}");
     assert!(recorded.windows(2).all(|w| w[0].t_us <= w[1].t_us));
+}
+
+fn recv(data: &[u8]) -> Observed {
+    Observed::ServerRecv {
+        len: data.len() as u64,
+        count: 1,
+        decoder: None,
+        asked: None,
+        blocked_us: None,
+        error: None,
+        data: Some(data.to_vec()),
+    }
+}
+
+#[test]
+fn a_watch_streams_connections_merge_each_within_itself() {
+    // Burst 0: every byte event tries to merge.
+    let mut queue = Queue::new(budget(100, 0));
+    queue.push_conn(1, Some(1), recv(b"ab"));
+    queue.push_conn(2, Some(2), recv(b"xy"));
+    queue.push_conn(3, Some(2), recv(b"z"));
+    queue.push_conn(4, Some(1), recv(b"c"));
+    let events: Vec<_> = std::iter::from_fn(|| queue.pop())
+        .map(|o| (o.conn, o.event))
+        .collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], (Some(1), recv(b"ab")));
+    let merged = Observed::ServerRecv {
+        len: 3,
+        count: 2,
+        decoder: None,
+        asked: None,
+        blocked_us: None,
+        error: None,
+        data: Some(b"xyz".to_vec()),
+    };
+    assert_eq!(events[1], (Some(2), merged));
+    assert_eq!(
+        events[2],
+        (Some(1), recv(b"c")),
+        "conn 1 never merges into conn 2"
+    );
+}
+
+#[test]
+fn each_watched_connection_has_its_own_socket_sample() {
+    let mut queue = Queue::new(budget(100, 100));
+    let sample = |q| match socket(q) {
+        Observed::Socket(info) => Observed::ServerSocket(info),
+        _ => unreachable!(),
+    };
+    queue.push_conn(0, Some(1), sample(1));
+    queue.push_conn(1, Some(2), sample(2));
+    queue.push_conn(2, Some(1), sample(3));
+    let events: Vec<_> = std::iter::from_fn(|| queue.pop())
+        .map(|o| (o.conn, o.event))
+        .collect();
+    assert_eq!(events, [(Some(1), sample(3)), (Some(2), sample(2))]);
+}
+
+#[test]
+fn received_bytes_are_held_up_to_the_budget_then_go_without_their_data() {
+    // 1024 bytes in all, 256 per event (see `budget`).
+    let mut queue = Queue::new(budget(100, 100));
+    for t in 0..5 {
+        queue.push_conn(t, Some(1), recv(&[7; 250]));
+    }
+    let kept: Vec<bool> = std::iter::from_fn(|| queue.pop())
+        .map(|o| matches!(o.event, Observed::ServerRecv { data: Some(_), .. }))
+        .collect();
+    assert_eq!(kept, [true, true, true, true, false]);
+    // Drained, the budget is free again; a merge past 256 bytes drops them.
+    let mut queue = Queue::new(budget(100, 0));
+    queue.push_conn(0, Some(1), recv(&[7; 200]));
+    queue.push_conn(1, Some(1), recv(&[7; 100]));
+    match queue.pop().unwrap().event {
+        Observed::ServerRecv {
+            len, count, data, ..
+        } => assert_eq!((len, count, data), (300, 2, None)),
+        other => panic!("{other:?}"),
+    }
+    queue.push_conn(2, Some(1), recv(&[7; 250]));
+    assert!(matches!(
+        queue.pop().unwrap().event,
+        Observed::ServerRecv { data: Some(_), .. }
+    ));
 }

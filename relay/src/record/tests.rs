@@ -74,7 +74,7 @@ fn sample(recv_q: u64) -> Observed {
 
 #[tokio::test]
 async fn observations_are_recorded_whole_until_the_cap_and_an_unchanged_sample_is_not() {
-    let at = |t_us, event| Observation { t_us, event };
+    let at = |t_us, event| Observation::new(t_us, event);
     let eof = at(1, Observed::Eof);
     let first = at(2, sample(0));
     let changed = at(4, sample(5));
@@ -187,10 +187,7 @@ async fn record_max_files_caps_the_files_kept() {
     for id in 0..10 {
         let r = Recorder::new("echo", Instant::now(), 1 << 20, all.clone(), &dir, id);
         r.connected(None, "127.0.0.1:9".parse().unwrap(), 1);
-        r.observed(&Observation {
-            t_us: 1,
-            event: Observed::Eof,
-        });
+        r.observed(&Observation::new(1, Observed::Eof));
         r.sent(b"hello");
         r.save().await;
     }
@@ -204,10 +201,7 @@ async fn record_max_files_caps_the_files_kept() {
 #[tokio::test]
 async fn the_streamed_files_are_the_bytes_of_the_whole_transcript_and_its_pcapng() {
     let (r, dir) = recorder(1 << 20, Recordings::unbounded());
-    r.observed(&Observation {
-        t_us: 0,
-        event: Observed::Eof,
-    });
+    r.observed(&Observation::new(0, Observed::Eof));
     r.connected(
         Some("127.0.0.1:40000".parse().unwrap()),
         "127.0.0.1:9".parse().unwrap(),

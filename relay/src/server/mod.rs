@@ -16,8 +16,12 @@
 //!   as the `.br`/`.gz` copies a release build made when the browser
 //!   accepts one (never compressed per request).
 //!
+//! - `GET /ws?watch=NAME`: the same checks, then a watch stream of the
+//!   learner's own clients at an `--expose`d target (`watch`).
+//!
 //! Here by job: `identity` (the Host and Origin checks), `conn` (the accept
-//! loop and its HTTP limits), `refusal_log` (refusal lines per second).
+//! loop and its HTTP limits), `refusal_log` (refusal lines per second),
+//! `watch` (watch streams).
 //!
 //! The page's paths and bodies are `protocol::relay_api`'s, so both sides
 //! compile the same contract. [`Relay::serve`] runs the router on a listener
@@ -45,7 +49,7 @@ use futures_util::StreamExt;
 use protocol::json::Json;
 use protocol::relay_api::{
     Limits, Observed, TargetInfo, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, LIMITS_PATH,
-    OBSERVE_PARAM, TARGETS_PATH, WS_PATH,
+    OBSERVE_PARAM, TARGETS_PATH, WATCH_PARAM, WS_PATH,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -60,6 +64,7 @@ mod conn;
 mod identity;
 mod pool;
 mod refusal_log;
+mod watch;
 
 pub use identity::Identity;
 use identity::{host_allowed, origin_allowed};
@@ -73,7 +78,7 @@ use crate::clients::{client_ip, ClientSlot, PerClient};
 use crate::close_requests::{CloseRequests, Registered};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
-use crate::observe::{SessionObserver, MAX_EVENT_TEXT, TEXT_PER_FLUSH};
+use crate::observe::{SessionObserver, MAX_EVENT_TEXT, MAX_WATCH_EVENT_TEXT, TEXT_PER_FLUSH};
 use crate::record::{Recorder, Recordings};
 use crate::tap::Tap;
 use crate::targets::{Target, Targets};
@@ -289,6 +294,9 @@ async fn ws_handler(
             )
         }
     };
+    if let Some(name) = query.get(WATCH_PARAM) {
+        return watch_handler(inner, peer, inbound, &headers, name, upgrade);
+    }
     let Some(name) = query.get("target") else {
         return refuse(
             &inner,
@@ -344,46 +352,12 @@ async fn ws_handler(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    if let Err(why) = websocket_key_valid(&headers) {
-        return refuse(&inner, WS_PATH, StatusCode::BAD_REQUEST, why);
-    }
-    let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
-        return refuse(
-            &inner,
-            WS_PATH,
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "too many sessions (--max-sessions {})",
-                inner.config.max_sessions
-            ),
-        );
+    let mut session = match admit(&inner, peer, inbound, &headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
+    session.close_request = close_request;
     let config = &inner.config;
-    if inner.metrics.buffered_bytes() >= config.max_buffered_bytes {
-        return refuse(
-            &inner,
-            WS_PATH,
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "relay busy: sessions hold {} bytes (--max-buffered-bytes {})",
-                inner.metrics.buffered_bytes(),
-                config.max_buffered_bytes
-            ),
-        );
-    }
-    let client = client_ip(peer.ip(), &headers, &config.trusted_proxies);
-    let Some(slot) = inner.per_client.try_take(client) else {
-        return refuse(
-            &inner,
-            WS_PATH,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "too many sessions from {client} (--max-sessions-per-ip {})",
-                config.max_sessions_per_ip
-            ),
-        );
-    };
-    let inbound = inbound.map(|Extension(inbound)| inbound);
     let token = inner.tracker.token();
     let session_inner = inner.clone();
     // Observation text shares the flushes with the bytes, bounded per flush.
@@ -402,13 +376,6 @@ async fn ws_handler(
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| async move {
-            let session = Admitted {
-                client,
-                inbound,
-                close_request,
-                _permit: permit,
-                _slot: slot,
-            };
             run_session(session_inner, socket, target, peer, observe, session).await;
             drop(token);
         })
@@ -432,6 +399,110 @@ fn websocket_key_valid(headers: &HeaderMap) -> Result<(), String> {
             for_log(&String::from_utf8_lossy(key.as_bytes()))
         )),
     }
+}
+
+/// `/ws?watch=NAME`: a watch stream of target NAME's `--expose`d listener.
+fn watch_handler(
+    inner: Arc<Inner>,
+    peer: SocketAddr,
+    inbound: Option<Extension<Arc<Inbound>>>,
+    headers: &HeaderMap,
+    name: &str,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(exposed) = inner.targets.hub().exposed(name) else {
+        return refuse(
+            &inner,
+            WS_PATH,
+            StatusCode::NOT_FOUND,
+            format!(
+                "{WATCH_PARAM}={:?}: no such exposed target (the relay's --expose NAME=HOST:PORT makes one)",
+                for_log(name)
+            ),
+        );
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let admitted = match admit(&inner, peer, inbound, headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
+    };
+    let token = inner.tracker.token();
+    let config = &inner.config;
+    let text = TEXT_PER_FLUSH + MAX_WATCH_EVENT_TEXT;
+    upgrade
+        .read_buffer_size(config.ws_read_buffer)
+        .write_buffer_size(text)
+        .max_write_buffer_size(text + 1024)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |socket| async move {
+            watch::run_watch(inner, socket, exposed, peer, admitted).await;
+            drop(token);
+        })
+}
+
+/// Takes a session's places under the limits (`--max-sessions`, the
+/// buffered-bytes budget, `--max-sessions-per-ip`), or refuses.
+fn admit(
+    inner: &Arc<Inner>,
+    peer: SocketAddr,
+    inbound: Option<Extension<Arc<Inbound>>>,
+    headers: &HeaderMap,
+) -> Result<Admitted, Box<Response>> {
+    if let Err(why) = websocket_key_valid(headers) {
+        return Err(Box::new(refuse(
+            inner,
+            WS_PATH,
+            StatusCode::BAD_REQUEST,
+            why,
+        )));
+    }
+    let Ok(permit) = inner.sessions.clone().try_acquire_owned() else {
+        return Err(Box::new(refuse(
+            inner,
+            WS_PATH,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "too many sessions (--max-sessions {})",
+                inner.config.max_sessions
+            ),
+        )));
+    };
+    let config = &inner.config;
+    if inner.metrics.buffered_bytes() >= config.max_buffered_bytes {
+        return Err(Box::new(refuse(
+            inner,
+            WS_PATH,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "relay busy: sessions hold {} bytes (--max-buffered-bytes {})",
+                inner.metrics.buffered_bytes(),
+                config.max_buffered_bytes
+            ),
+        )));
+    }
+    let client = client_ip(peer.ip(), headers, &config.trusted_proxies);
+    let Some(slot) = inner.per_client.try_take(client) else {
+        return Err(Box::new(refuse(
+            inner,
+            WS_PATH,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many sessions from {client} (--max-sessions-per-ip {})",
+                config.max_sessions_per_ip
+            ),
+        )));
+    };
+    Ok(Admitted {
+        client,
+        inbound: inbound.map(|Extension(inbound)| inbound),
+        close_request: None,
+        _permit: permit,
+        _slot: slot,
+    })
 }
 
 /// What a session was admitted with: its client, the count of its
@@ -539,6 +610,7 @@ async fn run_session(
                 record: record.as_deref(),
                 embedded: target.embedded.then(|| inner.targets.hub()),
                 close_request: admitted.close_request.as_ref().map(Registered::token),
+                gone: target.program.as_ref().map(|run| run.gone.clone()),
             },
         )
         .await;
@@ -595,6 +667,13 @@ async fn targets_handler(State(inner): State<Arc<Inner>>) -> Response {
             .config
             .show_addresses
             .then(|| target.address.to_string()),
+        program: target.program.as_ref().map(|run| run.info.clone()),
+        // Loopback only, and never on a public relay: always shown.
+        exposed: inner
+            .targets
+            .hub()
+            .exposed(&target.name)
+            .map(|e| e.address.to_string()),
     };
     let list: Vec<TargetInfo> = inner.targets.iter().map(info).collect();
     json_body(TargetInfo::list_to_json(&list))

@@ -231,6 +231,8 @@ async fn converse(
         // empty buffer whose last request is gone this reclaims the
         // allocation instead of growing it.
         buf.reserve(READ_SPARE);
+        // What read_buf() offers recv(): the buffer's spare room.
+        let asked = buf.capacity() - buf.len();
         let read = tokio::select! {
             biased;
             read = stream.read_buf(&mut buf) => read,
@@ -257,6 +259,7 @@ async fn converse(
                 // The client closed its side: fine between requests, a
                 // truncated request otherwise.
                 let finished = codec.decoder().finish_with(buf.len());
+                watch.received(&[], asked);
                 watch.recv(stream, 0, || {
                     Some(match &finished {
                         Ok(()) => decoder_state(codec.decoder(), buf.len()),
@@ -276,6 +279,7 @@ async fn converse(
                         .as_mut()
                         .reset(last_activity + config.request_timeout);
                 }
+                watch.received(&buf[buf.len() - n..], asked);
                 fresh = Some(n);
             }
             Err(e) => return Err(e.into()),

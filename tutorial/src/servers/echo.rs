@@ -108,6 +108,7 @@ async fn echo_watched(
                 continue;
             }
         };
+        watch.received(&buf[..n], buf.len());
         watch.recv(stream, n, || None);
         if n == 0 {
             return Ok(());

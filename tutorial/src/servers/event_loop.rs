@@ -332,7 +332,7 @@ impl EventLoop {
             match conn.stream.read(&mut buf[..room]) {
                 Ok(0) => return self.close(token, None),
                 Ok(n) => {
-                    conn.watch.recv(&conn.stream, n);
+                    conn.watch.recv(&conn.stream, &buf[..n], room);
                     conn.owed.extend_from_slice(&buf[..n]);
                     moved = true;
                 }

@@ -126,6 +126,7 @@ impl Cutting<'_> {
                 }
             };
             deadline = Instant::now() + self.idle;
+            self.conn.watch.received(&buf[..n], buf.len());
             self.conn.watch.recv(&self.conn.stream, n, || None);
             if n == 0 {
                 self.framer.close();

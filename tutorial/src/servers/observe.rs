@@ -56,6 +56,11 @@ pub trait ConnectionSink: Send + Sync {
     fn observe(&self, event: Observed);
     /// How often the server samples its socket while a queue holds bytes.
     fn sample_every(&self) -> Duration;
+    /// The most bytes of one `recv()` this sink wants reported with it
+    /// (`server_recv`'s `data`); 0, the default: none, only the count.
+    fn data_limit(&self) -> usize {
+        0
+    }
 }
 
 /// A server's hook, cheap to clone into every connection task.
@@ -79,6 +84,12 @@ struct On {
     sink: Arc<dyn ConnectionSink>,
     every: Duration,
     timer: Pin<Box<Sleep>>,
+    /// The sink's [`ConnectionSink::data_limit`].
+    data_limit: usize,
+    /// The bytes of the `recv()` not yet reported ([`Watch::received`]).
+    data: Option<Vec<u8>>,
+    /// The size that `recv()` asked for.
+    asked: Option<u64>,
 }
 
 impl Watch {
@@ -109,11 +120,15 @@ impl Watch {
             local: local.to_string(),
             peer: peer.to_string(),
         });
+        let data_limit = sink.data_limit();
         let mut watch = Watch {
             on: Some(On {
                 sink,
                 every,
                 timer: Box::pin(tokio::time::sleep(every)),
+                data_limit,
+                data: None,
+                asked: None,
             }),
             log: log.clone(),
         };
@@ -134,19 +149,40 @@ impl Watch {
         self.on.is_some()
     }
 
-    /// A `recv()` that returned `len` bytes; `decoder` is only asked when
-    /// watched (it may format an error).
+    /// The bytes a `recv()` that asked for `asked` just returned, for its
+    /// report ([`Watch::recv`]); copied only when the sink wants them (a
+    /// watch stream).
+    pub fn received(&mut self, bytes: &[u8], asked: usize) {
+        if let Some(on) = &mut self.on {
+            on.data = (bytes.len() <= on.data_limit).then(|| bytes.to_vec());
+            on.asked = Some(asked as u64);
+        }
+    }
+
+    /// A `recv()` that returned `len` bytes (those given to
+    /// [`Watch::received`], if the sink wants them); `decoder` is only
+    /// asked when watched (it may format an error).
     pub fn recv(
         &mut self,
         stream: &TcpStream,
         len: usize,
         decoder: impl FnOnce() -> Option<DecoderState>,
     ) {
-        if let Some(on) = &self.on {
+        if let Some(on) = &mut self.on {
+            let data = match on.data.take() {
+                Some(data) if data.len() == len => Some(data),
+                // Nothing more comes after EOF: its no bytes are all of them.
+                _ if len == 0 && on.data_limit > 0 => Some(Vec::new()),
+                _ => None,
+            };
             on.sink.observe(Observed::ServerRecv {
                 len: len as u64,
                 count: 1,
                 decoder: decoder(),
+                asked: on.asked.take(),
+                blocked_us: None,
+                error: None,
+                data,
             });
             self.sample(stream);
         }
@@ -155,11 +191,7 @@ impl Watch {
     /// A `send()` of `len` bytes of which the kernel took `sent`.
     pub fn send(&mut self, stream: &TcpStream, len: usize, sent: usize) {
         if let Some(on) = &self.on {
-            on.sink.observe(Observed::ServerSend {
-                len: len as u64,
-                sent: sent as u64,
-                count: 1,
-            });
+            on.sink.observe(server_send(len, sent));
             self.sample(stream);
         }
     }
@@ -302,13 +334,19 @@ impl LoopWatch {
         }
     }
 
-    /// A `recv()` that returned `len` bytes.
-    pub fn recv<S: AsRawFd>(&self, socket: &S, len: usize) {
+    /// A `recv()` that asked for `asked` bytes and returned `bytes`.
+    pub fn recv<S: AsRawFd>(&self, socket: &S, bytes: &[u8], asked: usize) {
         if let Some(sink) = &self.sink {
+            let limit = sink.data_limit();
+            let data = (limit > 0 && bytes.len() <= limit).then(|| bytes.to_vec());
             sink.observe(Observed::ServerRecv {
-                len: len as u64,
+                len: bytes.len() as u64,
                 count: 1,
                 decoder: None,
+                asked: Some(asked as u64),
+                blocked_us: None,
+                error: None,
+                data,
             });
             self.sample(socket);
         }
@@ -317,11 +355,7 @@ impl LoopWatch {
     /// A `send()` of `len` bytes of which the kernel took `sent`.
     pub fn send<S: AsRawFd>(&self, socket: &S, len: usize, sent: usize) {
         if let Some(sink) = &self.sink {
-            sink.observe(Observed::ServerSend {
-                len: len as u64,
-                sent: sent as u64,
-                count: 1,
-            });
+            sink.observe(server_send(len, sent));
             self.sample(socket);
         }
     }
@@ -357,6 +391,18 @@ impl LoopWatch {
         if let Some(sink) = self.sink {
             sink.observe(Observed::ServerClose);
         }
+    }
+}
+
+/// An embedded server's `send()`: it never blocks (the sockets are
+/// non-blocking) and its failures end the connection with a log line.
+fn server_send(len: usize, sent: usize) -> Observed {
+    Observed::ServerSend {
+        len: len as u64,
+        sent: sent as u64,
+        count: 1,
+        blocked_us: None,
+        error: None,
     }
 }
 

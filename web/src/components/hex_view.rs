@@ -220,6 +220,10 @@ pub struct Props {
     pub marked: Option<Offence>,
     /// Element id prefix, for tests and the page's anchors.
     pub id: AttrValue,
+    /// What one received chunk is, when not one read of the relay's socket
+    /// (the Watch tab: one `recv()` of the server).
+    #[prop_or_default]
+    pub chunk: Option<AttrValue>,
 }
 
 #[component]
@@ -411,7 +415,7 @@ pub fn HexView(props: &Props) -> Html {
     let legend = (!chunk_starts.is_empty()).then(|| {
         html! {
             <p class="legend"><span class="mark" aria-hidden="true"></span>
-                { "a received chunk starts here (one read of the relay's socket, one WebSocket message)" }</p>
+                { "a received chunk starts here (" }{ props.chunk.clone().unwrap_or(AttrValue::Static("one read of the relay's socket, one WebSocket message")) }{ ")" }</p>
         }
     });
     let copy = |label: &'static str, make: fn(&[u8]) -> String| {

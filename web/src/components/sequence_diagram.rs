@@ -137,6 +137,7 @@ fn observed_row(event: &Observed) -> Option<Row> {
             len,
             count,
             decoder,
+            ..
         } => {
             let class = match decoder {
                 Some(DecoderState::Failed { .. }) => "err",
@@ -150,7 +151,9 @@ fn observed_row(event: &Observed) -> Option<Row> {
             )
         }
         Observed::ServerRequest { repr } => note("request".into(), repr.clone(), "ok"),
-        Observed::ServerSend { len, sent, count } => {
+        Observed::ServerSend {
+            len, sent, count, ..
+        } => {
             let (label, class) = send_label(*len, *sent, *count);
             note(label, String::new(), class)
         }
@@ -167,7 +170,10 @@ fn observed_row(event: &Observed) -> Option<Row> {
         | Observed::ServerSocket(_)
         | Observed::ServerLog { .. }
         // One session's part of the event loop: the Many connections lab draws it.
-        | Observed::ServerReady { .. } => return None,
+        | Observed::ServerReady { .. }
+        // A traced program's calls (`relay --run`): the Server panel draws them.
+        | Observed::ServerPending { .. }
+        | Observed::ServerShutdown { .. } => return None,
     })
 }
 

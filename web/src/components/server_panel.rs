@@ -9,6 +9,7 @@ use std::rc::Rc;
 use protocol::relay_api::LogLevel;
 use yew::prelude::*;
 
+use crate::model::calls::{call_words, pending_words};
 use crate::model::counted;
 use crate::model::observe::ServerRecv;
 use crate::model::{decoder_words, Observe};
@@ -17,6 +18,8 @@ use crate::model::{decoder_words, Observe};
 pub const RECV_ROWS: usize = 40;
 /// Log lines drawn at most (the newest).
 pub const LOG_ROWS: usize = 30;
+/// Calls drawn at most (the newest).
+pub const CALL_ROWS: usize = 30;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
@@ -26,6 +29,9 @@ pub struct Props {
     /// A session opened: no observation by now means the relay sends none.
     #[prop_or_default]
     pub opened: bool,
+    /// Whose calls these are (`model::calls::whose_calls`).
+    #[prop_or_default]
+    pub whose: AttrValue,
 }
 
 fn level_word(level: LogLevel) -> &'static str {
@@ -73,6 +79,15 @@ fn recv_row(first: u64, r: &ServerRecv) -> Html {
 #[component]
 pub fn ServerPanel(props: &Props) -> Html {
     let o = &props.observe;
+    // A call the server is blocked in counts live, from when the page
+    // learned of it: redrawn every 200 ms while it waits.
+    let since = use_memo(o.pending, |_| js_sys::Date::now());
+    let redraw = use_force_update();
+    use_effect_with(o.pending.is_some(), move |&waiting| {
+        let tick = waiting
+            .then(|| gloo_timers::callback::Interval::new(200, move || redraw.force_update()));
+        move || drop(tick)
+    });
     if !o.active() && props.opened {
         return html! {
             <p class="hint" id="server-unobserved">{ "The relay sent no observations for this session, so only the browser's side shows." }</p>
@@ -109,10 +124,28 @@ pub fn ServerPanel(props: &Props) -> Html {
         }
     });
     let requests_hidden = o.request_count - o.requests.len() as u64;
+    // The server's calls in the order it made them, from the lane the
+    // sequence diagram draws (which keeps every call that ends something).
+    let calls: Vec<String> = o.lane.iter().filter_map(|e| call_words(&e.event)).collect();
+    let calls_hidden = calls.len().saturating_sub(CALL_ROWS);
     html! {
         <div class="server-view">
+            if !props.whose.is_empty() {
+                <p id="server-whose">{ "calls of " }<strong>{ props.whose.clone() }</strong></p>
+            }
             if let Some(peer) = &o.server.peer {
                 <p id="server-accept">{ format!("accept() → a connection from {peer}") }</p>
+            }
+            if !calls.is_empty() || o.pending.is_some() {
+                if calls_hidden > 0 || o.lane_hidden > 0 {
+                    <p class="hint">{ "… earlier calls not shown" }</p>
+                }
+                <ul class="server-calls mono" id="server-calls">
+                    { for calls[calls_hidden..].iter().map(|c| html! { <li>{ c }</li> }) }
+                    if let Some(p) = o.pending {
+                        <li class="pending" id="server-pending">{ pending_words(p.call, p.asked, ((js_sys::Date::now() - *since).max(0.0) * 1000.0) as u64) }</li>
+                    }
+                </ul>
             }
             <p class="hint" id="server-totals">{ format!("{}, {} bytes in all", counted(o.recv_calls, "recv() call", "recv() calls"), o.recv_bytes) }</p>
             if o.recv_calls > 0 {

@@ -25,6 +25,9 @@ pub struct Props {
     pub opened: bool,
     /// The latest flood's progress, if the session flooded.
     pub flood: Option<FloodProgress>,
+    /// Watch mode: no relay socket; this row says who the client is.
+    #[prop_or_default]
+    pub client: Option<AttrValue>,
 }
 
 fn row(id: &'static str, who: &'static str, s: &SocketRow) -> Html {
@@ -86,7 +89,11 @@ pub fn SocketTable(props: &Props) -> Html {
                     <th>{ "Local Address" }</th><th>{ "Foreign Address" }</th><th>{ "State" }</th>
                 </tr></thead>
                 <tbody>
-                    { row("sock-relay", "relay", &o.relay) }
+                    if let Some(client) = &props.client {
+                        <tr id="sock-client"><th scope="row">{ "client" }</th><td colspan="6" class="hint">{ client.clone() }</td></tr>
+                    } else {
+                        { row("sock-relay", "relay", &o.relay) }
+                    }
                     if o.sees_server_socket() {
                         { row("sock-server", "server", &o.server) }
                     } else {

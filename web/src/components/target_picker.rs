@@ -69,11 +69,11 @@ pub fn TargetPicker(props: &Props) -> Html {
     });
     let picker = match &props.targets {
         Targets::Loaded(list) if !list.is_empty() => {
-            let description = list
-                .iter()
-                .find(|t| t.name == props.target.as_str())
-                .map(|t| t.description.clone())
-                .unwrap_or_default();
+            let picked = list.iter().find(|t| t.name == props.target.as_str());
+            let description = picked.map(|t| t.description.clone()).unwrap_or_default();
+            let program = picked.and_then(|t| t.program.as_ref()).map(|p| {
+                html! { <p class="hint" id="target-program">{ crate::model::calls::program_words(p) }</p> }
+            });
             html! {
                 <>
                 <label>{ "target" }
@@ -84,6 +84,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                     </select>
                 </label>
                 <p class="hint" id="target-description">{ description }</p>
+                { for program }
                 { locked.clone() }
                 </>
             }

@@ -327,6 +327,8 @@ impl Column {
                 | Observed::Eof
                 | Observed::Reset
                 | Observed::Close
+                | Observed::ServerPending { .. }
+                | Observed::ServerShutdown { .. }
                 | Observed::Socket(_)
                 | Observed::ServerAccept { .. }
                 | Observed::ServerRequest { .. }
@@ -354,7 +356,7 @@ mod tests {
             action: SessionAction::Observed {
                 id: 1,
                 at: 0.0,
-                observation: Observation { t_us: 0, event },
+                observation: Observation::new(0, event),
             },
         }
     }
@@ -444,6 +446,10 @@ mod tests {
                 len: 0,
                 count: 1,
                 decoder: None,
+                asked: None,
+                blocked_us: None,
+                error: None,
+                data: None,
             },
         ));
         assert!(lab.columns[3].explain(14)[0].starts_with("The browser half-closed"));

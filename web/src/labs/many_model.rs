@@ -239,7 +239,10 @@ impl Lab {
             | Observed::ServerRequest { .. }
             | Observed::ServerSocket(_)
             | Observed::Lost { .. }
-            | Observed::ServerFramer(_) => return,
+            | Observed::ServerFramer(_)
+            // The event loop's calls never block, and it never half-closes.
+            | Observed::ServerPending { .. }
+            | Observed::ServerShutdown { .. } => return,
         };
         let Some(current) = self.conns[n - 1].current else {
             return;

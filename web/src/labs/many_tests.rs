@@ -11,7 +11,7 @@ fn observed(lab: &mut Lab, conn: usize, event: Observed) {
     lab.reduce(ManyAction::Conn {
         run: 1,
         conn,
-        event: ConnEvent::Observed(Observation { t_us: 0, event }),
+        event: ConnEvent::Observed(Observation::new(0, event)),
     });
 }
 
@@ -45,6 +45,10 @@ fn two_streams_merge_into_the_servers_iterations() {
             len: 22,
             count: 1,
             decoder: None,
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
     );
     observed(
@@ -62,6 +66,8 @@ fn two_streams_merge_into_the_servers_iterations() {
             len: 22,
             sent: 22,
             count: 1,
+            blocked_us: None,
+            error: None,
         },
     );
     // Another run's late event changes nothing.

@@ -7,10 +7,14 @@
 //!   side by side; [`framing_model`] is its state and reducer.
 //! - [`many`]: Many connections, the tutorial's event-loop server serving
 //!   several of the browser's connections at once.
+//! - [`watch`]: Watch your own client, the learner's programs arriving at
+//!   an `--expose`d server; [`watch_model`] is its state.
 
 pub mod framing;
 pub mod framing_model;
 pub mod many;
 mod many_model;
+pub mod watch;
+pub mod watch_model;
 
 pub use framing::FramingLab;

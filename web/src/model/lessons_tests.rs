@@ -31,7 +31,7 @@ fn session(target: &str) -> State {
 }
 
 fn event(s: &mut State, event: Observed) {
-    let observation = Observation { t_us: 0, event };
+    let observation = Observation::new(0, event);
     reduce(
         s,
         Action::Session(SessionAction::Observed {
@@ -86,6 +86,10 @@ fn recv(s: &mut State, len: u64, decoder: Option<DecoderState>) {
             len,
             count: 1,
             decoder,
+            asked: None,
+            blocked_us: None,
+            error: None,
+            data: None,
         },
     );
 }

@@ -15,6 +15,7 @@
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`tcp_states`]: RFC 793's state machine and the path a socket took.
+//! - [`calls`]: the server's socket calls in words (`recv(4096) → 10 B`).
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and a
 //!   transcript turned back into socket events.
@@ -23,6 +24,7 @@
 //! - [`lessons`]: the twelve lessons (texts, setups, progress);
 //!   [`lesson_checks`]: their checks, pure functions over the above.
 
+pub mod calls;
 pub mod compose;
 pub mod composer;
 pub mod inbound;

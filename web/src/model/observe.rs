@@ -8,7 +8,9 @@
 //! thousands), so every list here is bounded and every total is kept
 //! exactly beside it: the page may show fewer rows, never wrong numbers.
 
-use protocol::relay_api::{DecoderState, LogLevel, Observation, Observed, SocketInfo, TcpState};
+use protocol::relay_api::{
+    DecoderState, LogLevel, Observation, Observed, PendingCall, SocketInfo, TcpState,
+};
 
 /// Server `recv()` rows kept (the newest); totals stay exact.
 pub const RECV_KEEP: usize = 200;
@@ -96,6 +98,16 @@ pub struct LaneEntry {
     pub event: Observed,
 }
 
+/// A server call still inside the kernel (`server_pending`), until the
+/// call's own event comes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pending {
+    pub call: PendingCall,
+    pub asked: Option<u64>,
+    /// When the page learned of it (page clock, ms since the session started).
+    pub at_ms: f64,
+}
+
 /// Totals of the relay's `send()` calls to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Writes {
@@ -128,6 +140,8 @@ pub struct Observe {
     pub lane: Vec<LaneEntry>,
     /// Socket calls observed but not kept for the diagram.
     pub lane_hidden: u64,
+    /// The server's call waiting in the kernel now, if one is.
+    pub pending: Option<Pending>,
     /// Events the relay could not deliver (it said so).
     pub lost: u64,
     /// Text messages that were not an observation this page understands.
@@ -176,8 +190,11 @@ fn drawn(event: &Observed) -> bool {
         | Observed::Socket(_)
         | Observed::ServerSocket(_)
         | Observed::ServerLog { .. }
-        | Observed::ServerReady { .. } => false,
+        | Observed::ServerReady { .. }
+        // A call still blocked is shown live in the Server panel.
+        | Observed::ServerPending { .. } => false,
         Observed::Connect { .. }
+        | Observed::ServerShutdown { .. }
         | Observed::Write { .. }
         | Observed::Read { .. }
         | Observed::ShutdownWrite
@@ -203,6 +220,7 @@ fn ends_something(event: &Observed) -> bool {
         | Observed::Reset
         | Observed::Close
         | Observed::ServerClose
+        | Observed::ServerShutdown { .. }
         | Observed::Lost { .. } => true,
         // The server's `recv()` returning b'': the peer's FIN.
         Observed::ServerRecv { len, .. } => *len == 0,
@@ -217,6 +235,7 @@ fn ends_something(event: &Observed) -> bool {
         | Observed::ServerLog { .. }
         | Observed::ServerSocket(_)
         | Observed::ServerReady { .. }
+        | Observed::ServerPending { .. }
         | Observed::ServerFramer(_) => false,
     }
 }
@@ -247,16 +266,28 @@ impl Observe {
 
     /// Folds one observation in; `at_ms` is when the page received it.
     pub fn take(&mut self, at_ms: f64, observation: Observation) {
-        let Observation { t_us, event } = observation;
+        let Observation { t_us, event, .. } = observation;
         if drawn(&event) {
             if self.lane.len() < LANE_KEEP || ends_something(&event) {
-                self.lane.push(LaneEntry {
-                    at_ms,
-                    event: event.clone(),
-                });
+                let mut event = event.clone();
+                // The diagram draws calls, not bytes: a watch stream's
+                // received bytes are kept once, by whoever shows them.
+                if let Observed::ServerRecv { data, .. } = &mut event {
+                    *data = None;
+                }
+                self.lane.push(LaneEntry { at_ms, event });
             } else {
                 self.lane_hidden += 1;
             }
+        }
+        if matches!(
+            event,
+            Observed::ServerRecv { .. }
+                | Observed::ServerSend { .. }
+                | Observed::ServerShutdown { .. }
+                | Observed::ServerClose
+        ) {
+            self.pending = None;
         }
         match event {
             Observed::Observing { target, server } => {
@@ -285,6 +316,7 @@ impl Observe {
                 len,
                 count,
                 decoder,
+                ..
             } => {
                 self.recv_calls += u64::from(count);
                 self.recv_bytes += len;
@@ -328,7 +360,12 @@ impl Observe {
             | Observed::Eof
             | Observed::Reset
             | Observed::ServerReady { .. }
-            | Observed::ServerFramer { .. } => {}
+            | Observed::ServerFramer { .. }
+            // A traced program's calls (`relay --run`): drawn by the Server panel.
+            | Observed::ServerShutdown { .. } => {}
+            Observed::ServerPending { call, asked } => {
+                self.pending = Some(Pending { call, asked, at_ms })
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 use super::*;
 
 fn obs(t_us: u64, event: Observed) -> Observation {
-    Observation { t_us, event }
+    Observation::new(t_us, event)
 }
 
 fn socket(recv_q: u64, send_q: u64) -> SocketInfo {
@@ -87,6 +87,10 @@ fn long_runs_keep_exact_totals_and_bounded_lists() {
                     len: 10,
                     count: 2,
                     decoder: None,
+                    asked: None,
+                    blocked_us: None,
+                    error: None,
+                    data: None,
                 },
             ),
         );

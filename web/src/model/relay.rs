@@ -162,6 +162,8 @@ mod tests {
                 name: "echo".into(),
                 description: String::new(),
                 address: None,
+                program: None,
+                exposed: None,
             }
         );
         assert!(parse_targets("{}").is_err());

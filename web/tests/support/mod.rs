@@ -113,6 +113,8 @@ pub fn picker_props(names: &[&str], target: &str) -> target_picker::Props {
                     name: (*name).into(),
                     description: String::new(),
                     address: None,
+                    program: None,
+                    exposed: None,
                 })
                 .collect(),
         ),
