@@ -9,7 +9,9 @@
 //! - [`webdriver`]: chromedriver as a child process, Chromium's flags, and
 //!   the browser console read back.
 //! - [`page`]: the verbs scenarios use: open a share link, click, wait for a
-//!   text, take a screenshot.
+//!   text, take a screenshot, emulate a colour scheme.
+//! - [`legible`]: WCAG AA contrast of every text on the page, from the
+//!   browser's computed colours.
 //! - `tests/`: the scenarios. `measure_budgets.py`: the page's budgets
 //!   (size, first render, scrolling), measured and reported, never asserted.
 //!
@@ -17,5 +19,6 @@
 //! `WIRELAB_SKIP_BROWSER=1` to skip knowingly where there is no browser.
 
 pub mod harness;
+pub mod legible;
 pub mod page;
 pub mod webdriver;

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{screenshot_dir, LAPTOP};
 use crate::webdriver::POLLS;
@@ -155,3 +156,37 @@ pub async fn screenshot_both(c: &Client, name: &str, panel: &str) {
     screenshot(c, &format!("{name}-390"), panel).await;
     c.set_window_size(w, h).await.expect("laptop size");
 }
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`):
+/// fantoccini has no call for emulated media.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Emulates `prefers-color-scheme: scheme` (`light` or `dark`).
+pub async fn color_scheme(c: &Client, scheme: &str) {
+    c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+    ))
+    .await
+    .expect("emulate prefers-color-scheme");
+}
+

@@ -263,7 +263,7 @@ fn framing_client_and_server_processes_agree_in_every_mode() {
             .collect();
         assert_eq!(received, expected, "{mode}");
         if mode == "fixed" {
-            assert!(stdout.contains("Cut 1 bytes that do not fit the fixed length"));
+            assert!(stdout.contains("1 bytes go past the fixed length"));
         }
         if mode == "close" {
             assert!(stdout.contains("Shutting down the sending side (SHUT_WR)"));

@@ -19,7 +19,6 @@ use crate::model::relay::parse_targets;
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
-    LAST_STEP,
 };
 use crate::share::{self, Shared};
 use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WS_PATH};
@@ -402,8 +401,10 @@ pub fn Playground() -> Html {
     let outgoing = HexSource::Outgoing(state.composed.clone());
     let steps = state.steps();
     let view = &state.view;
-    let focus =
-        (view.step < LAST_STEP && !steps.is_empty()).then(|| steps[view.step].range.clone());
+    let focus = view
+        .focus_step()
+        .and_then(|step| steps.get(step))
+        .map(|s| s.range.clone());
     let summary = state.session_summary().map(AttrValue::from);
     let on_preset = make_callback(&dispatcher, |id| Action::Compose(ComposeAction::Preset(id)));
     let on_mode = make_callback(&dispatcher, |mode| {
@@ -487,7 +488,7 @@ pub fn Playground() -> Html {
             </section>
             <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>
-                <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode}
+                <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode} session={state.session.clone()}
                     highlight={view.highlight(Pane::Incoming)} selected={view.selected_in(Pane::Incoming)}
                     {on_decode_here} on_hover={on_hover_in} on_select={on_select_in} {on_notice} />
             </section>

@@ -210,7 +210,8 @@ pub fn ManyConnections() -> Html {
     html! {
         <section class="panel wide many" id="many" aria-labelledby="many-h">
             <h2 id="many-h">{ "Many connections: the tutorial's event loop" }</h2>
-            <p class="hint">{ format!("The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Every connection sends \"Message 1 from client.\", then, {ROUND_MS} ms later, every connection sends \"Message 2 from client.\"; once all of it is back on a connection, the browser half-closes it.") }</p>
+            <p class="hint">{ format!("The multi-connection server runs one thread: each poll() (the tutorial's sel.select()) returns the sockets that are ready, and the loop serves each: accept() on the listening socket, recv() when readable, send() of what it owes when writable. Every connection sends \"Message 1 from client.\", then, {ROUND_MS} ms later, every connection sends \"Message 2 from client.\"; once all of it is back on a connection, the browser half-closes it: the server's recv() returns b'' and it closes that socket.") }</p>
+            <p class="hint" id="many-trigger">{ "One difference from selectors: sel.select() is level-triggered (it returns a socket for as long as it is ready), while this server's poll() (Rust's mio) is edge-triggered (it reports a readiness once, when it appears). So after every call that moved bytes the server registers the socket again, and a socket still ready comes back at the next poll(), as with selectors. What changes: a socket that is writable with nothing to send is reported once, not at every poll(), so this loop does not spin the way the tutorial's does." }</p>
             <div class="many-controls">
                 <label>{ "Connections " }
                     <select id="many-count" onchange={on_count}>

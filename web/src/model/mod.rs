@@ -15,10 +15,12 @@
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
+//! - [`explain`]: sentences for what puzzles a newcomer, from the bytes shown.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
 
 pub mod compose;
 pub mod composer;
+pub mod explain;
 pub mod inbound;
 pub mod observe;
 pub mod presets;
@@ -31,6 +33,8 @@ pub mod steps;
 pub mod view;
 pub mod words;
 
+#[cfg(test)]
+mod page_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -131,6 +131,10 @@ pub fn decoder_words(state: &DecoderState) -> String {
     match state {
         DecoderState::Waiting(need) => need.to_string(),
         DecoderState::Complete => "a whole request; nothing more buffered".to_owned(),
+        DecoderState::CompleteWithNext { next } => format!(
+            "a whole request, then {} of the next",
+            super::counted(*next, "byte", "bytes")
+        ),
         DecoderState::Failed { error } => format!("stopped: {error}"),
     }
 }

@@ -320,6 +320,10 @@ pub enum SessionAction {
         reason: String,
         clean: bool,
     },
+    /// Received bytes and observations that arrived within one flush of
+    /// the socket hook, in order: folded in by one reduce and drawn by one
+    /// render (a 16 MiB echo is some 50,000 of them).
+    Batch(Vec<SessionAction>),
 }
 
 /// The transcript as a JSON document (for the export button).
@@ -353,6 +357,7 @@ impl SessionAction {
             | SessionAction::Flood { id, .. }
             | SessionAction::Closing { id, .. }
             | SessionAction::Closed { id, .. } => *id,
+            SessionAction::Batch(actions) => actions.last().map_or(0, SessionAction::id),
         }
     }
 }

@@ -266,6 +266,14 @@ fn reduce_send(state: &mut State, action: SendAction) {
 }
 
 pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
+    if let SessionAction::Batch(actions) = action {
+        // Only the first action of a batch copies what the last render
+        // still holds (`Rc::make_mut`); the rest change it in place.
+        for action in actions {
+            reduce_session(state, action);
+        }
+        return;
+    }
     // Events of a socket that is no longer the current one change nothing.
     let id = action.id();
     let current = state.session.id == id && id != 0;
@@ -406,5 +414,7 @@ pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
                 }
             };
         }
+        // Unfolded above.
+        SessionAction::Batch(_) => {}
     }
 }
