@@ -29,6 +29,8 @@ const TOP: i32 = 44;
 const NARROW_BELOW: f64 = 600.0;
 /// A character of the labels, on average, in the diagram's units.
 const CHAR_W: i32 = 7;
+/// The time column's width (`12345 ms` at the times' size).
+const TIME_W: i32 = 54;
 /// Most rows drawn: the newest ones. A 16 MiB echo is thousands of reads,
 /// and redrawing them all on each one made receiving quadratic; the Server
 /// panel and the transcript keep the counts.
@@ -45,7 +47,7 @@ struct Geometry {
 impl Geometry {
     fn width(self) -> i32 {
         if self.narrow {
-            380
+            340
         } else {
             760
         }
@@ -56,9 +58,9 @@ impl Geometry {
             (false, Party::Browser) => 60,
             (false, Party::Relay) => 255,
             (false, Party::Server) => 450,
-            (true, Party::Browser) => 92,
-            (true, Party::Relay) => 206,
-            (true, Party::Server) => 330,
+            (true, Party::Browser) => 84,
+            (true, Party::Relay) => 190,
+            (true, Party::Server) => 296,
         }
     }
 
@@ -66,16 +68,17 @@ impl Geometry {
     /// with the whole text in their tooltip.
     fn note_chars(self) -> usize {
         if self.narrow {
-            36
+            32
         } else {
             42
         }
     }
 
-    /// Characters of an arrow's label that fit around its middle `mid`.
+    /// Characters of an arrow's label that fit around its middle `mid`,
+    /// clear of the time column on the left.
     fn label_chars(self, mid: i32) -> usize {
         if self.narrow {
-            ((2 * mid.min(self.width() - mid) - 8) / CHAR_W).max(8) as usize
+            (2 * (mid - TIME_W).min(self.width() - mid - 2) / CHAR_W).max(8) as usize
         } else {
             usize::MAX
         }
