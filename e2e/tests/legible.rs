@@ -23,7 +23,7 @@ async fn fill(c: &Client, tab: &str) {
     match tab {
         "tab-playground" => {
             click(c, "#send").await;
-            wait_text(c, "#session-summary", |t| !t.is_empty()).await;
+            wait_text(c, ".why-none", |t| !t.is_empty()).await;
         }
         "tab-framing" => {
             click(c, "#preset-too-long").await;
