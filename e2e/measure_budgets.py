@@ -315,7 +315,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--relay", default="http://127.0.0.1:8780")
     ap.add_argument("--loads", type=int, default=7)
+    ap.add_argument("--only-flood", action="store_true",
+                    help="measure only the 16 MiB echo under a flood of observations")
+    ap.add_argument("--runs", type=int, default=3, help="runs of that echo")
     args = ap.parse_args()
+    if args.only_flood:
+        driver = Driver(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+        path = os.path.join("/tmp", f"wirelab-budget-{os.getpid()}.png")
+        with open(path, "wb") as f:
+            f.write(os.urandom(16 << 20))
+        try:
+            flood_of_observations(driver, args.relay, path, args.runs)
+        finally:
+            os.remove(path)
+            driver.close()
+        return
 
     rows, total_gz, total_br, total_relay_gz = sizes(args.relay)
     print("## Size (release build)")
