@@ -29,9 +29,11 @@ const FLOOD_PACE_MS: u32 = 25;
 const FLOOD_REPORT_MS: f64 = 100.0;
 /// Received bytes and observations wait this long at most, gathered, before
 /// they are dispatched as one [`SessionAction::Batch`]: one reduce and one
-/// render per flush instead of one per WebSocket message (a 16 MiB echo with
-/// observation is some 50,000 messages). About a frame at 60 Hz.
-const FLUSH_MS: u32 = 16;
+/// render (and one layout of the page) per flush instead of one per
+/// WebSocket message (a 16 MiB echo with observation is some 15,000). Ten
+/// updates a second keep a flood visibly live; a layout of the whole page
+/// every frame did not keep up (issue 20.5, docs/benchmarks.md).
+const FLUSH_MS: u32 = 100;
 
 /// The socket events waiting for the next flush, and where they go.
 struct Batcher {

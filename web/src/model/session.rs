@@ -220,6 +220,11 @@ pub struct Session {
     pub segments_due: i64,
 }
 
+/// `Eq` (its times are never NaN) so that `Rc<Session>` compares by
+/// pointer first: an unchanged session compared field by field on every
+/// render is its whole timeline and every chunk (issue 20.5).
+impl Eq for Session {}
+
 impl TimelineKind {
     /// The relay's close, read back into the reason it wrote.
     pub fn close_reason(&self) -> Option<CloseReason> {
