@@ -91,7 +91,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     // Longer than the fixed length: sent whole, the server cuts the first
     // 16 and waits for the rest of a second message.
     send_preset(c, "too-long").await;
-    let explain = wait_text(c, "#col-fixed .explain", |t| t.contains("It holds")).await;
+    let explain = wait_text(c, "#col-fixed .explain", |t| t.contains("It holds 6")).await;
     assert_eq!(
         explain,
         "The payload is 22 bytes, longer than the fixed 16: the browser sent all 22. The server cuts every 16 bytes, so the last 6 are to it the start of a second message. It holds 6 of that message's 16 bytes and waits for the other 10: nothing is dropped, and nothing comes back for them until more bytes arrive."

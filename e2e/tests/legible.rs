@@ -28,7 +28,7 @@ async fn fill(c: &Client, tab: &str) {
         "tab-framing" => {
             click(c, "#preset-too-long").await;
             click(c, "#framing-send").await;
-            wait_text(c, "#col-fixed .explain", |t| t.contains("It holds")).await;
+            wait_text(c, "#col-fixed .explain", |t| t.contains("It holds 6")).await;
             wait_text(c, "#col-close .waits", |t| t.contains("22 bytes")).await;
         }
         "tab-many" => {
