@@ -71,15 +71,24 @@ pub async fn click(c: &Client, css: &str) {
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"));
     let arg = serde_json::to_value(&el).expect("element as a script argument");
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
-        vec![arg],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
-    el.click()
+    // The page may still move under it (a late answer from the relay adds a
+    // line above): scrolled again and retried while the click would land on
+    // something else, such as the Send bar.
+    for attempt in 0.. {
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+            vec![arg.clone()],
+        )
         .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
+        match el.click().await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 && e.to_string().contains("click intercepted") => {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
 }
 
 /// The first row of received bytes in the hex view, as `00 67 7b ...`.
