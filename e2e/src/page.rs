@@ -198,4 +198,3 @@ pub async fn color_scheme(c: &Client, scheme: &str) {
     .await
     .expect("emulate prefers-color-scheme");
 }
-

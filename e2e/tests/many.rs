@@ -161,7 +161,11 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with("Closing connection to") {
             assert!(
-                lines[..i].iter().rev().take(2).any(|l| l.starts_with("recv() → b''")),
+                lines[..i]
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .any(|l| l.starts_with("recv() → b''")),
                 "a close without its b'': {calls}"
             );
         }

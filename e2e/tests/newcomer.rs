@@ -66,11 +66,19 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     open(c, relay, "p=morpheus&t=echo").await;
     let current = text_of(c, "#encode .step.current .step-title").await;
     assert!(current.starts_with("1. "), "{current}");
-    let dim = js(c, "return document.querySelectorAll('#hex-out .dim').length").await;
+    let dim = js(
+        c,
+        "return document.querySelectorAll('#hex-out .dim').length",
+    )
+    .await;
     assert_eq!(dim, json!(0), "bytes drawn faded on arrival");
     // Walking the steps dims the bytes outside the current one.
     click(c, "#step-next").await;
-    let dim = js(c, "return document.querySelectorAll('#hex-out .dim').length").await;
+    let dim = js(
+        c,
+        "return document.querySelectorAll('#hex-out .dim').length",
+    )
+    .await;
     assert!(dim.as_u64().unwrap() > 0, "Next dims the other bytes");
 
     // Connect and Send, each said.
@@ -105,7 +113,10 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     // The app answers with a result: no note.
     open(c, relay, "p=morpheus&t=app").await;
     click(c, "#send").await;
-    wait_text(c, "[data-testid=outcome]", |t| t.starts_with("Got result: Follow")).await;
+    wait_text(c, "[data-testid=outcome]", |t| {
+        t.starts_with("Got result: Follow")
+    })
+    .await;
     assert_eq!(text_of(c, ".why-none").await, "");
 
     // A phone: the diagram fits with its server lane; the socket table

@@ -49,7 +49,8 @@ fn a_newline_inside_the_payload_splits_it_in_two() {
 }
 
 #[test]
-fn a_payload_longer_than_the_fixed_length_is_sent_whole_and_its_tail_waits_for_the_rest_of_a_second_message() {
+fn a_payload_longer_than_the_fixed_length_is_sent_whole_and_its_tail_waits_for_the_rest_of_a_second_message(
+) {
     let fixed = Framing::Fixed { len: 8 };
     let encoded = fixed.encode(b"longer than 8").unwrap();
     assert_eq!(encoded.bytes, b"longer than 8");

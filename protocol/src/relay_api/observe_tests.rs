@@ -228,7 +228,8 @@ fn a_kind_without_its_fields_is_refused_by_name() {
 
 #[test]
 fn two_frames_in_one_recv_say_how_much_of_the_next_came_along_and_older_readers_see_complete() {
-    let text = r#"{"t_us":5,"kind":"server_recv","len":180,"decoder":{"state":"complete","next":139}}"#;
+    let text =
+        r#"{"t_us":5,"kind":"server_recv","len":180,"decoder":{"state":"complete","next":139}}"#;
     let obs = round_trip(text);
     assert!(
         matches!(

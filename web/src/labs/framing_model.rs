@@ -174,7 +174,9 @@ impl Column {
                         "The payload is {payload_len} bytes, longer than the fixed {len}: the browser sent all {payload_len}. The server cuts every {len} bytes, so the last {beyond} are to it the start of a second message."
                     ));
                     // Said once the server reports it holds them.
-                    if let Some(Wait::Bytes { have, need, .. }) = self.waiting.filter(|_| !self.cuts.is_empty()) {
+                    if let Some(Wait::Bytes { have, need, .. }) =
+                        self.waiting.filter(|_| !self.cuts.is_empty())
+                    {
                         if have > 0 {
                             out.push(format!(
                                 "It holds {have} of that message's {need} bytes and waits for the other {}: nothing is dropped, and nothing comes back for them until more bytes arrive.",

@@ -9,7 +9,12 @@ use super::session::Session;
 /// JSON has no `"result"`. When the reply frame is, byte for byte, what
 /// this session sent from the same offset, it says so: an echo server sent
 /// the request back, and a request has no `"result"`.
-pub fn no_result_note(message: &Message, frame: &[u8], frame_start: u64, session: &Session) -> Option<String> {
+pub fn no_result_note(
+    message: &Message,
+    frame: &[u8],
+    frame_start: u64,
+    session: &Session,
+) -> Option<String> {
     let Content::Json(value) = &message.content else {
         return None;
     };
@@ -81,8 +86,14 @@ mod tests {
         let frame = encode(&message).unwrap().bytes;
         let (a, b) = frame.split_at(10);
         let note = no_result_note(&message, &frame, 0, &sent(&[a, b])).unwrap();
-        assert!(note.starts_with("The reply's JSON has no \"result\" key"), "{note}");
-        assert!(note.contains("the echo server sends back whatever it receives"), "{note}");
+        assert!(
+            note.starts_with("The reply's JSON has no \"result\" key"),
+            "{note}"
+        );
+        assert!(
+            note.contains("the echo server sends back whatever it receives"),
+            "{note}"
+        );
         // Another JSON without "result", not what was sent: no echo claim.
         let other = request("search", "ring");
         let other_frame = encode(&other).unwrap().bytes;
@@ -91,6 +102,9 @@ mod tests {
         // A reply with a result needs no note.
         let reply = protocol::app::respond(&message).unwrap();
         let reply_frame = encode(&reply).unwrap().bytes;
-        assert_eq!(no_result_note(&reply, &reply_frame, 0, &sent(&[&frame])), None);
+        assert_eq!(
+            no_result_note(&reply, &reply_frame, 0, &sent(&[&frame])),
+            None
+        );
     }
 }

@@ -23,10 +23,20 @@ fn a_new_message_shows_step_1_without_dimming_the_bytes_until_the_learner_steps(
     assert_eq!(state.view.focus_step(), Some(1));
     reduce(&mut state, Action::Compose(ComposeAction::Preset("ring")));
     assert_eq!((state.view.step, state.view.focus_step()), (0, None));
-    reduce(&mut state, Action::View(ViewAction::Step(StepMove::TogglePlay)));
+    reduce(
+        &mut state,
+        Action::View(ViewAction::Step(StepMove::TogglePlay)),
+    );
     assert_eq!(state.view.focus_step(), Some(0));
-    reduce(&mut state, Action::View(ViewAction::Step(StepMove::To(LAST_STEP))));
-    assert_eq!(state.view.focus_step(), None, "the whole frame dims nothing");
+    reduce(
+        &mut state,
+        Action::View(ViewAction::Step(StepMove::To(LAST_STEP))),
+    );
+    assert_eq!(
+        state.view.focus_step(),
+        None,
+        "the whole frame dims nothing"
+    );
 }
 
 #[test]
@@ -34,7 +44,8 @@ fn the_content_step_names_ensure_ascii_false_as_the_tutorials_programs_write_jso
     let state = State::default();
     let line = &encode_steps(&state.composed)[0].line;
     assert!(
-        line.contains("json.dumps(obj, ensure_ascii=False)") && line.contains("as the tutorial's programs do"),
+        line.contains("json.dumps(obj, ensure_ascii=False)")
+            && line.contains("as the tutorial's programs do"),
         "{line}"
     );
 }
