@@ -11,7 +11,9 @@
 //! - [`dirs`]: the workspace and the `target/` folders for screenshots and
 //!   downloads.
 //! - [`page`]: the verbs scenarios use: open a share link, click, wait for a
-//!   text, take a screenshot.
+//!   text, take a screenshot, emulate a colour scheme.
+//! - [`legible`]: WCAG AA contrast of every text on the page, from the
+//!   browser's computed colours.
 //! - `tests/`: the scenarios. `measure_budgets.py`: the page's budgets
 //!   (size, first render, scrolling), measured and reported, never asserted.
 //!
@@ -20,5 +22,6 @@
 
 pub mod dirs;
 pub mod harness;
+pub mod legible;
 pub mod page;
 pub mod webdriver;

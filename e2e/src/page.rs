@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::{screenshot_dir, LAPTOP};
 use crate::webdriver::POLLS;
@@ -70,15 +71,24 @@ pub async fn click(c: &Client, css: &str) {
         .await
         .unwrap_or_else(|e| panic!("no {css}: {e}"));
     let arg = serde_json::to_value(&el).expect("element as a script argument");
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
-        vec![arg],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
-    el.click()
+    // The page may still move under it (a late answer from the relay adds a
+    // line above): scrolled again and retried while the click would land on
+    // something else, such as the Send bar.
+    for attempt in 0.. {
+        c.execute(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+            vec![arg.clone()],
+        )
         .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
+        match el.click().await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 && e.to_string().contains("click intercepted") => {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            Err(e) => panic!("click {css}: {e}"),
+        }
+    }
 }
 
 /// The first row of received bytes in the hex view, as `00 67 7b ...`.
@@ -154,4 +164,37 @@ pub async fn screenshot_both(c: &Client, name: &str, panel: &str) {
     c.set_window_size(390, 844).await.expect("phone size");
     screenshot(c, &format!("{name}-390"), panel).await;
     c.set_window_size(w, h).await.expect("laptop size");
+}
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`):
+/// fantoccini has no call for emulated media.
+#[derive(Debug)]
+struct Cdp(&'static str, Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.0, "params": self.1 });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Emulates `prefers-color-scheme: scheme` (`light` or `dark`).
+pub async fn color_scheme(c: &Client, scheme: &str) {
+    c.issue_cmd(Cdp(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+    ))
+    .await
+    .expect("emulate prefers-color-scheme");
 }

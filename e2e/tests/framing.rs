@@ -88,12 +88,21 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     assert_eq!(prefix_cuts, r"bytes 0..11: b'two\nlines' (9 bytes)");
     screenshot(c, "framing-newline", "#col-lines").await;
 
-    // Longer than the fixed length: the tail is never sent.
+    // Longer than the fixed length: sent whole, the server cuts the first
+    // 16 and waits for the rest of a second message.
     send_preset(c, "too-long").await;
-    let explain = wait_text(c, "#col-fixed .explain", |t| t.contains("dropped")).await;
+    let explain = wait_text(c, "#col-fixed .explain", |t| t.contains("It holds 6")).await;
     assert_eq!(
         explain,
-        "The payload is 22 bytes, longer than the fixed 16: the browser sent the first 16 and dropped the last 6. The server cannot know they existed."
+        "The payload is 22 bytes, longer than the fixed 16: the browser sent all 22. The server cuts every 16 bytes, so the last 6 are to it the start of a second message. It holds 6 of that message's 16 bytes and waits for the other 10: nothing is dropped, and nothing comes back for them until more bytes arrive."
+    );
+    assert_eq!(
+        wait_text(c, "#col-fixed .waits", |t| t.starts_with("message")).await,
+        "message: 6 of 16 bytes"
+    );
+    assert_eq!(
+        wait_text(c, "#col-fixed h4:nth-of-type(1)", |t| t.contains("22 of")).await,
+        "Sent: 22 of 22 bytes"
     );
     let fixed = wait_text(c, "#col-fixed .replies", |t| t.len() > 3).await;
     assert_eq!(fixed, "b'Hello, world, an'");

@@ -9,46 +9,13 @@
 use std::net::SocketAddr;
 
 use e2e::harness::run;
-use e2e::page::{click, open, screenshot, wait_text};
-use fantoccini::wd::WebDriverCompatibleCommand;
+use e2e::page::{click, color_scheme, open, screenshot, wait_text};
 use fantoccini::Client;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_fits_a_laptop_and_a_phone_in_light_and_dark() {
     run(scenarios).await;
-}
-
-/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`):
-/// fantoccini has no call for emulated media.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-async fn color_scheme(c: &Client, scheme: &str) {
-    c.issue_cmd(Cdp(
-        "Emulation.setEmulatedMedia",
-        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-    ))
-    .await
-    .expect("emulate prefers-color-scheme");
 }
 
 async fn js(c: &Client, script: &str) -> Value {

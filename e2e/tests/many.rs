@@ -151,6 +151,31 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         calls.contains("Echoing b'Message 1 from client."),
         "{calls}"
     );
+    // Each close follows the recv() → b'' that caused it (the browser's FIN).
+    let lines: Vec<&str> = calls.lines().collect();
+    let eofs = lines
+        .iter()
+        .filter(|l| l.starts_with("recv() → b''"))
+        .count();
+    assert_eq!(eofs, 4, "{calls}");
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("Closing connection to") {
+            assert!(
+                lines[..i]
+                    .iter()
+                    .rev()
+                    .take(2)
+                    .any(|l| l.starts_with("recv() → b''")),
+                "a close without its b'': {calls}"
+            );
+        }
+    }
+    // The loop's trigger, said as it is.
+    let hint = wait_text(c, "#many-trigger", |t| !t.is_empty()).await;
+    assert!(
+        hint.contains("edge-triggered") && hint.contains("level-triggered"),
+        "{hint}"
+    );
     // Each lane says what its own connection did; four lanes.
     let lanes = attr_all(c, "#many-lanes .lane[data-conn]", "data-conn").await;
     for n in 1..=4 {

@@ -155,6 +155,33 @@ async fn a_search_sent_in_ten_byte_messages_shows_the_servers_recvs_decoder_requ
 }
 
 #[tokio::test]
+async fn two_frames_in_one_recv_say_a_whole_request_then_the_bytes_of_the_next() {
+    let relay = start(test_config(), &[]).await;
+    let frame = encode(&request("search", "morpheus")).unwrap().bytes;
+    let mut ws = connect(relay.addr, "app&observe=1").await;
+    // One WebSocket message, one write(): the server's first recv() holds both.
+    send(&mut ws, &[frame.clone(), frame.clone()].concat()).await;
+    let seen = read_all(&mut ws).await;
+    let first = seen
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Observed::ServerRecv { len, decoder, .. } => Some((*len, decoder.clone())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no server_recv: {:?}", seen.kinds()));
+    assert_eq!(
+        first,
+        (
+            2 * frame.len() as u64,
+            Some(DecoderState::CompleteWithNext {
+                next: frame.len() as u64
+            })
+        )
+    );
+}
+
+#[tokio::test]
 async fn a_half_close_shows_the_shutdown_the_servers_zero_byte_recv_and_the_reply_still_arrives() {
     let relay = start(test_config(), &[]).await;
     let mut ws = connect(relay.addr, "echo&observe=1").await;

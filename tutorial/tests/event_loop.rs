@@ -367,6 +367,15 @@ async fn every_accepted_socket_is_reported_ready_before_it_is_read() {
             })
             .sum();
         assert_eq!(received, TUTORIAL_ECHO.len() as u64, "{peer}");
+        // The client's FIN closes the connection: its recv() → b'' is shown.
+        let last_recv = events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, Observed::ServerRecv { .. }));
+        assert!(
+            matches!(last_recv, Some(Observed::ServerRecv { len: 0, .. })),
+            "{peer}: the close's recv() → b'' is missing: {events:#?}"
+        );
         assert!(events.iter().any(|e| matches!(
             e,
             Observed::ServerLog { line, .. } if line.starts_with("Echoing b'Message 1 from client.")

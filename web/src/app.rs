@@ -21,7 +21,6 @@ use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
-    LAST_STEP,
 };
 use crate::share::{self, Shared};
 use crate::socket_url::socket_url;
@@ -494,8 +493,10 @@ pub fn Playground() -> Html {
     let outgoing = HexSource::Outgoing(state.composed.clone());
     let steps = state.steps();
     let view = &state.view;
-    let focus =
-        (view.step < LAST_STEP && !steps.is_empty()).then(|| steps[view.step].range.clone());
+    let focus = view
+        .focus_step()
+        .and_then(|step| steps.get(step))
+        .map(|s| s.range.clone());
     let summary = state.session_summary().map(AttrValue::from);
     let on_preset = make_callback(&dispatcher, |id| Action::Compose(ComposeAction::Preset(id)));
     let on_mode = make_callback(&dispatcher, |mode| {
@@ -580,7 +581,7 @@ pub fn Playground() -> Html {
             </section>
             <section class="panel" id="decode" aria-labelledby="decode-h">
                 <h2 id="decode-h">{ "5 · Decode, chunk by chunk" }</h2>
-                <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode}
+                <DecodeView inbound={state.inbound.clone()} {summary} local={state.local_decode} session={state.session.clone()}
                     highlight={view.highlight(Pane::Incoming)} selected={view.selected_in(Pane::Incoming)}
                     {on_decode_here} on_hover={on_hover_in} on_select={on_select_in} {on_notice} />
             </section>

@@ -216,6 +216,7 @@ async fn decode_view_shows_each_chunk_the_decoder_state_and_the_result() {
         on_hover: Callback::noop(),
         on_select: Callback::noop(),
         on_notice: Callback::noop(),
+        session: Default::default(),
     })
     .await;
     let rows = all(&div, "#chunks tbody tr");

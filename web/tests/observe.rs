@@ -295,6 +295,7 @@ fn flood_to_blackhole() -> State {
         r#"{"t_us":420000,"kind":"write","len":65494,"sent":32768}"#.into(),
         r#"{"t_us":900000,"kind":"socket","state":"ESTABLISHED","recv_q":0,"send_q":2621440}"#
             .into(),
+        r#"{"t_us":950000,"kind":"write","len":54866,"sent":0}"#.into(),
     ];
     run.session(SessionAction::Flood {
         id: 1,
@@ -360,7 +361,18 @@ async fn a_flood_to_blackhole_fills_the_servers_recv_q_then_the_relays_send_q() 
         arrows.contains(&"16 send() calls, 1047904 B".to_owned()),
         "{arrows:?}"
     );
-    assert!(text(&svg, "#short-write").contains("1 time the kernel took fewer bytes"));
+    // A non-blocking send() the kernel took nothing of would block: Python
+    // raises BlockingIOError rather than return 0.
+    assert!(
+        arrows.contains(&"send() would block (Python raises BlockingIOError)".to_owned()),
+        "{arrows:?}"
+    );
+    assert!(
+        !arrows.iter().any(|a| a.contains("took 0 of")),
+        "{arrows:?}"
+    );
+    assert!(text(&svg, "#short-write").contains("2 times the kernel took fewer bytes"));
+    assert!(text(&svg, "#short-write").contains("BlockingIOError"));
     assert!(text(&svg, "#short-write").contains("sendall() loops"));
 
     // The server never called recv().

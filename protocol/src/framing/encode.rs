@@ -10,28 +10,28 @@ pub struct Encoded {
     pub bytes: Vec<u8>,
     /// Zero bytes appended to reach a fixed length.
     pub padding: usize,
-    /// Payload bytes cut off because they did not fit a fixed length: they
-    /// are never sent.
-    pub dropped: usize,
+    /// Payload bytes past a fixed length, sent as they are: to the receiver
+    /// they are the start of a second message, and it waits for the rest.
+    pub beyond: usize,
     /// Delimiter bytes inside the payload, sent as they are: the receiver
     /// will cut there too, so it gets this many more messages than one.
     pub delimiters_inside: usize,
 }
 
 impl Framing {
-    /// Frames `payload`. Fixed length pads with zero bytes or cuts (and says
-    /// so in [`Encoded`]); a delimiter is appended without escaping the ones
+    /// Frames `payload`. Fixed length pads a short payload with zero bytes
+    /// and sends a long one whole, nothing dropped (and says so in
+    /// [`Encoded`]); a delimiter is appended without escaping the ones
     /// inside; a prefix refuses more than 65535 bytes; until-EOF sends the
     /// bytes as they are (the sender then half-closes).
     pub fn encode(&self, payload: &[u8]) -> Result<Encoded, FramingError> {
         let mut out = Encoded::default();
         match *self {
             Framing::Fixed { len } => {
-                let kept = payload.len().min(len);
-                out.bytes.extend_from_slice(&payload[..kept]);
-                out.dropped = payload.len() - kept;
-                out.padding = len - kept;
-                out.bytes.resize(len, 0);
+                out.bytes.extend_from_slice(payload);
+                out.beyond = payload.len().saturating_sub(len);
+                out.padding = len.saturating_sub(payload.len());
+                out.bytes.resize(payload.len().max(len), 0);
             }
             Framing::Delimited { byte } => {
                 out.delimiters_inside = payload.iter().filter(|&&b| b == byte).count();

@@ -12,13 +12,14 @@
 //! # Fixed length (`fixed`)
 //!
 //! ```text
-//! len = 8:   | H i ! \0 \0 \0 \0 \0 | l o n g e r   t |
-//!            +------ message -------+---- message ----+
-//!              "Hi!" padded           "longer than 8" cut ("han 8" never sent)
+//! len = 8:   | H i ! \0 \0 \0 \0 \0 | l o n g e r   t | h a n   8 ...
+//!            +------ message -------+---- message ----+-- 5 of 8, waiting
+//!              "Hi!" padded           "longer than 8" sent whole
 //! ```
 //! The receiver cuts every `len` bytes. The sender pads a short payload with
-//! zero bytes (the receiver cannot tell padding from data) and cuts a long one
-//! ([`Encoded::dropped`]): what does not fit is never sent.
+//! zero bytes (the receiver cannot tell padding from data) and sends a long
+//! one whole ([`Encoded::beyond`]): its tail is the start of another message,
+//! and the receiver waits for the rest of it.
 //!
 //! # Delimiter (`lines`)
 //!

@@ -331,6 +331,14 @@ pub enum DecoderState {
     Waiting(Need),
     /// The chunk completed a message and nothing more is buffered.
     Complete,
+    /// The chunk completed a message and went on: `next` bytes of the next
+    /// message came in the same `recv()` and wait in the buffer (two frames
+    /// in one chunk). On the wire: `complete` with an optional `next`, so a
+    /// reader that predates it still reads `complete`.
+    CompleteWithNext {
+        /// Bytes of the next message already buffered.
+        next: u64,
+    },
     /// The bytes are not a valid frame; the server will close.
     Failed {
         /// The decoder's error, as the server logs it.

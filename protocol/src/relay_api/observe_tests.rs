@@ -251,6 +251,40 @@ fn a_kind_without_its_fields_is_refused_by_name() {
 }
 
 #[test]
+fn two_frames_in_one_recv_say_how_much_of_the_next_came_along_and_older_readers_see_complete() {
+    let text =
+        r#"{"t_us":5,"kind":"server_recv","len":180,"decoder":{"state":"complete","next":139}}"#;
+    let obs = round_trip(text);
+    assert!(
+        matches!(
+            obs.event,
+            Observed::ServerRecv {
+                decoder: Some(DecoderState::CompleteWithNext { next: 139 }),
+                ..
+            }
+        ),
+        "{obs:?}"
+    );
+    // Without `next` (a relay that predates it, or `next` 0): plain complete.
+    for text in [
+        r#"{"t_us":5,"kind":"server_recv","len":41,"decoder":{"state":"complete"}}"#,
+        r#"{"t_us":5,"kind":"server_recv","len":41,"decoder":{"state":"complete","next":0}}"#,
+    ] {
+        let obs = Observation::from_json(text).unwrap();
+        assert!(
+            matches!(
+                obs.event,
+                Observed::ServerRecv {
+                    decoder: Some(DecoderState::Complete),
+                    ..
+                }
+            ),
+            "{obs:?}"
+        );
+    }
+}
+
+#[test]
 fn a_server_recv_carries_the_decoders_need() {
     let obs = round_trip(
         r#"{"t_us":1950,"kind":"server_recv","len":10,"decoder":{"state":"waiting","part":"content","have":20,"need":41}}"#,

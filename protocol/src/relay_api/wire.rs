@@ -155,7 +155,10 @@ impl<'a> Fields<'a> {
                 have: self.int("have")?,
                 need: self.int("need")?,
             }),
-            DecoderKind::Complete => DecoderState::Complete,
+            DecoderKind::Complete => match self.opt_int::<u64>("next")? {
+                Some(next) if next > 0 => DecoderState::CompleteWithNext { next },
+                _ => DecoderState::Complete,
+            },
             DecoderKind::Failed => DecoderState::Failed {
                 error: self.string("error")?,
             },
@@ -435,6 +438,10 @@ fn decoder_value(decoder: &DecoderState) -> Json {
             o.insert("need", Json::from_u64(need.need as u64));
         }
         DecoderState::Complete => o.insert("state", name_of(&DECODER_KINDS, DecoderKind::Complete)),
+        DecoderState::CompleteWithNext { next } => {
+            o.insert("state", name_of(&DECODER_KINDS, DecoderKind::Complete));
+            o.insert("next", Json::from_u64(*next));
+        }
         DecoderState::Failed { error } => {
             o.insert("state", name_of(&DECODER_KINDS, DecoderKind::Failed));
             o.insert("error", error.as_str());

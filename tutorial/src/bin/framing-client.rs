@@ -54,10 +54,10 @@ async fn main() -> ExitCode {
             encoded.padding
         );
     }
-    if encoded.dropped > 0 {
+    if encoded.beyond > 0 {
         info!(
-            "Cut {} bytes that do not fit the fixed length: they are not sent",
-            encoded.dropped
+            "{} bytes go past the fixed length: the server takes them for the start of another message and waits for the rest",
+            encoded.beyond
         );
     }
     if encoded.delimiters_inside > 0 {

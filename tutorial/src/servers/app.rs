@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use protocol::app::{describe, respond, AppError};
 use protocol::codec::{CodecError, MessageCodec};
 use protocol::python::{content_repr, python_bytes_repr};
-use protocol::relay_api::LogLevel;
+use protocol::relay_api::{DecoderState, LogLevel};
 use protocol::{encode_into, DecoderConfig, EncodeError, Need};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -170,8 +170,15 @@ async fn converse(
         loop {
             let decoded = codec.decode(&mut buf);
             if let Some(n) = fresh.take() {
+                // A request completed with bytes after it: those are the
+                // next request's start, which the decoder has not looked at
+                // yet (two frames in one recv()).
+                let completed = matches!(decoded, Ok(Some(_)));
                 watch.recv(stream, n, || {
-                    Some(decoder_state(codec.decoder(), buf.len()))
+                    Some(match buf.len() as u64 {
+                        next if completed && next > 0 => DecoderState::CompleteWithNext { next },
+                        _ => decoder_state(codec.decoder(), buf.len()),
+                    })
                 });
             }
             let Some(decoded) = decoded? else { break };
@@ -263,7 +270,7 @@ async fn converse(
                 watch.recv(stream, 0, || {
                     Some(match &finished {
                         Ok(()) => decoder_state(codec.decoder(), buf.len()),
-                        Err(e) => protocol::relay_api::DecoderState::Failed {
+                        Err(e) => DecoderState::Failed {
                             error: e.to_string(),
                         },
                     })

@@ -330,7 +330,11 @@ impl EventLoop {
         if io.readable() && conn.owed.len() < self.config.max_owed {
             let room = buf.len().min(self.config.max_owed - conn.owed.len());
             match conn.stream.read(&mut buf[..room]) {
-                Ok(0) => return self.close(token, None),
+                Ok(0) => {
+                    // The client's FIN: the b'' that makes the loop close.
+                    conn.watch.recv(&conn.stream, &[], room);
+                    return self.close(token, None);
+                }
                 Ok(n) => {
                     conn.watch.recv(&conn.stream, &buf[..n], room);
                     conn.owed.extend_from_slice(&buf[..n]);

@@ -11,6 +11,7 @@ use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
 use crate::model::counted;
+use crate::model::explain::no_result_note;
 use crate::model::{content_shown, inbound_offence, outcome_line, request_line, Inbound};
 
 /// Most chunk rows drawn: the newest ones.
@@ -31,6 +32,10 @@ pub struct Props {
     pub on_hover: Callback<Option<usize>>,
     pub on_select: Callback<usize>,
     pub on_notice: Callback<String>,
+    /// The session the bytes came in (what was sent, to say when a reply
+    /// is the request echoed back).
+    #[prop_or_default]
+    pub session: Rc<crate::model::Session>,
 }
 
 /// The header as the Python dict `json.loads` makes of it.
@@ -81,9 +86,21 @@ pub fn DecodeView(props: &Props) -> Html {
         (outcome_line, "response")
     };
     let messages = inbound.messages.iter().map(|d| {
+        // Why "Got result: None" (a reply, not the bytes decoded here).
+        let why_none = (!props.local)
+            .then(|| {
+                let bytes = inbound.bytes.get();
+                let start = d.frame_start as usize;
+                let frame = bytes.get(start..start + d.frame_len).unwrap_or_default();
+                no_result_note(&d.message, frame, d.frame_start, &props.session)
+            })
+            .flatten();
         html! {
             <div class="decoded">
                 <p class="outcome" data-testid="outcome">{ line_of(&d.message) }</p>
+                if let Some(why) = why_none {
+                    <p class="hint why-none">{ why }</p>
+                }
                 <dl>
                     <dt>{ "frame" }</dt><dd>{ format!("bytes {}..{} ({} B)", d.frame_start, d.frame_start as usize + d.frame_len, d.frame_len) }</dd>
                     <dt>{ "header" }</dt><dd class="mono">{ header_repr(&d.message) }</dd>

@@ -21,22 +21,77 @@ use crate::model::observe::LaneEntry;
 use crate::model::relay::is_connect_failure;
 use crate::model::{decoder_words, Observe, Party, Session, TimelineKind};
 
-const WIDTH: i32 = 760;
 const ROW: i32 = 34;
 const TOP: i32 = 44;
-/// What fits right of the server lane at the diagram's font size; longer
-/// notes are cut, with the whole text in their tooltip.
-const NOTE_CHARS: usize = 42;
+/// Below this window width the diagram takes its narrow layout: drawn
+/// 760 wide, a phone would shrink its words past reading or cut off the
+/// server lane.
+const NARROW_BELOW: f64 = 600.0;
+/// A character of the labels, on average, in the diagram's units.
+const CHAR_W: i32 = 7;
+/// The time column's width (`12345 ms` at the times' size).
+const TIME_W: i32 = 54;
 /// Most rows drawn: the newest ones. A 16 MiB echo is thousands of reads,
 /// and redrawing them all on each one made receiving quadratic; the Server
 /// panel and the transcript keep the counts.
 pub const MAX_ROWS: usize = 300;
 
-fn x(p: Party) -> i32 {
-    match p {
-        Party::Browser => 60,
-        Party::Relay => 255,
-        Party::Server => 450,
+/// Where the lanes are: wide (notes right of the server lane), or narrow
+/// for a phone (the diagram as wide as the screen, notes left of the server
+/// lane, long labels cut with the whole text in their tooltip).
+#[derive(Clone, Copy, PartialEq)]
+struct Geometry {
+    narrow: bool,
+}
+
+impl Geometry {
+    fn width(self) -> i32 {
+        if self.narrow {
+            340
+        } else {
+            760
+        }
+    }
+
+    fn x(self, p: Party) -> i32 {
+        match (self.narrow, p) {
+            (false, Party::Browser) => 60,
+            (false, Party::Relay) => 255,
+            (false, Party::Server) => 450,
+            (true, Party::Browser) => 84,
+            (true, Party::Relay) => 190,
+            (true, Party::Server) => 296,
+        }
+    }
+
+    /// Characters of a note that fit beside its lane; longer notes are cut,
+    /// with the whole text in their tooltip.
+    fn note_chars(self) -> usize {
+        if self.narrow {
+            32
+        } else {
+            42
+        }
+    }
+
+    /// Characters of an arrow's label that fit around its middle `mid`,
+    /// clear of the time column on the left.
+    fn label_chars(self, mid: i32) -> usize {
+        if self.narrow {
+            (2 * (mid - TIME_W).min(self.width() - mid - 2) / CHAR_W).max(8) as usize
+        } else {
+            usize::MAX
+        }
+    }
+
+    /// The layout for the window as it is now.
+    fn now() -> Geometry {
+        let width = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64());
+        Geometry {
+            narrow: width.is_some_and(|w| w < NARROW_BELOW),
+        }
     }
 }
 
@@ -89,7 +144,14 @@ fn calls(name: &str, count: u32) -> String {
 /// lesson of `sendall()`.
 fn send_label(len: u64, sent: u64, count: u32) -> (String, &'static str) {
     let call = calls("send()", count);
-    if sent < len {
+    if sent == 0 && len > 0 {
+        // Every socket observed here is non-blocking (tokio, mio): a full
+        // send buffer makes send() fail with EAGAIN, which Python raises.
+        (
+            format!("{call} would block (Python raises BlockingIOError)"),
+            "data short",
+        )
+    } else if sent < len {
         (
             format!("{call}: kernel took {sent} of {len} B"),
             "data short",
@@ -141,7 +203,7 @@ fn observed_row(event: &Observed) -> Option<Row> {
         } => {
             let class = match decoder {
                 Some(DecoderState::Failed { .. }) => "err",
-                Some(DecoderState::Complete) => "ok",
+                Some(DecoderState::Complete | DecoderState::CompleteWithNext { .. }) => "ok",
                 _ => "data",
             };
             note(
@@ -337,7 +399,7 @@ fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
     merged
 }
 
-fn draw(i: usize, at: f64, row: &Row) -> Html {
+fn draw(g: Geometry, i: usize, at: f64, row: &Row) -> Html {
     let y = TOP + ROW * i as i32 + 14;
     let time =
         html! { <text class="time" x="4" y={(y + 4).to_string()}>{ format!("{at:.0} ms") }</text> };
@@ -348,15 +410,19 @@ fn draw(i: usize, at: f64, row: &Row) -> Html {
             label,
             class,
         } => {
-            let (x1, x2) = (x(*from), x(*to));
+            let (x1, x2) = (g.x(*from), g.x(*to));
             let dir = if x2 > x1 { -8 } else { 8 };
             let mid = (x1 + x2) / 2;
+            let shown = cut(label, g.label_chars(mid));
             html! {
                 <g class={format!("arrow {class}")}>
+                    if shown != *label {
+                        <title>{ label.clone() }</title>
+                    }
                     { time }
                     <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} />
                     <polygon points={format!("{x2},{y} {},{} {},{}", x2 + dir, y - 4, x2 + dir, y + 4)} />
-                    <text class="label" x={mid.to_string()} y={(y - 5).to_string()} text-anchor="middle">{ label.clone() }</text>
+                    <text class="label" x={mid.to_string()} y={(y - 5).to_string()} text-anchor="middle">{ shown }</text>
                 </g>
             }
         }
@@ -366,15 +432,21 @@ fn draw(i: usize, at: f64, row: &Row) -> Html {
             detail,
             class,
         } => {
-            let lx = x(*on) + 9;
+            // Narrow, the notes go left of the server lane (no room right of it).
+            let (lx, anchor) = if g.narrow && *on == Party::Server {
+                (g.x(*on) - 9, "end")
+            } else {
+                (g.x(*on) + 9, "start")
+            };
+            let chars = g.note_chars();
             html! {
                 <g class={format!("note {class}")}>
                     <title>{ format!("{label} {detail}") }</title>
                     { time }
-                    <circle cx={x(*on).to_string()} cy={y.to_string()} r="4" />
-                    <text class="label" x={lx.to_string()} y={(y - 2).to_string()}>{ cut(label, NOTE_CHARS) }</text>
+                    <circle cx={g.x(*on).to_string()} cy={y.to_string()} r="4" />
+                    <text class="label" x={lx.to_string()} y={(y - 2).to_string()} text-anchor={anchor}>{ cut(label, chars) }</text>
                     if !detail.is_empty() {
-                        <text class="detail" x={lx.to_string()} y={(y + 10).to_string()}>{ cut(detail, NOTE_CHARS) }</text>
+                        <text class="detail" x={lx.to_string()} y={(y + 10).to_string()} text-anchor={anchor}>{ cut(detail, chars) }</text>
                     }
                 </g>
             }
@@ -427,30 +499,56 @@ pub fn SequenceDiagram(props: &Props) -> Html {
             *pinned.borrow_mut() = el.scroll_top() + el.client_height() + ROW >= el.scroll_height();
         }
     };
+    // The layout follows the window (a phone turned, a window resized).
+    let geometry = use_state_eq(Geometry::now);
+    {
+        let geometry = geometry.clone();
+        use_effect_with((), move |_| {
+            let listener = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+                geometry.set(Geometry::now())
+            });
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                let _ = w.add_event_listener_with_callback(
+                    "resize",
+                    wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+                );
+            }
+            move || {
+                if let Some(w) = window {
+                    let _ = w.remove_event_listener_with_callback(
+                        "resize",
+                        wasm_bindgen::JsCast::unchecked_ref(listener.as_ref()),
+                    );
+                }
+            }
+        });
+    }
+    let g = *geometry;
     let height = TOP + ROW * rows.len() as i32 + 16;
     let lifeline = |p: Party, name: &'static str| {
         html! {
             <g class="lifeline">
-                <rect x={(x(p) - 48).to_string()} y="4" width="96" height="24" rx="4" />
-                <text x={x(p).to_string()} y="21" text-anchor="middle">{ name }</text>
-                <line x1={x(p).to_string()} y1="28" x2={x(p).to_string()} y2={height.to_string()} />
+                <rect x={(g.x(p) - 42).to_string()} y="4" width="84" height="24" rx="4" />
+                <text x={g.x(p).to_string()} y="21" text-anchor="middle">{ name }</text>
+                <line x1={g.x(p).to_string()} y1="28" x2={g.x(p).to_string()} y2={height.to_string()} />
             </g>
         }
     };
     html! {
         <>
         <div class="sequence-wrap" tabindex="0" ref={wrap} {onscroll}>
-        <svg class="sequence" id="sequence" viewBox={format!("0 0 {WIDTH} {height}")} role="img"
+        <svg class="sequence" id="sequence" viewBox={format!("0 0 {} {height}", g.width())} role="img"
             aria-label="sequence diagram of the session: browser, relay, server">
             { lifeline(Party::Browser, "browser") }
             { lifeline(Party::Relay, "relay") }
             { lifeline(Party::Server, "server") }
-            { for rows.iter().enumerate().map(|(i, (at, row))| draw(i, *at, row)) }
+            { for rows.iter().enumerate().map(|(i, (at, row))| draw(g, i, *at, row)) }
         </svg>
         </div>
         if props.observe.writes.short > 0 {
             <p class="hint" id="short-write">{ format!(
-                "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken.",
+                "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken. When the buffer has no room at all, a non-blocking send() takes nothing: it would block, and Python raises BlockingIOError.",
                 counted(props.observe.writes.short, "time", "times")
             ) }</p>
         }

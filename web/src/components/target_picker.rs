@@ -147,13 +147,19 @@ pub fn TargetPicker(props: &Props) -> Html {
             <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
+                // Send sits in a bar across the bottom of the window: in reach
+                // wherever the reader is, and the page's content ends above
+                // the bar instead of running under a floating button.
+                <span class="send-bar">
                 <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending}
                     title={props.sending.then_some("wait: the previous send is still going out, and a second one would interleave with it")}>
                     { if props.sending { "Sending…" } else { "Send" } }</button>
+                </span>
                 <button type="button" id="half-close" onclick={emit(&props.on_half_close)} disabled={!matches!(props.conn, Conn::Open)}
                     title="shutdown(SHUT_WR): tell the server nothing more is coming">{ "Half-close" }</button>
                 <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}>{ "Close" }</button>
             </div>
+            <p class="hint" id="connect-vs-send">{ crate::model::explain::CONNECT_VS_SEND }</p>
             <div class="buttons flood">
                 <button type="button" id="flood" onclick={emit(&props.on_flood)} disabled={props.frame_len == 0 || flooding}
                     title="send the composed message again and again">{ "Flood" }</button>

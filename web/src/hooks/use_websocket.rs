@@ -4,7 +4,9 @@
 //! Binary messages are the target's bytes; text messages are the relay's
 //! observations (`observe=1`), parsed here into the contract's types.
 //! Every socket gets a session id; its events are dispatched with that id,
-//! so the reducer ignores a previous socket's late events.
+//! so the reducer ignores a previous socket's late events. Received bytes
+//! and observations are gathered and dispatched together, at most
+//! [`FLUSH_MS`] late, so a flood of them costs one render per flush.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -31,6 +33,69 @@ const FLOOD_REPORT_MS: f64 = 100.0;
 /// The relay sends it once it has followed both sockets
 /// (`--observe-close-follow`, 3 s by default), so this is a fallback.
 const CLOSE_FALLBACK_MS: u32 = 8_000;
+
+/// Received bytes and observations wait this long at most, gathered, before
+/// they are dispatched as one [`SessionAction::Batch`]: one reduce and one
+/// render (and one layout of the page) per flush instead of one per
+/// WebSocket message (a 16 MiB echo with observation is some 15,000). Ten
+/// updates a second keep a flood visibly live; a layout of the whole page
+/// every frame did not keep up (issue 20.5, docs/benchmarks.md).
+const FLUSH_MS: u32 = 100;
+
+/// The socket events waiting for the next flush, and where they go.
+struct Batcher {
+    dispatch: Callback<SessionAction>,
+    queue: Vec<SessionAction>,
+    /// A flush is scheduled.
+    armed: bool,
+}
+
+/// Dispatches what is queued, as one action.
+fn flush(batcher: &RefCell<Batcher>) {
+    let (dispatch, mut queue) = {
+        let mut b = batcher.borrow_mut();
+        b.armed = false;
+        (b.dispatch.clone(), std::mem::take(&mut b.queue))
+    };
+    match queue.len() {
+        0 => {}
+        1 => dispatch.emit(queue.remove(0)),
+        _ => dispatch.emit(SessionAction::Batch(queue)),
+    }
+}
+
+/// The dispatch the socket code calls: bytes and observations are gathered
+/// for the next flush; anything else (open, send, close, flood) first
+/// flushes what is gathered, so the reducer sees every event in order.
+fn batched(batcher: &Rc<RefCell<Batcher>>) -> Callback<SessionAction> {
+    let weak = Rc::downgrade(batcher);
+    Callback::from(move |action: SessionAction| {
+        let Some(batcher) = weak.upgrade() else {
+            return;
+        };
+        if matches!(
+            action,
+            SessionAction::Received { .. } | SessionAction::Observed { .. }
+        ) {
+            let mut b = batcher.borrow_mut();
+            b.queue.push(action);
+            if !b.armed {
+                b.armed = true;
+                let weak = weak.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    TimeoutFuture::new(FLUSH_MS).await;
+                    if let Some(batcher) = weak.upgrade() {
+                        flush(&batcher);
+                    }
+                });
+            }
+        } else {
+            flush(&batcher);
+            let dispatch = batcher.borrow().dispatch.clone();
+            dispatch.emit(action);
+        }
+    })
+}
 
 /// What to send once the socket is open.
 #[derive(Debug, Clone, PartialEq)]
@@ -495,12 +560,17 @@ fn start_sending(inner: &Rc<RefCell<Inner>>, plan: SendPlan) {
 /// The socket of this component; closed when the component goes away.
 #[hook]
 pub fn use_websocket(dispatch: Callback<SessionAction>) -> SocketHandle {
-    let inner = use_mut_ref(|| Inner {
+    let batcher = use_mut_ref(|| Batcher {
         dispatch: dispatch.clone(),
+        queue: Vec::new(),
+        armed: false,
+    });
+    batcher.borrow_mut().dispatch = dispatch;
+    let inner = use_mut_ref(|| Inner {
+        dispatch: batched(&batcher),
         live: None,
         next_id: 0,
     });
-    inner.borrow_mut().dispatch = dispatch;
     {
         let inner = inner.clone();
         use_effect_with((), move |_| {

@@ -168,11 +168,22 @@ impl Column {
         };
         match self.framing {
             Framing::Fixed { len } => {
-                if encoded.dropped > 0 {
+                if encoded.beyond > 0 {
+                    let beyond = encoded.beyond;
                     out.push(format!(
-                        "The payload is {payload_len} bytes, longer than the fixed {len}: the browser sent the first {len} and dropped the last {}. The server cannot know they existed.",
-                        encoded.dropped
+                        "The payload is {payload_len} bytes, longer than the fixed {len}: the browser sent all {payload_len}. The server cuts every {len} bytes, so the last {beyond} are to it the start of a second message."
                     ));
+                    // Said once the server reports it holds them.
+                    if let Some(Wait::Bytes { have, need, .. }) =
+                        self.waiting.filter(|_| !self.cuts.is_empty())
+                    {
+                        if have > 0 {
+                            out.push(format!(
+                                "It holds {have} of that message's {need} bytes and waits for the other {}: nothing is dropped, and nothing comes back for them until more bytes arrive.",
+                                need - have
+                            ));
+                        }
+                    }
                 }
                 if encoded.padding > 0 {
                     out.push(format!(
@@ -287,6 +298,10 @@ impl Lab {
 
 impl Column {
     fn apply(&mut self, action: SessionAction) {
+        if let SessionAction::Batch(actions) = action {
+            actions.into_iter().for_each(|a| self.apply(a));
+            return;
+        }
         if let SessionAction::Connecting { id, .. } = action {
             self.session = Some(id);
             self.conn = Conn::Connecting;
@@ -409,14 +424,29 @@ mod tests {
     }
 
     #[test]
-    fn a_long_payload_says_how_many_bytes_the_fixed_length_dropped() {
+    fn a_long_payload_is_sent_whole_and_the_server_waits_for_the_rest_of_its_second_message() {
         let mut lab = Lab::default();
         sent(&mut lab, 0, b"Hello, world, and more");
+        assert_eq!(lab.columns[0].sent_bytes(), b"Hello, world, and more");
         assert_eq!(
             lab.columns[0].explain(22),
-            ["The payload is 22 bytes, longer than the fixed 16: the browser sent the first 16 and dropped the last 6. The server cannot know they existed."]
+            ["The payload is 22 bytes, longer than the fixed 16: the browser sent all 22. The server cuts every 16 bytes, so the last 6 are to it the start of a second message."]
         );
-        assert_eq!(lab.columns[0].sent_bytes(), b"Hello, world, an");
+        lab.apply(cut(0, 0, 16, 16));
+        lab.apply(observed(
+            0,
+            Observed::ServerFramer(FramerStep::Waiting(Wait::Bytes {
+                part: protocol::framing::FramePart::Payload,
+                have: 6,
+                need: 16,
+            })),
+        ));
+        let col = &lab.columns[0];
+        assert_eq!(
+            col.explain(22)[1],
+            "It holds 6 of that message's 16 bytes and waits for the other 10: nothing is dropped, and nothing comes back for them until more bytes arrive."
+        );
+        assert_eq!(col.waits_for(), "message: 6 of 16 bytes");
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! - [`view`]: encode step, hover and selection, notices.
 //! - [`replay`]: the session as a transcript (export, .pcapng) and a
 //!   transcript turned back into socket events.
+//! - [`explain`]: sentences for what puzzles a newcomer, from the bytes shown.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`],
 //!   which also opens and steps through a replay.
 //! - [`lessons`]: the twelve lessons (texts, setups, progress);
@@ -27,6 +28,7 @@
 pub mod calls;
 pub mod compose;
 pub mod composer;
+pub mod explain;
 pub mod inbound;
 pub mod lesson_checks;
 pub mod lessons;
@@ -44,6 +46,8 @@ pub mod words;
 
 #[cfg(test)]
 mod lessons_tests;
+#[cfg(test)]
+mod page_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -151,6 +151,12 @@ pub struct Observe {
     pub recorded: Vec<Observation>,
 }
 
+/// `Eq` (its only float, a lane entry's page time, is never NaN) so that
+/// `Rc<Observe>` compares by pointer first: every render compares the
+/// panels' props, and an unchanged `Observe` compared field by field is
+/// thousands of observations each time (issue 20.5).
+impl Eq for Observe {}
+
 /// Appends to a list that keeps only its newest `keep` items.
 fn push_bounded<T>(list: &mut Vec<T>, keep: usize, item: T) {
     if list.len() >= keep {
@@ -165,6 +171,10 @@ pub fn decoder_words(state: &DecoderState) -> String {
     match state {
         DecoderState::Waiting(need) => need.to_string(),
         DecoderState::Complete => "a whole request; nothing more buffered".to_owned(),
+        DecoderState::CompleteWithNext { next } => format!(
+            "a whole request, then {} of the next",
+            super::counted(*next, "byte", "bytes")
+        ),
         DecoderState::Failed { error } => format!("stopped: {error}"),
     }
 }

@@ -37,6 +37,11 @@ fn decoder_states_are_said_in_the_protocol_crates_words() {
         }),
         "stopped: content is not valid JSON"
     );
+    // Two frames in one recv(): the first whole, 139 bytes of the second.
+    assert_eq!(
+        decoder_words(&DecoderState::CompleteWithNext { next: 139 }),
+        "a whole request, then 139 bytes of the next"
+    );
     assert_eq!(group_digits(16 << 20), "16,777,216");
     assert_eq!(group_digits(999), "999");
 }

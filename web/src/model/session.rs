@@ -224,6 +224,11 @@ pub struct Session {
     pub segments_due: i64,
 }
 
+/// `Eq` (its times are never NaN) so that `Rc<Session>` compares by
+/// pointer first: an unchanged session compared field by field on every
+/// render is its whole timeline and every chunk (issue 20.5).
+impl Eq for Session {}
+
 impl TimelineKind {
     /// The relay's close, read back into the reason it wrote.
     pub fn close_reason(&self) -> Option<CloseReason> {
@@ -324,6 +329,10 @@ pub enum SessionAction {
         reason: String,
         clean: bool,
     },
+    /// Received bytes and observations that arrived within one flush of
+    /// the socket hook, in order: folded in by one reduce and drawn by one
+    /// render (a 16 MiB echo is some 50,000 of them).
+    Batch(Vec<SessionAction>),
 }
 
 /// The transcript as a JSON document (for the export button).
@@ -357,6 +366,7 @@ impl SessionAction {
             | SessionAction::Flood { id, .. }
             | SessionAction::Closing { id, .. }
             | SessionAction::Closed { id, .. } => *id,
+            SessionAction::Batch(actions) => actions.last().map_or(0, SessionAction::id),
         }
     }
 }

@@ -331,7 +331,15 @@ fn show_replay(state: &mut State) {
     }
 }
 
-fn reduce_session(state: &mut State, action: SessionAction) {
+pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
+    if let SessionAction::Batch(actions) = action {
+        // Only the first action of a batch copies what the last render
+        // still holds (`Rc::make_mut`); the rest change it in place.
+        for action in actions {
+            reduce_session(state, action);
+        }
+        return;
+    }
     // Events of a socket that is no longer the current one change nothing.
     let id = action.id();
     let current = state.session.id == id && id != 0;
@@ -489,5 +497,7 @@ fn reduce_session(state: &mut State, action: SessionAction) {
                 }
             };
         }
+        // Unfolded above.
+        SessionAction::Batch(_) => {}
     }
 }

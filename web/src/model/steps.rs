@@ -104,7 +104,7 @@ pub fn encode_steps(composed: &Composed) -> Vec<EncodeStep> {
     let what = match &composed.message {
         Some(m) => match &m.content {
             Content::Json(_) => format!(
-                "JSON written the way Python's json.dumps writes it, encoded as {}",
+                "JSON written the way Python's json.dumps(obj, ensure_ascii=False) writes it, as the tutorial's programs do, encoded as {}",
                 m.header.content_encoding
             ),
             Content::Text(_) => format!("text encoded as {}", m.header.content_encoding),

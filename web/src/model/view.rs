@@ -35,6 +35,11 @@ pub enum ViewAction {
 pub struct View {
     pub step: usize,
     pub playing: bool,
+    /// The learner moved through the steps (Next, Previous, Play, a step's
+    /// title): only then are the bytes outside the current step dimmed. A
+    /// message just opened shows step 1 with every byte at full strength,
+    /// or the first thing a newcomer sees is a faded frame.
+    pub walking: bool,
     /// The span under the pointer, and the span picked by click or keyboard.
     pub hover: Option<(Pane, usize)>,
     pub selected: Option<(Pane, usize)>,
@@ -45,7 +50,10 @@ pub struct View {
 impl View {
     pub fn apply(&mut self, action: ViewAction) {
         match action {
-            ViewAction::Step(step) => self.step(step),
+            ViewAction::Step(step) => {
+                self.walking = true;
+                self.step(step)
+            }
             ViewAction::Hover(h) => self.hover = h,
             ViewAction::Select(s) => self.selected = s,
             ViewAction::Notice(n) => self.notice = n,
@@ -81,6 +89,11 @@ impl View {
         }
     }
 
+    /// The encode step whose bytes stand out (the others dimmed), if any.
+    pub fn focus_step(&self) -> Option<usize> {
+        (self.walking && self.step < LAST_STEP).then_some(self.step)
+    }
+
     /// The span to highlight in `pane`: the hovered one, else the selected one.
     pub fn highlight(&self, pane: Pane) -> Option<usize> {
         self.hover
@@ -105,6 +118,7 @@ impl View {
     pub fn recomposed(&mut self) {
         self.step = LAST_STEP;
         self.playing = false;
+        self.walking = false;
         self.forget(Pane::Outgoing);
         self.hover = None;
     }
