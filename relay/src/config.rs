@@ -178,6 +178,24 @@ pub struct RelayConfig {
     /// hold in memory counts against --max-buffered-bytes.
     #[arg(long, default_value_t = 1 << 30, value_parser = positive_u64)]
     pub record_max_total: u64,
+
+    /// Never capture packets: every .pcapng (--record's and the page's
+    /// download) is reconstructed from the relay's system calls, and says
+    /// so. Without this flag a relay that may capture (CAP_NET_RAW) writes
+    /// the real segments of each recorded or observed session (docs/capture.md).
+    #[arg(long)]
+    pub no_capture: bool,
+
+    /// Most bytes of packets one session's capture holds (counted in
+    /// --max-buffered-bytes); past it the capture stops keeping packets
+    /// and its comment says how many it missed.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_parser = positive)]
+    pub capture_max_bytes: usize,
+
+    /// How long a finished capture is kept for the page's download
+    /// (GET /capture/<id>), e.g. 10m, 30s; 0 keeps none.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub capture_keep: Duration,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read

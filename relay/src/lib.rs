@@ -19,11 +19,14 @@
 //! - [`metrics`]: sessions and held bytes, for `/healthz` and the tests.
 //! - [`tap`]: `--tap`, decoded frames in the log.
 //! - [`record`]: `--record`, each session as a transcript and a pcapng.
+//! - [`capture`]: the real capture of a session's TCP leg (`AF_PACKET`,
+//!   where the relay has `CAP_NET_RAW`) and `/capture/<id>`'s store.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide.
 
 pub mod bridge;
+pub mod capture;
 pub mod clients;
 pub mod config;
 pub mod embedded;

@@ -1,7 +1,10 @@
 //! `--record DIR`: every session's TCP leg written to `DIR` as a transcript
 //! (`protocol::capture::Transcript`, JSON with every byte and every
 //! observation) and a pcapng made from it, named
-//! `<start>-<target>-<id>.json` / `.pcapng` (start in UTC).
+//! `<start>-<target>-<id>.json` / `.pcapng` (start in UTC). The pcapng is
+//! the session's real capture where the relay took one (`crate::capture`),
+//! else reconstructed from the transcript (and says so). A session whose
+//! connect failed is recorded too (a `connect_failed` event).
 //!
 //! A session's [`Recorder`] is fed by the bridge's pumps as bytes move, and
 //! by the session's `SessionObserver` with each observation as it is pushed
@@ -38,6 +41,7 @@ use protocol::relay_api::{Observation, Observed, SocketInfo};
 use tutorial::truncate::cut;
 
 use crate::bridge::HeldBytes;
+use crate::capture::Captured;
 
 /// What all of one relay's recordings may hold together. What a recording
 /// holds in memory counts in the relay's held bytes (`/healthz`
@@ -109,6 +113,9 @@ struct State {
     full: bool,
     /// The last sample recorded of (the relay's, the server's) socket.
     samples: [Option<SocketInfo>; 2],
+    /// The real capture, when the relay took one: written instead of the
+    /// reconstruction.
+    capture: Option<Arc<Captured>>,
 }
 
 static DISK_FAILED: AtomicBool = AtomicBool::new(false);
@@ -136,6 +143,7 @@ impl Recorder {
                 bytes: 0,
                 full: false,
                 samples: [None; 2],
+                capture: None,
             }),
         }
     }
@@ -232,6 +240,32 @@ impl Recorder {
         self.push(EventKind::Connect, &[], Some(connect_us));
     }
 
+    /// The relay's `connect()` to `peer` (from `local`, if it was bound)
+    /// failed after `took_us`: `note` says how (`protocol::capture::REFUSED`, …).
+    pub fn connect_failed(
+        &self,
+        local: Option<SocketAddr>,
+        peer: SocketAddr,
+        took_us: u64,
+        note: String,
+    ) {
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.state.lock().expect("no panics under the lock");
+        state.transcript.client = local.map(|a| a.to_string());
+        state.transcript.server = Some(peer.to_string());
+        state.transcript.events.push(Event {
+            connect_us: Some(took_us),
+            note: Some(cut(&note, 200).into_owned()),
+            ..Event::new(t_us, EventKind::ConnectFailed)
+        });
+    }
+
+    /// The session's real capture: the file written instead of the
+    /// reconstruction.
+    pub fn captured(&self, capture: Arc<Captured>) {
+        self.state.lock().expect("no panics under the lock").capture = Some(capture);
+    }
+
     /// The relay wrote `bytes` to the target.
     pub fn sent(&self, bytes: &[u8]) {
         self.push(EventKind::Sent, bytes, None);
@@ -287,11 +321,13 @@ impl Recorder {
     /// waits for them; failures are logged, never returned. Whatever comes
     /// later (a server still holding its connection) is not recorded.
     pub async fn save(&self, dir: PathBuf, id: u64) {
-        let transcript = {
+        let (transcript, capture) = {
             let mut state = self.state.lock().expect("no panics under the lock");
             state.full = true;
             self.all.held.sub(std::mem::take(&mut state.bytes) as usize);
-            std::mem::replace(&mut state.transcript, Transcript::new("", 0))
+            let capture = state.capture.take();
+            let transcript = std::mem::replace(&mut state.transcript, Transcript::new("", 0));
+            (transcript, capture)
         };
         if transcript.events.is_empty() {
             return; // never connected: there is no TCP leg to show
@@ -300,11 +336,14 @@ impl Recorder {
         let all = self.all.clone();
         let written = tokio::task::spawn_blocking(move || {
             let json = transcript.to_json().into_bytes();
-            let capture = pcapng(&transcript);
-            if !all.reserve_disk((json.len() + capture.len()) as u64) {
+            let pcap = match &capture {
+                Some(real) => std::borrow::Cow::Borrowed(&real.bytes[..]),
+                None => std::borrow::Cow::Owned(pcapng(&transcript)),
+            };
+            if !all.reserve_disk((json.len() + pcap.len()) as u64) {
                 return Ok(());
             }
-            write_files(&dir, &stem, [("pcapng", capture), ("json", json)])
+            write_files(&dir, &stem, [("pcapng", &pcap), ("json", &json)])
         })
         .await;
         let error = match written {
@@ -340,7 +379,7 @@ pub fn observation_bytes(observation: &Observation) -> u64 {
 
 /// Writes `<stem>.json` and `<stem>.pcapng`, each under a temporary name
 /// first so a reader never sees half a file.
-fn write_files(dir: &Path, stem: &str, files: [(&str, Vec<u8>); 2]) -> io::Result<()> {
+fn write_files(dir: &Path, stem: &str, files: [(&str, &[u8]); 2]) -> io::Result<()> {
     for (ext, bytes) in files {
         let path = dir.join(format!("{stem}.{ext}"));
         let part = dir.join(format!(".{stem}.{ext}.part"));

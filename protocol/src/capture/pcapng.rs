@@ -1,7 +1,9 @@
 //! A pcapng file (one section header, one interface, one enhanced packet
 //! block per segment) of a transcript's TCP leg, for Wireshark and tshark.
 //!
-//! The three block types are written by hand (pcapng's spec,
+//! [`header`] and [`packet_block`] write the blocks of any capture (the
+//! relay's real one uses them too); [`pcapng`] reconstructs one from a
+//! transcript. The three block types are written by hand (pcapng's spec,
 //! draft-ietf-opsawg-pcapng): they are a few fixed little-endian fields
 //! each, and a crate for them (`pcap-file` + `etherparse`) would add more
 //! to the page's wasm than this whole module. The link type is
@@ -50,35 +52,18 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(&len.to_le_bytes());
 }
 
-/// The capture of `transcript`'s TCP leg. Addresses that are missing or
-/// unreadable are drawn as [`DEFAULT_CLIENT`] and [`DEFAULT_SERVER`]; a
-/// truncated recording says so in the section's comment.
-pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
-    let client = address(transcript.client.as_deref(), DEFAULT_CLIENT);
-    let server = address(transcript.server.as_deref(), DEFAULT_SERVER);
+/// The section header and the one interface of a capture: `comment` is
+/// the section's comment (what the file is, and what it is not), `if_name`
+/// the interface's name. Packets follow as [`packet_block`]s, each an IP
+/// packet (`LINKTYPE_RAW`) timed in microseconds since the Unix epoch.
+pub fn header(comment: &str, if_name: &str) -> Vec<u8> {
     let mut out = Vec::new();
-
     let mut body = Vec::new();
     body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
     body.extend_from_slice(&1u16.to_le_bytes());
     body.extend_from_slice(&0u16.to_le_bytes());
     body.extend_from_slice(&(-1i64).to_le_bytes()); // section length unknown
     option(&mut body, SHB_USERAPPL, b"wirelab");
-    // The addresses as written (Display of a parsed IPv6 address would add
-    // its formatting code to the page for nothing).
-    let mut comment = format!(
-        "wirelab session to {}: relay {} -> target {}",
-        transcript.target,
-        transcript.client.as_deref().unwrap_or(DEFAULT_CLIENT),
-        transcript.server.as_deref().unwrap_or(DEFAULT_SERVER),
-    );
-    if let Some(event) = transcript.truncated() {
-        comment.push_str(&format!(
-            "; recording truncated at {} us: {}",
-            event.t_us,
-            event.note.as_deref().unwrap_or("size cap")
-        ));
-    }
     option(&mut body, OPT_COMMENT, comment.as_bytes());
     option(&mut body, OPT_END, &[]);
     block(&mut out, SHB, &body);
@@ -87,22 +72,71 @@ pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
     body.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
     body.extend_from_slice(&0u16.to_le_bytes());
     body.extend_from_slice(&0u32.to_le_bytes()); // no snap length
-    option(&mut body, IF_NAME, b"relay-target");
+    option(&mut body, IF_NAME, if_name.as_bytes());
     option(&mut body, OPT_END, &[]); // if_tsresol absent: microseconds
     block(&mut out, IDB, &body);
+    out
+}
 
+/// Appends one enhanced packet block: `data` (the first bytes of an IP
+/// packet of `orig_len` bytes) seen at `ts_unix_us`, with a packet comment
+/// when there is one.
+pub fn packet_block(
+    out: &mut Vec<u8>,
+    ts_unix_us: u64,
+    orig_len: u32,
+    data: &[u8],
+    comment: Option<&str>,
+) {
+    let mut body = Vec::with_capacity(20 + data.len().next_multiple_of(4) + 8);
+    body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+    body.extend_from_slice(&((ts_unix_us >> 32) as u32).to_le_bytes());
+    body.extend_from_slice(&(ts_unix_us as u32).to_le_bytes());
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&orig_len.to_le_bytes());
+    body.extend_from_slice(data);
+    body.resize(body.len().next_multiple_of(4), 0);
+    if let Some(comment) = comment {
+        option(&mut body, OPT_COMMENT, comment.as_bytes());
+        option(&mut body, OPT_END, &[]);
+    }
+    block(out, EPB, &body);
+}
+
+/// The first words of every reconstructed capture's comment: what a
+/// reader must know before trusting a segment of it.
+pub const RECONSTRUCTED: &str = "RECONSTRUCTED, not captured: segments drawn from the relay's system calls (times are the relay's; windows, ACK timing and segmentation are not known; each packet's comment says what it stands for)";
+
+/// The reconstructed capture of `transcript`'s TCP leg (see
+/// [`RECONSTRUCTED`]). Addresses that are missing or unreadable are drawn
+/// as [`DEFAULT_CLIENT`] and [`DEFAULT_SERVER`], and the comment says so;
+/// a truncated recording says so in the section's comment.
+pub fn pcapng(transcript: &Transcript) -> Vec<u8> {
+    let client = address(transcript.client.as_deref(), DEFAULT_CLIENT);
+    let server = address(transcript.server.as_deref(), DEFAULT_SERVER);
+    // The addresses as written (Display of a parsed IPv6 address would add
+    // its formatting code to the page for nothing).
+    let mut comment = format!(
+        "{RECONSTRUCTED}. wirelab session to {}: relay {} -> target {}",
+        transcript.target,
+        transcript.client.as_deref().unwrap_or(DEFAULT_CLIENT),
+        transcript.server.as_deref().unwrap_or(DEFAULT_SERVER),
+    );
+    if transcript.client.is_none() || transcript.server.is_none() {
+        comment.push_str(" (addresses not known are drawn as these)");
+    }
+    if let Some(event) = transcript.truncated() {
+        comment.push_str(&format!(
+            "; recording truncated at {} us: {}",
+            event.t_us,
+            event.note.as_deref().unwrap_or("size cap")
+        ));
+    }
+    let mut out = header(&comment, "relay-target (reconstructed)");
     for (n, segment) in segments(transcript).iter().enumerate() {
         let data = packet(segment, client, server, n as u16);
         let ts = transcript.started_unix_us.saturating_add(segment.t_us);
-        body.clear();
-        body.extend_from_slice(&0u32.to_le_bytes()); // interface 0
-        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(ts as u32).to_le_bytes());
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        body.extend_from_slice(&data);
-        body.resize(body.len().next_multiple_of(4), 0);
-        block(&mut out, EPB, &body);
+        packet_block(&mut out, ts, data.len() as u32, &data, Some(segment.what));
     }
     out
 }

@@ -88,6 +88,7 @@ pub(super) async fn run(
             taps: None,
             observing: None,
             record: None,
+            capture: None,
         },
     )
     .await
@@ -183,6 +184,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             taps: None,
             observing: None,
             record: None,
+            capture: None,
         },
     ))
     .await;

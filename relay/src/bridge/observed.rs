@@ -112,25 +112,19 @@ impl Observing<'_> {
     }
 }
 
-/// Connects as the session's first events say: an embedded target's
-/// connection is registered in the hub before the server can accept it,
-/// which takes a bound socket (its address is known before `connect`).
+/// Connects `socket` (bound to `local` when the hub or a capture needed
+/// its address first) as the session's first events say: an embedded
+/// target's connection is registered in the hub before the server can
+/// accept it.
 pub async fn connect(
+    socket: TcpSocket,
+    local: Option<SocketAddr>,
     address: SocketAddr,
     observing: &Observing<'_>,
 ) -> io::Result<(TcpStream, Option<Expected>)> {
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    let expected = match observing.hub {
-        Some(hub) => {
-            // Embedded servers listen on loopback: their own address is
-            // the source address the kernel would pick anyway.
-            socket.bind(SocketAddr::new(address.ip(), 0))?;
-            Some(hub.expect(socket.local_addr()?, address, observing.observer))
-        }
-        None => None,
+    let expected = match (observing.hub, local) {
+        (Some(hub), Some(local)) => Some(hub.expect(local, address, observing.observer)),
+        _ => None,
     };
     let started = Instant::now();
     let stream = socket.connect(address).await?;

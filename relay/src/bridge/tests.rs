@@ -239,6 +239,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             taps: None,
             observing: None,
             record: None,
+            capture: None,
         },
     );
     let target = async {

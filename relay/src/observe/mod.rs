@@ -26,13 +26,14 @@ mod tests;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use protocol::relay_api::{Observation, Observed};
 use tokio::sync::Notify;
 use tutorial::servers::observe::{ConnectionSink, ServerHook};
 
+use crate::bridge::Activity;
 use crate::config::RelayConfig;
 use crate::record::Recorder;
 use queue::{Budget, Queue};
@@ -63,6 +64,9 @@ pub struct SessionObserver {
     unsampled: AtomicBool,
     server_closed: AtomicBool,
     server_close: Notify,
+    /// The session's idle clock: the embedded server's idle timeout sees
+    /// the browser's bytes through it before the relay writes them.
+    activity: OnceLock<Arc<Activity>>,
 }
 
 impl SessionObserver {
@@ -96,7 +100,13 @@ impl SessionObserver {
             unsampled: AtomicBool::new(false),
             server_closed: AtomicBool::new(false),
             server_close: Notify::new(),
+            activity: OnceLock::new(),
         })
+    }
+
+    /// Shares the session's idle clock with the embedded server.
+    pub fn watch_activity(&self, activity: Arc<Activity>) {
+        let _ = self.activity.set(activity);
     }
 
     /// Stamps and queues one event.
@@ -204,6 +214,10 @@ impl ConnectionSink for SessionObserver {
 
     fn sample_every(&self) -> Duration {
         self.sample_every
+    }
+
+    fn client_quiet_for(&self) -> Option<Duration> {
+        self.activity.get().map(|a| a.quiet_for())
     }
 }
 

@@ -14,9 +14,11 @@
 //! - [`session`]: the connection, its timeline and the socket's events.
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`view`]: encode step, hover and selection, notices.
+//! - [`clock`]: the relay's clock for the page's own events (one clock).
 //! - [`replay`]: the session as a transcript (export, .pcapng) and transcripts replayed.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`].
 
+pub mod clock;
 pub mod compose;
 pub mod composer;
 pub mod inbound;
