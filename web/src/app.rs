@@ -478,7 +478,8 @@ pub fn Playground() -> Html {
                 <h2 id="timeline-h">{ "Session" }</h2>
                 <ReplayBar replay={state.replay.clone()} {on_open} {on_back} {on_forward} on_close={on_leave} />
                 <SequenceDiagram session={state.session.clone()} observe={state.observe.clone()} />
-                <Transcript session={state.session.clone()} observe={state.observe.clone()} />
+                <Transcript session={state.session.clone()} observe={state.observe.clone()}
+                    replaying={state.replay.is_some()} />
             </section>
 
             <section class="panel" id="server-panel" aria-labelledby="server-h">

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::model::clock::{relay_times, CLOCK_NOTE};
+use crate::model::clock::relay_times;
 use crate::model::counted;
 use crate::model::replay::transcript;
 use crate::model::{Observe, Session, TimelineKind};
@@ -37,6 +37,9 @@ pub struct Props {
     /// The session's observations (addresses and events for the files).
     #[prop_or_default]
     pub observe: Rc<Observe>,
+    /// The session is a replay: its capture, if any, is not this relay's.
+    #[prop_or_default]
+    pub replaying: bool,
 }
 
 /// The relay's capture `id` (`GET /capture/<id>`), as bytes.
@@ -90,6 +93,7 @@ pub fn Transcript(props: &Props) -> Html {
         let session = s.clone();
         let observe = props.observe.clone();
         let failed = failed.clone();
+        let replaying = props.replaying;
         move |_| {
             let t = transcript(&session, &observe);
             let name = format!("wirelab-{}", t.target);
@@ -99,10 +103,10 @@ pub fn Transcript(props: &Props) -> Html {
                 return;
             }
             let pcap_name = format!("{name}.pcapng");
-            match (&observe.capture, ended(&session)) {
+            let capture = observe.capture.clone().filter(|_| !replaying);
+            match (capture, ended(&session)) {
                 // The relay's own capture, once the session has ended.
                 (Some(id), true) => {
-                    let id = id.clone();
                     let failed = failed.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         match fetch_capture(&id).await {
@@ -121,7 +125,7 @@ pub fn Transcript(props: &Props) -> Html {
         }
     };
     let real = props.observe.capture.is_some();
-    let (label, title, note) = match (real, ended(s)) {
+    let (label, title, note) = match (real && !props.replaying, ended(s)) {
         (true, true) => (
             "Download .pcapng (captured)",
             "The relay's real capture of the relay↔server TCP connection (the kernel's own segments), for Wireshark (tools/wireshark/wirelab.lua dissects it)",
@@ -132,10 +136,15 @@ pub fn Transcript(props: &Props) -> Html {
             "The session is still open: this is a reconstruction; the real capture is ready once the session has ended",
             "The relay is capturing this connection; its real capture is ready once the session has ended. Until then the download is reconstructed.",
         ),
+        _ if props.replaying => (
+            "Download .pcapng (reconstructed)",
+            "Reconstructed from this transcript's system calls, for Wireshark: times are the relay's; segmentation, windows and ACK timing are not known",
+            "Reconstructed from this transcript, not captured: a replay has no capture of its own (relay --record writes the real one beside the transcript where it may capture).",
+        ),
         (false, _) => (
             "Download .pcapng (reconstructed)",
-            "Reconstructed from the relay's system calls, for Wireshark: times are the relay's, segmentation, windows and ACK timing are not known",
-            "Reconstructed, not captured: this relay may not capture packets (CAP_NET_RAW), so the .pcapng is drawn from its system calls and says so in its comments.",
+            "Reconstructed from the relay's system calls, for Wireshark: times are the relay's; segmentation, windows and ACK timing are not known",
+            "Reconstructed, not captured: the relay did not capture this session (it may not capture packets without CAP_NET_RAW, or runs with --no-capture), so the .pcapng is drawn from its system calls and says so in its comments.",
         ),
     };
     let hidden = s.timeline.len().saturating_sub(MAX_ROWS);
@@ -143,7 +152,6 @@ pub fn Transcript(props: &Props) -> Html {
     html! {
         <div class="transcript">
             <table id="transcript">
-                <caption class="hint" id="transcript-clock">{ CLOCK_NOTE }</caption>
                 <thead><tr><th>{ "time (relay clock)" }</th><th>{ "event" }</th></tr></thead>
                 <tbody>
                     if hidden > 0 {
