@@ -144,7 +144,10 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     assert!(steps > 30, "{steps} steps");
     // A replay is not live: it says where it is, and nothing can be sent.
     let state = text_of(c, "#conn-state").await;
-    assert!(state.contains(&format!("replay, step 1 of {steps}")), "{state}");
+    assert!(
+        state.contains(&format!("replay, step 1 of {steps}")),
+        "{state}"
+    );
     for button in ["#send", "#half-close", "#flood", "#connect"] {
         let enabled = c
             .find(Locator::Css(button))

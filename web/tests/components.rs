@@ -289,6 +289,7 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
         components::transcript::Props {
             session: session(),
             observe: Default::default(),
+            replaying: false,
         },
     )
     .render();
@@ -393,6 +394,7 @@ async fn target_picker_lists_the_relays_targets_and_the_connection_state() {
         flood: None,
         on_flood: Callback::noop(),
         on_stop_flood: Callback::noop(),
+        replay: None,
     })
     .await;
     assert_eq!(all(&div, "#target option").len(), 2);

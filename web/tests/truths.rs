@@ -131,6 +131,7 @@ fn picker(conn: Conn, sending: bool) -> components::target_picker::Props {
         flood: None,
         on_flood: Callback::noop(),
         on_stop_flood: Callback::noop(),
+        replay: None,
     }
 }
 
