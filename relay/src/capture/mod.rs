@@ -204,9 +204,10 @@ struct Ends {
 
 impl Ends {
     fn saw(&mut self, from_local: bool, tcp: u8) {
-        if tcp & flags::RST != 0 {
-            self.done = true;
-        } else if self.fin_local && self.fin_peer && tcp & flags::FIN == 0 {
+        let reset = tcp & flags::RST != 0;
+        // Both FINs are in: the segment after them is the last ACK.
+        let last_ack = self.fin_local && self.fin_peer && tcp & flags::FIN == 0;
+        if reset || last_ack {
             self.done = true;
         }
         if tcp & flags::FIN != 0 {
