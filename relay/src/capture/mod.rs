@@ -188,7 +188,14 @@ impl CaptureSlot {
             .expect("no panics under the lock")
             .take()?;
         capture.stop.cancel();
+        let waited = std::time::Instant::now();
         let kept = capture.task.await.ok()?;
+        tracing::debug!(
+            "capture of {} packets finished {:?} after its session (end seen: {})",
+            kept.packets,
+            waited.elapsed(),
+            kept.ends.done
+        );
         Some((id, kept.into_file(target)))
     }
 }
@@ -380,6 +387,10 @@ async fn run(fd: AsyncFd<PacketSocket>, stop: CancellationToken, mut kept: Kept)
         }
     }
     kept.drops = u64::from(fd.get_ref().drops());
+    // Closing a packet socket waits for an RCU grace period in the kernel
+    // (packet_release → synchronize_net, milliseconds): never on a worker.
+    let socket = fd.into_inner();
+    tokio::task::spawn_blocking(move || drop(socket));
     kept
 }
 
