@@ -27,12 +27,15 @@
 //! - [`record`]: `--record`, each session as a transcript and a pcapng.
 //! - [`testing`]: a relay on port 0 with the embedded servers, the one way
 //!   the integration and browser tests start one.
+//! - [`capture`]: the real capture of a session's TCP leg (`AF_PACKET`,
+//!   where the relay has `CAP_NET_RAW`) and `/capture/<id>`'s store.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide; docs/reference.md holds every flag and route.
 
 pub mod bridge;
 pub mod budget;
+pub mod capture;
 pub mod clients;
 pub mod close_requests;
 pub mod config;

@@ -28,9 +28,10 @@ pub(super) enum Kind {
     Lost,
     ServerReady,
     ServerFramer,
+    Capture,
 }
 
-pub(super) const KINDS: [(Kind, &str); 19] = [
+pub(super) const KINDS: [(Kind, &str); 20] = [
     (Kind::Observing, "observing"),
     (Kind::Connect, "connect"),
     (Kind::Write, "write"),
@@ -50,6 +51,7 @@ pub(super) const KINDS: [(Kind, &str); 19] = [
     (Kind::Lost, "lost"),
     (Kind::ServerReady, "server_ready"),
     (Kind::ServerFramer, "server_framer"),
+    (Kind::Capture, "capture"),
 ];
 
 /// A framer step's `step`: which case of

@@ -225,6 +225,9 @@ impl Observation {
                 io: f.named("io", &READINESS)?,
             },
             Kind::ServerFramer => Observed::ServerFramer(f.framer_step()?),
+            Kind::Capture => Observed::Capture {
+                id: f.string("id")?,
+            },
         };
         Ok(Observation {
             t_us: f.int("t_us")?,
@@ -318,6 +321,7 @@ impl Observation {
                 o.insert("io", name_of(&READINESS, *io));
             }
             Observed::ServerFramer(step) => write_framer_step(&mut o, step),
+            Observed::Capture { id } => o.insert("id", id.as_str()),
         }
         Json::Object(o)
     }
@@ -345,6 +349,7 @@ impl Observed {
             Observed::Lost { .. } => Kind::Lost,
             Observed::ServerReady { .. } => Kind::ServerReady,
             Observed::ServerFramer(_) => Kind::ServerFramer,
+            Observed::Capture { .. } => Kind::Capture,
         }
     }
 }

@@ -90,6 +90,7 @@ pub(super) async fn run(
             record: None,
             embedded: None,
             close_request: None,
+            capture: None,
         },
     )
     .await
@@ -187,6 +188,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             record: None,
             embedded: None,
             close_request: None,
+            capture: None,
         },
     ))
     .await;

@@ -241,6 +241,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             record: None,
             embedded: None,
             close_request: None,
+            capture: None,
         },
     );
     let target = async {

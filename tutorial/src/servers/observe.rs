@@ -56,6 +56,13 @@ pub trait ConnectionSink: Send + Sync {
     fn observe(&self, event: Observed);
     /// How often the server samples its socket while a queue holds bytes.
     fn sample_every(&self) -> Duration;
+    /// How long the client has sent nothing, as whoever watches sees it
+    /// before the bytes reach this socket (the relay, receiving a message
+    /// a byte at a time that it writes once whole); `None`: not known.
+    /// A server's idle clock counts this too.
+    fn client_quiet_for(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A server's hook, cheap to clone into every connection task.
@@ -127,6 +134,12 @@ impl Watch {
             on: None,
             log: ServerLog::default(),
         }
+    }
+
+    /// How long the client has been quiet upstream of this socket, when
+    /// the watcher knows ([`ConnectionSink::client_quiet_for`]).
+    pub fn client_quiet_for(&self) -> Option<Duration> {
+        self.on.as_ref().and_then(|on| on.sink.client_quiet_for())
     }
 
     /// Whether anyone is listening.

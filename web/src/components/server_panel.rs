@@ -114,6 +114,7 @@ pub fn ServerPanel(props: &Props) -> Html {
             if let Some(peer) = &o.server.peer {
                 <p id="server-accept">{ format!("accept() → a connection from {peer}") }</p>
             }
+            <p class="hint" id="server-clock">{ "Times: the relay's clock, ms since it accepted this session's WebSocket (the server runs in the relay's process, so its calls are timed on that same clock)." }</p>
             <p class="hint" id="server-totals">{ format!("{}, {} bytes in all", counted(o.recv_calls, "recv() call", "recv() calls"), o.recv_bytes) }</p>
             if o.recv_calls > 0 {
                 <table class="chunks" id="server-recvs">

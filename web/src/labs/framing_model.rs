@@ -334,7 +334,8 @@ impl Column {
                 | Observed::ServerLog { .. }
                 | Observed::ServerSocket(_)
                 | Observed::Lost { .. }
-                | Observed::ServerReady { .. } => {}
+                | Observed::ServerReady { .. }
+                | Observed::Capture { .. } => {}
             },
             _ => {}
         }

@@ -239,7 +239,8 @@ impl Lab {
             | Observed::ServerRequest { .. }
             | Observed::ServerSocket(_)
             | Observed::Lost { .. }
-            | Observed::ServerFramer(_) => return,
+            | Observed::ServerFramer(_)
+            | Observed::Capture { .. } => return,
         };
         let Some(current) = self.conns[n - 1].current else {
             return;

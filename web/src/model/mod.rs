@@ -16,6 +16,7 @@
 //! - [`observe`]: what the relay observed at the TCP sockets (`observe=1`).
 //! - [`tcp_states`]: RFC 793's state machine and the path a socket took.
 //! - [`view`]: encode step, hover and selection, notices.
+//! - [`clock`]: the relay's clock for the page's own events (one clock).
 //! - [`replay`]: the session as a transcript (export, .pcapng) and a
 //!   transcript turned back into socket events.
 //! - [`state`]: [`State`], [`Action`] (grouped as above) and [`reduce`],
@@ -23,6 +24,7 @@
 //! - [`lessons`]: the twelve lessons (texts, setups, progress);
 //!   [`lesson_checks`]: their checks, pure functions over the above.
 
+pub mod clock;
 pub mod compose;
 pub mod composer;
 pub mod inbound;

@@ -92,7 +92,11 @@ pub struct LogLine {
 /// browser's own events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneEntry {
+    /// When the page received it (page clock, ms since the session started).
     pub at_ms: f64,
+    /// When it happened: the relay's clock, µs since its accept (what the
+    /// page shows).
+    pub t_us: u64,
     pub event: Observed,
 }
 
@@ -135,6 +139,9 @@ pub struct Observe {
     /// The observations as received, for the transcript (the first
     /// `replay::RECORD_KEEP`).
     pub recorded: Vec<Observation>,
+    /// The id of the relay's real capture of this session
+    /// (`relay_api::capture_path`); none: only a reconstruction exists.
+    pub capture: Option<String>,
 }
 
 /// Appends to a list that keeps only its newest `keep` items.
@@ -176,7 +183,8 @@ fn drawn(event: &Observed) -> bool {
         | Observed::Socket(_)
         | Observed::ServerSocket(_)
         | Observed::ServerLog { .. }
-        | Observed::ServerReady { .. } => false,
+        | Observed::ServerReady { .. }
+        | Observed::Capture { .. } => false,
         Observed::Connect { .. }
         | Observed::Write { .. }
         | Observed::Read { .. }
@@ -217,7 +225,8 @@ fn ends_something(event: &Observed) -> bool {
         | Observed::ServerLog { .. }
         | Observed::ServerSocket(_)
         | Observed::ServerReady { .. }
-        | Observed::ServerFramer(_) => false,
+        | Observed::ServerFramer(_)
+        | Observed::Capture { .. } => false,
     }
 }
 
@@ -252,6 +261,7 @@ impl Observe {
             if self.lane.len() < LANE_KEEP || ends_something(&event) {
                 self.lane.push(LaneEntry {
                     at_ms,
+                    t_us,
                     event: event.clone(),
                 });
             } else {
@@ -322,6 +332,7 @@ impl Observe {
             }
             Observed::ServerClose => self.server.closed = true,
             Observed::Lost { events } => self.lost += events,
+            Observed::Capture { id } => self.capture = Some(id),
             // One session's view of the event loop; the Many connections lab merges them.
             Observed::Read { .. }
             | Observed::ShutdownWrite

@@ -331,7 +331,7 @@ fn show_replay(state: &mut State) {
     }
 }
 
-fn reduce_session(state: &mut State, action: SessionAction) {
+pub(super) fn reduce_session(state: &mut State, action: SessionAction) {
     // Events of a socket that is no longer the current one change nothing.
     let id = action.id();
     let current = state.session.id == id && id != 0;
