@@ -1,6 +1,6 @@
 //! A session to Wireshark and back: the page's ".pcapng" download is the
-//! protocol crate's pcapng of the page's own exported transcript, byte for
-//! byte; and that transcript, reopened in the page and stepped to its end,
+//! relay's real capture where it may capture (as root), else the protocol
+//! crate's pcapng of the page's own exported transcript, byte for byte; and that transcript, reopened in the page and stepped to its end,
 //! shows the live session's bytes and decoder states again. So does the
 //! transcript the relay's `--record` wrote of a session.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e::harness::run;
-use e2e::page::{click, open, screenshot, wait_text};
+use e2e::page::{click, open, screenshot, screenshot_both, wait_text};
 use e2e::webdriver::{download_dir, POLLS};
 use fantoccini::{Client, Locator};
 use protocol::app;
@@ -63,6 +63,14 @@ async fn session_view(c: &Client) -> Vec<String> {
     view
 }
 
+/// The text of the element `css` (empty if there is none).
+async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 fn remove(dir: &Path, names: &[&str]) {
     for name in names {
         let _ = std::fs::remove_file(dir.join(name));
@@ -82,6 +90,12 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     wait_text(c, "#conn-state", |t| t.contains("closed")).await;
     wait_text(c, "#server-panel", |t| t.contains("close()")).await;
     let live = session_view(c).await;
+    // One clock: the transcript table's times are the relay's, and say so.
+    let live_times = text_of(c, "#transcript").await;
+    assert!(live_times.contains("relay clock"), "{live_times}");
+    let clock = text_of(c, "#sequence-clock").await;
+    assert!(clock.contains("the relay's clock"), "{clock}");
+    screenshot_both(c, "capture-session", "#timeline").await;
 
     click(c, "#export").await;
     click(c, "#download-pcapng").await;
@@ -89,11 +103,27 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     let file = downloaded(pcap_name).await;
     let transcript =
         Transcript::from_json(std::str::from_utf8(&text).unwrap()).expect("a transcript");
-    assert_eq!(
-        file,
-        pcapng(&transcript),
-        "the page's pcapng is the crate's"
-    );
+    let kind = wait_text(c, "#pcapng-kind", |t| !t.is_empty()).await;
+    if kind.contains("is real") {
+        // The relay may capture (this test runs as root): the file is its
+        // capture of the connection, every 10-byte segment in it as sent.
+        let head = String::from_utf8_lossy(&file[..file.len().min(600)]).into_owned();
+        assert!(head.contains("CAPTURED by the wirelab relay"), "{head}");
+        let request = encode(&request).unwrap().bytes;
+        for segment in request.chunks(10) {
+            assert!(
+                file.windows(segment.len()).any(|w| w == segment),
+                "{segment:?} is in a captured packet"
+            );
+        }
+    } else {
+        assert!(kind.contains("Reconstructed"), "{kind}");
+        assert_eq!(
+            file,
+            pcapng(&transcript),
+            "the page's reconstruction is the crate's"
+        );
+    }
     assert_eq!(transcript.stream(true), encode(&request).unwrap().bytes);
     assert_eq!(transcript.stream(false), encode(&reply).unwrap().bytes);
     assert_eq!(
@@ -112,6 +142,24 @@ async fn scenario(c: &Client, relay: SocketAddr) {
     let path: PathBuf = download_dir().join(json_name);
     let steps = open_transcript(c, &path).await;
     assert!(steps > 30, "{steps} steps");
+    // A replay is not live: it says where it is, and nothing can be sent.
+    let state = text_of(c, "#conn-state").await;
+    assert!(
+        state.contains(&format!("replay, step 1 of {steps}")),
+        "{state}"
+    );
+    for button in ["#send", "#half-close", "#flood", "#connect"] {
+        let enabled = c
+            .find(Locator::Css(button))
+            .await
+            .unwrap()
+            .is_enabled()
+            .await
+            .unwrap();
+        assert!(!enabled, "{button} is disabled during a replay");
+    }
+    assert!(text_of(c, "#replay-note").await.contains("Leave replay"));
+    screenshot_both(c, "capture-replay-start", "#send-panel").await;
     assert!(
         c.find(Locator::Css("#chunks")).await.is_err(),
         "nothing received yet at step 1"
@@ -121,6 +169,11 @@ async fn scenario(c: &Client, relay: SocketAddr) {
         session_view(c).await,
         live,
         "the replay ends as the live session did"
+    );
+    assert_eq!(
+        text_of(c, "#transcript").await,
+        live_times,
+        "a session and its replay show the same times"
     );
     screenshot(c, "replay-end", "#timeline").await;
 
@@ -168,8 +221,8 @@ async fn open_transcript(c: &Client, path: &Path) -> usize {
     first
         .split("step 1 of ")
         .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.trim().parse().ok())
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{first}"))
 }
 

@@ -71,6 +71,10 @@ pub const DEFAULT_RECORD_MAX_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_RECORD_MAX_TOTAL: u64 = 1 << 30;
 /// `--record-max-files`.
 pub const DEFAULT_RECORD_MAX_FILES: u64 = 20_000;
+/// Default `--capture-max-bytes`: 4 MiB.
+pub const DEFAULT_CAPTURE_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Default `--capture-keep`: 10 minutes.
+pub const DEFAULT_CAPTURE_KEEP: Duration = Duration::from_secs(600);
 
 /// Limits and options of the relay (everything but the targets).
 #[derive(Debug, Clone, clap::Args)]
@@ -263,6 +267,24 @@ pub struct RelayConfig {
     /// --record-max-total.
     #[arg(long, default_value_t = DEFAULT_RECORD_MAX_FILES, value_parser = positive_u64)]
     pub record_max_files: u64,
+
+    /// Never capture packets: every .pcapng (--record's and the page's
+    /// download) is reconstructed from the relay's system calls, and says
+    /// so. Without this flag a relay that may capture (CAP_NET_RAW) writes
+    /// the real segments of each recorded or observed session (docs/capture.md).
+    #[arg(long)]
+    pub no_capture: bool,
+
+    /// Most bytes of packets one session's capture holds (counted in
+    /// --max-buffered-bytes); past it the capture stops keeping packets
+    /// and its comment says how many it missed.
+    #[arg(long, default_value_t = DEFAULT_CAPTURE_MAX_BYTES, value_parser = positive)]
+    pub capture_max_bytes: usize,
+
+    /// How long a finished capture is kept for the page's download
+    /// (GET /capture/<id>), e.g. 10m, 30s; 0 keeps none.
+    #[arg(long, default_value = duration_text(DEFAULT_CAPTURE_KEEP), value_parser = parse_duration)]
+    pub capture_keep: Duration,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read

@@ -33,12 +33,15 @@
 //!   the integration and browser tests start one.
 //! - [`run`]: `--run`, a learner's own server started and traced by the
 //!   relay, its socket calls shown as the `server_*` events.
+//! - [`capture`]: the real capture of a session's TCP leg (`AF_PACKET`,
+//!   where the relay has `CAP_NET_RAW`) and `/capture/<id>`'s store.
 //!
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide; docs/reference.md holds every flag and route.
 
 pub mod bridge;
 pub mod budget;
+pub mod capture;
 pub mod clients;
 pub mod close_requests;
 pub mod config;

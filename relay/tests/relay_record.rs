@@ -113,8 +113,11 @@ async fn record_session(
     messages: &[&[u8]],
 ) -> (Recorded, Vec<Observation>) {
     let dir = fresh_dir();
+    // These are the reconstruction's tests (checksums and all); the real
+    // capture, where the relay may take one, is relay_capture.rs's.
     let config = RelayConfig {
         record: Some(dir.clone()),
+        no_capture: true,
         ..config
     };
     let relay = start(config, extra).await;

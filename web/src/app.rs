@@ -561,7 +561,8 @@ pub fn Playground() -> Html {
                     conn={state.conn.clone()} frame_len={state.composed.bytes.len()}
                     sending={state.conn.is_live() && state.session.sending()}
                     {on_target} {on_segment} {on_delay} {on_connect} {on_send} {on_half_close} {on_close}
-                    flood={state.session.flood} {on_flood} {on_stop_flood} />
+                    flood={state.session.flood} {on_flood} {on_stop_flood}
+                    replay={state.replay.as_ref().map(|r| AttrValue::from(r.position()))} />
                 <h3 id="sockets-h">{ "Sockets (like netstat -an)" }</h3>
                 <SocketTable observe={state.observe.clone()} target={state.session.target.clone()}
                     opened={state.session.opened}
@@ -571,7 +572,8 @@ pub fn Playground() -> Html {
                 <h2 id="timeline-h">{ "Session" }</h2>
                 <ReplayBar replay={state.replay.clone()} {on_open} {on_back} {on_forward} on_close={on_leave} />
                 <SequenceDiagram session={state.session.clone()} observe={state.observe.clone()} />
-                <Transcript session={state.session.clone()} observe={state.observe.clone()} />
+                <Transcript session={state.session.clone()} observe={state.observe.clone()}
+                    replaying={state.replay.is_some()} />
             </section>
 
             <section class="panel" id="server-panel" aria-labelledby="server-h">

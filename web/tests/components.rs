@@ -291,6 +291,7 @@ async fn transcript_and_sequence_diagram_draw_the_session() {
         components::transcript::Props {
             session: session(),
             observe: Default::default(),
+            replaying: false,
         },
     )
     .render();

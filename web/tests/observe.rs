@@ -431,6 +431,7 @@ async fn a_stopped_flood_is_one_line_of_the_transcript() {
     let div = mount::<components::Transcript>(components::transcript::Props {
         session: state.session.clone(),
         observe: state.observe.clone(),
+        replaying: false,
     })
     .await;
     assert!(text(&div, "#transcript")
@@ -634,4 +635,54 @@ async fn the_tcp_state_diagrams_light_the_path_each_socket_took_from_the_events(
         .iter()
         .all(|s| !s.starts_with("FIN_WAIT") && s != "TIME_WAIT"));
     assert!(text(&server, "figcaption").contains("The kernel has dropped it."));
+}
+
+#[wasm_bindgen_test]
+async fn the_pcapng_download_says_whether_it_is_the_relays_capture_or_a_reconstruction() {
+    let reconstructed = segmented_to_app();
+    let mount_with = |state: &State, replaying: bool| {
+        mount::<components::Transcript>(components::transcript::Props {
+            session: state.session.clone(),
+            observe: state.observe.clone(),
+            replaying,
+        })
+    };
+    let div = mount_with(&reconstructed, false).await;
+    assert_eq!(
+        text(&div, "#download-pcapng"),
+        "Download .pcapng (reconstructed)"
+    );
+    assert!(text(&div, "#pcapng-kind").starts_with("Reconstructed, not captured"));
+
+    let mut captured = segmented_to_app();
+    let mut observe = (*captured.observe).clone();
+    observe.capture = Some("0123456789abcdef0123456789abcdef".into());
+    captured.observe = std::rc::Rc::new(observe);
+    let div = mount_with(&captured, false).await;
+    assert_eq!(
+        text(&div, "#download-pcapng"),
+        "Download .pcapng (reconstructed so far)",
+        "the capture is ready once the session has ended"
+    );
+    let session = std::rc::Rc::make_mut(&mut captured.session);
+    let at = session.started_at + 500.0;
+    session.push(
+        at,
+        web::model::TimelineKind::Close {
+            by: web::model::Party::Relay,
+            code: 1000,
+            reason: "target closed the connection".into(),
+        },
+    );
+    let div = mount_with(&captured, false).await;
+    assert_eq!(
+        text(&div, "#download-pcapng"),
+        "Download .pcapng (captured)"
+    );
+    assert!(text(&div, "#pcapng-kind").contains("The capture is real"));
+    // The transcript table's times are the relay's: the first send at its write.
+    assert!(text(&div, "#transcript thead").contains("relay clock"));
+
+    let div = mount_with(&captured, true).await;
+    assert!(text(&div, "#pcapng-kind").starts_with("Reconstructed from this transcript"));
 }

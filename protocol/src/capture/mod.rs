@@ -4,6 +4,11 @@
 //! and tshark open (with `tools/wireshark/wirelab.lua`, as the tutorial's
 //! protocol).
 //!
+//! The reconstruction says so, in the file's comment and in each packet's
+//! ([`pcapng::RECONSTRUCTED`], [`tcp::what`]); where the relay may capture
+//! packets, it writes the real ones with the same block writer
+//! ([`pcapng::header`], [`pcapng::packet_block`]) instead.
+//!
 //! Sans I/O like the rest of the crate: the relay's `--record` and the
 //! page's downloads call the same functions, so the page's file and the
 //! relay's are the same bytes for the same transcript.
@@ -19,5 +24,5 @@ pub use pcapng::{pcapng, Packets};
 pub use tcp::Segmenter;
 pub use transcript::{
     Closed, Event, EventKind, Transcript, TranscriptError, JSON_SEPARATOR, OBSERVATIONS_END,
-    OBSERVATIONS_START, VERSION,
+    OBSERVATIONS_START, REFUSED, TIMED_OUT, VERSION,
 };

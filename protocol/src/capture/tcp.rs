@@ -4,11 +4,14 @@
 //! The kernel's real segmentation is not recorded (only the programs'
 //! system calls are), so each write or read becomes the segments a
 //! loopback connection without delayed ACKs shows: the data, at most
-//! [`MAX_PAYLOAD`] bytes a segment, then the peer's ACK.
+//! [`MAX_PAYLOAD`] bytes a segment, then the peer's ACK. Each segment says
+//! what it stands for ([`Segment::what`]): a system call the relay saw, or
+//! an assumption. A connect that failed is its SYN, then the RST of a
+//! refusal or nothing (timed out): no data, no FIN.
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::transcript::{Event, EventKind, Transcript};
+use super::transcript::{Event, EventKind, Transcript, REFUSED};
 
 /// The largest payload in one segment: an IPv4 packet is at most 65,535
 /// bytes, less 20 of IP header and 20 of TCP header. IPv6 could carry 20
@@ -50,6 +53,36 @@ pub struct Segment<'a> {
     pub ack: u32,
     /// The payload.
     pub payload: &'a [u8],
+    /// What the relay saw that this segment stands for, or that it is
+    /// assumed (the pcapng's packet comment).
+    pub what: &'static str,
+}
+
+/// The packet comments of reconstructed segments.
+pub mod what {
+    /// The SYN of the relay's `connect()`.
+    pub const SYN: &str = "assumed: the SYN of the relay's connect() (time: connect() returned less the handshake's duration)";
+    /// The target's SYN-ACK.
+    pub const SYN_ACK: &str = "assumed: the target's SYN-ACK";
+    /// The handshake's last ACK.
+    pub const HANDSHAKE_ACK: &str = "assumed: the handshake's ACK (at the time connect() returned)";
+    /// Data of one write.
+    pub const SENT: &str =
+        "data of one write() of the relay (the kernel's segmentation is not known)";
+    /// Data of one read.
+    pub const RECEIVED: &str =
+        "data of one read() of the relay (the target's segmentation is not known)";
+    /// An ACK nobody recorded.
+    pub const ACK: &str =
+        "assumed: an ACK (not recorded; the real one may have been delayed or combined)";
+    /// The relay's FIN.
+    pub const FIN: &str = "the relay's shutdown() or close(): its FIN";
+    /// The target's FIN.
+    pub const EOF: &str = "the target's FIN: the relay read end of stream";
+    /// The target's reset.
+    pub const RESET: &str = "the target's RST: the relay's read or write failed with a reset";
+    /// A refused connect.
+    pub const REFUSED: &str = "the RST that refused the relay's connect()";
 }
 
 /// Each side's next sequence number and whether it is finished.
@@ -67,6 +100,7 @@ pub struct Segmenter {
     c: Side,
     s: Side,
     connected: bool,
+    /// Nothing follows a reset or a failed connect.
     reset: bool,
 }
 
@@ -89,27 +123,41 @@ impl Default for Segmenter {
 
 impl Segmenter {
     /// Appends to `out` the segments `event` stands for (the handshake
-    /// before the first event; nothing after a reset or for a `truncated`).
+    /// before the first event; a failed connect's SYN and RST; nothing
+    /// after a reset or a failed connect, or for a `truncated`).
     pub fn feed<'a>(&mut self, event: &'a Event, out: &mut Vec<Segment<'a>>) {
         use flags::*;
-        let seg = |t_us, from_client, flags, seq, ack, payload| Segment {
+        let seg = |t_us, from_client, flags, seq, ack, payload, what| Segment {
             t_us,
             from_client,
             flags,
             seq,
             ack,
             payload,
+            what,
         };
         let t = event.t_us;
         if self.reset || event.kind == EventKind::Truncated {
             return;
         }
         let (c, s) = (&mut self.c, &mut self.s);
+        if event.kind == EventKind::ConnectFailed {
+            // No handshake: the SYN, then a refusal's RST or nothing.
+            self.reset = true;
+            let took = event.connect_us.unwrap_or(0);
+            let syn = t.saturating_sub(took);
+            out.push(seg(syn, true, SYN, c.next, 0, &[][..], what::SYN));
+            if event.note.as_deref() == Some(REFUSED) {
+                let ack = c.next.wrapping_add(1);
+                out.push(seg(t, false, RST | ACK, 0, ack, &[][..], what::REFUSED));
+            }
+            return;
+        }
         if !self.connected {
             self.connected = true;
             let took = event.connect_us.unwrap_or(0);
             let syn = t.saturating_sub(took);
-            out.push(seg(syn, true, SYN, c.next, 0, &[][..]));
+            out.push(seg(syn, true, SYN, c.next, 0, &[][..], what::SYN));
             c.next = c.next.wrapping_add(1);
             out.push(seg(
                 syn + took / 2,
@@ -118,41 +166,52 @@ impl Segmenter {
                 s.next,
                 c.next,
                 &[][..],
+                what::SYN_ACK,
             ));
             s.next = s.next.wrapping_add(1);
-            out.push(seg(t, true, ACK, c.next, s.next, &[][..]));
+            let ack = seg(t, true, ACK, c.next, s.next, &[][..], what::HANDSHAKE_ACK);
+            out.push(ack);
         }
         match event.kind {
-            EventKind::Connect | EventKind::Truncated => {}
+            EventKind::Connect | EventKind::Truncated | EventKind::ConnectFailed => {}
             EventKind::Sent | EventKind::Received => {
                 let client = event.kind == EventKind::Sent;
                 let (from, to) = if client { (c, s) } else { (s, c) };
                 if event.data.is_empty() {
                     return;
                 }
+                let data = if client { what::SENT } else { what::RECEIVED };
                 for chunk in event.data.chunks(MAX_PAYLOAD) {
-                    out.push(seg(t, client, PSH | ACK, from.next, to.next, chunk));
+                    out.push(seg(t, client, PSH | ACK, from.next, to.next, chunk, data));
                     from.next = from.next.wrapping_add(chunk.len() as u32);
                 }
-                out.push(seg(t, !client, ACK, to.next, from.next, &[][..]));
+                out.push(seg(t, !client, ACK, to.next, from.next, &[][..], what::ACK));
             }
             EventKind::ShutdownWrite | EventKind::Close if c.fin => {}
             EventKind::ShutdownWrite | EventKind::Close => {
                 c.fin = true;
-                out.push(seg(t, true, FIN | ACK, c.next, s.next, &[][..]));
+                out.push(seg(t, true, FIN | ACK, c.next, s.next, &[][..], what::FIN));
                 c.next = c.next.wrapping_add(1);
-                out.push(seg(t, false, ACK, s.next, c.next, &[][..]));
+                out.push(seg(t, false, ACK, s.next, c.next, &[][..], what::ACK));
             }
             EventKind::Eof if s.fin => {}
             EventKind::Eof => {
                 s.fin = true;
-                out.push(seg(t, false, FIN | ACK, s.next, c.next, &[][..]));
+                out.push(seg(t, false, FIN | ACK, s.next, c.next, &[][..], what::EOF));
                 s.next = s.next.wrapping_add(1);
-                out.push(seg(t, true, ACK, c.next, s.next, &[][..]));
+                out.push(seg(t, true, ACK, c.next, s.next, &[][..], what::ACK));
             }
             EventKind::Reset => {
                 self.reset = true;
-                out.push(seg(t, false, RST | ACK, s.next, c.next, &[][..]));
+                out.push(seg(
+                    t,
+                    false,
+                    RST | ACK,
+                    s.next,
+                    c.next,
+                    &[][..],
+                    what::RESET,
+                ));
             }
         }
     }

@@ -242,6 +242,56 @@ fn a_truncated_recording_says_so_in_the_section_comment() {
     );
 }
 
+#[test]
+fn a_refused_connect_is_a_syn_then_an_rst_with_no_data_and_no_fin() {
+    let mut t = Transcript::new("dead", 1_795_000_000_000_000);
+    t.server = Some("127.0.0.1:1".into());
+    t.events.push(Event {
+        connect_us: Some(40),
+        note: Some(REFUSED.into()),
+        ..Event::new(140, EventKind::ConnectFailed)
+    });
+    t.events.push(Event::new(150, EventKind::Close));
+    let s = segments(&t);
+    let summary: Vec<(bool, u8, u64)> =
+        s.iter().map(|s| (s.from_client, s.flags, s.t_us)).collect();
+    use flags::*;
+    assert_eq!(summary, [(true, SYN, 100), (false, RST | ACK, 140)]);
+    assert_eq!(s[1].ack, CLIENT_ISN + 1, "the RST acknowledges the SYN");
+    let json = t.to_json();
+    assert!(json.contains(r#""kind": "connect_failed""#), "{json}");
+    assert_eq!(Transcript::from_json(&json).unwrap(), t);
+
+    t.events[0].note = Some(TIMED_OUT.into());
+    let s = segments(&t);
+    assert_eq!(
+        s.len(),
+        1,
+        "a connect that timed out is its SYN alone: {s:?}"
+    );
+}
+
+#[test]
+fn a_reconstructed_capture_says_so_in_its_comment_and_in_each_packets() {
+    let t = session(&[b"abc"], &[b"hello"], EventKind::Eof);
+    let file = pcapng(&t);
+    let text = String::from_utf8_lossy(&file);
+    assert!(text.contains(pcapng::RECONSTRUCTED), "{text}");
+    for what in [
+        tcp::what::SYN,
+        tcp::what::SENT,
+        tcp::what::RECEIVED,
+        tcp::what::ACK,
+        tcp::what::EOF,
+    ] {
+        assert!(text.contains(what), "{what}");
+    }
+    let mut unknown = t.clone();
+    unknown.client = None;
+    let text = String::from_utf8_lossy(&pcapng(&unknown)).into_owned();
+    assert!(text.contains("relay 127.0.0.1:50000 -> target 127.0.0.1:65432 (addresses not known are drawn as these)"), "{text}");
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;

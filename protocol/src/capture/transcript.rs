@@ -82,7 +82,8 @@ pub struct Event {
     pub connect_us: Option<u64>,
     /// For `sent` and `received`: the bytes (base64 in JSON).
     pub data: Vec<u8>,
-    /// For `truncated`: why recording stopped.
+    /// For `truncated`: why recording stopped; for `connect_failed`:
+    /// [`REFUSED`], [`TIMED_OUT`] or the error.
     pub note: Option<String>,
 }
 
@@ -105,9 +106,17 @@ pub enum EventKind {
     Close,
     /// Recording stopped here (a size cap); the session went on.
     Truncated,
+    /// The relay's `connect()` failed: its `note` is [`REFUSED`] or
+    /// [`TIMED_OUT`], `connect_us` how long it tried.
+    ConnectFailed,
 }
 
-const KINDS: [(EventKind, &str); 8] = [
+/// The note of a `connect_failed` event whose SYN was answered by a RST.
+pub const REFUSED: &str = "refused";
+/// The note of a `connect_failed` event whose SYN got no answer in time.
+pub const TIMED_OUT: &str = "timed out";
+
+const KINDS: [(EventKind, &str); 9] = [
     (EventKind::Connect, "connect"),
     (EventKind::Sent, "sent"),
     (EventKind::Received, "received"),
@@ -116,6 +125,7 @@ const KINDS: [(EventKind, &str); 8] = [
     (EventKind::Reset, "reset"),
     (EventKind::Close, "close"),
     (EventKind::Truncated, "truncated"),
+    (EventKind::ConnectFailed, "connect_failed"),
 ];
 
 impl EventKind {

@@ -37,6 +37,16 @@ pub const WS_PATH: &str = "/ws";
 pub const TARGETS_PATH: &str = "/targets";
 /// Where the relay tells the page its [`Limits`].
 pub const LIMITS_PATH: &str = "/limits";
+/// Where the relay serves a session's real capture (a pcapng) once the
+/// session has ended: `/capture/<id>`, the id from [`Observed::Capture`].
+/// Same-origin like [`WS_PATH`]; 404 once it is no longer kept.
+pub const CAPTURE_PATH: &str = "/capture/";
+
+/// The path of the capture `id` ([`CAPTURE_PATH`]).
+pub fn capture_path(id: &str) -> String {
+    format!("{CAPTURE_PATH}{id}")
+}
+
 /// The query parameter that turns observation on: `/ws?target=NAME&observe=1`.
 pub const OBSERVE_PARAM: &str = "observe";
 /// The query parameter naming a session for [`CLOSE_PATH`]: a secret the page

@@ -30,9 +30,10 @@ pub(super) enum Kind {
     ServerFramer,
     ServerPending,
     ServerShutdown,
+    Capture,
 }
 
-pub(super) const KINDS: [(Kind, &str); 21] = [
+pub(super) const KINDS: [(Kind, &str); 22] = [
     (Kind::Observing, "observing"),
     (Kind::Connect, "connect"),
     (Kind::Write, "write"),
@@ -54,6 +55,7 @@ pub(super) const KINDS: [(Kind, &str); 21] = [
     (Kind::ServerFramer, "server_framer"),
     (Kind::ServerPending, "server_pending"),
     (Kind::ServerShutdown, "server_shutdown"),
+    (Kind::Capture, "capture"),
 ];
 
 pub(super) const PENDING_CALLS: [(PendingCall, &str); 3] = [

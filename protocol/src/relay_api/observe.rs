@@ -207,6 +207,15 @@ pub enum Observed {
     /// what it waits for next, or why it gave up. Which of the four ways it
     /// cuts is the session's target ([`Observed::Observing`]).
     ServerFramer(FramerStep),
+    /// The relay captures this session's TCP leg for real (it may:
+    /// `CAP_NET_RAW`): once the session has ended, the capture is at
+    /// [`capture_path`](super::capture_path)`(id)` for a while. Sent right
+    /// after `connect` (or the failed connect); a session without it has
+    /// only a reconstructed capture.
+    Capture {
+        /// The capture's unguessable id.
+        id: String,
+    },
 }
 
 /// A call still inside the kernel ([`Observed::ServerPending`]).

@@ -248,6 +248,9 @@ impl Observation {
                 io: f.named("io", &READINESS)?,
             },
             Kind::ServerFramer => Observed::ServerFramer(f.framer_step()?),
+            Kind::Capture => Observed::Capture {
+                id: f.string("id")?,
+            },
         };
         Ok(Observation {
             t_us: f.int("t_us")?,
@@ -367,6 +370,7 @@ impl Observation {
                 o.insert("io", name_of(&READINESS, *io));
             }
             Observed::ServerFramer(step) => write_framer_step(&mut o, step),
+            Observed::Capture { id } => o.insert("id", id.as_str()),
         }
         if let Some(conn) = self.conn {
             o.insert("conn", Json::from_u64(conn));
@@ -399,6 +403,7 @@ impl Observed {
             Observed::ServerFramer(_) => Kind::ServerFramer,
             Observed::ServerPending { .. } => Kind::ServerPending,
             Observed::ServerShutdown { .. } => Kind::ServerShutdown,
+            Observed::Capture { .. } => Kind::Capture,
         }
     }
 }

@@ -91,6 +91,7 @@ pub(super) async fn run(
             embedded: None,
             close_request: None,
             gone: None,
+            capture: None,
         },
     )
     .await
@@ -189,6 +190,7 @@ pub(super) async fn writes_for(pieces: Vec<Vec<u8>>, config: RelayConfig) -> Vec
             embedded: None,
             close_request: None,
             gone: None,
+            capture: None,
         },
     ))
     .await;

@@ -47,16 +47,18 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use protocol::capture::EventKind;
+use protocol::capture::{EventKind, REFUSED, TIMED_OUT};
 use protocol::relay_api::{ConnectFailure, Observed};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpSocket;
 use tokio_util::sync::CancellationToken;
 
+use crate::capture::CaptureSlot;
 use crate::config::RelayConfig;
 use crate::observe::Hub;
 use crate::record::Recorder;
@@ -72,7 +74,7 @@ pub use close::{Ending, SessionReport, HIDDEN_ADDRESS};
 pub use inbound::Inbound;
 pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
-pub use stats::SessionStats;
+pub use stats::{Activity, SessionStats};
 
 /// What a session needs besides its sockets.
 pub struct SessionContext<'a> {
@@ -94,6 +96,8 @@ pub struct SessionContext<'a> {
     pub close_request: Option<&'a CancellationToken>,
     /// For a `--run` target: the program's end, which ends the session.
     pub gone: Option<Gone>,
+    /// Where the session's real capture runs, when the relay may capture.
+    pub capture: Option<&'a CaptureSlot>,
 }
 
 /// How long a session whose server closed waits for the embedded server's
@@ -114,9 +118,21 @@ where
     Rx: FromBrowser,
 {
     let observing = ctx.observing;
-    let connect = observed::connect(address, observing.as_ref(), ctx.embedded);
     let connecting = std::time::Instant::now();
     let shown = || close::shown_address(address, ctx.config.show_addresses);
+    let hub = ctx.embedded.or(observing.as_ref().and_then(|obs| obs.hub));
+    let (socket, local) = bound_socket(address, hub.is_some(), ctx.capture, ctx.record.is_some());
+    if let (Some(slot), Some(local)) = (ctx.capture, local) {
+        if let Some(id) = slot.start(local, address) {
+            if let Some(obs) = &observing {
+                obs.push(Observed::Capture { id });
+            }
+        }
+    }
+    let connect = async {
+        let socket = socket?;
+        observed::connect(socket, local, address, observing.as_ref(), hub).await
+    };
     let connect = tokio::time::timeout(ctx.config.connect_timeout, connect);
     let stream = tokio::select! {
         connected = connect => match connected {
@@ -160,6 +176,17 @@ where
         }
         Err(ending) => {
             let ending = program_ending(ctx.gone.as_ref(), ending).await;
+            if let (Some(record), Ending::ConnectFailed { failure, .. }) = (ctx.record, &ending) {
+                let note = match failure {
+                    ConnectFailure::Refused => REFUSED.to_owned(),
+                    ConnectFailure::TimedOut => TIMED_OUT.to_owned(),
+                    ConnectFailure::HostUnreachable => "host unreachable".to_owned(),
+                    ConnectFailure::NetworkUnreachable => "network unreachable".to_owned(),
+                    ConnectFailure::Other(why) => why.clone(),
+                };
+                let took = connecting.elapsed().as_micros() as u64;
+                record.connect_failed(local, address, took, note);
+            }
             if let Some(obs) = &observing {
                 let mut budget = crate::observe::TEXT_PER_FLUSH;
                 let _ = observed::feed_observations(ws_tx, obs, &mut budget).await;
@@ -168,6 +195,42 @@ where
             report(ending, sent, ctx.stats)
         }
     }
+}
+
+/// A socket for `address`, bound first (to the target's loopback address,
+/// else to any) when the hub must know its address before the embedded
+/// server's `accept()`, a capture must filter on its port before the SYN,
+/// or a recording must name it even if the connect fails; then with that
+/// address.
+fn bound_socket(
+    address: SocketAddr,
+    hub: bool,
+    capture: Option<&CaptureSlot>,
+    recorded: bool,
+) -> (std::io::Result<TcpSocket>, Option<SocketAddr>) {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    };
+    let capture = capture.is_some_and(CaptureSlot::wanted);
+    let Ok(bound) = &socket else {
+        return (socket, None);
+    };
+    if !hub && !capture && !recorded {
+        return (socket, None);
+    }
+    // Embedded servers listen on loopback: their own address is the
+    // source address the kernel would pick anyway.
+    let ip = match address.ip() {
+        ip if ip.is_loopback() => ip,
+        IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    if let Err(e) = bound.bind(SocketAddr::new(ip, 0)) {
+        return (Err(e), None);
+    }
+    let local = bound.local_addr().ok();
+    (socket, local)
 }
 
 /// Moves bytes both ways until one side ends, then closes the other side
@@ -213,6 +276,7 @@ where
         embedded: _,
         close_request,
         gone,
+        capture: _,
     } = ctx;
     let (mut tap_up, mut tap_down) = match taps {
         Some((up, down)) => (Some(up), Some(down)),

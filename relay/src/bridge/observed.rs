@@ -140,34 +140,25 @@ pub struct Registered {
     _relaying: Option<Relaying>,
 }
 
-/// Connects to `address`. To an embedded server (`hub`), from a bound
-/// socket, whose address is known before `connect`: it is noted in the hub
-/// as the relay's own (the server does not count it per client address)
-/// and, observed, registered before the server can accept it so the
-/// server's side is paired with the session. Observed, the connect is the
-/// session's first event.
+/// Connects `socket` (bound to `local` when the hub, a capture or a
+/// recording needed its address first) to `address`. To an embedded
+/// server (`hub`), its address is noted in the hub as the relay's own (the
+/// server does not count it per client address) and, observed, registered
+/// before the server can accept it so the server's side is paired with the
+/// session. Observed, the connect is the session's first event.
 pub async fn connect(
+    socket: TcpSocket,
+    local: Option<SocketAddr>,
     address: SocketAddr,
     observing: Option<&Observing<'_>>,
     hub: Option<&Arc<Hub>>,
 ) -> io::Result<(TcpStream, Registered)> {
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    let hub = hub.or(observing.and_then(|obs| obs.hub));
-    let registered = match hub {
-        Some(hub) => {
-            // Embedded servers listen on loopback: their own address is
-            // the source address the kernel would pick anyway.
-            socket.bind(SocketAddr::new(address.ip(), 0))?;
-            let local = socket.local_addr()?;
-            Registered {
-                _relaying: Some(hub.relaying(local, address)),
-                _expected: observing.map(|obs| hub.expect(local, address, obs.observer)),
-            }
-        }
-        None => Registered {
+    let registered = match (hub, local) {
+        (Some(hub), Some(local)) => Registered {
+            _relaying: Some(hub.relaying(local, address)),
+            _expected: observing.map(|obs| hub.expect(local, address, obs.observer)),
+        },
+        _ => Registered {
             _expected: None,
             _relaying: None,
         },

@@ -13,6 +13,28 @@ use std::time::{Duration, Instant};
 use super::inbound::{client_frame_len, Inbound};
 use crate::budget::HeldBytes;
 
+/// When a session last moved a byte, either way, a partial message's
+/// bytes included (`activity`).
+#[derive(Debug)]
+pub struct Activity {
+    started: Instant,
+    /// Milliseconds since `started` of the last byte moved.
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// How long since the last byte moved.
+    pub fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+}
+
 /// Counters of one session, readable while it runs.
 #[derive(Debug)]
 pub struct SessionStats {
@@ -25,8 +47,9 @@ pub struct SessionStats {
     peak_buffered: AtomicUsize,
     /// Target bytes read after the browser closed (they cannot be delivered).
     pub(super) discarded: AtomicU64,
-    /// Milliseconds since `started` of the last byte moved.
-    last_activity_ms: AtomicU64,
+    /// When the last byte moved (shared with the embedded server's idle
+    /// clock, through the session's observer).
+    activity: Arc<Activity>,
     /// What the browser sent that no whole message has taken yet.
     inbound: Option<Arc<Inbound>>,
     /// Bytes the `--tap`s keep between reads, per [`TapSide`].
@@ -53,7 +76,10 @@ impl SessionStats {
             buffered: AtomicUsize::new(0),
             peak_buffered: AtomicUsize::new(0),
             discarded: AtomicU64::new(0),
-            last_activity_ms: AtomicU64::new(0),
+            activity: Arc::new(Activity {
+                started: Instant::now(),
+                last_ms: AtomicU64::new(0),
+            }),
             inbound: None,
             taps: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
@@ -104,13 +130,17 @@ impl SessionStats {
     }
 
     pub(super) fn touch(&self) {
-        let now = self.started.elapsed().as_millis() as u64;
-        self.last_activity_ms.store(now, Ordering::Relaxed);
+        self.activity.touch();
     }
 
     pub(super) fn quiet_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
-        self.started.elapsed().saturating_sub(last)
+        self.activity.quiet_for()
+    }
+
+    /// The session's idle clock, for whoever else must see its bytes move
+    /// (an embedded server's own idle timeout).
+    pub fn activity(&self) -> Arc<Activity> {
+        self.activity.clone()
     }
 
     /// The tap on `side` now keeps `n` bytes (counted as held until the

@@ -242,6 +242,7 @@ async fn bytes_already_read_are_written_before_waiting_for_more() {
             embedded: None,
             close_request: None,
             gone: None,
+            capture: None,
         },
     );
     let target = async {

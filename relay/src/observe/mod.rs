@@ -33,13 +33,14 @@ pub mod watch;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use protocol::relay_api::{Observation, Observed};
 use tokio::sync::Notify;
 use tutorial::servers::observe::{ConnectionSink, ServerHook};
 
+use crate::bridge::Activity;
 use crate::config::RelayConfig;
 use crate::record::Recorder;
 use queue::{Budget, Queue};
@@ -82,6 +83,9 @@ pub struct SessionObserver {
     /// Whether the target's socket is on this machine (sock_diag finds it):
     /// [`UNKNOWN`], [`LOCAL`] or [`REMOTE`].
     target_local: AtomicU8,
+    /// The session's idle clock: the embedded server's idle timeout sees
+    /// the browser's bytes through it before the relay writes them.
+    activity: OnceLock<Arc<Activity>>,
 }
 
 const UNKNOWN: u8 = 0;
@@ -123,7 +127,13 @@ impl SessionObserver {
             server_close: Notify::new(),
             following: AtomicBool::new(false),
             target_local: AtomicU8::new(UNKNOWN),
+            activity: OnceLock::new(),
         })
+    }
+
+    /// Shares the session's idle clock with the embedded server.
+    pub fn watch_activity(&self, activity: Arc<Activity>) {
+        let _ = self.activity.set(activity);
     }
 
     /// Stamps and queues one event.
@@ -278,6 +288,10 @@ impl ConnectionSink for SessionObserver {
 
     fn sample_every(&self) -> Duration {
         self.sample_every
+    }
+
+    fn client_quiet_for(&self) -> Option<Duration> {
+        self.activity.get().map(|a| a.quiet_for())
     }
 }
 

@@ -1,7 +1,11 @@
 //! `--record DIR`: every session's TCP leg written to `DIR` as a transcript
 //! (`protocol::capture::Transcript`, JSON with every byte and every
-//! observation) and a pcapng made from it, named
-//! `<start>-<target>-<id>.json` / `.pcapng` (start in UTC, [`name`]).
+//! observation) and a pcapng, named
+//! `<start>-<target>-<id>.json` / `.pcapng` (start in UTC, [`name`]). The
+//! pcapng is the session's real capture where the relay took one
+//! (`crate::capture`, [`Recorder::captured`]), else reconstructed from the
+//! transcript (and says so). A session whose connect failed is recorded
+//! too (a `connect_failed` event).
 //!
 //! A session's [`Recorder`] is fed by the bridge's pumps as bytes move, and
 //! by the session's `SessionObserver` with each observation as it is pushed
@@ -18,8 +22,8 @@
 //! its segments: `protocol::capture`'s [`Segmenter`] and [`Packets`]),
 //! batched per session (a few KiB) and handed to the relay's one
 //! [`writer`] thread, which appends them to the session's part files and
-//! finishes them when the session ends. A real packet capture would plug in
-//! where the packets are made ([`Recorder::record_event`]'s `Packets` part).
+//! finishes them when the session ends; with a real capture, the
+//! reconstructed packets are dropped and the real file written instead.
 //!
 //! Bounds beyond one session ([`Recordings`]): what recordings hold until
 //! written (the batches' buffers, what waits for the writer) counts in the
@@ -46,8 +50,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use protocol::capture::{Closed, Event, EventKind, Packets, Segmenter, Transcript, JSON_SEPARATOR};
 use protocol::relay_api::{Observation, Observed, SocketInfo};
+use tutorial::truncate::cut;
 
 use crate::budget::HeldBytes;
+use crate::capture::Captured;
 use writer::{Batch, Ending, Files, Job, Part, Shared};
 
 /// A session's pieces go to the writer once they reach this many bytes
@@ -156,6 +162,9 @@ struct State {
     segmenter: Segmenter,
     packets: Option<Packets>,
     batch: Batch,
+    /// The real capture, when the relay took one: written instead of the
+    /// reconstruction.
+    capture: Option<Arc<Captured>>,
 }
 
 /// What each recorded event or observation counts against
@@ -198,6 +207,7 @@ impl Recorder {
                 segmenter: Segmenter::default(),
                 packets: None,
                 batch: Batch::default(),
+                capture: None,
             }),
         }
     }
@@ -376,6 +386,40 @@ impl Recorder {
         self.push(EventKind::Connect, &[], Some(connect_us));
     }
 
+    /// The relay's `connect()` to `peer` (from `local`, if it was bound)
+    /// failed after `took_us`: `note` says how (`protocol::capture::REFUSED`, …).
+    pub fn connect_failed(
+        &self,
+        local: Option<SocketAddr>,
+        peer: SocketAddr,
+        took_us: u64,
+        note: String,
+    ) {
+        let t_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.lock();
+        if self.stopped(&state) {
+            return;
+        }
+        state.meta.client = local.map(|a| a.to_string());
+        state.meta.server = Some(peer.to_string());
+        let note = cut(&note, 200).into_owned();
+        let n = EVENT_BYTES + note.len() as u64;
+        let event = Event {
+            connect_us: Some(took_us),
+            note: Some(note),
+            ..Event::new(t_us, EventKind::ConnectFailed)
+        };
+        // Small and the session's last: recorded whatever the budgets.
+        self.record_event(&mut state, &event, true);
+        state.bytes += n;
+    }
+
+    /// The session's real capture: the pcapng written instead of the
+    /// reconstruction.
+    pub fn captured(&self, capture: Arc<Captured>) {
+        self.lock().capture = Some(capture);
+    }
+
     /// The relay wrote `bytes` to the target.
     pub fn sent(&self, bytes: &[u8]) {
         self.push(EventKind::Sent, bytes, None);
@@ -430,10 +474,15 @@ impl Recorder {
             state.full = true;
             let connected = state.events > 0;
             let meta = std::mem::replace(&mut state.meta, Transcript::new("", 0));
+            let capture = state.capture.take();
             Job::Finish {
                 files: self.files.clone(),
                 batch: std::mem::take(&mut state.batch),
-                end: Box::new(Ending { meta, connected }),
+                end: Box::new(Ending {
+                    meta,
+                    capture,
+                    connected,
+                }),
                 done,
             }
         };

@@ -125,11 +125,13 @@ async fn a_recording_is_counted_in_the_relays_held_bytes_until_it_is_written_or_
 async fn a_recording_stops_where_the_relay_would_hold_more_than_its_budget() {
     let held = Arc::new(HeldBytes::default());
     held.add(90); // other sessions' bytes
-    let budget = 90 + 1024;
+                  // Room for the first write's JSON and packets (each packet block with
+                  // its comment), not for the second's.
+    let budget = 90 + 4096;
     let all = Recordings::new(held.clone(), budget, u64::MAX, u64::MAX);
     let (r, dir) = recorder(1 << 20, all);
     r.sent(&[1; 20]);
-    r.sent(&[2; 2000]);
+    r.sent(&[2; 8000]);
     r.sent(&[3; 1]);
     assert!(held.get() <= budget + 256, "the cut's own event only");
     let t = saved(&r, &dir).await;

@@ -28,7 +28,8 @@ use std::sync::Arc;
 use protocol::capture::{pcapng, Transcript, OBSERVATIONS_END, OBSERVATIONS_START};
 use tokio::sync::oneshot;
 
-use crate::bridge::HeldBytes;
+use crate::budget::HeldBytes;
+use crate::capture::Captured;
 
 /// The unit of `--record-max-total`: what a small file takes on the
 /// common file systems (ext4, xfs, tmpfs).
@@ -96,7 +97,10 @@ pub(super) enum Job {
 pub(super) struct Ending {
     /// The transcript without its events (but a `truncated` one).
     pub meta: Transcript,
-    /// Whether the session connected: without it there is no TCP leg and
+    /// The session's real capture, when the relay took one: its pcapng is
+    /// written instead of the reconstruction (whose packets part goes).
+    pub capture: Option<Arc<Captured>>,
+    /// Whether the session tried to connect: without it there is no TCP leg and
     /// nothing is saved.
     pub connected: bool,
 }
@@ -206,7 +210,7 @@ pub(super) fn run(jobs: Receiver<Job>, shared: Arc<Shared>) {
                     let finished = match end.connected {
                         true => writer
                             .append(&files, &mut session, &batch)
-                            .and_then(|()| writer.finish(&files, &mut session, &end.meta)),
+                            .and_then(|()| writer.finish(&files, &mut session, &end)),
                         false => Ok(()),
                     };
                     if let Err(stop) = finished {
@@ -304,9 +308,11 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// The transcript finished from its parts, then the pcapng, each
-    /// renamed into place once whole.
-    fn finish(&self, files: &Files, session: &mut Session, meta: &Transcript) -> Result<(), Stop> {
+    /// The transcript finished from its parts, then the pcapng (the real
+    /// capture if there is one, else the reconstruction's header and
+    /// packets), each renamed into place once whole.
+    fn finish(&self, files: &Files, session: &mut Session, end: &Ending) -> Result<(), Stop> {
+        let meta = &end.meta;
         let [json, observations, packets] = &mut session.parts;
         let json = match json {
             Some(json) => json,
@@ -322,10 +328,13 @@ impl Writer<'_> {
 
         let pcap_part = files.dir.join(format!(".{}.pcapng.part", files.stem));
         let mut pcap = self.create(pcap_part)?;
-        let done = self
-            .write(&mut pcap, &pcapng::header(meta))
-            .and_then(|()| self.copy(packets.as_ref(), &mut pcap))
-            .and_then(|()| Ok(pcap.file.flush()?));
+        let done = match &end.capture {
+            Some(real) => self.write(&mut pcap, &real.bytes),
+            None => self
+                .write(&mut pcap, &pcapng::reconstructed_header(meta))
+                .and_then(|()| self.copy(packets.as_ref(), &mut pcap)),
+        }
+        .and_then(|()| Ok(pcap.file.flush()?));
         let final_path = |ext: &str| files.dir.join(format!("{}.{ext}", files.stem));
         let renamed = done.and_then(|()| {
             fs::rename(&pcap.path, final_path("pcapng"))?;

@@ -11,6 +11,9 @@
 //! - `GET /targets`: the registry as JSON ([`TargetInfo`]s) for the UI's picker
 //!   (addresses only with `--show-addresses`).
 //! - `GET /limits`: what the page must respect ([`Limits`]), from the config.
+//! - `GET /capture/<id>`: a finished session's real capture (pcapng), by
+//!   the id its WebSocket announced (`Observed::Capture`); Host- and
+//!   Origin-checked like `/ws`, 404 once no longer kept (`--capture-keep`).
 //! - `GET /healthz`: liveness and the [`Metrics`] counters as JSON.
 //! - anything else: static files from the dist directory (trunk's output),
 //!   as the `.br`/`.gz` copies a release build made when the browser
@@ -48,7 +51,7 @@ use axum::Router;
 use futures_util::StreamExt;
 use protocol::json::Json;
 use protocol::relay_api::{
-    Limits, Observed, TargetInfo, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, LIMITS_PATH,
+    Limits, Observed, TargetInfo, CAPTURE_PATH, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, LIMITS_PATH,
     OBSERVE_PARAM, TARGETS_PATH, WATCH_PARAM, WS_PATH,
 };
 use tokio::net::TcpListener;
@@ -74,6 +77,7 @@ use crate::bridge::{
     connect_and_bridge, ws_write_buffer, Ending, Inbound, Observing, Probe, SessionContext,
     SessionStats,
 };
+use crate::capture::{CaptureSlot, Captures};
 use crate::clients::{client_ip, ClientSlot, PerClient};
 use crate::close_requests::{CloseRequests, Registered};
 use crate::config::RelayConfig;
@@ -101,6 +105,8 @@ struct Inner {
     refusal_log: RefusalLog,
     /// `--record`'s relay-wide bounds (memory in the held bytes, disk).
     recordings: Arc<Recordings>,
+    /// Real captures: whether the relay may, their bounds, the page's store.
+    captures: Arc<Captures>,
     tracker: TaskTracker,
     /// Cancelled when [`Relay::serve`]'s token is: sessions close with 1001.
     shutdown: CancellationToken,
@@ -132,6 +138,7 @@ impl Relay {
                     config.record_max_total,
                     config.record_max_files,
                 ),
+                captures: Captures::new(&config, metrics.held_bytes()),
                 config,
                 targets,
                 dist,
@@ -162,6 +169,7 @@ impl Relay {
             .route(CLOSE_PATH, post(close_handler))
             .route(TARGETS_PATH, get(targets_handler))
             .route(LIMITS_PATH, get(limits_handler))
+            .route(&format!("{CAPTURE_PATH}{{id}}"), get(capture_handler))
             .route_layer(middleware::from_fn_with_state(
                 self.inner.clone(),
                 host_guard,
@@ -582,6 +590,7 @@ async fn run_session(
                 target: name.clone(),
                 server: target.embedded,
             });
+            observer.watch_activity(stats.activity());
             observer
         });
         let observing = observer.as_ref().map(|observer| Observing {
@@ -596,6 +605,10 @@ async fn run_session(
                 Tap::new(format!("session {id} {name} → browser"), max),
             )
         });
+        // Captured for real where the relay may, when someone will read
+        // it: the recording, or the page that observes.
+        let capture =
+            (observe || record.is_some()).then(|| CaptureSlot::new(inner.captures.clone()));
         let (mut ws_tx, mut ws_rx) = socket.split();
         let report = connect_and_bridge(
             &mut ws_tx,
@@ -611,9 +624,25 @@ async fn run_session(
                 embedded: target.embedded.then(|| inner.targets.hub()),
                 close_request: admitted.close_request.as_ref().map(Registered::token),
                 gone: target.program.as_ref().map(|run| run.gone.clone()),
+                capture: capture.as_ref(),
             },
         )
         .await;
+        let capture_id = capture.as_ref().and_then(CaptureSlot::id);
+        let captured = match &capture {
+            Some(slot) => slot.finish(name).await.map(|(_, c)| Arc::new(c)),
+            None => None,
+        };
+        if let (Some(record), Some(captured)) = (&record, &captured) {
+            record.captured(captured.clone());
+        }
+        if let Some(id) = capture_id {
+            match &captured {
+                Some(captured) if observe => inner.captures.store.put(id, captured.clone()),
+                _ => inner.captures.store.abandon(&id),
+            }
+        }
+        drop(captured);
         if let Some(observer) = &observer {
             observer.end();
         }
@@ -684,6 +713,40 @@ async fn limits_handler(State(inner): State<Arc<Inner>>) -> Response {
         max_message_size: inner.config.max_message_size as u64,
     };
     json_body(limits.to_json())
+}
+
+/// `GET /capture/<id>`: the real capture of a finished session, to the
+/// page of the same origin that was told its id.
+async fn capture_handler(
+    State(inner): State<Arc<Inner>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = CAPTURE_PATH;
+    if let Err(why) = origin_allowed(&headers, inner.identity(), &inner.config.allowed_origins) {
+        return refuse(&inner, path, StatusCode::FORBIDDEN, why);
+    }
+    let wait = 4 * crate::capture::FINISH_WAIT;
+    let Some(captured) = inner.captures.store.wait(&id, wait).await else {
+        return refuse(
+            &inner,
+            path,
+            StatusCode::NOT_FOUND,
+            format!(
+                "no capture {:?} (kept --capture-keep {:?} after its session)",
+                cut(&id, 40),
+                inner.config.capture_keep
+            ),
+        );
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.tcpdump.pcap"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        captured.bytes.clone(),
+    )
+        .into_response()
 }
 
 async fn healthz_handler(State(inner): State<Arc<Inner>>) -> Response {

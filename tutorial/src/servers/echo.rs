@@ -99,9 +99,18 @@ async fn echo_watched(
         // I/O first: when it is ready the token (a shared lock) is not polled.
         let n = tokio::select! {
             biased;
-            read = tokio::time::timeout_at(deadline, stream.read(&mut buf)) => {
-                read.map_err(|_| EchoError::Idle(idle_timeout))??
-            }
+            read = tokio::time::timeout_at(deadline, stream.read(&mut buf)) => match read {
+                Ok(read) => read?,
+                // Bytes still on their way (a message reaching the relay a
+                // byte at a time, written here once whole): not idle.
+                Err(_) => match watch.client_quiet_for() {
+                    Some(quiet) if quiet < idle_timeout => {
+                        deadline = Instant::now() + (idle_timeout - quiet);
+                        continue;
+                    }
+                    _ => return Err(EchoError::Idle(idle_timeout)),
+                },
+            },
             _ = abort.cancelled() => return Err(EchoError::Aborted),
             () = watch.tick() => {
                 watch.sample(stream);

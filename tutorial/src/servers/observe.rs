@@ -61,6 +61,14 @@ pub trait ConnectionSink: Send + Sync {
     fn data_limit(&self) -> usize {
         0
     }
+
+    /// How long the client has sent nothing, as whoever watches sees it
+    /// before the bytes reach this socket (the relay, receiving a message
+    /// a byte at a time that it writes once whole); `None`: not known.
+    /// A server's idle clock counts this too.
+    fn client_quiet_for(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A server's hook, cheap to clone into every connection task.
@@ -142,6 +150,12 @@ impl Watch {
             on: None,
             log: ServerLog::default(),
         }
+    }
+
+    /// How long the client has been quiet upstream of this socket, when
+    /// the watcher knows ([`ConnectionSink::client_quiet_for`]).
+    pub fn client_quiet_for(&self) -> Option<Duration> {
+        self.on.as_ref().and_then(|on| on.sink.client_quiet_for())
     }
 
     /// Whether anyone is listening.

@@ -136,7 +136,7 @@ pub fn DecodeView(props: &Props) -> Html {
                 <p class="hint" id="no-chunks">{ "Nothing received yet. Send a message, or decode the composed bytes here." }</p>
             } else {
                 <table class="chunks" id="chunks">
-                    <thead><tr><th>{ "#" }</th><th>{ "at" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
+                    <thead><tr><th>{ "#" }</th><th title="when this page received the chunk, on its own clock; the relay's read() time is in the Session panel">{ "arrived (page clock)" }</th><th>{ "size" }</th><th>{ "bytes" }</th><th>{ "decoder after this chunk" }</th></tr></thead>
                     <tbody>
                         if hidden > 0 {
                             <tr class="more"><td colspan="5">{ format!("… {} not shown ({} bytes)", counted(hidden as u64, "earlier chunk", "earlier chunks"), inbound.chunks[hidden].offset) }</td></tr>

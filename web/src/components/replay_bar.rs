@@ -69,7 +69,7 @@ pub fn ReplayBar(props: &Props) -> Html {
                     onchange={on_change} /></label>
             if let Some(r) = &props.replay {
                 <span id="replay-step" role="status">
-                    { format!("Replaying {}: step {} of {}, {}", r.name, r.at, r.actions.len(), r.step_words()) }
+                    { format!("{} ({}): {}. Nothing is sent; Leave replay to go live.", r.position(), r.name, r.step_words()) }
                 </span>
                 <button type="button" class="small" id="replay-back" disabled={r.at <= 1}
                     onclick={click(&props.on_back)}>{ "◀ Back" }</button>

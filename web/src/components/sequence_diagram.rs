@@ -16,6 +16,7 @@ use protocol::relay_api::CloseReason;
 
 use protocol::relay_api::{DecoderState, Observed};
 
+use crate::model::clock::{relay_times, At, CLOCK_NOTE};
 use crate::model::counted;
 use crate::model::observe::LaneEntry;
 use crate::model::relay::is_connect_failure;
@@ -231,6 +232,7 @@ fn observed_row(event: &Observed) -> Option<Row> {
         | Observed::Socket(_)
         | Observed::ServerSocket(_)
         | Observed::ServerLog { .. }
+        | Observed::Capture { .. }
         // One session's part of the event loop: the Many connections lab draws it.
         | Observed::ServerReady { .. }
         // A traced program's calls (`relay --run`): the Server panel draws them.
@@ -334,9 +336,9 @@ pub struct Props {
     pub observe: Rc<Observe>,
 }
 
-/// Every row, in the order the page learned of it: the browser's events
+/// Every row, on the relay's clock ([`relay_times`]): the browser's events
 /// and the observed calls merged by time.
-fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
+fn rows(session: &Session, observe: &Observe) -> Vec<(At, Row)> {
     let refused = session.timeline.iter().any(|e| {
         e.kind
             .close_reason()
@@ -346,22 +348,27 @@ fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
     // Observed, the relay's side of the TCP connection is drawn from its
     // real calls; a refused connect has none, so it keeps the inferred ✗.
     let observed = observe.active() && !refused;
+    let times = relay_times(session, observe);
     let mut browser = Vec::new();
-    for event in &session.timeline {
+    for (event, at) in session.timeline.iter().zip(times) {
         for (from, to, label, class) in arrows(&event.kind, refused) {
             if observed && (from == Party::Server || to == Party::Server) {
                 continue;
             }
-            browser.push((event.at_ms, arrow(from, to, label, class)));
+            browser.push((at, arrow(from, to, label, class)));
         }
     }
     if !observed {
         return browser;
     }
-    let mut lane: Vec<(f64, Row)> = Vec::new();
+    let exact = |t_us: u64| At {
+        ms: t_us as f64 / 1000.0,
+        exact: true,
+    };
+    let mut lane: Vec<(At, Row)> = Vec::new();
     if !observe.sees_server() {
         lane.push((
-            0.0,
+            exact(0),
             note(
                 "(not observable)".into(),
                 "an external server: only the relay's socket is seen".into(),
@@ -373,19 +380,19 @@ fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
         observe
             .lane
             .iter()
-            .filter_map(|LaneEntry { at_ms, event }| Some((*at_ms, observed_row(event)?))),
+            .filter_map(|LaneEntry { t_us, event, .. }| Some((exact(*t_us), observed_row(event)?))),
     );
     let mut merged = Vec::with_capacity(browser.len() + lane.len() + 1);
     let mut lane = lane.into_iter().peekable();
     for row in browser {
-        while let Some(next) = lane.next_if(|(at, _)| *at < row.0) {
+        while let Some(next) = lane.next_if(|(at, _)| at.ms < row.0.ms) {
             merged.push(next);
         }
         merged.push(row);
     }
     merged.extend(lane);
     if observe.lane_hidden > 0 {
-        let at = merged.last().map_or(0.0, |(at, _)| *at);
+        let at = merged.last().map_or(exact(0), |(at, _)| *at);
         merged.push((
             at,
             Row::Note {
@@ -399,10 +406,9 @@ fn rows(session: &Session, observe: &Observe) -> Vec<(f64, Row)> {
     merged
 }
 
-fn draw(g: Geometry, i: usize, at: f64, row: &Row) -> Html {
+fn draw(g: Geometry, i: usize, at: At, row: &Row) -> Html {
     let y = TOP + ROW * i as i32 + 14;
-    let time =
-        html! { <text class="time" x="4" y={(y + 4).to_string()}>{ format!("{at:.0} ms") }</text> };
+    let time = html! { <text class="time" x="4" y={(y + 4).to_string()}>{ at.label() }</text> };
     match row {
         Row::Arrow {
             from,
@@ -460,7 +466,13 @@ pub fn SequenceDiagram(props: &Props) -> Html {
     let hidden = rows.len().saturating_sub(MAX_ROWS);
     if hidden > 0 {
         rows.drain(..hidden);
-        let at = rows.first().map_or(0.0, |(at, _)| *at);
+        let at = rows.first().map_or(
+            At {
+                ms: 0.0,
+                exact: true,
+            },
+            |(at, _)| *at,
+        );
         rows.insert(
             0,
             (
@@ -546,6 +558,7 @@ pub fn SequenceDiagram(props: &Props) -> Html {
             { for rows.iter().enumerate().map(|(i, (at, row))| draw(g, i, *at, row)) }
         </svg>
         </div>
+        <p class="hint" id="sequence-clock">{ CLOCK_NOTE }</p>
         if props.observe.writes.short > 0 {
             <p class="hint" id="short-write">{ format!(
                 "send() may send less: {} the kernel took fewer bytes than the relay offered (its send buffer was full). That is why sendall() loops until every byte is taken. When the buffer has no room at all, a non-blocking send() takes nothing: it would block, and Python raises BlockingIOError.",

@@ -136,6 +136,7 @@ pub fn ServerPanel(props: &Props) -> Html {
             if let Some(peer) = &o.server.peer {
                 <p id="server-accept">{ format!("accept() → a connection from {peer}") }</p>
             }
+            <p class="hint" id="server-clock">{ "Times: the relay's clock, ms since it accepted this session's WebSocket (the server runs in the relay's process, so its calls are timed on that same clock)." }</p>
             if !calls.is_empty() || o.pending.is_some() {
                 if calls_hidden > 0 || o.lane_hidden > 0 {
                     <p class="hint">{ "… earlier calls not shown" }</p>

@@ -35,7 +35,14 @@ pub struct Props {
     pub flood: Option<FloodProgress>,
     pub on_flood: Callback<()>,
     pub on_stop_flood: Callback<()>,
+    /// A transcript is being replayed ("replay, step k of n"): nothing
+    /// here may act on it, and the state shown is the replay's.
+    #[prop_or_default]
+    pub replay: Option<AttrValue>,
 }
+
+/// The title of a control a replay disables.
+const IN_REPLAY: &str = "a replay is shown: Leave replay (above) to send to the relay";
 
 /// What the flood did so far, in numbers.
 fn flood_line(f: &FloodProgress) -> String {
@@ -59,7 +66,7 @@ pub fn TargetPicker(props: &Props) -> Html {
     let on_pick = props.on_target.reform(|e: Event| event_value(&e));
     // The socket goes to one target for its whole life: the picker waits
     // for Close rather than show a target the bytes do not go to.
-    let live = props.conn.is_live();
+    let live = props.conn.is_live() && props.replay.is_none();
     let locked = live.then(|| {
         html! {
             <p class="hint" id="target-locked">
@@ -125,7 +132,10 @@ pub fn TargetPicker(props: &Props) -> Html {
         move |_: MouseEvent| cb.emit(())
     };
     let flooding = props.flood.is_some_and(|f| f.running());
+    let replaying = props.replay.is_some();
+    let title = |live: Option<&'static str>| if replaying { Some(IN_REPLAY) } else { live };
     let state_class = match &props.conn {
+        _ if replaying => "replay",
         Conn::Open => "open",
         Conn::Closing => "closing",
         Conn::Connecting => "connecting",
@@ -146,23 +156,28 @@ pub fn TargetPicker(props: &Props) -> Html {
             </div>
             <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
             <div class="buttons">
-                <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live}>{ "Connect" }</button>
+                <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live || replaying}
+                    title={title(None)}>{ "Connect" }</button>
                 // Send sits in a bar across the bottom of the window: in reach
                 // wherever the reader is, and the page's content ends above
                 // the bar instead of running under a floating button.
                 <span class="send-bar">
-                <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending}
-                    title={props.sending.then_some("wait: the previous send is still going out, and a second one would interleave with it")}>
+                <button type="button" id="send" class="primary" onclick={emit(&props.on_send)} disabled={props.frame_len == 0 || props.sending || replaying}
+                    title={title(props.sending.then_some("wait: the previous send is still going out, and a second one would interleave with it"))}>
                     { if props.sending { "Sending…" } else { "Send" } }</button>
                 </span>
-                <button type="button" id="half-close" onclick={emit(&props.on_half_close)} disabled={!matches!(props.conn, Conn::Open)}
-                    title="shutdown(SHUT_WR): tell the server nothing more is coming">{ "Half-close" }</button>
-                <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}>{ "Close" }</button>
+                <button type="button" id="half-close" onclick={emit(&props.on_half_close)} disabled={!matches!(props.conn, Conn::Open) || replaying}
+                    title={title(Some("shutdown(SHUT_WR): tell the server nothing more is coming"))}>{ "Half-close" }</button>
+                <button type="button" id="close" onclick={emit(&props.on_close)} disabled={!live}
+                    title={title(None)}>{ "Close" }</button>
             </div>
             <p class="hint" id="connect-vs-send">{ crate::model::explain::CONNECT_VS_SEND }</p>
+            if replaying {
+                <p class="hint" id="replay-note">{ "A replay is shown: Send, Half-close and Flood act on the relay, not on the replay, so they wait until you Leave replay." }</p>
+            }
             <div class="buttons flood">
-                <button type="button" id="flood" onclick={emit(&props.on_flood)} disabled={props.frame_len == 0 || flooding}
-                    title="send the composed message again and again">{ "Flood" }</button>
+                <button type="button" id="flood" onclick={emit(&props.on_flood)} disabled={props.frame_len == 0 || flooding || replaying}
+                    title={title(Some("send the composed message again and again"))}>{ "Flood" }</button>
                 <button type="button" id="stop-flood" onclick={emit(&props.on_stop_flood)} disabled={!flooding}>{ "Stop" }</button>
                 <span class="hint">{ format!("the message again and again, up to {} MiB: meant for blackhole, a server that accepts and never calls recv()", FLOOD_LIMIT >> 20) }</span>
             </div>
@@ -170,7 +185,8 @@ pub fn TargetPicker(props: &Props) -> Html {
                 <p class="mono" id="flood-status" role="status">{ flood_line(f) }</p>
             }
             <p class={classes!("conn", state_class)} id="conn-state" role="status" aria-live="polite">
-                <span class="dot" aria-hidden="true"></span>{ props.conn.label() }
+                <span class="dot" aria-hidden="true"></span>
+                { props.replay.as_ref().map_or_else(|| props.conn.label(), |r| r.to_string()) }
             </p>
         </div>
     }

@@ -351,7 +351,8 @@ impl Column {
                 | Observed::ServerLog { .. }
                 | Observed::ServerSocket(_)
                 | Observed::Lost { .. }
-                | Observed::ServerReady { .. } => {}
+                | Observed::ServerReady { .. }
+                | Observed::Capture { .. } => {}
             },
             _ => {}
         }

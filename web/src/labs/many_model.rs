@@ -242,7 +242,8 @@ impl Lab {
             | Observed::ServerFramer(_)
             // The event loop's calls never block, and it never half-closes.
             | Observed::ServerPending { .. }
-            | Observed::ServerShutdown { .. } => return,
+            | Observed::ServerShutdown { .. }
+            | Observed::Capture { .. } => return,
         };
         let Some(current) = self.conns[n - 1].current else {
             return;

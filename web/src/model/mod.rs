@@ -17,6 +17,7 @@
 //! - [`tcp_states`]: RFC 793's state machine and the path a socket took.
 //! - [`calls`]: the server's socket calls in words (`recv(4096) → 10 B`).
 //! - [`view`]: encode step, hover and selection, notices.
+//! - [`clock`]: the relay's clock for the page's own events (one clock).
 //! - [`replay`]: the session as a transcript (export, .pcapng) and a
 //!   transcript turned back into socket events.
 //! - [`explain`]: sentences for what puzzles a newcomer, from the bytes shown.
@@ -26,6 +27,7 @@
 //!   [`lesson_checks`]: their checks, pure functions over the above.
 
 pub mod calls;
+pub mod clock;
 pub mod compose;
 pub mod composer;
 pub mod explain;

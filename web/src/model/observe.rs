@@ -94,7 +94,11 @@ pub struct LogLine {
 /// browser's own events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneEntry {
+    /// When the page received it (page clock, ms since the session started).
     pub at_ms: f64,
+    /// When it happened: the relay's clock, µs since its accept (what the
+    /// page shows).
+    pub t_us: u64,
     pub event: Observed,
 }
 
@@ -149,6 +153,9 @@ pub struct Observe {
     /// The observations as received, for the transcript (the first
     /// `replay::RECORD_KEEP`).
     pub recorded: Vec<Observation>,
+    /// The id of the relay's real capture of this session
+    /// (`relay_api::capture_path`); none: only a reconstruction exists.
+    pub capture: Option<String>,
 }
 
 /// `Eq` (its only float, a lane entry's page time, is never NaN) so that
@@ -202,7 +209,8 @@ fn drawn(event: &Observed) -> bool {
         | Observed::ServerLog { .. }
         | Observed::ServerReady { .. }
         // A call still blocked is shown live in the Server panel.
-        | Observed::ServerPending { .. } => false,
+        | Observed::ServerPending { .. }
+        | Observed::Capture { .. } => false,
         Observed::Connect { .. }
         | Observed::ServerShutdown { .. }
         | Observed::Write { .. }
@@ -246,7 +254,8 @@ fn ends_something(event: &Observed) -> bool {
         | Observed::ServerSocket(_)
         | Observed::ServerReady { .. }
         | Observed::ServerPending { .. }
-        | Observed::ServerFramer(_) => false,
+        | Observed::ServerFramer(_)
+        | Observed::Capture { .. } => false,
     }
 }
 
@@ -285,7 +294,7 @@ impl Observe {
                 if let Observed::ServerRecv { data, .. } = &mut event {
                     *data = None;
                 }
-                self.lane.push(LaneEntry { at_ms, event });
+                self.lane.push(LaneEntry { at_ms, t_us, event });
             } else {
                 self.lane_hidden += 1;
             }
@@ -364,6 +373,7 @@ impl Observe {
             }
             Observed::ServerClose => self.server.closed = true,
             Observed::Lost { events } => self.lost += events,
+            Observed::Capture { id } => self.capture = Some(id),
             // One session's view of the event loop; the Many connections lab merges them.
             Observed::Read { .. }
             | Observed::ShutdownWrite

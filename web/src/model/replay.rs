@@ -9,13 +9,14 @@
 //! The page sees the browser↔relay leg; the transcript describes the
 //! relay↔target leg. Each browser message is one relay write and each
 //! received message one relay read, so the bytes and their order are the
-//! same; times are when the page saw them.
+//! same; times are the relay's, as the page shows them ([`super::clock`]).
 
 use std::rc::Rc;
 
 use protocol::capture::{Closed, Event, EventKind, Transcript};
 use protocol::relay_api::{code, CloseReason, Observation, Observed};
 
+use super::clock::relay_times;
 use super::observe::Observe;
 use super::session::{Party, Session, SessionAction, TimelineKind};
 
@@ -37,25 +38,25 @@ fn micros(at_ms: f64) -> u64 {
     (at_ms.max(0.0) * 1000.0).round() as u64
 }
 
-/// The session as a transcript (`session.started_at` is the page's clock,
-/// Unix milliseconds).
+/// The session as a transcript, on the relay's clock ([`super::clock`]): it
+/// starts at the relay's accept, which the page places at its socket's
+/// open (`session.started_at` is the page's clock, Unix milliseconds).
 pub fn transcript(session: &Session, observe: &Observe) -> Transcript {
-    let mut t = Transcript::new(&session.target, micros(session.started_at));
-    t.client = observe.relay.local.clone();
-    t.server = observe.relay.peer.clone();
-    t.observations = observe.recorded.clone();
-    // The relay times observations from its accept; the nearest moment the
-    // page sees is its socket's open.
-    t.observed_from_us = session
+    let open_ms = session
         .timeline
         .iter()
         .find(|e| matches!(e.kind, TimelineKind::Open))
-        .map_or(0, |e| micros(e.at_ms));
+        .map_or(0.0, |e| e.at_ms);
+    let mut t = Transcript::new(&session.target, micros(session.started_at + open_ms));
+    t.client = observe.relay.local.clone();
+    t.server = observe.relay.peer.clone();
+    t.observations = observe.recorded.clone();
+    let times = relay_times(session, observe);
     let mut sent = session.sent_chunks.iter();
     let mut received = session.chunks.iter();
     let mut browser_closed = None;
-    for e in &session.timeline {
-        let t_us = micros(e.at_ms);
+    for (e, at) in session.timeline.iter().zip(times) {
+        let t_us = at.micros();
         let event = match &e.kind {
             TimelineKind::Open => Event::new(t_us, EventKind::Connect),
             TimelineKind::Send { .. } => match sent.next() {
@@ -193,6 +194,12 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// Where the replay stands, as the page says it wherever a live
+    /// session's state would show: "replay, step k of n".
+    pub fn position(&self) -> String {
+        format!("replay, step {} of {}", self.at, self.actions.len())
+    }
+
     /// What the latest shown step was, in a few words.
     pub fn step_words(&self) -> String {
         match self.actions.get(self.at.wrapping_sub(1)) {

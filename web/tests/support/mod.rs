@@ -133,5 +133,6 @@ pub fn picker_props(names: &[&str], target: &str) -> target_picker::Props {
         flood: None,
         on_flood: Callback::noop(),
         on_stop_flood: Callback::noop(),
+        replay: None,
     }
 }
