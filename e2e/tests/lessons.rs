@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use e2e::harness::run;
-use e2e::page::{click, enabled, screenshot, text_of, wait_text};
+use e2e::page::{click, color_scheme, enabled, screenshot, text_of, wait_text};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
@@ -447,38 +447,6 @@ async fn lesson_12_wrong(c: &Client, relay: SocketAddr) {
         "no refused connection yet: send to refused",
     )
     .await;
-}
-
-/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`):
-/// fantoccini has no call for emulated media.
-#[derive(Debug)]
-struct Cdp(&'static str, serde_json::Value);
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-async fn color_scheme(c: &Client, scheme: &str) {
-    c.issue_cmd(Cdp(
-        "Emulation.setEmulatedMedia",
-        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-    ))
-    .await
-    .expect("emulate prefers-color-scheme");
 }
 
 /// Issue 20's navigation: switching tabs keeps the Playground's session

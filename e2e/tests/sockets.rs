@@ -10,45 +10,12 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use e2e::harness::run;
-use e2e::page::{click, open, screenshot_both, wait_text};
-use fantoccini::wd::WebDriverCompatibleCommand;
+use e2e::page::{click, color_scheme, open, screenshot_both, wait_text};
 use fantoccini::Client;
-use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_shows_the_kernels_states_after_it_even_during_a_flood() {
     run(scenarios).await;
-}
-
-/// A Chrome DevTools command through chromedriver, for emulated media.
-#[derive(Debug)]
-struct Cdp(&'static str, Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-async fn color_scheme(c: &Client, scheme: &str) {
-    c.issue_cmd(Cdp(
-        "Emulation.setEmulatedMedia",
-        json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-    ))
-    .await
-    .expect("emulate prefers-color-scheme");
 }
 
 async fn scenarios(c: &Client, relay: SocketAddr) {

@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod base64;
 pub mod capture;
 #[cfg(feature = "codec")]
 pub mod codec;

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 
 use crate::config::RelayConfig;
-use crate::targets::TargetSpec;
+use crate::spec::TargetSpec;
 
 /// The embedded targets a learner's client can talk to: the tutorial's
 /// app, echo and multi-connection servers and the framing lab's four (the

@@ -39,6 +39,7 @@
 //! The paths, bodies and close frames the page relies on are typed once in
 //! `protocol::relay_api`. The README is the user's guide; docs/reference.md holds every flag and route.
 
+pub mod activity;
 pub mod bridge;
 pub mod budget;
 pub mod capture;
@@ -52,6 +53,7 @@ pub mod observe;
 pub mod record;
 pub mod run;
 pub mod server;
+pub mod spec;
 pub mod tap;
 pub mod targets;
 pub mod testing;

@@ -6,7 +6,6 @@
 //! turn the relay into an open proxy into the user's network.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -28,83 +27,7 @@ pub struct Target {
     pub program: Option<RunTarget>,
 }
 
-/// A `--target NAME=HOST:PORT` argument, parsed but not yet resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetSpec {
-    pub name: String,
-    pub host: String,
-    pub port: u16,
-}
-
-/// Why a target could not be registered.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TargetError {
-    #[error("target {0:?} is not NAME=HOST:PORT")]
-    Syntax(String),
-    #[error("target name {0:?} must be 1-32 characters of a-z, 0-9, '-' or '_'")]
-    BadName(String),
-    #[error("target {name:?}: {port:?} is not a port number")]
-    BadPort { name: String, port: String },
-    #[error("target {0:?} is registered twice")]
-    Duplicate(String),
-    #[error("target {name:?}: cannot resolve {host:?}: {reason}")]
-    Resolve {
-        name: String,
-        host: String,
-        reason: String,
-    },
-}
-
-/// True for names a URL query can carry unescaped and a UI can show.
-pub fn valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
-impl std::str::FromStr for TargetSpec {
-    type Err = TargetError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (name, addr) = text
-            .split_once('=')
-            .ok_or_else(|| TargetError::Syntax(text.to_owned()))?;
-        if !valid_name(name) {
-            return Err(TargetError::BadName(name.to_owned()));
-        }
-        let (host, port) = addr
-            .rsplit_once(':')
-            .ok_or_else(|| TargetError::Syntax(text.to_owned()))?;
-        // "[::1]:65432": brackets belong to the URL form, not to the host.
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        if host.is_empty() {
-            return Err(TargetError::Syntax(text.to_owned()));
-        }
-        let port = port.parse().map_err(|_| TargetError::BadPort {
-            name: name.to_owned(),
-            port: port.to_owned(),
-        })?;
-        Ok(TargetSpec {
-            name: name.to_owned(),
-            host: host.to_owned(),
-            port,
-        })
-    }
-}
-
-impl fmt::Display for TargetSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "{}=[{}]:{}", self.name, self.host, self.port)
-        } else {
-            write!(f, "{}={}:{}", self.name, self.host, self.port)
-        }
-    }
-}
+pub use crate::spec::{valid_name, TargetError, TargetSpec};
 
 /// The registry, in name order, and the [`Hub`] through which the embedded
 /// targets' servers report what observed sessions' connections do.

@@ -5,8 +5,6 @@
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
 use yew::prelude::*;
 
 use crate::components::lessons::{self as lesson, LessonHub, LessonMsg, Lessons};
@@ -17,14 +15,13 @@ use crate::components::{
 use crate::hooks::{use_websocket, FloodPlan, SendPlan};
 use crate::labs::many::ManyConnections;
 use crate::model::lessons::{lesson_from_hash, Evidence, Place, Setup, LESSONS};
-use crate::model::relay::{parse_targets, refused_words, UNREACHABLE};
 use crate::model::send::flood_message_len;
 use crate::model::{
     offence, Action, ComposeAction, Pane, ReplayAction, SendAction, State, ViewAction, FLOOD_LIMIT,
 };
+use crate::relay_http::{fetch_limits, fetch_targets};
 use crate::share::{self, Shared};
 use crate::socket_url::socket_url;
-use protocol::relay_api::{Limits, TargetInfo, LIMITS_PATH, TARGETS_PATH};
 
 /// How long a notice (copied, ...) stays up.
 const NOTICE_MS: u32 = 3000;
@@ -42,44 +39,6 @@ pub fn initial_state() -> State {
         }) => State::with(composer, target, send),
         None => State::default(),
     }
-}
-
-/// The body of `GET path` from the relay.
-async fn fetch_text(path: &str) -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let unreachable = |e: wasm_bindgen::JsValue| {
-        let why = js_sys::Error::from(e).message();
-        format!("{UNREACHABLE}: GET {path} failed ({why})")
-    };
-    let response: Response = JsFuture::from(window.fetch_with_str(path))
-        .await
-        .map_err(unreachable)?
-        .dyn_into()
-        .map_err(|_| format!("GET {path}: not a response"))?;
-    if !response.ok() {
-        let page_origin = window.location().origin().unwrap_or_default();
-        return Err(refused_words(
-            path,
-            response.status(),
-            &response.status_text(),
-            &page_origin,
-        ));
-    }
-    Ok(JsFuture::from(response.text().map_err(unreachable)?)
-        .await
-        .map_err(unreachable)?
-        .as_string()
-        .unwrap_or_default())
-}
-
-pub(crate) async fn fetch_targets() -> Result<Vec<TargetInfo>, String> {
-    parse_targets(&fetch_text(TARGETS_PATH).await?)
-}
-
-/// The relay's limits; without them a flood sends one frame per message,
-/// which any relay that accepts the frame accepts.
-async fn fetch_limits() -> Option<Limits> {
-    Limits::from_json(&fetch_text(LIMITS_PATH).await.ok()?).ok()
 }
 
 /// A callback that dispatches the action `make` builds from what a panel

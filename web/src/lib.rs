@@ -23,6 +23,7 @@ pub mod components;
 pub mod hooks;
 pub mod labs;
 pub mod model;
+pub mod relay_http;
 pub mod share;
 pub mod socket_url;
 

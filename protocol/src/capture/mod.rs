@@ -13,7 +13,7 @@
 //! page's downloads call the same functions, so the page's file and the
 //! relay's are the same bytes for the same transcript.
 
-pub mod base64;
+pub use crate::base64;
 pub mod pcapng;
 pub mod tcp;
 #[cfg(test)]

@@ -160,3 +160,17 @@ pub(super) fn name_of<T: Copy + PartialEq>(table: &[(T, &'static str)], value: T
 pub(super) fn value_of<T: Copy>(table: &[(T, &'static str)], name: &str) -> Option<T> {
     table.iter().find(|(_, n)| *n == name).map(|(v, _)| *v)
 }
+
+impl ShutdownHow {
+    /// The constant's name (`SHUT_WR`).
+    pub fn name(self) -> &'static str {
+        name_of(&SHUTDOWN_HOWS, self)
+    }
+}
+
+impl PendingCall {
+    /// The call's name (`recv`).
+    pub fn name(self) -> &'static str {
+        name_of(&PENDING_CALLS, self)
+    }
+}

@@ -240,20 +240,6 @@ pub enum ShutdownHow {
     Both,
 }
 
-impl ShutdownHow {
-    /// The constant's name (`SHUT_WR`).
-    pub fn name(self) -> &'static str {
-        super::names::name_of(&super::names::SHUTDOWN_HOWS, self)
-    }
-}
-
-impl PendingCall {
-    /// The call's name (`recv`).
-    pub fn name(self) -> &'static str {
-        super::names::name_of(&super::names::PENDING_CALLS, self)
-    }
-}
-
 /// The exception Python raises for a socket call that failed with `errno`
 /// (an errno name as [`Observed::ServerRecv`] carries it): `EAGAIN` is
 /// `BlockingIOError`, `ECONNRESET` `ConnectionResetError`; anything without

@@ -15,7 +15,7 @@ use super::names::{
 };
 use super::observe::{DecoderState, FramerStep, Observation, Observed, SocketInfo};
 use super::{Limits, ProgramInfo, TargetInfo};
-use crate::capture::base64;
+use crate::base64;
 use crate::decode::Need;
 use crate::framing::{FramePart, Wait};
 use crate::json::{self, Json, JsonError, Object};

@@ -68,13 +68,14 @@ use activity::Touching;
 pub(crate) use close::close_client;
 use pump::{drain, idle, pump_down, pump_up};
 
+pub use crate::activity::Activity;
 pub use crate::budget::HeldBytes;
 pub use browser::{FromBrowser, ToBrowser};
 pub use close::{Ending, SessionReport, HIDDEN_ADDRESS};
 pub use inbound::Inbound;
 pub use observed::{Observing, Probe};
 pub use pump::{coalesce_limit, read_chunk, ws_write_buffer};
-pub use stats::{Activity, SessionStats};
+pub use stats::SessionStats;
 
 /// What a session needs besides its sockets.
 pub struct SessionContext<'a> {

@@ -11,29 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::inbound::{client_frame_len, Inbound};
+use crate::activity::Activity;
 use crate::budget::HeldBytes;
-
-/// When a session last moved a byte, either way, a partial message's
-/// bytes included (`activity`).
-#[derive(Debug)]
-pub struct Activity {
-    started: Instant,
-    /// Milliseconds since `started` of the last byte moved.
-    last_ms: AtomicU64,
-}
-
-impl Activity {
-    fn touch(&self) {
-        let now = self.started.elapsed().as_millis() as u64;
-        self.last_ms.store(now, Ordering::Relaxed);
-    }
-
-    /// How long since the last byte moved.
-    pub fn quiet_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.started.elapsed().saturating_sub(last)
-    }
-}
 
 /// Counters of one session, readable while it runs.
 #[derive(Debug)]
@@ -76,10 +55,7 @@ impl SessionStats {
             buffered: AtomicUsize::new(0),
             peak_buffered: AtomicUsize::new(0),
             discarded: AtomicU64::new(0),
-            activity: Arc::new(Activity {
-                started: Instant::now(),
-                last_ms: AtomicU64::new(0),
-            }),
+            activity: Arc::new(Activity::new()),
             inbound: None,
             taps: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }

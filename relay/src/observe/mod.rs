@@ -40,7 +40,7 @@ use protocol::relay_api::{Observation, Observed};
 use tokio::sync::Notify;
 use tutorial::servers::observe::{ConnectionSink, ServerHook};
 
-use crate::bridge::Activity;
+use crate::activity::Activity;
 use crate::config::RelayConfig;
 use crate::record::Recorder;
 use queue::{Budget, Queue};

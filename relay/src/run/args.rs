@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tutorial::cli::parse_duration;
 
-use crate::targets::TargetSpec;
+use crate::spec::TargetSpec;
 
 /// Default `--run-listen-timeout`.
 pub const DEFAULT_LISTEN_TIMEOUT: &str = "10s";

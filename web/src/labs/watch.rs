@@ -53,7 +53,9 @@ pub fn WatchLab() -> Html {
         let start = start.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                let loaded = crate::app::fetch_targets().await.map(|l| exposed(&l));
+                let loaded = crate::relay_http::fetch_targets()
+                    .await
+                    .map(|l| exposed(&l));
                 if let Some((name, _)) = loaded.as_ref().ok().and_then(|l| l.first()) {
                     start.emit(name.clone());
                 }

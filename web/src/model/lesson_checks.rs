@@ -1,4 +1,4 @@
-//! The lessons' checks ([`super::lessons`]): pure functions over what the
+//! The lessons' checks (the lessons themselves are `lessons.rs`): pure functions over what the
 //! page observed in the current session. Each returns what it saw when it
 //! passes and what is missing when it does not, in numbers read from the
 //! same events the panels show.
@@ -7,7 +7,6 @@ use std::ops::Range;
 
 use protocol::relay_api::{CloseReason, ConnectFailure, DecoderState, Observed};
 
-use super::lessons::{Evidence, FramingFacts, ManyFacts};
 use super::{counted, group_digits, State};
 
 type Verdict = Result<String, String>;
@@ -498,5 +497,46 @@ pub fn refused(e: &Evidence) -> Verdict {
             "the relay's connect() to {address} failed: connection refused (ECONNREFUSED)"
         )),
         _ => Err("no refused connection yet: send to refused".into()),
+    }
+}
+
+/// What the framing lab's checks read: messages each server cut, in
+/// `protocol::framing::Strategy::ALL`'s order (fixed, lines, prefix, close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FramingFacts {
+    pub cuts: [usize; 4],
+    /// The columns' session ids added up: changes with every send.
+    pub key: u32,
+}
+
+/// What the Many connections checks read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ManyFacts {
+    pub connections: usize,
+    /// Connections whose bytes all came back.
+    pub echoed: usize,
+    /// Loop iterations that served one of them.
+    pub iterations: usize,
+    /// The run's number: changes with every start.
+    pub key: u32,
+}
+
+/// What a check reads: the state of the tab it runs in.
+#[derive(Debug, Clone, Copy)]
+pub enum Evidence<'a> {
+    Playground(&'a State),
+    Framing(FramingFacts),
+    Many(ManyFacts),
+}
+
+impl Evidence<'_> {
+    /// Tells one session from the next, so that a check after **Set it up**
+    /// waits for a new one.
+    pub fn key(&self) -> u32 {
+        match self {
+            Evidence::Playground(s) => s.session.id,
+            Evidence::Framing(f) => f.key,
+            Evidence::Many(m) => m.key,
+        }
     }
 }

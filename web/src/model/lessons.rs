@@ -7,7 +7,7 @@
 //! kept by the page in `localStorage` as [`Progress::to_text`] writes it.
 
 use super::lesson_checks as check;
-use super::State;
+pub use super::lesson_checks::{Evidence, FramingFacts, ManyFacts};
 
 /// Where a lesson is done: the page's tabs that have sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,46 +58,7 @@ impl Setup {
     }
 }
 
-/// What the framing lab's checks read: messages each server cut, in
-/// `protocol::framing::Strategy::ALL`'s order (fixed, lines, prefix, close).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FramingFacts {
-    pub cuts: [usize; 4],
-    /// The columns' session ids added up: changes with every send.
-    pub key: u32,
-}
-
-/// What the Many connections checks read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ManyFacts {
-    pub connections: usize,
-    /// Connections whose bytes all came back.
-    pub echoed: usize,
-    /// Loop iterations that served one of them.
-    pub iterations: usize,
-    /// The run's number: changes with every start.
-    pub key: u32,
-}
-
-/// What a check reads: the state of the tab it runs in.
-#[derive(Debug, Clone, Copy)]
-pub enum Evidence<'a> {
-    Playground(&'a State),
-    Framing(FramingFacts),
-    Many(ManyFacts),
-}
-
 impl Evidence<'_> {
-    /// Tells one session from the next, so that a check after **Set it up**
-    /// waits for a new one.
-    pub fn key(&self) -> u32 {
-        match self {
-            Evidence::Playground(s) => s.session.id,
-            Evidence::Framing(f) => f.key,
-            Evidence::Many(m) => m.key,
-        }
-    }
-
     /// The tab it comes from.
     pub fn place(&self) -> Place {
         match self {
