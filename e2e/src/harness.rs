@@ -96,7 +96,15 @@ pub async fn run_exposing(
         );
     }
     let driver = Driver::start();
-    let (relay, exposed) = start_relay_exposing(RelayConfig::default(), expose).await;
+    // One browser plays one learner through many tabs and lessons in a row;
+    // sessions it closed linger while the relay follows their sockets
+    // (`--observe-close-follow`), and a flooded one until it is unblocked.
+    // The per-address limit is the relay tests' to check (relay_refusals).
+    let config = RelayConfig {
+        max_sessions_per_ip: 64,
+        ..RelayConfig::default()
+    };
+    let (relay, exposed) = start_relay_exposing(config, expose).await;
     let (width, height) = LAPTOP;
     let c = driver.browser(width, height).await;
     let session = c.session_id().await.unwrap().expect("a session id");

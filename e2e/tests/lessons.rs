@@ -40,13 +40,12 @@ async fn set_up_playground(c: &Client, relay: SocketAddr, n: usize, target: &str
 
 async fn wait_picked(c: &Client, target: &str) {
     for _ in 0..100 {
-        let picked = c
-            .find(Locator::Css("#target"))
-            .await
-            .expect("the target picker")
-            .prop("value")
-            .await
-            .expect("its value");
+        // The picker may be drawn anew between finding it and reading it
+        // (a stale element): read it again on the next turn.
+        let picked = match c.find(Locator::Css("#target")).await {
+            Ok(picker) => picker.prop("value").await.ok().flatten(),
+            Err(_) => None,
+        };
         if picked.as_deref() == Some(target) {
             return;
         }
