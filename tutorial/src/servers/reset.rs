@@ -70,11 +70,9 @@ impl Handler for Config {
         if unread > 0 {
             watch.log(
                 LogLevel::Info,
-                format_args!(
-                    "{unread} bytes are still unread: closing now makes the kernel send RST"
-                ),
+                format_args!("Closing it with {unread} bytes unread: the kernel sends RST"),
             );
-            Ending::Closed("with bytes unread: the kernel sends RST")
+            Ending::Closed("bytes unread: RST, not FIN")
         } else {
             Ending::Closed("nothing unread: a normal FIN")
         }

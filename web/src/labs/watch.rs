@@ -34,15 +34,11 @@ pub fn WatchLab() -> Html {
     let socket = use_websocket({
         let dispatch = dispatch.clone();
         Callback::from(move |action| {
-            dispatch.emit(match action {
-                SessionAction::Connecting { target, .. } => WatchAction::Start(target),
-                SessionAction::Opened { .. } => WatchAction::Opened,
-                SessionAction::Observed {
-                    at, observation, ..
-                } => WatchAction::Observed(at, observation),
-                SessionAction::Closed { code, reason, .. } => WatchAction::Closed(code, reason),
-                _ => return,
-            })
+            let mut actions = Vec::new();
+            watch_actions(action, &mut actions);
+            for action in actions {
+                dispatch.emit(action);
+            }
         })
     });
     let start = Callback::from(move |target: String| {
@@ -145,5 +141,25 @@ fn arrival(a: &Arrival, target: &str) -> Html {
                 chunk={AttrValue::Static("one recv() of the server")} />
         </section>
         </>
+    }
+}
+
+/// What the watch stream's socket events mean to the Watch tab; the socket
+/// hook gathers observations into batches ([`SessionAction::Batch`]), which
+/// are unfolded here in order.
+fn watch_actions(action: SessionAction, out: &mut Vec<WatchAction>) {
+    match action {
+        SessionAction::Batch(actions) => {
+            for action in actions {
+                watch_actions(action, out);
+            }
+        }
+        SessionAction::Connecting { target, .. } => out.push(WatchAction::Start(target)),
+        SessionAction::Opened { .. } => out.push(WatchAction::Opened),
+        SessionAction::Observed {
+            at, observation, ..
+        } => out.push(WatchAction::Observed(at, observation)),
+        SessionAction::Closed { code, reason, .. } => out.push(WatchAction::Closed(code, reason)),
+        _ => {}
     }
 }
