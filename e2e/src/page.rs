@@ -81,6 +81,7 @@ pub async fn click(c: &Client, css: &str) {
         )
         .await
         .unwrap_or_else(|e| panic!("scroll {css} into view: {e}"));
+        settle(c, &arg).await;
         match el.click().await {
             Ok(()) => return,
             Err(e) if attempt < 5 && e.to_string().contains("click intercepted") => {
@@ -139,6 +140,30 @@ pub async fn type_into(c: &Client, css: &str, text: &str) {
 }
 
 /// Whether the element `css` names can be used (not `disabled`).
+/// Waits until the element stops moving (two reads of its place 50 ms
+/// apart agree, at most a second): a render that lands between finding
+/// where to click and the click would move it, and the click would go to
+/// whatever took its place.
+async fn settle(c: &Client, element: &Value) {
+    let place = async || {
+        c.execute(
+            "const r = arguments[0].getBoundingClientRect(); return [r.x, r.y, r.width, r.height];",
+            vec![element.clone()],
+        )
+        .await
+        .ok()
+    };
+    let mut last = place().await;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = place().await;
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 pub async fn enabled(c: &Client, css: &str) -> bool {
     c.find(Locator::Css(css))
         .await

@@ -391,6 +391,8 @@ async fn lesson_11_right(c: &Client, relay: SocketAddr) {
     click(c, "#send").await;
     wait_text(c, "#conn-state", |t| t.starts_with("connected")).await;
     not_yet(c, "#lesson-check", "press Half-close").await;
+    // As a learner would: the echo first, then the FIN.
+    wait_text(c, "[data-testid=outcome]", |t| t == "Got result: None").await;
     click(c, "#half-close").await;
     let seen = done(c, "#lesson-check").await;
     assert!(seen.contains("all 143 bytes still came back"), "{seen}");

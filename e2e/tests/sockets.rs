@@ -86,4 +86,25 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
         color_scheme(c, scheme).await;
         screenshot_both(c, &format!("sockets-flood-close-{scheme}"), "#sockets-h").await;
     }
+
+    send_while_the_last_session_closes(c, relay).await;
+}
+
+/// Send pressed while the last session is still closing (the relay follows
+/// its sockets for `--observe-close-follow` before its close frame: to
+/// blackhole, which never closes its side, all of it) opens a new session:
+/// the message does not go into the closing one.
+async fn send_while_the_last_session_closes(c: &Client, relay: SocketAddr) {
+    open(c, relay, "p=morpheus&t=blackhole").await;
+    click(c, "#send").await;
+    wait_text(c, "#transcript", |t| t.contains("sent 143 bytes")).await;
+    click(c, "#close").await;
+    wait_text(c, "#conn-state", |t| t.starts_with("closing")).await;
+    click(c, "#send").await;
+    wait_text(c, "#conn-state", |t| t.starts_with("connected")).await;
+    let transcript = wait_text(c, "#transcript", |t| t.contains("sent 143 bytes")).await;
+    // A new session: its transcript starts over, with no close in it.
+    assert!(!transcript.contains("browser closed"), "{transcript}");
+    let server = wait_text(c, "#server-log", |t| t.contains("Accepted")).await;
+    assert_eq!(server.matches("Accepted").count(), 1, "{server}");
 }

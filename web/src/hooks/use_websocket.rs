@@ -123,6 +123,11 @@ struct Live {
     id: u32,
     ws: WebSocket,
     open: bool,
+    /// Close was asked for: the relay is following the sockets' last
+    /// states (up to `--observe-close-follow`) before its close frame. The
+    /// session is over for sending: a Send now opens a new socket instead
+    /// of writing into this one.
+    closing: bool,
     pending: Option<Plan>,
     /// Set to stop the running flood, if any.
     flood_stop: Option<Rc<Cell<bool>>>,
@@ -263,6 +268,7 @@ impl SocketHandle {
             id,
             ws,
             open: false,
+            closing: false,
             pending: None,
             flood_stop: None,
             close_url,
@@ -309,9 +315,13 @@ impl SocketHandle {
         }
     }
 
-    /// True while a socket is connecting or open.
+    /// True while a socket is connecting or open, and not closing.
     pub fn is_live(&self) -> bool {
-        self.inner.borrow().live.is_some()
+        self.inner
+            .borrow()
+            .live
+            .as_ref()
+            .is_some_and(|l| !l.closing)
     }
 
     /// Tells the relay the browser is done sending: an empty message, which
@@ -339,19 +349,25 @@ impl SocketHandle {
     /// relay cannot be asked, or does not close within
     /// [`CLOSE_FALLBACK_MS`], the page sends the close frame (1000) itself.
     pub fn close(&self) {
-        let inner = self.inner.borrow();
-        if let Some(live) = &inner.live {
-            if live.ws.ready_state() <= WebSocket::OPEN {
-                inner.dispatch.emit(SessionAction::Closing {
-                    id: live.id,
-                    at: now(),
-                });
-                match (&live.close_url, live.open) {
-                    (Some(url), true) => ask_relay_to_close(url.clone(), live.ws.clone()),
-                    _ => {
-                        let _ = live.ws.close_with_code(code::NORMAL);
-                    }
-                }
+        let (dispatch, id, ws, close_url) = {
+            let mut inner = self.inner.borrow_mut();
+            let dispatch = inner.dispatch.clone();
+            let Some(live) = inner.live.as_mut().filter(|l| !l.closing) else {
+                return;
+            };
+            if live.ws.ready_state() > WebSocket::OPEN {
+                return;
+            }
+            live.closing = true;
+            let close_url = live.close_url.clone().filter(|_| live.open);
+            (dispatch, live.id, live.ws.clone(), close_url)
+        };
+        // Dispatched with no borrow held: the render it may start reads the socket.
+        dispatch.emit(SessionAction::Closing { id, at: now() });
+        match close_url {
+            Some(url) => ask_relay_to_close(url, ws),
+            None => {
+                let _ = ws.close_with_code(code::NORMAL);
             }
         }
     }
