@@ -307,6 +307,7 @@ def flood_of_observations(driver, relay, path, runs=3):
         taken = driver.run(TAKE_LONG_TASKS)
         print(long_tasks_line(
             f"run {i + 1}: {m['text']} observations and {m['binary']} binary messages; "
+            f"the relay's last message {(m['last'] - t0) / 1000:.2f} s after Send; "
             f"Send to the result on screen {done / 1000:.2f} s", taken, waited))
     print(f"- median of {runs}: {statistics.median(times) / 1000:.2f} s")
 

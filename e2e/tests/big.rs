@@ -97,7 +97,8 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
     let messages = frame.len().div_ceil(RELAY_LIMIT);
     assert!(
         hint.starts_with(&format!(
-            "{} bytes go out as {messages} WebSocket messages",
+            "{} bytes go out as {messages} WebSocket messages, back to back: the relay takes \
+             at most {RELAY_LIMIT} bytes in one message",
             frame.len()
         )),
         "{hint}"

@@ -377,7 +377,7 @@ pub fn Playground() -> Html {
         let target = state.target.clone();
         let plan = SendPlan {
             segments: Vec::new(),
-            delay_ms: state.send.delay_ms,
+            delay_ms: state.send.pause_ms(),
         };
         let composed = state.composed.clone();
         let send = state.send;

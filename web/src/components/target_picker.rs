@@ -5,7 +5,6 @@
 use yew::prelude::*;
 
 use super::event_value;
-use crate::model::counted;
 use crate::model::relay::{playground_targets, relay_is_down};
 use crate::model::{
     group_digits, Conn, FloodEnd, FloodProgress, SendOptions, Targets, FLOOD_LIMIT,
@@ -126,7 +125,6 @@ pub fn TargetPicker(props: &Props) -> Html {
     let on_delay = props
         .on_delay
         .reform(|e: InputEvent| event_value(&e).trim().parse().unwrap_or(0));
-    let segments = props.send.count(props.frame_len);
     let emit = |cb: &Callback<()>| {
         let cb = cb.clone();
         move |_: MouseEvent| cb.emit(())
@@ -154,7 +152,7 @@ pub fn TargetPicker(props: &Props) -> Html {
                     <input id="delay" type="number" min="0" step="50" value={props.send.delay_ms.to_string()} oninput={on_delay} />
                 </label>
             </div>
-            <p class="hint" id="segments-hint">{ format!("{} bytes go out as {}; the relay writes each to TCP as it comes.", props.frame_len, counted(segments as u64, "WebSocket message", "WebSocket messages")) }</p>
+            <p class="hint" id="segments-hint">{ props.send.describe(props.frame_len) }</p>
             <div class="buttons">
                 <button type="button" id="connect" onclick={emit(&props.on_connect)} disabled={live || replaying}
                     title={title(None)}>{ "Connect" }</button>

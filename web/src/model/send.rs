@@ -5,6 +5,8 @@ use std::fmt;
 
 use protocol::relay_api::TargetInfo;
 
+use super::words::counted;
+
 /// Most segments one send may cut a frame into: each is a WebSocket message
 /// and a transcript line, and the page stays responsive up to about this many.
 pub const MAX_SEGMENTS: usize = 2000;
@@ -117,6 +119,34 @@ impl SendOptions {
         len.div_ceil(self.segment_len(len))
     }
 
+    /// The pause between two segments. It paces the segments the learner
+    /// asked for; a whole frame (`segment` 0) that only the relay's message
+    /// limit cuts goes out back to back: a 16 MiB file is 16 messages of
+    /// 1 MiB, and a pause between them would only make it slow.
+    pub fn pause_ms(&self) -> u32 {
+        if self.segment == 0 {
+            0
+        } else {
+            self.delay_ms
+        }
+    }
+
+    /// What the picker says about how a frame of `len` bytes goes out.
+    pub fn describe(&self, len: usize) -> String {
+        let n = self.count(len);
+        let messages = counted(n as u64, "WebSocket message", "WebSocket messages");
+        let pace = match (n, self.pause_ms()) {
+            (0 | 1, _) => String::new(),
+            (_, 0) if self.segment == 0 => format!(
+                ", back to back: the relay takes at most {} bytes in one message",
+                self.segment_len(len)
+            ),
+            (_, 0) => ", back to back".into(),
+            (_, ms) => format!(", {ms} ms apart"),
+        };
+        format!("{len} bytes go out as {messages}{pace}; the relay writes each to TCP as it comes.")
+    }
+
     /// The frame cut into the segments to send, unless that makes too many;
     /// both the socket and "decode here" go through this one check.
     pub fn cut(&self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, TooManySegments> {
@@ -181,6 +211,53 @@ mod tests {
             ..limited
         };
         assert_eq!(opts.count(250), 7, "a smaller chosen size stays");
+    }
+
+    #[test]
+    fn the_pause_paces_chosen_segments_not_a_whole_frame_the_relays_limit_cuts() {
+        let whole = SendOptions {
+            max_message_size: Some(100),
+            ..SendOptions::default()
+        };
+        assert_eq!(whole.count(250), 3);
+        assert_eq!(whole.pause_ms(), 0);
+        let chosen = SendOptions {
+            segment: 40,
+            ..whole
+        };
+        assert_eq!(chosen.pause_ms(), SendOptions::default().delay_ms);
+    }
+
+    #[test]
+    fn the_picker_says_how_many_messages_and_how_far_apart() {
+        let whole = SendOptions::default();
+        assert_eq!(
+            whole.describe(143),
+            "143 bytes go out as 1 WebSocket message; the relay writes each to TCP as it comes."
+        );
+        let limited = SendOptions {
+            max_message_size: Some(100),
+            ..whole
+        };
+        assert_eq!(
+            limited.describe(250),
+            "250 bytes go out as 3 WebSocket messages, back to back: the relay takes at most \
+             100 bytes in one message; the relay writes each to TCP as it comes."
+        );
+        let chosen = SendOptions {
+            segment: 50,
+            ..whole
+        };
+        assert!(chosen
+            .describe(143)
+            .starts_with("143 bytes go out as 3 WebSocket messages, 300 ms apart;"));
+        let unpaced = SendOptions {
+            delay_ms: 0,
+            ..chosen
+        };
+        assert!(unpaced
+            .describe(143)
+            .starts_with("143 bytes go out as 3 WebSocket messages, back to back;"));
     }
 
     #[test]

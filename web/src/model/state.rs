@@ -263,7 +263,7 @@ fn reduce_send(state: &mut State, action: SendAction) {
                 .enumerate()
                 .map(|(i, bytes)| Chunk {
                     bytes: bytes.into(),
-                    at_ms: i as f64 * f64::from(state.send.delay_ms),
+                    at_ms: i as f64 * f64::from(state.send.pause_ms()),
                 })
                 .collect();
             state.inbound = Rc::new(Inbound::from_chunks(&chunks));
