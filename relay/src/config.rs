@@ -75,6 +75,10 @@ pub const DEFAULT_RECORD_MAX_FILES: u64 = 20_000;
 pub const DEFAULT_CAPTURE_MAX_BYTES: usize = 4 * 1024 * 1024;
 /// Default `--capture-keep`: 10 minutes.
 pub const DEFAULT_CAPTURE_KEEP: Duration = Duration::from_secs(600);
+/// Default `--max-captures`.
+pub const DEFAULT_MAX_CAPTURES: usize = 32;
+/// Default `--max-captures-per-ip`.
+pub const DEFAULT_MAX_CAPTURES_PER_IP: usize = 2;
 
 /// Limits and options of the relay (everything but the targets).
 #[derive(Debug, Clone, clap::Args)]
@@ -285,6 +289,19 @@ pub struct RelayConfig {
     /// (GET /capture/<id>), e.g. 10m, 30s; 0 keeps none.
     #[arg(long, default_value = duration_text(DEFAULT_CAPTURE_KEEP), value_parser = parse_duration)]
     pub capture_keep: Duration,
+
+    /// Most sessions captured at once. Every packet on the loopback runs
+    /// the filter of every running capture, so each one costs every
+    /// connection of the machine some CPU; past it a session's .pcapng is
+    /// reconstructed, and says so.
+    #[arg(long, default_value_t = DEFAULT_MAX_CAPTURES, value_parser = positive)]
+    pub max_captures: usize,
+
+    /// Most sessions captured at once for one client address (an IPv6
+    /// client's whole /64): a page's Playground session and one more. Past
+    /// it, as past --max-captures.
+    #[arg(long, default_value_t = DEFAULT_MAX_CAPTURES_PER_IP, value_parser = positive)]
+    pub max_captures_per_ip: usize,
 }
 
 /// Sizes and counts of zero would make the relay useless (a zero-byte read

@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,6 +24,7 @@ use protocol::relay_api::{capture_path, Observation, Observed};
 use relay::config::RelayConfig;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::MaybeTlsStream;
 
 fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -455,4 +456,99 @@ fn the_systemd_unit_grants_the_capture_what_it_needs_and_nothing_more() {
         .any(|f| f == "AF_PACKET"));
     // In a user namespace the capability would not reach the host's loopback.
     assert_eq!(values("PrivateUsers"), ["no"]);
+}
+
+/// An observed session to `echo` from `source` (another loopback address
+/// is another client), with `extra` in its query.
+async fn observed_from(source: IpAddr, relay: SocketAddr, extra: &str) -> Ws {
+    let stream = connect_from(source, relay).await;
+    let url = format!("ws://{relay}/ws?target=echo&observe=1{extra}");
+    let (ws, _) = within(tokio_tungstenite::client_async(
+        url,
+        MaybeTlsStream::Plain(stream),
+    ))
+    .await
+    .expect("websocket connect");
+    ws
+}
+
+/// Whether the relay announced a real capture before the session's connect.
+async fn announced_capture(ws: &mut Ws) -> bool {
+    within(async {
+        let mut captured = false;
+        while let Some(message) = ws.next().await {
+            if let Message::Text(text) = message.expect("no websocket error") {
+                match Observation::from_json(&text).unwrap().event {
+                    Observed::Capture { .. } => captured = true,
+                    Observed::Connect { .. } => return captured,
+                    _ => {}
+                }
+            }
+        }
+        panic!("the session ended before its connect");
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_client_past_its_share_of_captures_is_reconstructed_while_others_are_still_captured() {
+    if !can_capture() {
+        return;
+    }
+    let config = RelayConfig {
+        max_captures: 3,
+        max_captures_per_ip: 2,
+        ..test_config()
+    };
+    let relay = start(config, &[]).await;
+    let [a, b, c]: [IpAddr; 3] =
+        ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map(|ip| ip.parse().unwrap());
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut ws = observed_from(a, relay.addr, "").await;
+        assert!(announced_capture(&mut ws).await, "within its share");
+        held.push(ws);
+    }
+    let mut third = observed_from(a, relay.addr, "").await;
+    assert!(
+        !announced_capture(&mut third).await,
+        "past --max-captures-per-ip"
+    );
+    let mut other = observed_from(b, relay.addr, "").await;
+    assert!(
+        announced_capture(&mut other).await,
+        "another client keeps its share"
+    );
+    let mut late = observed_from(c, relay.addr, "").await;
+    assert!(!announced_capture(&mut late).await, "past --max-captures");
+
+    // An ended session's capture gives its places back.
+    let mut first = held.remove(0);
+    send(&mut first, b"").await;
+    read_observed_to_close(&mut first).await;
+    let mut again = false;
+    for _ in 0..50 {
+        let mut ws = observed_from(c, relay.addr, "").await;
+        if announced_capture(&mut ws).await {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(again, "a place came free once the capture finished");
+}
+
+#[tokio::test]
+async fn capture_0_observes_a_session_without_capturing_it() {
+    if !can_capture() {
+        return;
+    }
+    let relay = start(test_config(), &[]).await;
+    let localhost: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut ws = observed_from(localhost, relay.addr, "&capture=0").await;
+    assert!(!announced_capture(&mut ws).await);
+    let mut ws = observed_from(localhost, relay.addr, "&capture=1").await;
+    assert!(announced_capture(&mut ws).await);
+    let refused = try_connect(relay.addr, "target=echo&observe=1&capture=yes", None).await;
+    assert_eq!(refused.err().map(|(status, _)| status), Some(400));
 }

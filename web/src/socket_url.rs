@@ -2,7 +2,7 @@
 //! playground's socket (`hooks::use_websocket`, through the root component),
 //! the labs' sockets and the Watch tab's stream all take their URL from here.
 
-use protocol::relay_api::{OBSERVE_PARAM, WATCH_PARAM, WS_PATH};
+use protocol::relay_api::{CAPTURE_PARAM, OBSERVE_PARAM, WATCH_PARAM, WS_PATH};
 
 use crate::share;
 
@@ -14,6 +14,14 @@ pub fn socket_url(target: &str) -> String {
         ws_base(),
         share::percent_encode(target)
     )
+}
+
+/// [`socket_url`] for a lab's session (Framing, Many connections): observed,
+/// with `capture=0`, since only the Playground offers a session's capture
+/// for download, and each capture the relay runs costs every loopback
+/// packet of the machine a filter run.
+pub fn lab_socket_url(target: &str) -> String {
+    format!("{}&{CAPTURE_PARAM}=0", socket_url(target))
 }
 
 /// `ws://host/ws?watch=NAME`: the watch stream of an exposed target.

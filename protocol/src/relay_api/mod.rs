@@ -49,6 +49,11 @@ pub fn capture_path(id: &str) -> String {
 
 /// The query parameter that turns observation on: `/ws?target=NAME&observe=1`.
 pub const OBSERVE_PARAM: &str = "observe";
+/// `capture=0` beside `observe=1`: the client will not download this
+/// session's capture, so the relay does not capture it for the client (a
+/// `--record`ed session still is). The default, `1`, has the relay capture
+/// an observed session where it may ([`Observed::Capture`]).
+pub const CAPTURE_PARAM: &str = "capture";
 /// The query parameter naming a session for [`CLOSE_PATH`]: a secret the page
 /// chose (`/ws?target=NAME&key=HEX`), [`KEY_HEX_DIGITS`] lowercase hex digits.
 pub const KEY_PARAM: &str = "key";

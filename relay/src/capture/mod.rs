@@ -16,7 +16,11 @@
 //! - `store`: finished captures kept for the page's download
 //!   (`GET /capture/<id>`).
 //!
-//! Bounds: a capture holds at most `--capture-max-bytes` of packets
+//! Bounds: at most `--max-captures` sessions are captured at once, and
+//! `--max-captures-per-ip` of one client's (every loopback packet runs
+//! every running capture's filter: a stranger with many sessions must not
+//! make every connection of the machine pay for them); a session past
+//! either gets the reconstruction. A capture holds at most `--capture-max-bytes` of packets
 //! (counted in the relay's held bytes, `/healthz` `buffered_bytes`, and
 //! stopped where that total would pass `--max-buffered-bytes`); past
 //! either it keeps counting what it no longer keeps, and the file's
@@ -27,7 +31,7 @@ mod packet;
 pub mod store;
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,10 +40,12 @@ use protocol::capture::pcapng::{header, packet_block};
 use protocol::capture::tcp::flags;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::HeldBytes;
+use crate::clients::{ClientSlot, PerClient};
 use crate::config::RelayConfig;
 use packet::{between, tcp_flags, PacketSocket};
 pub use store::Store;
@@ -63,6 +69,10 @@ pub struct Captures {
     max_held: usize,
     /// `CAP_NET_RAW` is missing: logged once, never tried again.
     denied: AtomicBool,
+    /// `--max-captures`: places for running captures.
+    running: Arc<Semaphore>,
+    /// `--max-captures-per-ip`.
+    per_client: PerClient,
     /// Finished captures of observed sessions, for the page.
     pub store: Store,
 }
@@ -77,6 +87,8 @@ impl Captures {
             held,
             max_held: config.max_buffered_bytes,
             denied: AtomicBool::new(false),
+            running: Arc::new(Semaphore::new(config.max_captures)),
+            per_client: PerClient::new(config.max_captures_per_ip),
         })
     }
 
@@ -86,12 +98,38 @@ impl Captures {
         self.denied.load(Ordering::Relaxed)
     }
 
+    /// A place for one more running capture of `client`'s, within
+    /// `--max-captures` and `--max-captures-per-ip`.
+    fn place(&self, client: IpAddr) -> Option<Place> {
+        let Ok(running) = self.running.clone().try_acquire_owned() else {
+            tracing::debug!("no capture for a session of {client}: --max-captures are running");
+            return None;
+        };
+        let Some(client_slot) = self.per_client.try_take(client) else {
+            tracing::debug!(
+                "no capture for a session of {client}: it has --max-captures-per-ip running"
+            );
+            return None;
+        };
+        Some(Place {
+            _running: running,
+            _client: client_slot,
+        })
+    }
+
     /// Starts capturing the segments between `local` (bound, its port
-    /// known) and `peer`; `None` where the relay may not (logged once).
-    fn start(self: &Arc<Self>, local: SocketAddr, peer: SocketAddr) -> Option<Capture> {
+    /// known) and `peer` for `client`'s session; `None` where the relay may
+    /// not (logged once) or has no place for it.
+    fn start(
+        self: &Arc<Self>,
+        client: IpAddr,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Option<Capture> {
         if !self.enabled || self.denied() {
             return None;
         }
+        let place = self.place(client)?;
         let socket = match PacketSocket::open(local.port(), peer, RCVBUF) {
             Ok(socket) => socket,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -130,28 +168,42 @@ impl Captures {
             ends: Ends::default(),
         };
         let task = tokio::spawn(run(fd, stop.clone(), kept));
-        Some(Capture { stop, task })
+        Some(Capture {
+            stop,
+            task,
+            _place: place,
+        })
     }
+}
+
+/// What a running capture holds under the bounds, given back when it ends.
+struct Place {
+    _running: OwnedSemaphorePermit,
+    _client: ClientSlot,
 }
 
 /// One running capture.
 struct Capture {
     stop: CancellationToken,
     task: JoinHandle<Kept>,
+    _place: Place,
 }
 
 /// A session's capture, if it has one: started by the bridge, finished
 /// by the session.
 pub struct CaptureSlot {
     captures: Arc<Captures>,
+    /// Whose session it is, for `--max-captures-per-ip`.
+    client: IpAddr,
     running: Mutex<Option<(String, Capture)>>,
 }
 
 impl CaptureSlot {
-    /// A slot of `captures`.
-    pub fn new(captures: Arc<Captures>) -> CaptureSlot {
+    /// A slot of `captures` for a session of `client`.
+    pub fn new(captures: Arc<Captures>, client: IpAddr) -> CaptureSlot {
         CaptureSlot {
             captures,
+            client,
             running: Mutex::new(None),
         }
     }
@@ -165,7 +217,7 @@ impl CaptureSlot {
     /// Starts the capture of `local` (bound) ↔ `peer`; its id (for
     /// [`Store`]) if it runs.
     pub fn start(&self, local: SocketAddr, peer: SocketAddr) -> Option<String> {
-        let capture = self.captures.start(local, peer)?;
+        let capture = self.captures.start(self.client, local, peer)?;
         let id = Store::new_id();
         self.captures.store.expect(&id);
         *self.running.lock().expect("no panics under the lock") = Some((id.clone(), capture));

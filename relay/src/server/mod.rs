@@ -51,8 +51,8 @@ use axum::Router;
 use futures_util::StreamExt;
 use protocol::json::Json;
 use protocol::relay_api::{
-    Limits, Observed, TargetInfo, CAPTURE_PATH, CLOSE_PATH, KEY_HEX_DIGITS, KEY_PARAM, LIMITS_PATH,
-    OBSERVE_PARAM, TARGETS_PATH, WATCH_PARAM, WS_PATH,
+    Limits, Observed, TargetInfo, CAPTURE_PARAM, CAPTURE_PATH, CLOSE_PATH, KEY_HEX_DIGITS,
+    KEY_PARAM, LIMITS_PATH, OBSERVE_PARAM, TARGETS_PATH, WATCH_PARAM, WS_PATH,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -340,6 +340,18 @@ async fn ws_handler(
             )
         }
     };
+    let capture = match query.get(CAPTURE_PARAM).map(String::as_str) {
+        None | Some("1") => true,
+        Some("0") => false,
+        Some(other) => {
+            return refuse(
+                &inner,
+                WS_PATH,
+                StatusCode::BAD_REQUEST,
+                format!("{CAPTURE_PARAM}={:?}: 1 or 0", cut(other, 16)),
+            )
+        }
+    };
     // The page's key for `POST /ws/close` (optional: other clients close
     // with a close frame).
     let close_request = match query.get(KEY_PARAM) {
@@ -384,7 +396,8 @@ async fn ws_handler(
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| async move {
-            run_session(session_inner, socket, target, peer, observe, session).await;
+            let wants = Wants { observe, capture };
+            run_session(session_inner, socket, target, peer, wants, session).await;
             drop(token);
         })
 }
@@ -525,14 +538,24 @@ struct Admitted {
     _slot: ClientSlot,
 }
 
+/// What the client asked for in its query.
+#[derive(Debug, Clone, Copy)]
+struct Wants {
+    /// `observe=1`: the observation events.
+    observe: bool,
+    /// Not `capture=0`: the real capture of an observed session.
+    capture: bool,
+}
+
 async fn run_session(
     inner: Arc<Inner>,
     socket: WebSocket,
     target: Target,
     peer: SocketAddr,
-    observe: bool,
+    wants: Wants,
     admitted: Admitted,
 ) {
+    let observe = wants.observe;
     let id = inner.metrics.session_started();
     // The span carries the session's numbers as fields (for structured
     // subscribers); the plain log line repeats them in words.
@@ -607,8 +630,8 @@ async fn run_session(
         });
         // Captured for real where the relay may, when someone will read
         // it: the recording, or the page that observes.
-        let capture =
-            (observe || record.is_some()).then(|| CaptureSlot::new(inner.captures.clone()));
+        let capture = ((observe && wants.capture) || record.is_some())
+            .then(|| CaptureSlot::new(inner.captures.clone(), admitted.client));
         let (mut ws_tx, mut ws_rx) = socket.split();
         let report = connect_and_bridge(
             &mut ws_tx,

@@ -144,7 +144,7 @@ pub fn Transcript(props: &Props) -> Html {
         (false, _) => (
             "Download .pcapng (reconstructed)",
             "Reconstructed from the relay's system calls, for Wireshark: times are the relay's; segmentation, windows and ACK timing are not known",
-            "Reconstructed, not captured: the relay did not capture this session (it may not capture packets without CAP_NET_RAW, or runs with --no-capture), so the .pcapng is drawn from its system calls and says so in its comments.",
+            "Reconstructed, not captured: the relay did not capture this session (it may not capture packets without CAP_NET_RAW, runs with --no-capture, or was already capturing as many sessions as --max-captures or --max-captures-per-ip allow), so the .pcapng is drawn from its system calls and says so in its comments.",
         ),
     };
     let hidden = s.timeline.len().saturating_sub(MAX_ROWS);

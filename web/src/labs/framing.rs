@@ -14,7 +14,7 @@ use crate::components::event_value;
 use crate::components::lessons::{LessonHub, LessonMsg};
 use crate::hooks::{use_websocket, SendPlan, SocketHandle};
 use crate::model::lessons::{Evidence, FramingFacts, Place, Setup};
-use crate::socket_url::socket_url;
+use crate::socket_url::lab_socket_url;
 
 /// The bytes as `hexdump -C` rows (the protocol crate's rows), 8 bytes a
 /// row so that a quarter of a laptop screen holds them without scrolling.
@@ -158,7 +158,7 @@ pub fn FramingLab() -> Html {
                     }
                 };
                 let target = col.strategy.name();
-                socket.connect(&socket_url(target), target);
+                socket.connect(&lab_socket_url(target), target);
                 socket.send(SendPlan {
                     segments,
                     delay_ms: lab.send.delay_ms,

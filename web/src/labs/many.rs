@@ -182,7 +182,7 @@ pub fn ManyConnections() -> Html {
     let on_start = {
         let lab = lab.clone();
         let redraw = redraw.clone();
-        let url = crate::socket_url::socket_url(TARGET);
+        let url = crate::socket_url::lab_socket_url(TARGET);
         let count = *count;
         let sockets = sockets.clone();
         let run = run.clone();
