@@ -328,28 +328,13 @@ async fn ws_handler(
             ),
         );
     };
-    let observe = match query.get(OBSERVE_PARAM).map(String::as_str) {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(other) => {
-            return refuse(
-                &inner,
-                WS_PATH,
-                StatusCode::BAD_REQUEST,
-                format!("{OBSERVE_PARAM}={:?}: 1 or 0", cut(other, 16)),
-            )
-        }
-    };
-    let capture = match query.get(CAPTURE_PARAM).map(String::as_str) {
-        None | Some("1") => true,
-        Some("0") => false,
-        Some(other) => {
-            return refuse(
-                &inner,
-                WS_PATH,
-                StatusCode::BAD_REQUEST,
-                format!("{CAPTURE_PARAM}={:?}: 1 or 0", cut(other, 16)),
-            )
+    let (observe, capture) = match (
+        switch(&query, OBSERVE_PARAM, false),
+        switch(&query, CAPTURE_PARAM, true),
+    ) {
+        (Ok(observe), Ok(capture)) => (observe, capture),
+        (Err(why), _) | (_, Err(why)) => {
+            return refuse(&inner, WS_PATH, StatusCode::BAD_REQUEST, why)
         }
     };
     // The page's key for `POST /ws/close` (optional: other clients close
@@ -400,6 +385,17 @@ async fn ws_handler(
             run_session(session_inner, socket, target, peer, wants, session).await;
             drop(token);
         })
+}
+
+/// A query switch `NAME=1` or `NAME=0`, `default` when absent; anything
+/// else is refused with a reason.
+fn switch(query: &HashMap<String, String>, name: &str, default: bool) -> Result<bool, String> {
+    match query.get(name).map(String::as_str) {
+        None => Ok(default),
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(format!("{name}={:?}: 1 or 0", cut(other, 16))),
+    }
 }
 
 /// RFC 6455 4.2.1: one `Sec-WebSocket-Key`, the base64 of 16 bytes (the
