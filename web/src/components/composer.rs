@@ -181,7 +181,8 @@ pub fn Composer(props: &Props) -> Html {
         html! {
             <div class="row2">
                 <label>{ "byteorder" }
-                    <select id="byteorder" onchange={on_edit::<Event>(on_field, Field::Byteorder)}>
+                    <select id="byteorder" onchange={on_edit::<Event>(on_field, Field::Byteorder)}
+                        title="The tutorial's client writes its machine's sys.byteorder: 'big' in the tutorial's printed example (a big-endian virtual machine), 'little' on x86 and ARM, which makes the JSON header 3 bytes longer">
                         { for byteorder_options }
                     </select>
                 </label>
