@@ -37,13 +37,13 @@ fn nginx_program() -> Option<PathBuf> {
     found
 }
 
-/// A port free a moment ago (nginx binds it by number).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Ports free a moment ago, all different (nginx binds them by number):
+/// held together until all are chosen, since a port given back can be the
+/// kernel's next answer.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    held.map(|listener| listener.local_addr().unwrap().port())
 }
 
 struct Nginx {
@@ -123,7 +123,7 @@ async fn start_nginx_with(relays: [SocketAddr; 2], tweaks: &[(&str, String)]) ->
     let dir = std::env::temp_dir().join(format!(
         "wirelab-nginx-{}-{}",
         std::process::id(),
-        free_port()
+        free_ports::<1>()[0]
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let certified = Command::new("openssl")
@@ -140,10 +140,11 @@ async fn start_nginx_with(relays: [SocketAddr; 2], tweaks: &[(&str, String)]) ->
         .expect("openssl runs");
     assert!(certified.success(), "openssl made no certificate");
     let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    let [plain, tls, redirect] = free_ports();
     let at = Listeners {
-        plain: loopback(free_port()),
-        tls: loopback(free_port()),
-        redirect: loopback(free_port()),
+        plain: loopback(plain),
+        tls: loopback(tls),
+        redirect: loopback(redirect),
     };
     std::fs::write(
         dir.join("wirelab.conf"),
