@@ -57,7 +57,7 @@ fn saturating_exponent(text: &str) -> i64 {
 
 /// Decimal digits (no leading or trailing zeros) × 10^exp10, rounded to the
 /// nearest `f64`.
-fn magnitude(mut digits: Vec<u8>, mut exp10: i64) -> f64 {
+pub(super) fn magnitude(mut digits: Vec<u8>, mut exp10: i64) -> f64 {
     if digits.is_empty() {
         return 0.0;
     }
@@ -135,14 +135,22 @@ fn pow2(k: i64) -> f64 {
 /// An unsigned big integer, 32-bit limbs, least significant first, no high
 /// zero limbs.
 #[derive(Clone)]
-struct Big(Vec<u32>);
+pub(super) struct Big(Vec<u32>);
 
 impl Big {
     fn one() -> Big {
         Big(vec![1])
     }
 
-    fn from_digits(digits: &[u8]) -> Big {
+    pub(super) fn from_u64(n: u64) -> Big {
+        let mut big = Big(vec![n as u32, (n >> 32) as u32]);
+        while big.0.last() == Some(&0) {
+            big.0.pop();
+        }
+        big
+    }
+
+    pub(super) fn from_digits(digits: &[u8]) -> Big {
         let mut big = Big(Vec::new());
         for chunk in digits.chunks(9) {
             let mut value = 0u32;
@@ -154,7 +162,7 @@ impl Big {
         big
     }
 
-    fn mul_add(&mut self, factor: u32, add: u32) {
+    pub(super) fn mul_add(&mut self, factor: u32, add: u32) {
         let mut carry = u64::from(add);
         for limb in &mut self.0 {
             let x = u64::from(*limb) * u64::from(factor) + carry;
@@ -180,7 +188,7 @@ impl Big {
             .map_or(0, |top| self.0.len() * 32 - top.leading_zeros() as usize)
     }
 
-    fn shl(&mut self, n: usize) {
+    pub(super) fn shl(&mut self, n: usize) {
         let (limbs, bits) = (n / 32, n % 32);
         if bits > 0 {
             let mut carry = 0u32;
@@ -213,6 +221,32 @@ impl Big {
         while self.0.last() == Some(&0) {
             self.0.pop();
         }
+    }
+
+    /// The decimal digits, most significant first (none for zero).
+    pub(super) fn digits(mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while !self.0.is_empty() {
+            // Nine digits at a time: divide by 10^9, least significant first.
+            let mut rest = 0u64;
+            for limb in self.0.iter_mut().rev() {
+                let x = (rest << 32) | u64::from(*limb);
+                *limb = (x / 1_000_000_000) as u32;
+                rest = x % 1_000_000_000;
+            }
+            while self.0.last() == Some(&0) {
+                self.0.pop();
+            }
+            for _ in 0..9 {
+                out.push((rest % 10) as u8);
+                rest /= 10;
+            }
+        }
+        while out.last() == Some(&0) {
+            out.pop();
+        }
+        out.reverse();
+        out
     }
 
     /// The quotient `self / den` and whether a remainder is left, when the

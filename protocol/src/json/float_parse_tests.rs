@@ -1,7 +1,11 @@
 //! Our float reading against core's `str::parse::<f64>` (correctly rounded,
 //! as Python's `float()` is): the hard cases by name, exact halfway points
-//! between neighbouring doubles, and many random literals.
+//! between neighbouring doubles, and many random literals; and our shortest
+//! digits against core's `{:e}`, which differs from Python's `repr` only
+//! where two shortest spellings are exactly as near: core takes the upper,
+//! Python (and we) the even one (`repr(2**-25)` is `2.9802322387695312e-08`).
 
+use super::float::shortest;
 use super::float_parse::parse_float;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -31,6 +35,84 @@ fn hard_cases_round_as_core_does() {
         "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880177904174497791",
     ] {
         same(literal);
+    }
+}
+
+/// `f` as `{:e}` spells it, from our digits.
+fn ours_e(f: f64) -> String {
+    let (digits, exp) = shortest(f.abs());
+    let mut out = String::from(if f.is_sign_negative() { "-" } else { "" });
+    for (i, d) in digits.iter().enumerate() {
+        if i == 1 {
+            out.push('.');
+        }
+        out.push(char::from(b'0' + d));
+    }
+    out + &format!("e{exp}")
+}
+
+/// Our `{:e}` is core's, but for an exact tie, which we break to even.
+fn prints_as_python(f: f64) {
+    let (ours, core) = (ours_e(f), format!("{f:e}"));
+    if ours == core {
+        return;
+    }
+    let mantissa = |s: &str| -> Vec<u8> {
+        let m = s.split('e').next().unwrap();
+        m.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect()
+    };
+    let p = mantissa(&core).len();
+    let mut digits = mantissa(&ours);
+    digits.resize(p, 0);
+    let exact = mantissa(&format!("{:.800e}", f.abs()));
+    assert!(
+        exact[p] == 5 && exact[p + 1..].iter().all(|d| *d == 0),
+        "{f:e}: ours {ours}, core {core}, and no tie"
+    );
+    assert_eq!(
+        digits[p - 1] % 2,
+        0,
+        "{f:e}: ours {ours} is not the even one"
+    );
+    assert_eq!(parse_float(&ours).to_bits(), f.to_bits());
+}
+
+#[test]
+fn ties_go_to_even_as_python_s_repr() {
+    assert_eq!(ours_e(2f64.powi(-25)), "2.9802322387695312e-8");
+    prints_as_python(2f64.powi(-25));
+}
+
+#[test]
+fn shortest_digits_are_core_s() {
+    for f in [
+        0.0,
+        -0.0,
+        1.0,
+        0.1,
+        0.3,
+        1e23,
+        5e-324,
+        1e-323,
+        2.2250738585072014e-308,
+        2.225073858507201e-308,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        9007199254740992.0,
+        123.456,
+        1e15,
+        1e16,
+        1e17,
+        1e-5,
+        0.0001,
+        2f64.powi(-1022),
+        2f64.powi(60),
+        2f64.powi(-60),
+    ] {
+        assert_eq!(ours_e(f), format!("{f:e}"));
     }
 }
 
@@ -87,7 +169,7 @@ fn halfway_points_round_to_even() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod random {
-    use super::{halfway, same};
+    use super::{halfway, prints_as_python, same};
     use proptest::prelude::*;
 
     proptest! {
@@ -98,6 +180,19 @@ mod random {
             same(&format!("{f:.17e}"));
             same(&format!("{f:.3e}"));
             same(&halfway(f, f64::from_bits(bits + 1)));
+        }
+
+        #[test]
+        fn any_double_prints_as_core_prints_it(bits in any::<u64>()) {
+            let f = f64::from_bits(bits);
+            if f.is_finite() {
+                prints_as_python(f);
+            }
+        }
+
+        #[test]
+        fn any_power_of_two_prints_as_core_prints_it(e in -1074i32..1024) {
+            prints_as_python(2f64.powi(e));
         }
 
         #[test]
