@@ -3,9 +3,9 @@
 //!
 //! Why not `str::parse::<f64>`: its fast algorithm carries a 10 kB table of
 //! powers of five that the playground's wasm would ship (issue 20, the
-//! page's size budget). Here the literal is read exactly, as a fraction of
-//! two big integers, and rounded once: slower than core's, but a page reads
-//! a handful of floats per message, and each reading is a few microseconds.
+//! page's size budget). Here a short literal is one exact multiplication or
+//! division, and any other is read exactly, as a fraction of two big
+//! integers, and rounded once (slower than core's, microseconds each).
 
 /// The value of `literal`, which the parser's grammar has checked:
 /// `-?digits(.digits)?([eE][+-]?digits)?`.
@@ -60,6 +60,14 @@ fn saturating_exponent(text: &str) -> i64 {
 pub(super) fn magnitude(mut digits: Vec<u8>, mut exp10: i64) -> f64 {
     if digits.is_empty() {
         return 0.0;
+    }
+    // Clinger's fast path, for most literals: up to 15 digits are exact in a
+    // double, and so are 10^0..10^22; one multiplication or division of two
+    // exact numbers rounds once, correctly.
+    if digits.len() <= 15 && exp10.abs() <= 22 {
+        let m = digits.iter().fold(0u64, |m, d| m * 10 + u64::from(*d)) as f64;
+        let p = (0..exp10.abs()).fold(1.0f64, |p, _| p * 10.0);
+        return if exp10 < 0 { m / p } else { m * p };
     }
     // The value lies in [10^(top-1), 10^top).
     let top = digits.len() as i64 + exp10;
