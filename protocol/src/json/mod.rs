@@ -15,12 +15,16 @@
 //! - `write`: the writer and, next to it, the length it will write.
 //! - `parse`: the parser, with span recording.
 //! - `float`: Python's spelling of a finite float, shared with the `python` module.
+//! - `float_parse`: a float literal read as the nearest `f64`.
 
 mod float;
+mod float_parse;
 mod parse;
 mod value;
 mod write;
 
+#[cfg(test)]
+mod float_parse_tests;
 #[cfg(test)]
 mod tests;
 

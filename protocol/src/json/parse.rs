@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::float_parse::parse_float;
 use super::value::{Json, Number, Object, ObjectBuilder};
 use crate::layout::{Recorder, SpanKind};
 
@@ -444,7 +445,7 @@ impl<'t, 'r> Parser<'t, 'r> {
         let literal = &self.text[start..at];
         self.pos = at;
         let number = if is_float {
-            Number::Float(literal.parse().expect("the grammar above is a valid float"))
+            Number::Float(parse_float(literal))
         } else {
             match literal.parse::<i64>() {
                 Ok(i) => Number::Int(i),

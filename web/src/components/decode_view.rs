@@ -10,6 +10,7 @@ use protocol::{Json, Message, Object};
 use yew::prelude::*;
 
 use super::{HexSource, HexView, StructureTree};
+use crate::model::clock::fixed;
 use crate::model::counted;
 use crate::model::explain::no_result_note;
 use crate::model::{content_shown, inbound_offence, outcome_line, request_line, Inbound};
@@ -68,7 +69,7 @@ pub fn DecodeView(props: &Props) -> Html {
             html! {
                 <tr>
                     <td>{ i + 1 }</td>
-                    <td class="num">{ format!("{:.0} ms", c.at_ms) }</td>
+                    <td class="num">{ format!("{} ms", fixed(c.at_ms, false)) }</td>
                     <td class="num">{ format!("{} B", c.len) }</td>
                     <td class="num">{ format!("{}..{}", c.offset, c.offset + c.len) }</td>
                     <td>

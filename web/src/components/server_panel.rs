@@ -10,6 +10,7 @@ use protocol::relay_api::LogLevel;
 use yew::prelude::*;
 
 use crate::model::calls::{call_words, pending_words};
+use crate::model::clock::fixed;
 use crate::model::counted;
 use crate::model::observe::ServerRecv;
 use crate::model::{decoder_words, Observe};
@@ -43,7 +44,7 @@ fn level_word(level: LogLevel) -> &'static str {
 }
 
 fn ms(t_us: u64) -> String {
-    format!("{:.1} ms", t_us as f64 / 1000.0)
+    format!("{} ms", fixed(t_us as f64 / 1000.0, true))
 }
 
 /// One row: which call(s), when, how many bytes, the decoder after them.

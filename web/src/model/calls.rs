@@ -5,6 +5,7 @@
 //! call blocked show only where the relay reported them; whose calls they
 //! are comes from `/targets` (a `--run` program's pid and command line).
 
+use super::clock::fixed;
 use protocol::relay_api::{python_exception, Observed, PendingCall, ProgramInfo, TargetInfo};
 
 /// `recv(4096)`, or `recv()` when the size asked is not known.
@@ -20,7 +21,7 @@ pub fn duration_words(us: u64) -> String {
     if us < 1_000_000 {
         format!("{} ms", us / 1000)
     } else {
-        format!("{:.1} s", us as f64 / 1e6)
+        format!("{} s", fixed(us as f64 / 1e6, true))
     }
 }
 

@@ -33,13 +33,27 @@ pub struct At {
     pub exact: bool,
 }
 
+/// `x` to one decimal (`12.3`) or to whole units (`12`), ties to even as
+/// `{:.1}` rounds them, spelled without core's float formatter, which would
+/// cost the page's wasm several kB (issue 20).
+pub fn fixed(x: f64, one_decimal: bool) -> String {
+    let n = (x * if one_decimal { 10.0 } else { 1.0 }).round_ties_even();
+    let sign = if n < 0.0 { "-" } else { "" };
+    let n = n.abs() as u64;
+    if one_decimal {
+        format!("{sign}{}.{}", n / 10, n % 10)
+    } else {
+        format!("{sign}{n}")
+    }
+}
+
 impl At {
     /// `12.3 ms`, or `≈12 ms` when not observed by the relay.
     pub fn label(self) -> String {
         if self.exact {
-            format!("{:.1} ms", self.ms)
+            format!("{} ms", fixed(self.ms, true))
         } else {
-            format!("≈{:.0} ms", self.ms)
+            format!("≈{} ms", fixed(self.ms, false))
         }
     }
 
@@ -250,5 +264,27 @@ mod tests {
         let replay_times = relay_times(&replayed.session, &replayed.observe);
         let labels = |ts: &[At]| ts.iter().map(|t| t.label()).collect::<Vec<_>>();
         assert_eq!(labels(&replay_times), labels(&live_times));
+    }
+
+    #[test]
+    fn fixed_spells_times_as_core_s_formatter_did_but_at_exact_ties() {
+        for t_us in 0..300_000u64 {
+            let ms = t_us as f64 / 1000.0;
+            let (ours, core) = (fixed(ms, true), format!("{ms:.1}"));
+            // 1.15 ms is stored a hair below 1.15: core said 1.1, we say 1.2;
+            // both are as near to the true time, 1150 µs.
+            assert!(
+                ours == core || t_us % 100 == 50,
+                "{t_us} µs: {ours} vs {core}"
+            );
+            let (ours, core) = (fixed(ms, false), format!("{ms:.0}"));
+            assert!(
+                ours == core || t_us % 1000 == 500,
+                "{t_us} µs: {ours} vs {core}"
+            );
+        }
+        assert_eq!(fixed(2.25, true), "2.2", "an exact tie goes to even");
+        assert_eq!(fixed(2.5, false), "2");
+        assert_eq!(fixed(1234.56, true), "1234.6");
     }
 }

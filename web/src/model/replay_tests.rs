@@ -207,3 +207,22 @@ fn a_live_connect_or_leave_ends_the_replay_and_a_bad_file_is_a_notice() {
         .unwrap()
         .starts_with("notes.json: transcript version 1; this wirelab reads version 2"));
 }
+
+#[test]
+fn time_order_is_a_stable_sort_by_time() {
+    // Times with many ties, in runs and out of order, of every length up to 40.
+    let mut seed = 7u64;
+    for n in 0..40 {
+        let times: Vec<u64> = (0..n)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (seed >> 60) % 5
+            })
+            .collect();
+        let mut expected: Vec<usize> = (0..n).collect();
+        expected.sort_by_key(|i| times[*i]);
+        assert_eq!(time_order(&times), expected, "{times:?}");
+    }
+}
