@@ -172,7 +172,33 @@ mod random {
     use super::{halfway, prints_as_python, same};
     use proptest::prelude::*;
 
+    /// The relay's digits (core's, ties put back to even) are the page's.
+    fn native_digits_are_ours(f: f64) {
+        assert_eq!(
+            super::super::float::shortest_by_core(f),
+            super::shortest(f),
+            "{f:e}"
+        );
+    }
+
+    #[test]
+    fn ties_go_to_even_in_native_builds_too() {
+        for f in [2f64.powi(-25), 5e-324, 0.5, 2f64.powi(-26), 1.5, 0.1, 1e23] {
+            native_digits_are_ours(f);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_double_spells_alike_native_and_wasm(bits in 0u64..0x7ff0_0000_0000_0000) {
+            native_digits_are_ours(f64::from_bits(bits));
+        }
+
+        #[test]
+        fn any_short_dyadic_spells_alike_native_and_wasm(odd in 0u64..(1 << 20), k in 1i32..30) {
+            native_digits_are_ours((2 * odd + 1) as f64 * 2f64.powi(-k));
+        }
+
         #[test]
         fn any_double_reads_back_as_itself(bits in 0u64..0x7ff0_0000_0000_0000) {
             let f = f64::from_bits(bits);
