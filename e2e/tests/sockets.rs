@@ -45,14 +45,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
 
     // Flood to blackhole, then Close: the close frame would wait behind the
     // megabytes the browser holds; the page asks the relay out of band.
-    open(c, relay, "p=morpheus&t=blackhole").await;
-    click(c, "#flood").await;
-    wait_text(c, "#sock-browser", |t| {
-        t.split_whitespace()
-            .find_map(|w| w.replace(',', "").parse::<u64>().ok())
-            .is_some_and(|n| n > 1_000_000)
-    })
-    .await;
+    flood_blackhole(c, relay).await;
     let clicked = Instant::now();
     click(c, "#close").await;
     // The status changes at once: the page knows it asked.
@@ -96,14 +89,7 @@ async fn scenarios(c: &Client, relay: SocketAddr) {
 /// never read, and the relay follows it for `--observe-close-follow`),
 /// so there is time to press Send while it closes.
 async fn send_while_the_last_session_closes(c: &Client, relay: SocketAddr) {
-    open(c, relay, "p=morpheus&t=blackhole").await;
-    click(c, "#flood").await;
-    wait_text(c, "#sock-browser", |t| {
-        t.split_whitespace()
-            .find_map(|w| w.replace(',', "").parse::<u64>().ok())
-            .is_some_and(|n| n > 1_000_000)
-    })
-    .await;
+    flood_blackhole(c, relay).await;
     click(c, "#close").await;
     wait_text(c, "#conn-state", |t| t.starts_with("closing")).await;
     click(c, "#send").await;
@@ -112,4 +98,17 @@ async fn send_while_the_last_session_closes(c: &Client, relay: SocketAddr) {
     // A new session: its transcript starts over, without the flood or its close.
     assert!(!transcript.contains("flooded"), "{transcript}");
     assert!(!transcript.contains("browser closed"), "{transcript}");
+}
+
+/// A Flood to blackhole, until the browser holds over a megabyte it cannot
+/// send (blackhole never reads).
+async fn flood_blackhole(c: &Client, relay: SocketAddr) {
+    open(c, relay, "p=morpheus&t=blackhole").await;
+    click(c, "#flood").await;
+    wait_text(c, "#sock-browser", |t| {
+        t.split_whitespace()
+            .find_map(|w| w.replace(',', "").parse::<u64>().ok())
+            .is_some_and(|n| n > 1_000_000)
+    })
+    .await;
 }
