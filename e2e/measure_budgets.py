@@ -84,6 +84,15 @@ class Driver:
         return self.call("POST", f"/session/{self.session}/execute/async",
                          {"script": script, "args": list(args)})
 
+    def pick_file(self, path, size="16777216 bytes"):
+        """Picks `path` in the content's file input and waits until the
+        page says it took `size`; returns what WAIT_FOR returned."""
+        el = self.call("POST", f"/session/{self.session}/element",
+                       {"using": "css selector", "value": "#file"})
+        self.call("POST", f"/session/{self.session}/element/{next(iter(el.values()))}/value",
+                  {"text": path})
+        return self.run_async(WAIT_FOR, "#file-info", size)
+
     def close(self):
         try:
             self.call("DELETE", f"/session/{self.session}")
@@ -214,12 +223,7 @@ def big_message(driver, relay):
         driver.goto(f"{relay}/?big16#p=morpheus&t=echo")
         driver.run_async(FIRST_RENDER)
         driver.run(LONG_TASKS)
-        el = driver.call("POST", f"/session/{driver.session}/element",
-                         {"using": "css selector", "value": "#file"})
-        element = next(iter(el.values()))
-        driver.call("POST", f"/session/{driver.session}/element/{element}/value",
-                    {"text": path})
-        waited = driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        waited = driver.pick_file(path)
         print("## Long tasks with a 16 MiB message (headless Chromium, 1280x800)")
         print(long_tasks_line("picking the 16 MiB file", driver.run(TAKE_LONG_TASKS), waited))
         status = driver.run("return document.querySelector('.composer .status-line').textContent")
@@ -245,11 +249,7 @@ def big_message(driver, relay):
         # Back to the 16 MiB file, sent to echo.
         driver.goto(f"{relay}/?big16b#p=morpheus&t=echo")
         driver.run_async(FIRST_RENDER)
-        el = driver.call("POST", f"/session/{driver.session}/element",
-                         {"using": "css selector", "value": "#file"})
-        driver.call("POST", f"/session/{driver.session}/element/{next(iter(el.values()))}/value",
-                    {"text": path})
-        driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        driver.pick_file(path)
         driver.run(LONG_TASKS)
         driver.run("document.querySelector('#send').click()")
         waited = driver.run_async(WAIT_FOR, "[data-testid=outcome]", "more bytes")
@@ -291,11 +291,7 @@ def flood_of_observations(driver, relay, path, runs=3):
     for i in range(runs):
         driver.goto(f"{relay}/?flood{i}#p=morpheus&t=echo")
         driver.run_async(FIRST_RENDER)
-        el = driver.call("POST", f"/session/{driver.session}/element",
-                         {"using": "css selector", "value": "#file"})
-        driver.call("POST", f"/session/{driver.session}/element/{next(iter(el.values()))}/value",
-                    {"text": path})
-        driver.run_async(WAIT_FOR, "#file-info", "16777216 bytes")
+        driver.pick_file(path)
         driver.run(COUNT_MESSAGES)
         driver.run(LONG_TASKS)
         t0 = driver.run("return performance.now()")

@@ -9,11 +9,11 @@
 //! fail under `CI=true`); tshark missing likewise.
 
 mod support;
+mod wireshark_support;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -25,6 +25,7 @@ use relay::config::RelayConfig;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
+use wireshark_support::{follow, fresh_dir, read_observed_to_close, run};
 
 fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
@@ -62,21 +63,9 @@ fn have_tshark() -> bool {
     found
 }
 
-/// Runs tshark; stdout, failing on an exit status or on any stderr line
-/// but the one about running as root.
+/// Runs tshark ([`run`]).
 fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark").args(args).output().expect("tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let unexpected: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("Running as user \"root\""))
-        .collect();
-    assert!(
-        out.status.success() && unexpected.is_empty(),
-        "tshark {args:?}: {}\n{stderr}",
-        out.status
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    run("tshark", args)
 }
 
 /// One line per packet, the fields separated by `|`.
@@ -106,42 +95,6 @@ fn comment(file: &Path) -> String {
     .into_owned()
 }
 
-/// `tshark -z follow,tcp,raw,0`: the bytes (relay → target, target → relay).
-fn follow(file: &Path) -> (Vec<u8>, Vec<u8>) {
-    let out = tshark(&["-r", file.to_str().unwrap(), "-q", "-z", "follow,tcp,raw,0"]);
-    let (mut up, mut down) = (Vec::new(), Vec::new());
-    let mut inside = false;
-    for line in out.lines() {
-        if line.starts_with("Node 1:") {
-            inside = true;
-            continue;
-        }
-        if !inside || line.starts_with("====") || line.is_empty() {
-            continue;
-        }
-        let (to, hex) = match line.strip_prefix('\t') {
-            Some(hex) => (&mut down, hex),
-            None => (&mut up, line),
-        };
-        for i in (0..hex.len()).step_by(2) {
-            to.push(u8::from_str_radix(&hex[i..i + 2], 16).expect(line));
-        }
-    }
-    (up, down)
-}
-
-fn fresh_dir() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "wirelab-capture-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The session's two files once both are written: (pcapng, transcript).
 async fn files(dir: &Path) -> (PathBuf, Transcript) {
     let (pcapng, json) = within(async {
@@ -163,31 +116,6 @@ async fn files(dir: &Path) -> (PathBuf, Transcript) {
     (pcapng, Transcript::from_json(&text).expect("a transcript"))
 }
 
-/// Reads binary and text messages to the close frame (answering it).
-async fn read_observed_to_close(ws: &mut Ws) -> (Received, Vec<Observation>) {
-    let mut received = Received {
-        messages: Vec::new(),
-        close: None,
-    };
-    let mut observed = Vec::new();
-    within(async {
-        while let Some(message) = ws.next().await {
-            match message.expect("no websocket error") {
-                Message::Binary(bytes) => received.messages.push(bytes.to_vec()),
-                Message::Text(text) => observed.push(Observation::from_json(&text).unwrap()),
-                Message::Close(frame) => {
-                    received.close = frame;
-                    break;
-                }
-                _ => {}
-            }
-        }
-    })
-    .await;
-    within(async { while let Some(Ok(_)) = ws.next().await {} }).await;
-    (received, observed)
-}
-
 /// One recorded session of `messages` (an empty one is the browser's
 /// shutdown) to `target`: its files and what the browser got.
 async fn record(
@@ -196,7 +124,7 @@ async fn record(
     extra: &[(&str, SocketAddr)],
     messages: &[&[u8]],
 ) -> (PathBuf, Transcript, Received) {
-    let dir = fresh_dir();
+    let dir = fresh_dir("capture");
     let config = RelayConfig {
         record: Some(dir.clone()),
         ..config
@@ -402,7 +330,7 @@ async fn the_page_gets_the_capture_of_its_observed_session_by_the_id_its_websock
 
     let (status, body) = get_capture(relay.addr, id, None).await;
     assert_eq!(status, 200);
-    let file = fresh_dir().join("page.pcapng");
+    let file = fresh_dir("capture").join("page.pcapng");
     std::fs::write(&file, &body).unwrap();
     assert!(comment(&file).contains("CAPTURED"));
     let (up, down) = follow(&file);
@@ -422,7 +350,7 @@ async fn captures_count_in_the_relays_held_bytes_until_they_are_written() {
     if !can_capture() {
         return;
     }
-    let dir = fresh_dir();
+    let dir = fresh_dir("capture");
     let config = RelayConfig {
         record: Some(dir.clone()),
         ..test_config()
