@@ -429,6 +429,11 @@ mod tests {
         assert_eq!(d.observe_sample, DEFAULT_OBSERVE_SAMPLE);
         assert_eq!(d.record_max_bytes, DEFAULT_RECORD_MAX_BYTES);
         assert_eq!(d.record_max_total, DEFAULT_RECORD_MAX_TOTAL);
+        assert_eq!(d.record_max_files, DEFAULT_RECORD_MAX_FILES);
+        assert_eq!(d.capture_max_bytes, DEFAULT_CAPTURE_MAX_BYTES);
+        assert_eq!(d.capture_keep, DEFAULT_CAPTURE_KEEP);
+        assert_eq!(d.max_captures, DEFAULT_MAX_CAPTURES);
+        assert_eq!(d.max_captures_per_ip, DEFAULT_MAX_CAPTURES_PER_IP);
     }
 
     #[test]

@@ -299,21 +299,6 @@ async fn after_the_browser_closes_the_recording_still_carries_the_relays_time_wa
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// One frame the relay sent: (opcode, payload).
-async fn read_frame(stream: &mut tokio::net::tcp::OwnedReadHalf) -> (u8, Vec<u8>) {
-    use tokio::io::AsyncReadExt;
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).await.unwrap();
-    let len = match head[1] & 0x7f {
-        126 => stream.read_u16().await.unwrap() as usize,
-        127 => stream.read_u64().await.unwrap() as usize,
-        n => n as usize,
-    };
-    let mut payload = vec![0; len];
-    stream.read_exact(&mut payload).await.unwrap();
-    (head[0] & 0x0f, payload)
-}
-
 #[tokio::test]
 async fn a_close_asked_for_during_a_flood_to_blackhole_overtakes_the_queued_bytes() {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -284,20 +284,26 @@ pub fn frame_head(len: usize) -> Vec<u8> {
     head
 }
 
+/// One frame the relay sent, read off the raw stream: (opcode, payload).
+pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).await.unwrap();
+    let len = match head[1] & 0x7f {
+        126 => stream.read_u16().await.unwrap() as usize,
+        127 => stream.read_u64().await.unwrap() as usize,
+        n => n as usize,
+    };
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    (head[0] & 0x0f, payload)
+}
+
 /// The close frame the relay sends (code, reason), skipping data frames.
 pub async fn read_close(stream: &mut TcpStream) -> (u16, String) {
     within(async {
         loop {
-            let mut head = [0u8; 2];
-            stream.read_exact(&mut head).await.unwrap();
-            let len = match head[1] & 0x7f {
-                126 => stream.read_u16().await.unwrap() as usize,
-                127 => stream.read_u64().await.unwrap() as usize,
-                n => n as usize,
-            };
-            let mut payload = vec![0; len];
-            stream.read_exact(&mut payload).await.unwrap();
-            if head[0] & 0x0f == 0x8 {
+            let (opcode, payload) = read_frame(stream).await;
+            if opcode == 0x8 {
                 let code = u16::from_be_bytes([payload[0], payload[1]]);
                 return (code, String::from_utf8_lossy(&payload[2..]).into_owned());
             }
